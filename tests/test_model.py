@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from kernels import BatchResult, init_batch, init_uniform, param_shapes
+
+
+def test_seed_314_gives_the_notebooks_printed_initial_weights():
+    w = init_uniform(314, 2, 2, 1)
+    # The digits the notebook printed (cell In [103]).
+    np.testing.assert_allclose(
+        w["w_hidden"], [[0.91687358, 0.58854191], [0.26504775, 0.78320538]], atol=5e-9
+    )
+    np.testing.assert_allclose(w["b_hidden"], [[0.91800106, 0.82735501]], atol=5e-9)
+    np.testing.assert_allclose(w["w_out"], [[0.72795148], [0.26048042]], atol=5e-9)
+    np.testing.assert_allclose(w["b_out"], [[0.9117634]], atol=5e-9)
+
+
+def test_init_matches_the_global_numpy_random_calls():
+    np.random.seed(7)
+    expected = [np.random.uniform(size=s) for s in [(3, 5), (1, 5), (5, 2), (1, 2)]]
+    got = init_uniform(7, 3, 5, 2)
+    for e, name in zip(expected, ["w_hidden", "b_hidden", "w_out", "b_out"], strict=True):
+        np.testing.assert_array_equal(got[name], e)
+
+
+def test_init_range():
+    w = init_uniform(3, 2, 64, 1, low=-0.5, high=0.5)
+    flat = np.concatenate([a.ravel() for a in w.values()])
+    assert flat.min() >= -0.5 and flat.max() < 0.5 and flat.min() < -0.3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_batch_layout_is_network_last(dtype):
+    seeds = np.array([5, 314, 9])
+    batch = init_batch(seeds, 3, 4, 2, low=-1, high=2, dtype=dtype)
+    for j, seed in enumerate(seeds):
+        one = init_uniform(seed, 3, 4, 2, low=-1, high=2)
+        for name in param_shapes(3, 4, 2):
+            assert batch[name].dtype == dtype and batch[name].flags.c_contiguous
+            np.testing.assert_array_equal(
+                batch[name][..., j], one[name].reshape(batch[name].shape[:-1]).astype(dtype)
+            )
+
+
+def test_flat_params_are_row_major_in_init_order():
+    batch = init_batch([11, 12], 2, 3, 2)
+    n = 2
+    result = BatchResult(
+        **batch,
+        epoch_solved=np.zeros(n, np.int64),
+        epoch_converged=np.zeros(n, np.int64),
+        epoch_diverged=np.zeros(n, np.int64),
+        final_loss=np.zeros(n),
+        outputs=np.zeros((4, 2, n)),
+        loss_curve=np.zeros((0, n)),
+    )
+    one = init_uniform(12, 2, 3, 2)
+    np.testing.assert_array_equal(
+        result.flat_params()[1], np.concatenate([one[k].ravel() for k in one])
+    )
