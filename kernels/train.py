@@ -330,42 +330,6 @@ def _train_block_exact(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every,
                 solved, converged, diverged, curve, outputs, final_loss)  # fmt: skip
 
 
-@njit(**_JIT)
-def _train(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast, block,
-           solved, converged, diverged, curve, outputs, final_loss):  # fmt: skip
-    """Cut the batch into blocks, copy each into contiguous scratch, train it."""
-    n_total = bh.shape[1]
-    for j0 in range(0, n_total, block):
-        nb = min(block, n_total - j0)
-        b_wh = wh[:, :, j0 : j0 + nb].copy()
-        b_bh = bh[:, j0 : j0 + nb].copy()
-        b_wo = wo[:, :, j0 : j0 + nb].copy()
-        b_bo = bo[:, j0 : j0 + nb].copy()
-        b_lr = lr[j0 : j0 + nb].copy()
-        b_sol = solved[j0 : j0 + nb].copy()
-        b_con = converged[j0 : j0 + nb].copy()
-        b_div = diverged[j0 : j0 + nb].copy()
-        b_curve = np.empty((curve.shape[0], nb), dtype=curve.dtype)
-        b_out = np.empty((outputs.shape[0], outputs.shape[1], nb), dtype=outputs.dtype)
-        b_loss = np.empty(nb, dtype=final_loss.dtype)
-        if fast:
-            _train_block_fast(X, Y, b_wh, b_bh, b_wo, b_bo, b_lr, epochs, tol,
-                              curve_every, b_sol, b_con, b_div, b_curve, b_out, b_loss)  # fmt: skip
-        else:
-            _train_block_exact(X, Y, b_wh, b_bh, b_wo, b_bo, b_lr, epochs, tol, curve_every,
-                               b_sol, b_con, b_div, b_curve, b_out, b_loss)  # fmt: skip
-        wh[:, :, j0 : j0 + nb] = b_wh
-        bh[:, j0 : j0 + nb] = b_bh
-        wo[:, :, j0 : j0 + nb] = b_wo
-        bo[:, j0 : j0 + nb] = b_bo
-        solved[j0 : j0 + nb] = b_sol
-        converged[j0 : j0 + nb] = b_con
-        diverged[j0 : j0 + nb] = b_div
-        curve[:, j0 : j0 + nb] = b_curve
-        outputs[:, :, j0 : j0 + nb] = b_out
-        final_loss[j0 : j0 + nb] = b_loss
-
-
 def train_batch(
     X: np.ndarray,
     Y: np.ndarray,
@@ -411,9 +375,15 @@ def train_batch(
         outputs=np.empty((X.shape[0], Y.shape[1], n), dtype=dtype),
         loss_curve=np.empty((points, n), dtype=dtype),
     )
-    if n:
-        _train(X, Y, wh, bh, wo, bo, lr_arr, int(epochs), float(tol),
-               int(curve_every), exp == "fast", int(block),
-               result.epoch_solved, result.epoch_converged, result.epoch_diverged,
-               result.loss_curve, result.outputs, result.final_loss)  # fmt: skip
+    kernel = _train_block_fast if exp == "fast" else _train_block_exact
+    r = result
+    network_last = [wh, bh, wo, bo, lr_arr, r.epoch_solved, r.epoch_converged,
+                    r.epoch_diverged, r.loss_curve, r.outputs, r.final_loss]  # fmt: skip
+    # Blocks of networks go through the kernel one at a time: a block's
+    # working set stays in cache, and contiguous copies let LLVM vectorise.
+    for j0 in range(0, n, block):
+        part = [np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last]
+        kernel(X, Y, *part[:5], int(epochs), float(tol), int(curve_every), *part[5:])
+        for full, done in zip(network_last, part, strict=True):
+            full[..., j0 : j0 + block] = done
     return result

@@ -1,0 +1,14 @@
+"""Errors a user can fix. Their message is one line naming the problem."""
+
+
+class SweepError(Exception):
+    """A problem the user can fix; the CLI prints it as one line and exits 2."""
+
+
+class ConfigError(SweepError, ValueError):
+    """Invalid sweep input: ``field: problem``."""
+
+    def __init__(self, field: str, problem: str):
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")

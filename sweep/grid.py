@@ -1,0 +1,79 @@
+"""The trials of a sweep: every combination of the config's axes, with stable ids.
+
+Trials are grouped by :class:`Shape` (everything but seed and lr): one shape
+is one kernel configuration, its trials the product seeds x lr.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .config import SweepConfig
+from .schema import PARAM_COLUMNS
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Everything a batch of trials shares: one call of the kernel."""
+
+    task: str
+    width: int
+    epochs: int
+    tol: float
+    init_low: float
+    init_high: float
+    dtype: str
+    exp: str
+    curve_every: int
+
+
+def trial_id(shape: Shape, seed: int, lr: float) -> str:
+    """A trial's id: a hash of its full parameter set (16 hex digits).
+
+    Floats enter as their shortest round-trip repr, so equal values give
+    equal ids on every machine.
+    """
+    params = {**vars(shape), "seed": seed, "lr": lr}
+    key = "|".join(f"{k}={params[k]!r}" for k in PARAM_COLUMNS)
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def shapes(config: SweepConfig) -> Iterator[Shape]:
+    """Every shape of the sweep, in axis order."""
+    for task, width, epochs, tol, low, high, dtype in itertools.product(
+        config.task, config.width, config.epochs, config.tol,
+        config.init_low, config.init_high, config.dtype,
+    ):  # fmt: skip
+        if low < high:
+            yield Shape(task, width, epochs, tol, low, high, dtype, config.exp,
+                        config.curve_stride(epochs))  # fmt: skip
+
+
+def shape_trials(shape: Shape, config: SweepConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(seeds, lrs, ids) of one shape's trials, seed-major."""
+    seeds = np.repeat(np.asarray(config.seeds, dtype=np.int64), len(config.lr))
+    lrs = np.tile(np.asarray(config.lr, dtype=np.float64), len(config.seeds))
+    ids = np.array(
+        [trial_id(shape, s, lr) for s, lr in zip(seeds.tolist(), lrs.tolist(), strict=True)],
+        dtype=object,
+    )
+    return seeds, lrs, ids
+
+
+def grid_frame(config: SweepConfig) -> pd.DataFrame:
+    """All trials of ``config`` as a DataFrame (``trial_id`` + parameter columns)."""
+    frames = []
+    for shape in shapes(config):
+        seeds, lrs, ids = shape_trials(shape, config)
+        frame = pd.DataFrame({"trial_id": ids, "seed": seeds, "lr": lrs})
+        for k in PARAM_COLUMNS:
+            if k not in frame:
+                frame[k] = getattr(shape, k)
+        frames.append(frame[["trial_id", *PARAM_COLUMNS]])
+    return pd.concat(frames, ignore_index=True)

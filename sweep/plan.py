@@ -1,0 +1,96 @@
+"""Cut the trials still to run into chunks: one chunk = one kernel call.
+
+Chunk size comes from a cost model calibrated with ``benchmarks/kernel.py``
+(fast exp, float64, one core: ~0.55 ns per unit of work below, i.e. ~27 ns
+per network-epoch for XOR 2-2-1 and ~88 ns at H = 8). A chunk aims at
+``TARGET_SECONDS`` of work: long enough that joblib's per-task overhead
+(~0.2 ms) is lost in it, short enough for a lively progress bar, a fair
+share of work between workers and little work lost to a kill.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from kernels import get_task
+
+from .config import SweepConfig
+from .grid import Shape, shape_trials, shapes
+
+TARGET_SECONDS = 1.0
+MIN_CHUNK = 64
+MAX_CHUNK = 16_384
+#: Most float64 values one chunk's rows may hold (list offsets are int32).
+MAX_CHUNK_VALUES = 2**26
+#: Chunks per worker to aim for at least, so the last chunks balance out.
+CHUNKS_PER_WORKER = 4
+
+_NS_PER_UNIT = {("float64", "fast"): 0.55, ("float64", "exact"): 1.3,
+                ("float32", "fast"): 0.27, ("float32", "exact"): 1.0}  # fmt: skip
+
+
+def values_per_trial(shape: Shape) -> int:
+    """Float values one trial's row holds (weights, outputs, loss curve)."""
+    X, Y = get_task(shape.task)
+    n_in, n_out, h = X.shape[1], Y.shape[1], shape.width
+    curve = shape.epochs // shape.curve_every + 1 if shape.curve_every else 0
+    return n_in * h + h + h * n_out + n_out + len(X) * n_out + curve
+
+
+def ns_per_network_epoch(shape: Shape) -> float:
+    """Estimated single-core cost of one network for one epoch, in ns."""
+    X, Y = get_task(shape.task)
+    n_samples, n_in = X.shape
+    n_out = Y.shape[1]
+    units = n_samples * (shape.width * (n_in + 2 * n_out + 3) + 3 * n_out)
+    return _NS_PER_UNIT[(shape.dtype, shape.exp)] * units
+
+
+@dataclass
+class Chunk:
+    """Trials of one shape trained together by one kernel call."""
+
+    shape: Shape
+    seeds: np.ndarray  # int64
+    lrs: np.ndarray  # float64
+    ids: np.ndarray  # str (object)
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+    @property
+    def est_seconds(self) -> float:
+        return self.size * self.shape.epochs * ns_per_network_epoch(self.shape) * 1e-9
+
+
+def plan(
+    config: SweepConfig, done: set[str] | frozenset = frozenset(), jobs: int = 1
+) -> list[Chunk]:
+    """Chunks holding every trial of ``config`` whose id is not in ``done``.
+
+    Most expensive chunks come first, so the tail of a parallel run is short.
+    """
+    todo = []
+    for shape in shapes(config):
+        seeds, lrs, ids = shape_trials(shape, config)
+        if done:
+            keep = np.fromiter((i not in done for i in ids), dtype=bool, count=len(ids))
+            seeds, lrs, ids = seeds[keep], lrs[keep], ids[keep]
+        if len(ids):
+            todo.append((shape, seeds, lrs, ids))
+    total = sum(len(t[3]) for t in todo)
+    fair = max(MIN_CHUNK, math.ceil(total / (CHUNKS_PER_WORKER * max(1, jobs))))
+    chunks = []
+    for shape, seeds, lrs, ids in todo:
+        per_network = shape.epochs * ns_per_network_epoch(shape) * 1e-9
+        size = int(min(MAX_CHUNK, fair, max(MIN_CHUNK, TARGET_SECONDS / per_network)))
+        size = max(1, min(size, MAX_CHUNK_VALUES // values_per_trial(shape)))
+        for start in range(0, len(ids), size):
+            part = slice(start, start + size)
+            chunks.append(Chunk(shape, seeds[part], lrs[part], ids[part]))
+    chunks.sort(key=lambda c: c.est_seconds, reverse=True)
+    return chunks

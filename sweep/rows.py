@@ -1,0 +1,81 @@
+"""Train one chunk and turn the kernel's arrays into result rows (an Arrow table).
+
+This runs in the workers: it is the only code that a worker process needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from kernels import DTYPES, BatchResult, get_task, init_batch, train_batch
+
+from .plan import Chunk
+from .schema import SCHEMA
+
+
+def _lists(batched: np.ndarray) -> pa.ListArray:
+    """A network-last array (..., B) as one list per network, row-major."""
+    n = batched.shape[-1]
+    per_row = int(np.prod(batched.shape[:-1]))
+    values = np.moveaxis(batched, -1, 0).astype(np.float64).reshape(-1)
+    offsets = np.arange(n + 1, dtype=np.int32) * np.int32(per_row)
+    return pa.ListArray.from_arrays(offsets, values)
+
+
+def _epochs(values: np.ndarray) -> pa.Array:
+    return pa.array(values, mask=values < 0, type=pa.int64())
+
+
+def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
+    """The rows of a trained chunk, in :data:`sweep.schema.SCHEMA`."""
+    shape, n = chunk.shape, chunk.size
+
+    def const(value, type_):
+        return pa.repeat(pa.scalar(value, type=type_), n) if n else pa.array([], type=type_)
+
+    columns = {
+        "trial_id": pa.array(chunk.ids.tolist(), type=pa.string()),
+        "task": const(shape.task, pa.string()),
+        "seed": pa.array(chunk.seeds, type=pa.int64()),
+        "lr": pa.array(chunk.lrs, type=pa.float64()),
+        "width": const(shape.width, pa.int64()),
+        "epochs": const(shape.epochs, pa.int64()),
+        "tol": const(shape.tol, pa.float64()),
+        "init_low": const(shape.init_low, pa.float64()),
+        "init_high": const(shape.init_high, pa.float64()),
+        "dtype": const(shape.dtype, pa.string()),
+        "exp": const(shape.exp, pa.string()),
+        "converged": pa.array(result.converged),
+        "epoch_converged": _epochs(result.epoch_converged),
+        "epoch_solved": _epochs(result.epoch_solved),
+        "diverged": pa.array(result.diverged),
+        "epoch_diverged": _epochs(result.epoch_diverged),
+        "final_loss": pa.array(result.final_loss.astype(np.float64)),
+        "curve_every": const(shape.curve_every, pa.int64()),
+        "outputs": _lists(result.outputs),
+        "loss_curve": _lists(result.loss_curve),
+        "w_hidden": _lists(result.w_hidden),
+        "b_hidden": _lists(result.b_hidden),
+        "w_out": _lists(result.w_out),
+        "b_out": _lists(result.b_out),
+    }
+    return pa.table([columns[name] for name in SCHEMA.names], schema=SCHEMA)
+
+
+def train_chunk(chunk: Chunk) -> BatchResult:
+    """Initialise and train a chunk's networks with the kernel."""
+    shape = chunk.shape
+    X, Y = get_task(shape.task)
+    # Trials of one seed share their initial weights: draw each seed once.
+    unique_seeds, index = np.unique(chunk.seeds, return_inverse=True)
+    init = init_batch(unique_seeds, X.shape[1], shape.width, Y.shape[1],
+                      shape.init_low, shape.init_high, DTYPES[shape.dtype])  # fmt: skip
+    params = {k: np.ascontiguousarray(v[..., index]) for k, v in init.items()}
+    return train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol, shape.curve_every,
+                       exp=shape.exp)  # fmt: skip
+
+
+def run_chunk(chunk: Chunk) -> pa.Table:
+    """Train a chunk and return its rows: the task each worker runs."""
+    return to_table(chunk, train_chunk(chunk))

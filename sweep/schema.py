@@ -1,0 +1,52 @@
+"""Columns of a sweep's results table: names, Arrow types, meaning. Defined once.
+
+One row per trial. Parameters first, then the statistics defined in
+:mod:`kernels.model` (``-1`` epochs become nulls here), then arrays as lists.
+Values of float32 trials are stored as float64 so every part has one schema.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+#: Columns that identify a trial (its full parameter set), in key order.
+PARAM_COLUMNS = (
+    "task", "seed", "lr", "width", "epochs", "tol", "init_low", "init_high", "dtype", "exp",
+)  # fmt: skip
+
+_F64_LIST = pa.list_(pa.float64())
+
+SCHEMA = pa.schema(
+    [
+        ("trial_id", pa.string()),
+        ("task", pa.string()),
+        ("seed", pa.int64()),
+        ("lr", pa.float64()),
+        ("width", pa.int64()),
+        ("epochs", pa.int64()),
+        ("tol", pa.float64()),
+        ("init_low", pa.float64()),
+        ("init_high", pa.float64()),
+        ("dtype", pa.string()),
+        ("exp", pa.string()),
+        ("converged", pa.bool_()),
+        ("epoch_converged", pa.int64()),
+        ("epoch_solved", pa.int64()),
+        ("diverged", pa.bool_()),
+        ("epoch_diverged", pa.int64()),
+        ("final_loss", pa.float64()),
+        ("curve_every", pa.int64()),
+        ("outputs", _F64_LIST),
+        ("loss_curve", _F64_LIST),
+        ("w_hidden", _F64_LIST),
+        ("b_hidden", _F64_LIST),
+        ("w_out", _F64_LIST),
+        ("b_out", _F64_LIST),
+    ]
+)
+
+COLUMNS = tuple(SCHEMA.names)
+#: Columns holding one list per row.
+LIST_COLUMNS = tuple(f.name for f in SCHEMA if pa.types.is_list(f.type))
+#: Nullable epoch columns (null = never happened).
+EPOCH_COLUMNS = ("epoch_converged", "epoch_solved", "epoch_diverged")

@@ -1,0 +1,138 @@
+"""Parsers for the compact value specs accepted on the command line and in TOML.
+
+- seeds: ``314``, ``0:1000`` (half-open range), ``1,5,9``;
+- lr: ``0.1``, ``0.05,0.1,0.5``, ``log:0.01:10:13`` (13 log-spaced values,
+  ends included), ``lin:0.1:2:20`` (20 evenly spaced values, ends included);
+- width: ``2``, ``2,3,4``, ``1:9`` (half-open range);
+- lists of numbers or names: ``0.1,0.05``, ``xor,parity3``.
+
+TOML values may also be numbers or arrays. Every parser returns a tuple and
+raises :class:`~sweep.errors.ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+
+#: Spaced learning rates are rounded to this many significant digits, so the
+#: same spec names the same trials on any machine (and prints cleanly).
+LR_DIGITS = 12
+#: Most values one range or spaced spec may produce.
+MAX_VALUES = 10_000_000
+
+_INT = re.compile(r"[+-]?\d+")
+
+
+def _items(field: str, value: Any) -> list[Any]:
+    """Split a spec into items: comma-separated string, scalar or sequence."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ConfigError(field, "is empty")
+        parts = [p.strip() for p in text.split(",")]
+        if any(not p for p in parts):
+            raise ConfigError(field, f"has an empty item in {value!r}")
+        return parts
+    if isinstance(value, Sequence) and not isinstance(value, bytes):
+        if len(value) == 0:
+            raise ConfigError(field, "is empty")
+        return list(value)
+    return [value]
+
+
+def _int(field: str, item: Any) -> int:
+    if isinstance(item, bool):
+        raise ConfigError(field, f"expected an integer, got {item!r}")
+    if isinstance(item, (int, np.integer)):
+        return int(item)
+    if isinstance(item, str) and _INT.fullmatch(item):
+        return int(item)
+    raise ConfigError(field, f"expected an integer, got {item!r}")
+
+
+def _float(field: str, item: Any) -> float:
+    if isinstance(item, bool):
+        raise ConfigError(field, f"expected a number, got {item!r}")
+    if isinstance(item, (int, float, np.integer, np.floating)):
+        return float(item)
+    if isinstance(item, str):
+        try:
+            return float(item)
+        except ValueError:
+            pass
+    raise ConfigError(field, f"expected a number, got {item!r}")
+
+
+def _range(field: str, text: str) -> list[int]:
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise ConfigError(field, f"expected a range START:STOP, got {text!r}")
+    start, stop = (_int(field, p.strip()) for p in parts)
+    if stop <= start:
+        raise ConfigError(field, f"range {text!r} is empty (STOP must exceed START)")
+    if stop - start > MAX_VALUES:
+        raise ConfigError(field, f"range {text!r} has more than {MAX_VALUES:,} values")
+    return list(range(start, stop))
+
+
+def int_spec(field: str, value: Any) -> tuple[int, ...]:
+    """Integers from ``7``, ``1,5,9``, ``0:1000`` (half-open) or a sequence."""
+    out: list[int] = []
+    for item in _items(field, value):
+        if isinstance(item, str) and ":" in item:
+            out.extend(_range(field, item))
+        else:
+            out.append(_int(field, item))
+    return tuple(out)
+
+
+def _spaced(field: str, text: str) -> list[float]:
+    kind, *args = [p.strip() for p in text.split(":")]
+    if len(args) != 3:
+        raise ConfigError(field, f"expected {kind}:START:STOP:COUNT, got {text!r}")
+    start, stop = _float(field, args[0]), _float(field, args[1])
+    count = _int(field, args[2])
+    if not (math.isfinite(start) and math.isfinite(stop)):
+        raise ConfigError(field, f"{text!r} has a bound that is not finite")
+    if count < 1 or count > MAX_VALUES:
+        raise ConfigError(field, f"COUNT in {text!r} must be between 1 and {MAX_VALUES:,}")
+    if kind == "log":
+        if start <= 0 or stop <= 0:
+            raise ConfigError(field, f"log spacing needs positive bounds, got {text!r}")
+        values = np.logspace(math.log10(start), math.log10(stop), count)
+    else:
+        values = np.linspace(start, stop, count)
+    return [float(f"{v:.{LR_DIGITS}g}") for v in values]
+
+
+def float_spec(field: str, value: Any) -> tuple[float, ...]:
+    """Floats from ``0.1``, ``0.05,0.1``, ``log:A:B:N``, ``lin:A:B:N`` or a sequence."""
+    out: list[float] = []
+    for item in _items(field, value):
+        if isinstance(item, str) and item.split(":")[0].strip() in ("log", "lin"):
+            out.extend(_spaced(field, item))
+        else:
+            out.append(_float(field, item))
+    return tuple(out)
+
+
+def name_spec(field: str, value: Any) -> tuple[str, ...]:
+    """Names from ``xor`` or ``xor,parity3`` or a sequence of strings."""
+    out = []
+    for item in _items(field, value):
+        if not isinstance(item, str):
+            raise ConfigError(field, f"expected a name, got {item!r}")
+        out.append(item.strip())
+    return tuple(out)
+
+
+def unique(values: tuple) -> tuple:
+    """Drop repeated values, keeping first occurrences in order."""
+    return tuple(dict.fromkeys(values))
