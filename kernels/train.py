@@ -359,7 +359,8 @@ def train_batch(
     wo = np.array(params["w_out"], dtype=dtype, order="C")
     bo = np.array(params["b_out"], dtype=dtype, order="C")
     n = bo.shape[1]
-    lr_arr = np.ascontiguousarray(np.broadcast_to(np.asarray(lr, dtype=dtype), (n,)))
+    lr_arr = np.empty(n, dtype=dtype)
+    lr_arr[:] = lr
     X = np.ascontiguousarray(X, dtype=dtype)
     Y = np.ascontiguousarray(Y, dtype=dtype)
     points = curve_epochs(epochs, curve_every).size
