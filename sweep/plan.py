@@ -11,6 +11,7 @@ share of work between workers and little work lost to a kill.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,11 +69,14 @@ class Chunk:
 
 
 def plan(
-    config: SweepConfig, done: set[str] | frozenset = frozenset(), jobs: int = 1
-) -> list[Chunk]:
+    config: SweepConfig, done: Collection[str] = frozenset(), jobs: int = 1,
+    chunk_size: int | None = None,
+) -> list[Chunk]:  # fmt: skip
     """Chunks holding every trial of ``config`` whose id is not in ``done``.
 
-    Most expensive chunks come first, so the tail of a parallel run is short.
+    ``chunk_size`` fixes the networks per chunk (default: from the cost
+    model). Most expensive chunks come first, so the tail of a parallel run
+    is short.
     """
     todo = []
     for shape in shapes(config):
@@ -88,7 +92,7 @@ def plan(
     for shape, seeds, lrs, ids in todo:
         per_network = shape.epochs * ns_per_network_epoch(shape) * 1e-9
         size = int(min(MAX_CHUNK, fair, max(MIN_CHUNK, TARGET_SECONDS / per_network)))
-        size = max(1, min(size, MAX_CHUNK_VALUES // values_per_trial(shape)))
+        size = chunk_size or max(1, min(size, MAX_CHUNK_VALUES // values_per_trial(shape)))
         for start in range(0, len(ids), size):
             part = slice(start, start + size)
             chunks.append(Chunk(shape, seeds[part], lrs[part], ids[part]))

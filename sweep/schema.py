@@ -50,3 +50,23 @@ COLUMNS = tuple(SCHEMA.names)
 LIST_COLUMNS = tuple(f.name for f in SCHEMA if pa.types.is_list(f.type))
 #: Nullable epoch columns (null = never happened).
 EPOCH_COLUMNS = ("epoch_converged", "epoch_solved", "epoch_diverged")
+
+
+def _with_pandas_metadata(schema: pa.Schema) -> pa.Schema:
+    """Add pandas metadata so readers restore nullable Int64 epoch columns."""
+    import pandas as pd
+
+    template = {}
+    for field in schema:
+        if field.name in EPOCH_COLUMNS:
+            template[field.name] = pd.array([], dtype="Int64")
+        elif pa.types.is_list(field.type):
+            template[field.name] = pd.Series([], dtype=object)
+        else:
+            template[field.name] = pd.Series([], dtype=field.type.to_pandas_dtype())
+    frame = pd.DataFrame(template)
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False).schema
+
+
+#: The schema every part is written with (pandas metadata included).
+PART_SCHEMA = _with_pandas_metadata(SCHEMA)

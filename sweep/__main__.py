@@ -1,0 +1,6 @@
+"""``python -m sweep`` is the ``sweep`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Convergence statistics over a results DataFrame: plain functions, no training.
+
+Every function takes a frame as returned by :func:`sweep.load` (or any
+filtered subset of it) and never modifies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+#: z for two-sided 95% intervals.
+Z95 = 1.959963984540054
+
+#: failure_modes thresholds (documented in its docstring).
+STUCK_WINDOW = 0.25
+STUCK_REL_DROP = 0.01
+
+
+def wilson_interval(successes, trials, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion (arrays broadcast).
+
+    Well behaved at 0 and 1 successes and for small samples, unlike the
+    normal approximation. ``trials == 0`` gives NaN.
+    """
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return centre - half, centre + half
+
+
+def _keys(by: str | Sequence[str]) -> list[str]:
+    return [by] if isinstance(by, str) else list(by)
+
+
+def convergence_table(df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width")) -> pd.DataFrame:
+    """One row per group: how often and how fast its trials converged.
+
+    Columns: ``trials``, ``converged``, ``rate`` with its 95% Wilson interval
+    (``rate_low``, ``rate_high``), ``diverged_rate``, ``solved_rate``,
+    ``epochs_p10``/``epochs_median``/``epochs_p90`` of ``epoch_converged``
+    among converged trials (NaN if none converged) and ``mean_final_loss``.
+    Groups and their order come from the data (sorted by the keys).
+    """
+    keys = _keys(by)
+    missing = [k for k in keys if k not in df.columns]
+    if missing:
+        raise KeyError(f"no column {missing[0]!r} to group by")
+    epochs = df["epoch_converged"].astype("Float64").astype(float)
+    work = df[keys].assign(
+        _conv=df["converged"].astype(bool),
+        _div=df["diverged"].astype(bool),
+        _solved=df["epoch_solved"].notna(),
+        _epochs=epochs.where(df["converged"].astype(bool)),
+        _loss=df["final_loss"].astype(float),
+    )
+    grouped = work.groupby(keys, sort=True, observed=True, dropna=False)
+    table = pd.DataFrame(
+        {
+            "trials": grouped.size(),
+            "converged": grouped["_conv"].sum().astype(int),
+            "diverged_rate": grouped["_div"].mean(),
+            "solved_rate": grouped["_solved"].mean(),
+            "epochs_p10": grouped["_epochs"].quantile(0.1),
+            "epochs_median": grouped["_epochs"].median(),
+            "epochs_p90": grouped["_epochs"].quantile(0.9),
+            "mean_final_loss": grouped["_loss"].mean(),
+        }
+    )
+    table.insert(2, "rate", table["converged"] / table["trials"])
+    low, high = wilson_interval(table["converged"], table["trials"])
+    table.insert(3, "rate_low", low)
+    table.insert(4, "rate_high", high)
+    return table.reset_index()
+
+
+def time_to_converge(
+    df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"), points: int | None = None
+) -> pd.DataFrame:
+    """Fraction of trials converged by epoch k, per group (an empirical CDF).
+
+    Trials that never converged are censored at their epoch budget: they
+    count in the denominator at every k and never in the numerator, so the
+    curve ends at the group's convergence rate instead of pretending the
+    slow trials do not exist. Returns long form: keys, ``epoch``,
+    ``fraction_converged``, ``trials``. ``points`` limits the epochs
+    reported per group (log-spaced) for large groups; None keeps every
+    distinct convergence epoch.
+    """
+    keys = _keys(by)
+    rows = []
+    for group, sub in df.groupby(keys, sort=True, observed=True, dropna=False):
+        group = group if isinstance(group, tuple) else (group,)
+        n = len(sub)
+        conv = np.sort(sub.loc[sub["converged"].astype(bool), "epoch_converged"].astype(int))
+        budget = int(sub["epochs"].max())
+        if points is None:
+            grid = np.unique(np.concatenate([[0], conv, [budget]]))
+        else:
+            grid = np.unique(np.concatenate(
+                [[0], np.geomspace(1, max(budget, 1), points).round().astype(int), [budget]]
+            ))  # fmt: skip
+        frac = np.searchsorted(conv, grid, side="right") / n
+        for epoch, f in zip(grid, frac, strict=True):
+            rows.append((*group, int(epoch), float(f), n))
+    return pd.DataFrame(rows, columns=[*keys, "epoch", "fraction_converged", "trials"])
+
+
+def failure_modes(
+    df: pd.DataFrame, window: float = STUCK_WINDOW, rel_drop: float = STUCK_REL_DROP
+) -> pd.DataFrame:
+    """A copy of ``df`` with a ``failure`` column classifying every trial.
+
+    - ``converged``: the trial converged;
+    - ``diverged``: a parameter became non-finite;
+    - ``stuck``: over the last ``window`` (25%) of its loss curve the loss fell
+      by less than ``rel_drop`` (1%) of its value, and the final outputs do
+      not solve the task: a plateau or a local minimum;
+    - ``slow``: not converged, still improving (or already solved but not
+      within tol): more epochs would likely converge.
+
+    Trials without a loss curve are judged on the final loss alone: ``stuck``
+    if unsolved, else ``slow``.
+    """
+    out = df.copy()
+    failure = np.full(len(df), "slow", dtype=object)
+    conv = df["converged"].astype(bool).to_numpy()
+    div = df["diverged"].astype(bool).to_numpy()
+    solved = df["epoch_solved"].notna().to_numpy()
+    for i, curve in enumerate(df["loss_curve"]):
+        if conv[i] or div[i] or solved[i]:
+            continue
+        curve = np.asarray(curve, dtype=float)
+        if curve.size < 2:
+            failure[i] = "stuck"
+            continue
+        start = curve[min(curve.size - 1, int(np.floor((1 - window) * (curve.size - 1))))]
+        drop = start - curve[-1]
+        if drop <= rel_drop * max(start, 1e-300):
+            failure[i] = "stuck"
+    failure[conv] = "converged"
+    failure[div] = "diverged"
+    out["failure"] = pd.Categorical(failure, categories=["converged", "slow", "stuck",
+                                                         "diverged"])  # fmt: skip
+    return out
+
+
+def compare(
+    a: pd.DataFrame, b: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"),
+    z: float = Z95,
+) -> pd.DataFrame:  # fmt: skip
+    """Difference in convergence rate (b - a) per group, with a 95% interval.
+
+    The interval is Newcombe's hybrid score interval (method 10), built from
+    the two Wilson intervals: reliable near 0 and 1 where the Wald interval
+    fails. Groups present in only one frame are dropped.
+    """
+    keys = _keys(by)
+    ta = convergence_table(a, keys)
+    tb = convergence_table(b, keys)
+    m = ta.merge(tb, on=keys, suffixes=("_a", "_b"))
+    p1, p2 = m["rate_a"], m["rate_b"]
+    l1, u1 = wilson_interval(m["converged_a"], m["trials_a"], z)
+    l2, u2 = wilson_interval(m["converged_b"], m["trials_b"], z)
+    diff = p2 - p1
+    low = diff - np.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    high = diff + np.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    return pd.DataFrame({
+        **{k: m[k] for k in keys},
+        "trials_a": m["trials_a"], "rate_a": p1,
+        "trials_b": m["trials_b"], "rate_b": p2,
+        "difference": diff, "difference_low": low, "difference_high": high,
+    })  # fmt: skip

@@ -1,0 +1,181 @@
+"""The Python API: ``sweep.run`` trains a sweep into a folder, ``sweep.load`` reads one.
+
+The CLI is a thin shell over these two functions.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from kernels import DTYPES, get_task, init_batch, train_batch
+
+from .config import RUN_KEYS, SweepConfig, make_config, read_toml
+from .errors import ConfigError, SweepError
+from .execute import BACKENDS, default_jobs, execute
+from .grid import grid_frame, shapes
+from .plan import MAX_CHUNK, plan, values_per_trial
+from .store import Store, load
+
+__all__ = ["run", "load", "resolve", "check_size", "RunOptions"]
+
+#: Sweeps above these estimates are refused unless ``force=True`` (``--force``).
+MAX_TRIALS = 10_000_000
+MAX_BYTES = 16 * 2**30
+#: Estimated bytes of one row besides its float lists (ids, parameters, stats).
+ROW_OVERHEAD = 160
+
+DEFAULT_NAME = "xor"
+DEFAULT_ROOT = Path("results")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Validated options of a run."""
+
+    out: Path
+    jobs: int
+    backend: str
+
+
+def resolve(
+    config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
+    *, name: str | None = None, out: str | Path | None = None, jobs: int | str | None = None,
+    backend: str | None = None, **settings: Any,
+) -> tuple[SweepConfig, RunOptions]:  # fmt: skip
+    """Turn any accepted form of input into a config and run options, or ConfigError.
+
+    ``config`` is a :class:`SweepConfig`, a mapping of settings, or the path
+    of a TOML file; ``settings`` (config keys) and the keyword options
+    override what it says. ``None`` means "not given".
+    """
+    values: dict[str, Any] = {}
+    if isinstance(config, SweepConfig):
+        values = config.to_dict()
+    elif isinstance(config, (str, Path)):
+        values = read_toml(config)
+    elif isinstance(config, Mapping):
+        values = dict(config)
+    elif config is not None:
+        raise ConfigError("config", f"expected a SweepConfig, mapping or TOML path, got {config!r}")
+    given = {"name": name, "out": out, "jobs": jobs, "backend": backend}
+    chosen = {k: given[k] if given[k] is not None else values.get(k) for k in RUN_KEYS}
+    cfg = make_config({k: v for k, v in values.items() if k not in RUN_KEYS}, **settings)
+
+    run_name = DEFAULT_NAME if chosen["name"] is None else chosen["name"]
+    if not isinstance(run_name, str) or not run_name.strip() or "/" in run_name or run_name in (
+        ".", "..",
+    ):  # fmt: skip
+        raise ConfigError("name", f"must be a plain folder name, got {run_name!r}")
+    out_dir = Path(chosen["out"]) if chosen["out"] is not None else DEFAULT_ROOT / run_name
+
+    n_jobs = chosen["jobs"]
+    if n_jobs is None:
+        n_jobs = default_jobs()
+    elif isinstance(n_jobs, bool) or not str(n_jobs).strip().lstrip("-").isdigit():
+        raise ConfigError("jobs", f"expected a whole number, got {n_jobs!r}")
+    n_jobs = int(n_jobs)
+    if n_jobs < 1:
+        raise ConfigError("jobs", f"must be at least 1, got {n_jobs}")
+    run_backend = chosen["backend"] or "loky"
+    if run_backend not in BACKENDS:
+        raise ConfigError("backend", f"unknown backend {run_backend!r} (choose "
+                          f"{', '.join(BACKENDS)})")  # fmt: skip
+    return cfg, RunOptions(out_dir, n_jobs, run_backend)
+
+
+def estimate(config: SweepConfig) -> tuple[int, int]:
+    """(rows, bytes) the results of ``config`` will take, before compression."""
+    per_shape = len(config.seeds) * len(config.lr)
+    rows = total = 0
+    for shape in shapes(config):
+        rows += per_shape
+        total += per_shape * (ROW_OVERHEAD + 8 * values_per_trial(shape))
+    return rows, total
+
+
+def check_size(config: SweepConfig, force: bool = False) -> None:
+    """Refuse sweeps above :data:`MAX_TRIALS` or :data:`MAX_BYTES` unless forced."""
+    rows, size = estimate(config)
+    if not force and (rows > MAX_TRIALS or size > MAX_BYTES):
+        raise ConfigError(
+            "grid", f"{rows:,} trials, about {size / 2**30:.1f} GiB of results, exceeds the "
+            f"limit of {MAX_TRIALS:,} trials or {MAX_BYTES / 2**30:.0f} GiB; use --force "
+            "(force=True) to run it anyway",
+        )  # fmt: skip
+
+
+def _warm_up(config: SweepConfig) -> None:
+    """Compile (or load from the on-disk cache) the kernels this sweep needs.
+
+    Done once in the driver before workers start, so that with a cold cache
+    workers find a compiled kernel instead of all compiling it at once.
+    """
+    X, Y = get_task("xor")
+    for dtype in config.dtype:
+        params = init_batch([0], 2, 1, 1, dtype=DTYPES[dtype])
+        train_batch(X, Y, params, 0.1, 1, exp=config.exp)
+
+
+def run(
+    config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
+    *, out: str | Path | None = None, name: str | None = None, jobs: int | None = None,
+    backend: str | None = None, scheduler: str | None = None, progress: bool | None = None,
+    overwrite: bool = False, extend: bool = False, force: bool = False,
+    chunk_size: int | None = None, **settings: Any,
+) -> pd.DataFrame:  # fmt: skip
+    """Train every trial of a sweep not yet stored in ``out`` and return the sweep's rows.
+
+    ``config``: a :class:`SweepConfig`, a mapping or a TOML path; keyword
+    ``settings`` (``seeds=``, ``lr=``, ``width=``, ...) override it. ``out``
+    defaults to ``results/<name>``. Results stream to Parquet parts as chunks
+    finish; running again resumes. ``progress`` None shows a bar on a terminal.
+    ``chunk_size`` overrides the networks per chunk (see :mod:`sweep.plan`).
+    """
+    cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, **settings)
+    check_size(cfg, force)
+    if chunk_size is not None:
+        if isinstance(chunk_size, bool) or not str(chunk_size).strip().isdigit():
+            raise ConfigError("chunk_size", f"expected a whole number, got {chunk_size!r}")
+        chunk_size = int(chunk_size)
+        if not 1 <= chunk_size <= MAX_CHUNK:
+            raise ConfigError("chunk_size", f"must be between 1 and {MAX_CHUNK}, got {chunk_size}")
+    out_dir = options.out
+    show = sys.stderr.isatty() if progress is None else progress
+    with Store.open(out_dir, cfg, overwrite=overwrite, extend=extend) as store:
+        done = store.done_ids()
+        chunks = plan(cfg, done, options.jobs, chunk_size)
+        todo = sum(c.size for c in chunks)
+        if chunks and options.backend != "sequential" and options.jobs > 1:
+            _warm_up(cfg)
+        bar = tqdm(total=todo, unit="trial", disable=not show, dynamic_ncols=True,
+                   desc=f"{out_dir}", leave=True)  # fmt: skip
+        if done and show:
+            bar.write(f"resuming: {len(done):,} trials already stored in {out_dir}")
+        try:
+            with bar:
+                for table in execute(chunks, jobs=options.jobs, backend=options.backend,
+                                     scheduler=scheduler):  # fmt: skip
+                    store.write(table)
+                    bar.update(table.num_rows)
+        except KeyboardInterrupt:
+            stored = len(store.done_ids())
+            raise Interrupted(
+                f"interrupted: {stored:,} trials are stored in {out_dir}; run the same "
+                "command again to resume"
+            ) from None
+    frame = load(out_dir)
+    wanted = set(grid_frame(cfg)["trial_id"]) if len(store.sidecar["specs"]) > 1 else None
+    if wanted is not None:
+        frame = frame[frame["trial_id"].isin(wanted)].reset_index(drop=True)
+    return frame
+
+
+class Interrupted(SweepError):
+    """The run was stopped by the user (Ctrl-C); what finished is stored."""

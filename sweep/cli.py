@@ -1,0 +1,135 @@
+"""The ``sweep`` command: a thin shell over :mod:`sweep.api`.
+
+Every flag is read as text and validated in one place (:mod:`sweep.config`),
+so a bad value gives one line naming the field and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import api
+from .analysis import convergence_table
+from .config import DEFAULTS
+from .errors import SweepError
+from .report import FORMATS, format_table, summary
+from .store import load
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_AXES = {
+    # option name: help (the default is appended)
+    "task": "Task name(s), comma-separated: xor, xnor, and, or, parity2..parity8, "
+    "encoder2..encoder64.",
+    "seeds": "Seeds: 314, 0:1000 (half-open range) or 1,5,9.",
+    "lr": "Learning rates: 0.1, 0.05,0.1,0.5, log:0.01:10:13 (13 log-spaced values, "
+    "ends included) or lin:0.1:2:20.",
+    "width": "Hidden widths: 2, 2,3,4 or 1:9 (half-open range).",
+    "epochs": "Epochs of gradient descent per trial (comma list allowed).",
+    "tol": "Converged when max |y - yhat| < tol, 0 < tol < 1 (comma list allowed).",
+    "init_low": "Initial weights ~ uniform[init_low, init_high) (comma list allowed).",
+    "init_high": "Upper end of the initial weight range (comma list allowed).",
+    "dtype": "float64 or float32 (or both: float64,float32).",
+    "exp": "exp in the kernel: fast (vectorised, within 1 ulp of libm) or exact "
+    "(libm; bit-identical to the numpy reference).",
+    "curve_every": "Record the loss every N epochs (0: no curve). [default: epochs/100]",
+}
+
+
+def _axis_options(func):
+    for name in reversed(list(_AXES)):
+        default = DEFAULTS[name]
+        text = _AXES[name] + ("" if default is None else f" [default: {default}]")
+        func = click.option(f"--{name.replace('_', '-')}", name, metavar="SPEC", help=text)(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="tinynet-sweep")
+def cli() -> None:
+    """Train grids of tiny sigmoid networks and report how often and how fast they converge."""
+
+
+@cli.command()
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE.toml",
+              help="Read the sweep from a TOML file; flags override it.")  # fmt: skip
+@_axis_options
+@click.option("--out", metavar="DIR", help="Output folder. [default: results/NAME]")
+@click.option("--name", metavar="NAME", help="Sweep name, used for the default --out. "
+              f"[default: {api.DEFAULT_NAME}]")  # fmt: skip
+@click.option("--jobs", metavar="N", help="Worker processes. [default: all cores]")
+@click.option("--backend", metavar="NAME",
+              help="loky (processes), threading, sequential or dask. [default: loky]")  # fmt: skip
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --backend dask: a running scheduler, e.g. tcp://host:8786 "
+              "(default: start a local cluster).")  # fmt: skip
+@click.option("--chunk-size", metavar="N",
+              help="Networks per chunk (one kernel call, one Parquet part). "
+              "[default: about 1 s of work]")  # fmt: skip
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the results of a different sweep in --out.")  # fmt: skip
+@click.option("--extend", is_flag=True,
+              help="Add this sweep's trials to --out even if it holds a different "
+              "sweep.")  # fmt: skip
+@click.option("--force", is_flag=True, help=f"Run sweeps above the size limit "
+              f"({api.MAX_TRIALS:,} trials or {api.MAX_BYTES // 2**30} GiB).")  # fmt: skip
+def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, overwrite, extend, force,
+        **axes):  # fmt: skip
+    """Train every trial of a sweep not yet stored in --out, then print a summary.
+
+    With no options: XOR, seeds 0:1000, lr log:0.01:10:7, widths 1..6,
+    10,000 epochs, into results/xor/. Rerunning the same command resumes an
+    interrupted sweep; each trial is stored exactly once.
+    """
+    frame = api.run(config, out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
+                    progress=False if quiet else None, overwrite=overwrite, extend=extend,
+                    force=force, chunk_size=chunk_size, **axes)  # fmt: skip
+    if not quiet:
+        click.echo(summary(frame))
+
+
+@cli.command()
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--by", default="lr,width", show_default=True, metavar="COLS",
+              help="Columns to group by, comma-separated (any result column).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="Output format; csv and json keep raw values and column names.")  # fmt: skip
+@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), metavar="PLOTDIR",
+              help="Also write PNG figures to this folder.")  # fmt: skip
+def report(directory, by, fmt, plots):
+    """Print convergence statistics of the sweep stored in DIR (and draw plots)."""
+    frame = load(directory)
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    bad = [k for k in keys if k not in frame.columns] or ([] if keys else ["(empty)"])
+    if bad:
+        raise SweepError(f"by: no column {bad[0]!r} (columns: {', '.join(frame.columns)})")
+    click.echo(format_table(convergence_table(frame, keys), fmt, keys), nl=fmt == "table")
+    if plots:
+        from .plots import write_plots
+
+        for path in write_plots(frame, plots, keys):
+            click.echo(f"wrote {path}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="sweep", standalone_mode=False)
+    except api.Interrupted as e:
+        click.echo(str(e), err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as e:
+        click.echo(f"error: {e.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except SweepError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)

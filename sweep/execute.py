@@ -1,0 +1,80 @@
+"""Run chunks on a joblib backend and hand back their rows as they finish.
+
+Backends: ``loky`` (processes, default), ``threading`` (the kernel releases
+the GIL), ``sequential`` (in this process), ``dask`` (a ``dask.distributed``
+cluster through joblib's Dask backend; needs the ``dask`` extra).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+
+import pyarrow as pa
+from joblib import Parallel, delayed, parallel_config
+
+from .errors import SweepError
+from .plan import Chunk
+from .rows import run_chunk
+
+BACKENDS = ("loky", "threading", "sequential", "dask")
+
+
+def default_jobs() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _dask_client(scheduler: str | None):
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise SweepError(
+            "backend dask needs dask.distributed: pip install 'tinynet-sweep[dask]'"
+        ) from None
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as e:
+            raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+    # One thread per worker process: the kernel is single-threaded. The
+    # client owns this LocalCluster and closes it when it closes.
+    return Client(n_workers=default_jobs(), threads_per_worker=1, processes=True,
+                  dashboard_address=None)  # fmt: skip
+
+
+def execute(
+    chunks: Iterable[Chunk], *, jobs: int, backend: str = "loky", scheduler: str | None = None
+) -> Iterator[pa.Table]:
+    """Train ``chunks`` and yield each chunk's rows as soon as it is done (any order)."""
+    if backend not in BACKENDS:
+        raise SweepError(f"backend: unknown backend {backend!r} (choose {', '.join(BACKENDS)})")
+    if backend == "sequential" or (jobs == 1 and backend != "dask"):
+        yield from map(run_chunk, chunks)
+        return
+    with ExitStack() as stack:
+        if backend == "dask":
+            stack.enter_context(_dask_client(scheduler))
+            stack.enter_context(parallel_config(backend="dask"))
+            n_jobs = -1
+        else:
+            stack.enter_context(parallel_config(backend=backend))
+            n_jobs = jobs
+        # pre_dispatch bounds the chunks in flight (and rows held in memory).
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered",
+                            pre_dispatch="2*n_jobs")  # fmt: skip
+        try:
+            yield from parallel(delayed(run_chunk)(chunk) for chunk in chunks)
+        except SweepError:
+            raise
+        except Exception as e:  # a worker died or the cluster went away
+            if type(e).__name__ in ("TerminatedWorkerError", "KilledWorker", "CommClosedError"):
+                raise SweepError(
+                    f"a worker stopped mid-chunk ({type(e).__name__}); the results written so "
+                    "far are kept: run the same command again to resume"
+                ) from None
+            raise

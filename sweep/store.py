@@ -1,0 +1,224 @@
+"""A sweep's folder on disk: Parquet parts, a sidecar describing the sweep, a lock.
+
+Layout of ``DIR``::
+
+    part-<n>-<uuid>.parquet   rows of finished chunks, each written atomically
+    _sweep.json               the sweep's spec(s), package versions, creation time
+    .lock                     held while a run writes here
+
+Readers (pandas, pyarrow, DuckDB's ``DIR/*.parquet``) see only complete
+parts: a part is written to a dot-file that does not end in ``.parquet``,
+synced, then renamed into place. The lock is an OS file lock (``flock``)
+that the kernel releases when its process dies, so a crashed run never
+leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import filelock
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from .config import SweepConfig
+from .errors import ConfigError, SweepError
+from .schema import PARAM_COLUMNS, PART_SCHEMA
+
+SIDECAR = "_sweep.json"
+LOCK = ".lock"
+PART_PATTERN = "part-*.parquet"
+TMP_PREFIX = ".tmp-"
+FORMAT = "sweep-results/1"
+_OURS = (SIDECAR, LOCK)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that produce the numbers."""
+    names = ("tinynet-sweep", "numba", "llvmlite", "numpy", "pandas", "pyarrow", "joblib")
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Write through ``write(fileobj)`` to a temporary dot-file, sync, rename."""
+    tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _spec_difference(old: dict, new: dict) -> str:
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return ", ".join(keys)
+
+
+class Store:
+    """An open sweep folder; create it with :meth:`Store.open`."""
+
+    def __init__(self, path: Path, sidecar: dict[str, Any]):
+        self.path = path
+        self.sidecar = sidecar
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls, path: str | Path, config: SweepConfig, *, overwrite: bool = False,
+        extend: bool = False,
+    ) -> Iterator[Store]:  # fmt: skip
+        """Lock ``path`` for writing ``config``'s trials, checking what it holds.
+
+        Refused (nothing written) if ``path`` is a file, is in use by another
+        run, holds files that are not a sweep, or holds a different sweep
+        (unless ``overwrite``, which deletes its parts first, or ``extend``,
+        which adds this sweep's trials to it).
+        """
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise ConfigError("out", f"{path} is a file, not a folder")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError("out", f"cannot create {path}: {e.strerror}") from None
+        lock = filelock.FileLock(path / LOCK)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            raise SweepError(
+                f"{path} is in use by another sweep run (it holds {path / LOCK}); "
+                "wait for it to finish or stop it"
+            ) from None
+        except OSError as e:
+            raise ConfigError("out", f"cannot write to {path}: {e.strerror}") from None
+        try:
+            yield cls(path, cls._prepare(path, config, overwrite, extend))
+        finally:
+            lock.release()
+
+    @staticmethod
+    def _prepare(path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> dict:
+        for tmp in path.glob(f"{TMP_PREFIX}*"):  # left by a killed run; never data
+            tmp.unlink(missing_ok=True)
+        spec = config.to_dict()
+        sidecar = read_sidecar(path)
+        if sidecar is None:
+            foreign = [p.name for p in path.iterdir() if p.name not in _OURS]
+            if foreign:
+                raise ConfigError("out", f"{path} is not empty and holds no sweep "
+                                  f"(found {foreign[0]}); choose another folder")  # fmt: skip
+        elif spec not in sidecar["specs"]:
+            if overwrite:
+                for part in path.glob(PART_PATTERN):
+                    part.unlink()
+                sidecar = None
+            elif not extend:
+                diff = _spec_difference(sidecar["specs"][-1], spec)
+                raise ConfigError(
+                    "out", f"{path} holds a different sweep (differs in {diff}); use "
+                    "--overwrite to replace it, --extend to add to it, or another --out",
+                )  # fmt: skip
+        if sidecar is None:
+            sidecar = {"format": FORMAT, "created": _now(), "specs": [],
+                       "versions": package_versions(), "runs": []}  # fmt: skip
+        if spec not in sidecar["specs"]:
+            sidecar["specs"].append(spec)
+        sidecar["runs"].append({"started": _now(), "spec": len(sidecar["specs"]) - 1,
+                                "versions": package_versions()})  # fmt: skip
+        _write_atomic(path / SIDECAR, lambda f: f.write(json.dumps(sidecar, indent=1).encode()))
+        return sidecar
+
+    def parts(self) -> list[Path]:
+        return sorted(self.path.glob(PART_PATTERN))
+
+    def done_ids(self) -> set[str]:
+        """Ids of the trials already stored."""
+        done: set[str] = set()
+        for part in self.parts():
+            done.update(_read(part, columns=["trial_id"]).column("trial_id").to_pylist())
+        return done
+
+    def write(self, table: pa.Table) -> Path:
+        """Store a chunk's rows as a new part, atomically."""
+        meta = dict(PART_SCHEMA.metadata)
+        meta[b"sweep"] = json.dumps(
+            {
+                "format": FORMAT,
+                "created": self.sidecar["created"],
+                "spec": self.sidecar["specs"][-1],
+            }
+        ).encode()
+        table = table.cast(PART_SCHEMA).replace_schema_metadata(meta)
+        name = f"part-{len(self.parts()):06d}-{uuid.uuid4().hex[:8]}.parquet"
+        target = self.path / name
+        try:
+            _write_atomic(target, lambda f: pq.write_table(table, f, compression="zstd"))
+        except OSError as e:
+            raise SweepError(f"cannot write results to {self.path}: {e.strerror or e}") from None
+        return target
+
+
+def read_sidecar(path: Path) -> dict | None:
+    """The sidecar of a sweep folder, None if there is none."""
+    file = path / SIDECAR
+    if not file.exists():
+        return None
+    try:
+        sidecar = json.loads(file.read_text())
+        if sidecar.get("format") != FORMAT or not isinstance(sidecar.get("specs"), list):
+            raise ValueError("unknown format")
+    except (OSError, ValueError) as e:
+        raise SweepError(f"{file} is unreadable ({e}); it does not describe a sweep") from None
+    return sidecar
+
+
+def _read(part: Path, columns: list[str] | None = None) -> pa.Table:
+    try:
+        return pq.read_table(part, columns=columns)
+    except (OSError, pa.ArrowException) as e:
+        raise SweepError(f"cannot read {part}: {e}") from None
+
+
+def load(path: str | Path) -> pd.DataFrame:
+    """All rows stored in a sweep folder as one DataFrame, ordered by trial parameters."""
+    path = Path(path)
+    if not path.is_dir():
+        raise SweepError(f"{path} is not a sweep folder")
+    if read_sidecar(path) is None:
+        raise SweepError(f"{path} holds no sweep ({SIDECAR} is missing)")
+    parts = [str(p) for p in sorted(path.glob(PART_PATTERN))]
+    try:
+        table = ds.dataset(parts, schema=PART_SCHEMA, format="parquet").to_table()
+    except (OSError, pa.ArrowException) as e:
+        raise SweepError(f"cannot read results in {path}: {e}") from None
+    frame = table.replace_schema_metadata(PART_SCHEMA.metadata).to_pandas()
+    return frame.sort_values(list(PARAM_COLUMNS), kind="stable", ignore_index=True)
