@@ -31,7 +31,8 @@ _AXES = {
     "width": "Hidden widths: 2, 2,3,4 or 1:9 (half-open range).",
     "epochs": "Epochs of gradient descent per trial (comma list allowed).",
     "tol": "Converged when max |y - yhat| < tol, 0 < tol < 1 (comma list allowed).",
-    "init_low": "Initial weights ~ uniform[init_low, init_high) (comma list allowed).",
+    "init_low": "Initial weights ~ uniform[init_low, init_high) (comma list allowed; "
+    "pairs with init_low >= init_high are skipped).",
     "init_high": "Upper end of the initial weight range (comma list allowed).",
     "dtype": "float64 or float32 (or both: float64,float32).",
     "exp": "exp in the kernel: fast (vectorised, within 1 ulp of libm) or exact "

@@ -48,7 +48,8 @@ class SweepConfig:
     """A validated sweep: every combination of the axes is one trial.
 
     Axes: ``task``, ``seeds``, ``lr``, ``width``, ``epochs``, ``tol``,
-    ``init_low``, ``init_high``, ``dtype``. Settings shared by all trials:
+    ``init_low``, ``init_high``, ``dtype`` (pairs with init_low >= init_high
+    are skipped). Settings shared by all trials:
     ``exp`` (``fast`` or ``exact``, see :mod:`kernels.train`) and
     ``curve_every`` (loss-curve stride; ``None`` means epochs // 100).
     """
@@ -103,7 +104,7 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
     may be spec strings, numbers or sequences. ``None`` means "the default".
     """
     given = dict(values or {})
-    given.update(overrides)
+    given.update({k: v for k, v in overrides.items() if v is not None})
     if "seed" in given:
         given.setdefault("seeds", given.pop("seed"))
     unknown = sorted(set(given) - set(CONFIG_KEYS))
@@ -141,15 +142,15 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
     for field, vals in (("init_low", init_low), ("init_high", init_high)):
         for v in vals:
             _check(field, math.isfinite(v), f"must be finite, got {v!r}")
-    for lo in init_low:
-        for hi in init_high:
-            _check("init_low", lo < hi, f"must be below init_high, got {lo!r} >= {hi!r}")
+    # Pairs with low >= high are skipped; at least one pair must be a range.
+    _check("init_low", any(lo < hi for lo in init_low for hi in init_high),
+           f"must be below init_high, got {init_low[0]!r} >= {init_high[0]!r}")  # fmt: skip
 
     dtype = specs.unique(specs.name_spec("dtype", raw["dtype"]))
     for v in dtype:
         _check("dtype", v in DTYPES, f"must be one of {', '.join(DTYPES)}, got {v!r}")
     if "float32" in dtype:
-        big = [v for v in lr if not np.isfinite(np.float32(v))]
+        big = [v for v in lr if v > float(np.finfo(np.float32).max)]
         _check("lr", not big, f"{big[0] if big else 0!r} does not fit in float32")
 
     exp = _one_value("exp", raw["exp"], specs.name_spec)

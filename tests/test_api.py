@@ -1,0 +1,144 @@
+"""End to end through the Python API: rows, types, values, resume, readers."""
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+import sweep
+from kernels import get_task, init_batch, train_batch
+from sweep.schema import COLUMNS
+
+SMALL = dict(task="xor,parity3", seeds="0:20", lr="0.5,2", width="2,3", epochs=300,
+             curve_every=50, progress=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep") / "small"
+    return out, sweep.run(out=out, backend="sequential", chunk_size=16, **SMALL)
+
+
+def test_one_row_per_trial_with_the_documented_columns(small_sweep):
+    out, df = small_sweep
+    assert len(df) == 2 * 20 * 2 * 2 and df["trial_id"].is_unique
+    assert tuple(df.columns) == COLUMNS
+    assert df["epoch_converged"].dtype == "Int64" and df["converged"].dtype == bool
+    assert df["lr"].dtype == np.float64 and df["seed"].dtype == np.int64
+    assert (df["converged"] == df["epoch_converged"].notna()).all()
+    assert df["loss_curve"].map(len).eq(7).all()
+
+
+def test_values_are_the_kernels(small_sweep):
+    _, df = small_sweep
+    rows = df[(df.task == "parity3") & (df.width == 3) & (df.lr == 2.0)].sort_values("seed")
+    X, Y = get_task("parity3")
+    direct = train_batch(X, Y, init_batch(rows.seed.to_numpy(), 3, 3, 1), 2.0, 300, 0.1, 50)
+    np.testing.assert_array_equal(np.stack(rows.final_loss), direct.final_loss)
+    np.testing.assert_array_equal(np.stack(rows.w_hidden), direct.flat_params()[:, :9])
+    np.testing.assert_array_equal(np.stack(rows.loss_curve), direct.loss_curve.T)
+    np.testing.assert_array_equal(
+        rows.epoch_converged.fillna(-1).to_numpy(dtype=np.int64), direct.epoch_converged
+    )
+
+
+def test_pandas_and_duckdb_read_the_folder(small_sweep):
+    out, df = small_sweep
+    via_pandas = pd.read_parquet(out)
+    assert len(via_pandas) == len(df) and set(via_pandas.trial_id) == set(df.trial_id)
+    assert via_pandas["epoch_converged"].dtype == "Int64"
+    n, conv = duckdb.sql(
+        f"select count(*), sum(converged::int) from read_parquet('{out}/*.parquet')"
+    ).fetchall()[0]
+    assert n == len(df) and conv == int(df.converged.sum())
+    assert sweep.load(out).equals(df)
+
+
+def test_rerun_trains_nothing_and_changes_nothing(small_sweep):
+    out, df = small_sweep
+    parts = sorted(out.glob("*.parquet"))
+    again = sweep.run(out=out, backend="sequential", **SMALL)
+    assert sorted(out.glob("*.parquet")) == parts
+    pd.testing.assert_frame_equal(again, df)
+
+
+def test_resume_after_losing_parts_gives_identical_rows(small_sweep, tmp_path):
+    out, df = small_sweep
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in out.iterdir():
+        if f.name != ".lock":
+            (copy / f.name).write_bytes(f.read_bytes())
+    for part in sorted(copy.glob("*.parquet"))[::2]:  # as if the run died early
+        part.unlink()
+    resumed = sweep.run(out=copy, backend="sequential", chunk_size=5, **SMALL)
+    pd.testing.assert_frame_equal(resumed, df)
+
+
+def test_parallel_backends_give_identical_rows(small_sweep, tmp_path):
+    _, df = small_sweep
+    for backend in ("loky", "threading"):
+        got = sweep.run(out=tmp_path / backend, backend=backend, jobs=2, **SMALL)
+        pd.testing.assert_frame_equal(got, df)
+
+
+def test_metadata_is_stored_with_the_results(small_sweep):
+    import json
+
+    import pyarrow.parquet as pq
+
+    out, _ = small_sweep
+    side = json.loads((out / "_sweep.json").read_text())
+    assert side["specs"][0]["seeds"] == list(range(20))
+    assert "numba" in side["versions"] and side["created"]
+    meta = pq.read_schema(next(out.glob("*.parquet"))).metadata
+    assert json.loads(meta[b"sweep"])["spec"]["epochs"] == [300]
+
+
+def test_float32_sweep_stores_float64_columns(tmp_path):
+    df = sweep.run(out=tmp_path / "f32", seeds="0:4", lr=0.5, width=2, epochs=50,
+                   dtype="float32", progress=False, backend="sequential")  # fmt: skip
+    assert df["final_loss"].dtype == np.float64 and (df["dtype"] == "float32").all()
+
+
+def test_a_different_sweep_is_refused_and_leaves_results_untouched(small_sweep):
+    out, df = small_sweep
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    with pytest.raises(sweep.ConfigError, match="different sweep .*differs in seeds"):
+        sweep.run(out=out, **{**SMALL, "seeds": "0:21"})
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_extend_and_overwrite(tmp_path):
+    out = tmp_path / "x"
+    base = dict(lr=0.5, width=2, epochs=50, progress=False, backend="sequential")
+    sweep.run(out=out, seeds="0:4", **base)
+    extended = sweep.run(out=out, seeds="0:6", extend=True, **base)
+    assert len(extended) == 6 and len(sweep.load(out)) == 6
+    replaced = sweep.run(out=out, seeds="10:12", overwrite=True, **base)
+    assert len(replaced) == 2 and sorted(sweep.load(out).seed) == [10, 11]
+
+
+def test_refusals(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(sweep.ConfigError, match="is a file"):
+        sweep.run(out=a_file, seeds=1, progress=False)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(sweep.ConfigError, match="holds no sweep"):
+        sweep.run(out=foreign, seeds=1, progress=False)
+    assert (foreign / "notes.txt").read_text() == "mine"
+    with pytest.raises(sweep.ConfigError, match="^grid: .*exceeds the limit"):
+        sweep.run(out=tmp_path / "huge", seeds="0:4000000", lr="log:0.01:10:7", width="1:3")
+    assert not (tmp_path / "huge").exists()
+
+
+def test_a_locked_folder_is_refused(tmp_path):
+    import filelock
+
+    out = tmp_path / "locked"
+    sweep.run(out=out, seeds="0:2", lr=0.5, width=2, epochs=20, progress=False)
+    with filelock.FileLock(out / ".lock"), pytest.raises(sweep.SweepError, match="in use"):
+        sweep.run(out=out, seeds="0:2", lr=0.5, width=2, epochs=20, progress=False)

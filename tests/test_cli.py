@@ -1,0 +1,156 @@
+"""The ``sweep`` command: exit codes, one-line errors, kill and resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+import sweep
+from sweep.cli import main
+
+TINY = ["--seeds", "0:6", "--lr", "0.5,5", "--width", "2", "--epochs", "200"]
+
+
+def sweep_cmd(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "sweep", *args], capture_output=True,
+                          text=True, timeout=120, **kw)  # fmt: skip
+
+
+def test_run_prints_a_summary_and_python_m_sweep_works(tmp_path):
+    proc = sweep_cmd("run", *TINY, "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+    assert "12 trials" in proc.stdout and "lr \\ width" in proc.stdout
+    assert len(sweep.load(tmp_path / "r")) == 12
+
+
+def test_help_explains_every_option():
+    proc = sweep_cmd("run", "--help")
+    assert proc.returncode == 0
+    for flag in ["--config", "--task", "--seeds", "--lr", "--width", "--epochs", "--tol",
+                 "--init-low", "--init-high", "--dtype", "--out", "--name", "--jobs",
+                 "--backend", "--quiet", "--overwrite"]:  # fmt: skip
+        assert flag in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--lr", "-0.1"], ["--lr", "nan"], ["--width", "0"], ["--task", "nand"],
+     ["--epochs", "0"], ["--config", "/nonexistent/sweep.toml"]],
+)  # fmt: skip
+def test_bad_input_in_a_real_process_is_one_line_exit_2(args, tmp_path):
+    proc = sweep_cmd("run", *args, "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+BAD_CLI = [
+    (["--seeds", ""], "seeds"), (["--seeds", "-3"], "seeds"), (["--seeds", "1:x"], "seeds"),
+    (["--lr", "0"], "lr"), (["--lr", "inf"], "lr"), (["--lr", "log:0:1:3"], "lr"),
+    (["--width", "-1"], "width"), (["--width", "2.5"], "width"), (["--tol", "1.5"], "tol"),
+    (["--init-low", "2"], "init_low"), (["--dtype", "half"], "dtype"), (["--jobs", "0"], "jobs"),
+    (["--jobs", "two"], "jobs"), (["--backend", "mpi"], "backend"), (["--name", "a/b"], "name"),
+    (["--chunk-size", "0"], "chunk_size"), (["--curve-every", "x"], "curve_every"),
+    (["--exp", "approx"], "exp"), (["--epochs", "1e3"], "epochs"),
+    (["--seeds", "0:5000000", "--lr", "log:0.1:1:20"], "grid"),
+    (["--bogus", "1"], "No such option"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args, field", BAD_CLI)
+def test_bad_flags(args, field, tmp_path, capsys):
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as info:
+        main(["run", *args, "--out", str(out), "--quiet"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and field in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "toml, field",
+    [("seeds = 'x'", "seeds"), ("lr = [0.1, -1]", "lr"), ("width = [1, 0]", "width"),
+     ("colour = 1", "unknown key"), ("seeds = [1,", "malformed TOML"), ("task = 3", "task"),
+     ("epochs = true", "epochs")],
+)  # fmt: skip
+def test_bad_toml_files(toml, field, tmp_path, capsys):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(toml)
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--config", str(cfg), "--out", str(tmp_path / "o"), "--quiet"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert field in err and len(err.strip().splitlines()) == 1
+
+
+def test_config_file_with_flag_overrides(tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('seeds = "0:3"\nlr = [0.5]\nwidth = 2\nepochs = 100\nname = "fromfile"\n')
+    out = tmp_path / "o"
+    main(["run", "--config", str(cfg), "--seeds", "0:5", "--out", str(out), "--quiet"])
+    df = sweep.load(out)
+    assert sorted(df.seed) == [0, 1, 2, 3, 4] and set(df.epochs) == {100}
+
+
+def test_bad_input_leaves_existing_results_untouched(tmp_path, capsys):
+    out = tmp_path / "r"
+    main(["run", *TINY, "--out", str(out), "--quiet"])
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    for args in (["--lr", "-1"], ["--seeds", "0:7"], ["--width", "0"]):
+        with pytest.raises(SystemExit):
+            main(["run", *TINY, *args, "--out", str(out), "--quiet"])
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert "different sweep" in capsys.readouterr().err
+
+
+def test_report_formats(tmp_path, capsys):
+    out = tmp_path / "r"
+    main(["run", *TINY, "--out", str(out), "--quiet"])
+    main(["report", str(out), "--format", "csv"])
+    csv = capsys.readouterr().out
+    assert csv.splitlines()[0].startswith("lr,width,trials,converged,rate")
+    main(["report", str(out), "--format", "json", "--by", "lr"])
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["lr"] for r in rows] == [0.5, 5.0] and all(r["trials"] == 6 for r in rows)
+    main(["report", str(out), "--format", "markdown"])
+    assert capsys.readouterr().out.startswith("|")
+    main(["report", str(out)])
+    assert "median epochs" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["report", str(out), "--by", "colour"])
+    assert info.value.code == 2 and "no column 'colour'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["report", str(tmp_path / "missing")])
+
+
+KILL = ["--seeds", "0:240", "--lr", "0.3,1,3", "--width", "1:4", "--epochs", "20000",
+        "--chunk-size", "24", "--quiet"]  # fmt: skip
+
+
+@pytest.mark.parametrize("after_parts, jobs", [(1, "1"), (12, "2")])
+def test_sigkill_then_rerun_gives_exactly_the_uninterrupted_rows(after_parts, jobs, tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "sweep", "run", *KILL, "--jobs", jobs,
+                             "--out", str(out)], start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 90
+    while len(list(out.glob("*.parquet"))) < after_parts and time.monotonic() < deadline:
+        assert proc.poll() is None, "the sweep finished before it could be killed"
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, like a crash
+    proc.wait()
+    stored = len(sweep.load(out))
+    assert 0 < stored < 240 * 3 * 3
+    again = sweep_cmd("run", *KILL, "--jobs", jobs, "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    resumed = sweep.load(out)
+    axes = dict(zip(["seeds", "lr", "width", "epochs"], KILL[1:8:2], strict=True))
+    want = sweep.run(out=tmp_path / "whole", backend="sequential", progress=False, **axes)
+    assert resumed["trial_id"].is_unique and len(resumed) == 240 * 3 * 3
+    pd.testing.assert_frame_equal(resumed, want)
+    assert not list(out.glob(".tmp-*"))

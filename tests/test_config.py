@@ -1,0 +1,87 @@
+import math
+
+import pytest
+
+from sweep.config import DEFAULTS, make_config, read_toml
+from sweep.errors import ConfigError
+
+
+def test_defaults_are_the_main_job():
+    cfg = make_config()
+    assert cfg.task == ("xor",) and cfg.seeds == tuple(range(1000))
+    assert len(cfg.lr) == 7 and cfg.width == (1, 2, 3, 4, 5, 6)
+    assert cfg.epochs == (10_000,) and cfg.tol == (0.1,) and cfg.dtype == ("float64",)
+    assert cfg.n_trials == 42_000
+    assert cfg.curve_stride(10_000) == 100
+
+
+def test_strings_numbers_and_sequences_give_the_same_config():
+    a = make_config(seeds="1,2", lr="0.1,0.5", width="2", epochs="100", tol="0.2")
+    b = make_config(seeds=[1, 2], lr=[0.1, 0.5], width=2, epochs=100, tol=0.2)
+    assert a == b
+
+
+def test_repeated_values_count_once():
+    assert make_config(seeds="1,1,2", lr="0.1,0.1").n_trials == 2 * 1 * 6
+
+
+BAD = [
+    ({"lr": "-0.1"}, "lr"), ({"lr": "0"}, "lr"), ({"lr": "nan"}, "lr"), ({"lr": "inf"}, "lr"),
+    ({"lr": "fast"}, "lr"), ({"width": "0"}, "width"), ({"width": "-2"}, "width"),
+    ({"width": "5000"}, "width"), ({"epochs": "0"}, "epochs"), ({"epochs": "1.5"}, "epochs"),
+    ({"seeds": ""}, "seeds"), ({"seeds": "-1"}, "seeds"), ({"seeds": "a"}, "seeds"),
+    ({"seeds": "10:5"}, "seeds"), ({"seeds": str(2**32)}, "seeds"), ({"task": "nand"}, "task"),
+    ({"tol": "0"}, "tol"), ({"tol": "1"}, "tol"), ({"tol": "nan"}, "tol"),
+    ({"init_low": "1", "init_high": "0.5"}, "init_low"), ({"init_low": "inf"}, "init_low"),
+    ({"dtype": "float16"}, "dtype"), ({"exp": "slow"}, "exp"), ({"exp": "fast,exact"}, "exp"),
+    ({"curve_every": "-1"}, "curve_every"), ({"colour": "red"}, "colour"),
+    ({"lr": "1e39", "dtype": "float32"}, "lr"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("values, field", BAD)
+def test_bad_values_name_their_field_in_one_line(values, field):
+    with pytest.raises(ConfigError) as info:
+        make_config(values)
+    assert info.value.field == field
+    assert str(info.value).startswith(f"{field}: ") and "\n" not in str(info.value)
+
+
+def test_toml_file(tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_text('task = "xor"\nseeds = "0:10"\nlr = [0.1, 1.0]\nwidth = "2:4"\n'
+                    'init-low = -1.0\nname = "demo"\n')  # fmt: skip
+    values = read_toml(path)
+    assert values["init_low"] == -1.0 and values["name"] == "demo"
+    cfg = make_config({k: v for k, v in values.items() if k != "name"})
+    assert cfg.n_trials == 10 * 2 * 2 and cfg.init_low == (-1.0,)
+
+
+def test_toml_sweep_table(tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_text("[sweep]\nseeds = [1, 2]\nepochs = 50\n")
+    assert read_toml(path) == {"seeds": [1, 2], "epochs": 50}
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [("seeds = [1, 2", "malformed TOML"), ("colour = 'red'", "unknown key 'colour'"),
+     ("lr = ", "malformed TOML")],
+)  # fmt: skip
+def test_bad_toml(tmp_path, text, problem):
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=problem):
+        read_toml(path)
+
+
+def test_missing_toml(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        read_toml(tmp_path / "nope.toml")
+
+
+def test_default_lr_is_log_spaced_from_001_to_10():
+    lr = make_config().lr
+    assert lr[0] == 0.01 and lr[-1] == 10.0
+    assert DEFAULTS["lr"] == "log:0.01:10:7"
+    assert math.isclose(lr[1] / lr[0], 10**0.5, rel_tol=1e-9)

@@ -1,0 +1,59 @@
+import numpy as np
+
+from sweep.config import make_config
+from sweep.grid import grid_frame, shapes, trial_id
+from sweep.plan import MAX_CHUNK, plan
+
+
+def small(**kw):
+    base = dict(seeds="0:50", lr="0.1,1", width="1:4", epochs=100, task="xor,and")
+    return make_config({**base, **kw})
+
+
+def test_grid_is_every_combination_once():
+    cfg = small()
+    frame = grid_frame(cfg)
+    assert len(frame) == cfg.n_trials == 50 * 2 * 3 * 2
+    assert frame["trial_id"].is_unique
+    assert not frame.duplicated(["task", "seed", "lr", "width"]).any()
+
+
+def test_trial_ids_are_stable_and_depend_on_every_parameter():
+    cfg = small()
+    shape = next(shapes(cfg))
+    tid = trial_id(shape, 3, 0.1)
+    assert tid == trial_id(shape, 3, 0.1) and len(tid) == 16
+    assert tid != trial_id(shape, 4, 0.1) and tid != trial_id(shape, 3, 0.1000001)
+    others = [next(shapes(small(**{k: v}))) for k, v in
+              [("tol", 0.2), ("epochs", 101), ("init_low", -1), ("dtype", "float32"),
+               ("exp", "exact")]]  # fmt: skip
+    assert len({trial_id(s, 3, 0.1) for s in others} | {tid}) == 6
+
+
+def test_init_ranges_that_are_empty_are_skipped():
+    cfg = make_config(seeds="0:2", lr=0.1, width=2, init_low="-1,0", init_high="0,1")
+    # (-1,0), (-1,1), (0,1); (0,0) is not a range.
+    assert len(list(shapes(cfg))) == 3 == cfg.n_trials / 2
+
+
+def test_plan_covers_every_todo_trial_exactly_once():
+    cfg = small()
+    ids = grid_frame(cfg)["trial_id"]
+    done = set(ids[::3])
+    chunks = plan(cfg, done, jobs=2)
+    planned = np.concatenate([c.ids for c in chunks])
+    assert len(planned) == len(set(planned)) == len(ids) - len(done)
+    assert set(planned) == set(ids) - done
+    assert all(len({c.shape}) == 1 and 0 < c.size <= MAX_CHUNK for c in chunks)
+
+
+def test_plan_orders_expensive_chunks_first_and_honours_chunk_size():
+    chunks = plan(small(), jobs=1, chunk_size=7)
+    assert all(c.size <= 7 for c in chunks)
+    costs = [c.est_seconds for c in chunks]
+    assert costs == sorted(costs, reverse=True)
+
+
+def test_everything_done_means_nothing_to_plan():
+    cfg = small()
+    assert plan(cfg, set(grid_frame(cfg)["trial_id"])) == []

@@ -1,0 +1,79 @@
+import itertools
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sweep.errors import ConfigError
+from sweep.specs import float_spec, int_spec, name_spec
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [("314", (314,)), ("0:5", (0, 1, 2, 3, 4)), ("1,5,9", (1, 5, 9)), (" 2 , 3 ", (2, 3)),
+     ("1:3,7", (1, 2, 7)), (7, (7,)), ([1, 2], (1, 2))],
+)  # fmt: skip
+def test_int_specs(spec, expected):
+    assert int_spec("seeds", spec) == expected
+
+
+def test_float_specs():
+    assert float_spec("lr", "0.1") == (0.1,)
+    assert float_spec("lr", "0.05,0.1,0.5") == (0.05, 0.1, 0.5)
+    log = float_spec("lr", "log:0.01:10:13")
+    assert len(log) == 13 and log[0] == 0.01 and log[-1] == 10.0
+    assert all(math.isclose(b / a, 10**0.25, rel_tol=1e-9) for a, b in itertools.pairwise(log))
+    lin = float_spec("lr", "lin:0.1:2:20")
+    assert len(lin) == 20 and lin[0] == 0.1 and lin[-1] == 2.0
+    assert float_spec("lr", [0.1, 1]) == (0.1, 1.0)
+
+
+def test_spaced_values_are_canonical_decimals():
+    # Rounded to 12 significant digits: the same spec names the same trials anywhere.
+    assert float_spec("lr", "log:0.01:10:7")[1] == 0.0316227766017
+
+
+@pytest.mark.parametrize(
+    "spec, problem",
+    [("", "empty"), ("1,,2", "empty item"), ("5:5", "empty"), ("a:b", "integer"),
+     ("1.5", "integer"), ("0:1:2", "range"), ([], "empty"), (True, "integer")],
+)  # fmt: skip
+def test_bad_int_specs_name_the_field(spec, problem):
+    with pytest.raises(ConfigError, match=f"^seeds: .*{problem}"):
+        int_spec("seeds", spec)
+
+
+@pytest.mark.parametrize(
+    "spec", ["", "abc", "log:0:1:5", "log:-1:1:5", "log:0.1:1", "lin:0.1:1:0", "lin:a:1:3",
+             "log:0.1:inf:3", "0.1,", "log:0.1:1:1e9"],
+)  # fmt: skip
+def test_bad_float_specs(spec):
+    with pytest.raises(ConfigError, match="^lr: "):
+        float_spec("lr", spec)
+
+
+def test_name_specs():
+    assert name_spec("task", "xor,parity3") == ("xor", "parity3")
+    with pytest.raises(ConfigError, match="^task: expected a name"):
+        name_spec("task", [1])
+
+
+@given(st.text(max_size=30))
+def test_int_spec_parser_never_crashes(text):
+    try:
+        values = int_spec("seeds", text)
+    except ConfigError as e:
+        assert str(e).startswith("seeds: ") and "\n" not in str(e)
+    else:
+        assert values and all(isinstance(v, int) for v in values)
+
+
+@given(st.text(alphabet="0123456789.:,-eloginf ", max_size=30))
+def test_float_spec_parser_never_crashes(text):
+    try:
+        values = float_spec("lr", text)
+    except ConfigError as e:
+        assert str(e).startswith("lr: ") and "\n" not in str(e)
+    else:
+        assert values and all(isinstance(v, float) for v in values)
