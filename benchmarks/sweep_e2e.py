@@ -1,0 +1,71 @@
+"""End-to-end throughput of `sweep run` on the default sweep, 1 worker vs 2.
+
+    python benchmarks/sweep_e2e.py [--repeat 3] [--seeds 0:1000]
+
+Each figure is the median over ``--repeat`` fresh runs (new output folder,
+warm JIT cache). Also reports the time from start to the first stored part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def one_run(jobs: int, seeds: str, backend: str) -> tuple[float, float, int]:
+    """(seconds, seconds to first part, trials) of one fresh CLI run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "xor"
+        t0 = time.perf_counter()
+        cmd = [sys.executable, "-m", "sweep", "run", "--seeds", seeds, "--jobs", str(jobs),
+               "--backend", backend, "--out", str(out), "--quiet"]  # fmt: skip
+        proc = subprocess.Popen(cmd)
+        first = None
+        while proc.poll() is None:
+            if first is None and any(out.glob("*.parquet")):
+                first = time.perf_counter() - t0
+            time.sleep(0.01)
+        total = time.perf_counter() - t0
+        if proc.returncode:
+            raise SystemExit(f"sweep run failed with {proc.returncode}")
+        import pandas as pd
+
+        trials = len(pd.read_parquet(out, columns=["trial_id"]))
+        return total, first if first is not None else total, trials
+
+
+def measure(seeds: str, repeat: int) -> list[dict]:
+    rows = []
+    for jobs, backend in ((1, "sequential"), (2, "loky")):
+        runs = [one_run(jobs, seeds, backend) for _ in range(repeat)]
+        seconds = statistics.median(r[0] for r in runs)
+        rows.append({"jobs": jobs, "backend": backend, "trials": runs[0][2], "seconds": seconds,
+                     "first_part_s": statistics.median(r[1] for r in runs),
+                     "trials_per_s": runs[0][2] / seconds})  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seeds", default="0:1000")
+    args = parser.parse_args()
+    warm = [sys.executable, "-m", "sweep", "run", "--seeds", "0:2", "--epochs", "10",
+            "--out", tempfile.mkdtemp(), "--quiet"]  # fmt: skip
+    subprocess.run(warm, check=True)  # fill the JIT cache
+    rows = measure(args.seeds, args.repeat)
+    print(f"{'jobs':>4} {'backend':<10} {'trials':>7} {'seconds':>8} {'first part':>10} "
+          f"{'trials/s':>9}")  # fmt: skip
+    for r in rows:
+        print(f"{r['jobs']:>4} {r['backend']:<10} {r['trials']:>7} {r['seconds']:>8.2f} "
+              f"{r['first_part_s']:>10.2f} {r['trials_per_s']:>9.0f}")  # fmt: skip
+    print(f"parallel speed-up, 2 workers vs 1: {rows[0]['seconds'] / rows[1]['seconds']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
