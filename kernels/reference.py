@@ -26,6 +26,18 @@ def sigmoid_derivative(y: np.ndarray) -> np.ndarray:
     return y * (1.0 - y)
 
 
+def input_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x @ w over the nonzero inputs only, summed in order from +0.0.
+
+    An input of 0 contributes nothing (the kernel skips it), which only
+    matters once a weight is infinite: 0 * inf would be NaN.
+    """
+    out = np.zeros((x.shape[0], w.shape[1]))
+    for k in range(x.shape[1]):
+        out = np.where(x[:, k : k + 1] != 0, out + x[:, k : k + 1] * w[k : k + 1, :], out)
+    return out
+
+
 def ordered_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b summed over k = 0, 1, ... in order, starting from the k = 0 term."""
     out = a[:, 0:1] * b[0:1, :]
@@ -61,7 +73,7 @@ def train_one(
     curve = []
     for k in range(epochs + 1):
         # Forward propagation at theta_k
-        hidden = sigmoid(ordered_matmul(X, wh) + bh, exp)
+        hidden = sigmoid(input_matmul(X, wh) + bh, exp)
         predicted = sigmoid(ordered_matmul(hidden, wo) + bo, exp)
         error = Y - predicted
         mse = ordered_sum(error**2) / error.size

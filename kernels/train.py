@@ -147,27 +147,13 @@ def fast_exp_array(x):
 # --- sigmoid: the one place that chooses the exp ----------------------------------
 
 
-@njit(fastmath=_FAST, **_JIT)
-def _sigmoid_fast(a, out, n):
-    one = out.dtype.type(1.0)
-    for j in range(n):
-        out[j] = one / (one + fast_exp(-a[j]))
-
-
-@njit(**_JIT)
-def _sigmoid_exact(a, out, n):
-    one = out.dtype.type(1.0)
-    for j in range(n):
-        out[j] = one / (one + np.exp(-a[j]))
-
-
-@njit(**_JIT)
-def _sigmoid(a, out, n, fast):
-    # The branch sits outside the network loop so each variant vectorises.
+@njit(inline="always", **_JIT)
+def _sigmoid(a, one, fast):
+    # ``fast`` is a constant in each compiled variant, so LLVM folds the
+    # branch away before it vectorises the loop around this call.
     if fast:
-        _sigmoid_fast(a, out, n)
-    else:
-        _sigmoid_exact(a, out, n)
+        return one / (one + fast_exp(-a))
+    return one / (one + np.exp(-a))
 
 
 # --- the kernel -----------------------------------------------------------------
@@ -180,6 +166,11 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
 
     Inlined into the two variants below, which fix the floating-point flags:
     FMA contraction for ``fast``, strict IEEE order for ``exact``.
+
+    Every loop over ``j`` (the network) is a pass over memory; the work is
+    fused into as few passes as the run-time sizes allow, because loads and
+    stores, not arithmetic, bound a pass. Inputs equal to 0 contribute
+    nothing and are skipped (the reference does the same).
     """
     n_samples, n_in = X.shape
     n_out = Y.shape[1]
@@ -190,54 +181,85 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
     tol_t = dt(tol)
     n_terms = dt(n_samples * n_out)
 
-    gwh = np.empty_like(wh)
-    gbh = np.empty_like(bh)
-    gwo = np.empty_like(wo)
-    gbo = np.empty_like(bo)
+    # Nonzero inputs of each sample, in ascending order.
+    nz = np.zeros((n_samples, n_in), dtype=np.int64)
+    nnz = np.zeros(n_samples, dtype=np.int64)
+    for p in range(n_samples):
+        for i in range(n_in):
+            if X[p, i] != 0:
+                nz[p, nnz[p]] = i
+                nnz[p] += 1
+
+    gwh = np.zeros_like(wh)
+    gbh = np.zeros_like(bh)
+    gwo = np.zeros_like(wo)
+    gbo = np.zeros_like(bo)
     hid = np.empty((width, nb), dtype=bh.dtype)
-    out = np.empty((n_out, nb), dtype=bh.dtype)
     dout = np.empty((n_out, nb), dtype=bh.dtype)
     acc = np.empty(nb, dtype=bh.dtype)
     worst = np.empty(nb, dtype=bh.dtype)
     sse = np.empty(nb, dtype=bh.dtype)
     check = np.empty(nb, dtype=bh.dtype)
     live = np.ones(nb, dtype=np.bool_)
+    last_h = width - 1
 
     for k in range(epochs + 1):
         last = k == epochs
         for j in range(nb):
             worst[j] = zero
             sse[j] = zero
-        gwh[...] = zero
-        gbh[...] = zero
-        gwo[...] = zero
-        gbo[...] = zero
 
         for p in range(n_samples):
-            # Forward: hidden layer, then output layer.
+            c = nnz[p]
+            # Hidden layer: hid = sigmoid((sum of x_i * w_i over nonzero x) + b).
             for h in range(width):
-                x = dt(X[p, 0])
-                for j in range(nb):
-                    acc[j] = x * wh[0, h, j]
-                for i in range(1, n_in):
+                if c == 0:
+                    for j in range(nb):
+                        hid[h, j] = _sigmoid(zero + bh[h, j], one, fast)
+                elif c == 1:
+                    i = nz[p, 0]
                     x = dt(X[p, i])
                     for j in range(nb):
-                        acc[j] = acc[j] + x * wh[i, h, j]
-                for j in range(nb):
-                    acc[j] = acc[j] + bh[h, j]
-                _sigmoid(acc, hid[h], nb, fast)
-            for o in range(n_out):
-                for j in range(nb):
-                    acc[j] = hid[0, j] * wo[0, o, j]
-                for h in range(1, width):
+                        hid[h, j] = _sigmoid(x * wh[i, h, j] + bh[h, j], one, fast)
+                else:
+                    i = nz[p, 0]
+                    x = dt(X[p, i])
                     for j in range(nb):
-                        acc[j] = acc[j] + hid[h, j] * wo[h, o, j]
-                for j in range(nb):
-                    acc[j] = acc[j] + bo[o, j]
-                _sigmoid(acc, out[o], nb, fast)
+                        acc[j] = x * wh[i, h, j]
+                    for t in range(1, c - 1):
+                        i = nz[p, t]
+                        x = dt(X[p, i])
+                        for j in range(nb):
+                            acc[j] = acc[j] + x * wh[i, h, j]
+                    i = nz[p, c - 1]
+                    x = dt(X[p, i])
+                    for j in range(nb):
+                        hid[h, j] = _sigmoid((acc[j] + x * wh[i, h, j]) + bh[h, j], one, fast)
+            # Output layer, fused with the error, the statistics and the output delta.
+            for o in range(n_out):
                 y = dt(Y[p, o])
+                if width > 1:
+                    for j in range(nb):
+                        acc[j] = hid[0, j] * wo[0, o, j]
+                    for h in range(1, last_h):
+                        for j in range(nb):
+                            acc[j] = acc[j] + hid[h, j] * wo[h, o, j]
+                else:
+                    for j in range(nb):
+                        acc[j] = zero
+                if last:
+                    for j in range(nb):
+                        a = acc[j] + hid[last_h, j] * wo[last_h, o, j]
+                        yhat = _sigmoid(a + bo[o, j], one, fast)
+                        e = y - yhat
+                        ae = abs(e)
+                        worst[j] = ae if ae > worst[j] else worst[j]
+                        sse[j] = sse[j] + e * e
+                        outputs[p, o, j] = yhat
+                    continue
                 for j in range(nb):
-                    yhat = out[o, j]
+                    a = acc[j] + hid[last_h, j] * wo[last_h, o, j]
+                    yhat = _sigmoid(a + bo[o, j], one, fast)
                     e = y - yhat
                     ae = abs(e)
                     worst[j] = ae if ae > worst[j] else worst[j]
@@ -245,29 +267,49 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
                     d = e * (yhat * (one - yhat))
                     dout[o, j] = d
                     gbo[o, j] = gbo[o, j] + d
-                if last:
-                    for j in range(nb):
-                        outputs[p, o, j] = out[o, j]
             if last:
                 continue
-            # Backward: hidden deltas and gradient sums (ascending sample order).
+            # Backward, one hidden unit at a time (gradient sums in sample order).
             for h in range(width):
                 for j in range(nb):
-                    acc[j] = dout[0, j] * wo[h, 0, j]
+                    d0 = dout[0, j]
+                    acc[j] = d0 * wo[h, 0, j]
+                    gwo[h, 0, j] = gwo[h, 0, j] + hid[h, j] * d0
                 for o in range(1, n_out):
                     for j in range(nb):
-                        acc[j] = acc[j] + dout[o, j] * wo[h, o, j]
-                for o in range(n_out):
-                    for j in range(nb):
-                        gwo[h, o, j] = gwo[h, o, j] + hid[h, j] * dout[o, j]
-                for j in range(nb):
-                    hv = hid[h, j]
-                    acc[j] = acc[j] * (hv * (one - hv))
-                    gbh[h, j] = gbh[h, j] + acc[j]
-                for i in range(n_in):
+                        d = dout[o, j]
+                        acc[j] = acc[j] + d * wo[h, o, j]
+                        gwo[h, o, j] = gwo[h, o, j] + hid[h, j] * d
+                if c == 1:
+                    i = nz[p, 0]
                     x = dt(X[p, i])
                     for j in range(nb):
-                        gwh[i, h, j] = gwh[i, h, j] + x * acc[j]
+                        hv = hid[h, j]
+                        delta = acc[j] * (hv * (one - hv))
+                        gbh[h, j] = gbh[h, j] + delta
+                        gwh[i, h, j] = gwh[i, h, j] + x * delta
+                elif c == 2:
+                    i0 = nz[p, 0]
+                    i1 = nz[p, 1]
+                    x0 = dt(X[p, i0])
+                    x1 = dt(X[p, i1])
+                    for j in range(nb):
+                        hv = hid[h, j]
+                        delta = acc[j] * (hv * (one - hv))
+                        gbh[h, j] = gbh[h, j] + delta
+                        gwh[i0, h, j] = gwh[i0, h, j] + x0 * delta
+                        gwh[i1, h, j] = gwh[i1, h, j] + x1 * delta
+                else:
+                    for j in range(nb):
+                        hv = hid[h, j]
+                        delta = acc[j] * (hv * (one - hv))
+                        acc[j] = delta
+                        gbh[h, j] = gbh[h, j] + delta
+                    for t in range(c):
+                        i = nz[p, t]
+                        x = dt(X[p, i])
+                        for j in range(nb):
+                            gwh[i, h, j] = gwh[i, h, j] + x * acc[j]
 
         # Statistics at theta_k.
         for j in range(nb):
@@ -285,28 +327,33 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
                 final_loss[j] = sse[j] / n_terms
             break
 
-        # Update theta_k -> theta_{k+1}; frozen networks keep their state.
+        # Update theta_k -> theta_{k+1} and clear the gradient sums; frozen
+        # networks keep their state.
         for j in range(nb):
             check[j] = zero
         for i in range(n_in):
             for h in range(width):
                 for j in range(nb):
                     w = wh[i, h, j] + lr[j] * gwh[i, h, j]
+                    gwh[i, h, j] = zero
                     check[j] = check[j] + w * zero
                     wh[i, h, j] = w if live[j] else wh[i, h, j]
         for h in range(width):
             for j in range(nb):
                 w = bh[h, j] + gbh[h, j] * lr[j]
+                gbh[h, j] = zero
                 check[j] = check[j] + w * zero
                 bh[h, j] = w if live[j] else bh[h, j]
             for o in range(n_out):
                 for j in range(nb):
                     w = wo[h, o, j] + lr[j] * gwo[h, o, j]
+                    gwo[h, o, j] = zero
                     check[j] = check[j] + w * zero
                     wo[h, o, j] = w if live[j] else wo[h, o, j]
         for o in range(n_out):
             for j in range(nb):
                 w = bo[o, j] + gbo[o, j] * lr[j]
+                gbo[o, j] = zero
                 check[j] = check[j] + w * zero
                 bo[o, j] = w if live[j] else bo[o, j]
         # w * 0 is NaN exactly when w is not finite.
