@@ -196,12 +196,12 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
     gbo = np.zeros_like(bo)
     hid = np.empty((width, nb), dtype=bh.dtype)
     dout = np.empty((n_out, nb), dtype=bh.dtype)
+    oacc = np.empty((n_out, nb), dtype=bh.dtype)
     acc = np.empty(nb, dtype=bh.dtype)
     worst = np.empty(nb, dtype=bh.dtype)
     sse = np.empty(nb, dtype=bh.dtype)
     check = np.empty(nb, dtype=bh.dtype)
     live = np.ones(nb, dtype=np.bool_)
-    last_h = width - 1
 
     for k in range(epochs + 1):
         last = k == epochs
@@ -211,16 +211,25 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
 
         for p in range(n_samples):
             c = nnz[p]
-            # Hidden layer: hid = sigmoid((sum of x_i * w_i over nonzero x) + b).
+            # Output sums start from +0.0 (0 + x == x: same value as the reference).
+            for o in range(n_out):
+                for j in range(nb):
+                    oacc[o, j] = zero
+            # Hidden unit h, fused with its term of the first output's sum:
+            # hid = sigmoid((sum of x_i * w_i over nonzero x) + b).
             for h in range(width):
                 if c == 0:
                     for j in range(nb):
-                        hid[h, j] = _sigmoid(zero + bh[h, j], one, fast)
+                        s = _sigmoid(zero + bh[h, j], one, fast)
+                        hid[h, j] = s
+                        oacc[0, j] = oacc[0, j] + s * wo[h, 0, j]
                 elif c == 1:
                     i = nz[p, 0]
                     x = dt(X[p, i])
                     for j in range(nb):
-                        hid[h, j] = _sigmoid(x * wh[i, h, j] + bh[h, j], one, fast)
+                        s = _sigmoid(x * wh[i, h, j] + bh[h, j], one, fast)
+                        hid[h, j] = s
+                        oacc[0, j] = oacc[0, j] + s * wo[h, 0, j]
                 else:
                     i = nz[p, 0]
                     x = dt(X[p, i])
@@ -234,23 +243,18 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
                     i = nz[p, c - 1]
                     x = dt(X[p, i])
                     for j in range(nb):
-                        hid[h, j] = _sigmoid((acc[j] + x * wh[i, h, j]) + bh[h, j], one, fast)
-            # Output layer, fused with the error, the statistics and the output delta.
+                        s = _sigmoid((acc[j] + x * wh[i, h, j]) + bh[h, j], one, fast)
+                        hid[h, j] = s
+                        oacc[0, j] = oacc[0, j] + s * wo[h, 0, j]
+                for o in range(1, n_out):
+                    for j in range(nb):
+                        oacc[o, j] = oacc[o, j] + hid[h, j] * wo[h, o, j]
+            # Outputs, fused with the error, the statistics and the output delta.
             for o in range(n_out):
                 y = dt(Y[p, o])
-                if width > 1:
-                    for j in range(nb):
-                        acc[j] = hid[0, j] * wo[0, o, j]
-                    for h in range(1, last_h):
-                        for j in range(nb):
-                            acc[j] = acc[j] + hid[h, j] * wo[h, o, j]
-                else:
-                    for j in range(nb):
-                        acc[j] = zero
                 if last:
                     for j in range(nb):
-                        a = acc[j] + hid[last_h, j] * wo[last_h, o, j]
-                        yhat = _sigmoid(a + bo[o, j], one, fast)
+                        yhat = _sigmoid(oacc[o, j] + bo[o, j], one, fast)
                         e = y - yhat
                         ae = abs(e)
                         worst[j] = ae if ae > worst[j] else worst[j]
@@ -258,8 +262,7 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
                         outputs[p, o, j] = yhat
                     continue
                 for j in range(nb):
-                    a = acc[j] + hid[last_h, j] * wo[last_h, o, j]
-                    yhat = _sigmoid(a + bo[o, j], one, fast)
+                    yhat = _sigmoid(oacc[o, j] + bo[o, j], one, fast)
                     e = y - yhat
                     ae = abs(e)
                     worst[j] = ae if ae > worst[j] else worst[j]
@@ -269,23 +272,25 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
                     gbo[o, j] = gbo[o, j] + d
             if last:
                 continue
-            # Backward, one hidden unit at a time (gradient sums in sample order).
+            # Backward, one hidden unit at a time (gradient sums in sample order):
+            # acc = sum_o dout_o * wo[h, o], then delta = acc * hid * (1 - hid).
             for h in range(width):
-                for j in range(nb):
-                    d0 = dout[0, j]
-                    acc[j] = d0 * wo[h, 0, j]
-                    gwo[h, 0, j] = gwo[h, 0, j] + hid[h, j] * d0
-                for o in range(1, n_out):
+                for o in range(n_out - 1):
                     for j in range(nb):
                         d = dout[o, j]
-                        acc[j] = acc[j] + d * wo[h, o, j]
+                        acc[j] = (acc[j] if o > 0 else zero) + d * wo[h, o, j]
                         gwo[h, o, j] = gwo[h, o, j] + hid[h, j] * d
+                o = n_out - 1
+                first = n_out == 1
                 if c == 1:
                     i = nz[p, 0]
                     x = dt(X[p, i])
                     for j in range(nb):
+                        d = dout[o, j]
                         hv = hid[h, j]
-                        delta = acc[j] * (hv * (one - hv))
+                        gwo[h, o, j] = gwo[h, o, j] + hv * d
+                        e = d * wo[h, o, j] if first else acc[j] + d * wo[h, o, j]
+                        delta = e * (hv * (one - hv))
                         gbh[h, j] = gbh[h, j] + delta
                         gwh[i, h, j] = gwh[i, h, j] + x * delta
                 elif c == 2:
@@ -294,15 +299,21 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
                     x0 = dt(X[p, i0])
                     x1 = dt(X[p, i1])
                     for j in range(nb):
+                        d = dout[o, j]
                         hv = hid[h, j]
-                        delta = acc[j] * (hv * (one - hv))
+                        gwo[h, o, j] = gwo[h, o, j] + hv * d
+                        e = d * wo[h, o, j] if first else acc[j] + d * wo[h, o, j]
+                        delta = e * (hv * (one - hv))
                         gbh[h, j] = gbh[h, j] + delta
                         gwh[i0, h, j] = gwh[i0, h, j] + x0 * delta
                         gwh[i1, h, j] = gwh[i1, h, j] + x1 * delta
                 else:
                     for j in range(nb):
+                        d = dout[o, j]
                         hv = hid[h, j]
-                        delta = acc[j] * (hv * (one - hv))
+                        gwo[h, o, j] = gwo[h, o, j] + hv * d
+                        e = d * wo[h, o, j] if first else acc[j] + d * wo[h, o, j]
+                        delta = e * (hv * (one - hv))
                         acc[j] = delta
                         gbh[h, j] = gbh[h, j] + delta
                     for t in range(c):
