@@ -1,0 +1,175 @@
+"""Whatever happens to a run, what is on disk stays correct (issue: crash safety)."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sweep
+from kernels import get_task, init_batch, train_batch
+from sweep import store as store_module
+
+SLOW = ["--seeds", "0:200", "--lr", "0.3,1,3", "--width", "2:4", "--epochs", "20000",
+        "--chunk-size", "20", "--quiet"]  # fmt: skip
+SLOW_AXES = dict(seeds="0:200", lr="0.3,1,3", width="2:4", epochs=20000)
+
+
+def start(out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sweep", "run", *SLOW, *extra, "--out",
+                             str(out)], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+
+
+def wait_for_parts(out: Path, proc: subprocess.Popen, n: int) -> None:
+    deadline = time.monotonic() + 90
+    while len(list(out.glob("*.parquet"))) < n:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the processes whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append((int(stat.parent.name), cmd))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("whole") / "s"
+    return sweep.run(out=out, backend="sequential", progress=False, **SLOW_AXES)
+
+
+def test_ctrl_c_stops_promptly_keeps_results_and_says_how_to_resume(tmp_path, uninterrupted):
+    out = tmp_path / "s"
+    proc = start(out, "--jobs", "2")
+    wait_for_parts(out, proc, 3)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10
+    assert proc.returncode == 130 and "run the same command again" in err
+    assert "Traceback" not in err
+    kept = sweep.load(out)
+    assert len(kept) >= 3 * 20 and kept.trial_id.is_unique
+    resumed = subprocess.run([sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    pd.testing.assert_frame_equal(sweep.load(out), uninterrupted)
+
+
+def test_a_killed_worker_is_a_clear_error_and_a_rerun_completes(tmp_path, uninterrupted):
+    out = tmp_path / "s"
+    proc = start(out, "--jobs", "2")
+    wait_for_parts(out, proc, 2)
+    workers = [pid for pid, cmd in children(proc.pid) if "popen_loky" in cmd]
+    assert workers, children(proc.pid)
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "worker stopped" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert sweep.load(out).trial_id.is_unique  # the parts that were written are valid
+    again = subprocess.run([sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    pd.testing.assert_frame_equal(sweep.load(out), uninterrupted)
+
+
+def test_a_second_run_on_the_same_folder_is_refused(tmp_path):
+    out = tmp_path / "s"
+    first = start(out, "--jobs", "1")
+    wait_for_parts(out, first, 1)
+    second = subprocess.run([sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    assert second.returncode == 2 and "in use by another sweep run" in second.stderr
+    # The lock dies with its process: a new run may proceed at once.
+    assert sweep.run(out=out, backend="sequential", progress=False, **SLOW_AXES) is not None
+
+
+def test_leftover_temporary_files_are_never_read_and_are_cleaned(tmp_path):
+    out = tmp_path / "s"
+    axes = dict(seeds="0:8", lr=0.5, width=2, epochs=50, progress=False)
+    df = sweep.run(out=out, **axes)
+    part = next(out.glob("*.parquet"))
+    # What a writer killed mid-write leaves: a truncated temporary file.
+    (out / ".tmp-deadbeef").write_bytes(part.read_bytes()[:100])
+    assert len(pd.read_parquet(out)) == len(df)
+    pd.testing.assert_frame_equal(sweep.load(out), df)
+    sweep.run(out=out, **axes)
+    assert not list(out.glob(".tmp-*"))
+
+
+def test_disk_full_is_a_clear_error_and_leaves_no_partial_part(tmp_path, monkeypatch):
+    out = tmp_path / "s"
+    axes = dict(seeds="0:40", lr=0.5, width=2, epochs=50, progress=False, chunk_size=10,
+                backend="sequential")  # fmt: skip
+    real = store_module.pq.write_table
+    calls = {"n": 0}
+
+    def write_table(table, where, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            where.write(b"PAR1 half a part")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(table, where, **kw)
+
+    monkeypatch.setattr(store_module.pq, "write_table", write_table)
+    with pytest.raises(sweep.SweepError, match="No space left on device"):
+        sweep.run(out=out, **axes)
+    assert len(list(out.glob("*.parquet"))) == 2 and not list(out.glob(".tmp-*"))
+    assert len(sweep.load(out)) == 20
+    monkeypatch.setattr(store_module.pq, "write_table", real)
+    assert len(sweep.run(out=out, **axes)) == 40
+
+
+def test_an_unwritable_output_folder_is_a_clear_error():
+    with pytest.raises(sweep.ConfigError, match="^out: cannot create /proc/"):
+        sweep.run(out="/proc/sweep-results", seeds=1, progress=False)
+
+
+def test_dask_localcluster_gives_the_loky_rows(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")  # the [dask] extra is in CI's install
+    axes = dict(seeds="0:30", lr="0.5,2", width="2,3", epochs=300, progress=False)
+    loky = sweep.run(out=tmp_path / "loky", backend="loky", jobs=2, **axes)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:  # fmt: skip
+        via_dask = sweep.run(out=tmp_path / "dask", backend="dask",
+                             scheduler=cluster.scheduler_address, **axes)  # fmt: skip
+    pd.testing.assert_frame_equal(via_dask.set_index("trial_id").sort_index(),
+                                  loky.set_index("trial_id").sort_index())  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [2, 64, 256])
+def test_huge_learning_rates_stay_finite_quiet_and_isolated(width):
+    X, Y = get_task("parity3")
+    seeds = np.arange(16)
+    params = init_batch(seeds, 3, width, 1, -1.0, 1.0)
+    lr = np.full(16, 0.5)
+    calm = train_batch(X, Y, params, lr, 300, curve_every=10)
+    lr[::3] = 1e3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings spam
+        wild = train_batch(X, Y, params, lr, 300, curve_every=10)
+    assert np.isfinite(wild.flat_params()).all() and np.isfinite(wild.outputs).all()
+    assert not wild.diverged.any()
+    keep = lr == 0.5
+    np.testing.assert_array_equal(wild.flat_params()[keep], calm.flat_params()[keep])
+    np.testing.assert_array_equal(wild.loss_curve[:, keep], calm.loss_curve[:, keep])
