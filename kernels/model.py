@@ -24,6 +24,13 @@ epochs the statistics are:
   (``curve_every`` = r; 0 means no curve);
 - the final weights theta_E, flattened row-major in the init order.
 
+Early stop (optional, off by default): a network stops training at the first
+k at which it is both solved and converged, exactly as a diverged network is
+frozen. ``epoch_solved``, ``epoch_converged`` and ``epoch_diverged`` stay
+exact; ``final_loss``, ``outputs`` and the final weights are those of
+theta_k, and the loss curve stays flat after k. Each network's results
+depend only on itself, never on which networks share its batch.
+
 Batched arrays use a structure-of-arrays layout with the network index last:
 ``w_hidden`` (n_in, H, B), ``b_hidden`` (H, B), ``w_out`` (H, n_out, B),
 ``b_out`` (n_out, B).

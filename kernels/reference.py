@@ -64,12 +64,14 @@ def train_one(
     tol: float,
     curve_every: int,
     exp: Callable = np.exp,
+    early_stop: bool = False,
 ) -> dict:
     """Train one network as the notebook does and return every statistic."""
     wh, bh = params["w_hidden"].copy(), params["b_hidden"].copy()
     wo, bo = params["w_out"].copy(), params["b_out"].copy()
     curve_at = set(curve_epochs(epochs, curve_every).tolist())
     solved = converged = diverged = -1
+    frozen = False
     curve = []
     for k in range(epochs + 1):
         # Forward propagation at theta_k
@@ -85,7 +87,9 @@ def train_one(
                 solved = k
             if converged < 0 and worst < tol:
                 converged = k
-        if k == epochs or diverged >= 0:
+        if early_stop and solved >= 0 and converged >= 0:
+            frozen = True
+        if k == epochs or diverged >= 0 or frozen:
             continue
         # Backpropagation
         d_predicted = error * sigmoid_derivative(predicted)
@@ -121,6 +125,7 @@ def train_batch(
     tol: float,
     curve_every: int,
     exp: Callable = np.exp,
+    early_stop: bool = False,
 ) -> BatchResult:
     """:func:`train_one` over a batch given in the network-last layout."""
     lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), params["b_out"].shape[-1:])
@@ -132,7 +137,7 @@ def train_batch(
             "w_out": params["w_out"][..., j],
             "b_out": params["b_out"][None, :, j],
         }
-        runs.append(train_one(X, Y, one, float(lr_j), epochs, tol, curve_every, exp))
+        runs.append(train_one(X, Y, one, float(lr_j), epochs, tol, curve_every, exp, early_stop))
 
     def stack(key: str, squeeze_row: bool = False) -> np.ndarray:
         arrays = [r[key][0] if squeeze_row else r[key] for r in runs]

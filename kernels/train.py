@@ -160,7 +160,7 @@ def _sigmoid(a, one, fast):
 
 
 @njit(inline="always", **_JIT)
-def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
+def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, fast,
                 solved, converged, diverged, curve, outputs, final_loss):  # fmt: skip
     """Train the nb networks of one block in place (arrays are block-local).
 
@@ -203,8 +203,9 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
     check = np.empty(nb, dtype=bh.dtype)
     live = np.ones(nb, dtype=np.bool_)
 
+    stopping = False
     for k in range(epochs + 1):
-        last = k == epochs
+        last = k == epochs or stopping
         for j in range(nb):
             worst[j] = zero
             sse[j] = zero
@@ -336,7 +337,18 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
         if last:
             for j in range(nb):
                 final_loss[j] = sse[j] / n_terms
+            if curve_every > 0:  # stopped early: the frozen loss stays flat
+                for row in range(k // curve_every + 1, curve.shape[0]):
+                    for j in range(nb):
+                        curve[row, j] = final_loss[j]
             break
+        if early_stop:
+            n_live = 0
+            for j in range(nb):
+                if live[j] and solved[j] >= 0 and converged[j] >= 0:
+                    live[j] = False
+                n_live += live[j]
+            stopping = n_live == 0
 
         # Update theta_k -> theta_{k+1} and clear the gradient sums; frozen
         # networks keep their state.
@@ -375,16 +387,16 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, fast,
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _train_block_fast(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every,
+def _train_block_fast(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop,
                       solved, converged, diverged, curve, outputs, final_loss):  # fmt: skip
-    _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, True,
+    _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, True,
                 solved, converged, diverged, curve, outputs, final_loss)  # fmt: skip
 
 
 @njit(**_JIT)
-def _train_block_exact(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every,
+def _train_block_exact(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop,
                        solved, converged, diverged, curve, outputs, final_loss):  # fmt: skip
-    _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, False,
+    _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, False,
                 solved, converged, diverged, curve, outputs, final_loss)  # fmt: skip
 
 
@@ -397,6 +409,7 @@ def train_batch(
     tol: float = 0.1,
     curve_every: int = 0,
     exp: str = "fast",
+    early_stop: bool = False,
     block: int = BLOCK,
 ) -> BatchResult:
     """Train a batch of networks of one shape and return their statistics.
@@ -404,8 +417,10 @@ def train_batch(
     ``params`` holds the initial weights in the network-last layout (see
     :func:`kernels.model.init_batch`); their dtype (float64 or float32) is the
     dtype of training. ``lr`` is one learning rate per network (or a scalar).
-    ``exp`` is ``"fast"`` or ``"exact"`` (module docstring). The inputs are
-    not modified. Definitions of the statistics: :mod:`kernels.model`.
+    ``exp`` is ``"fast"`` or ``"exact"`` (module docstring). ``early_stop``
+    freezes each network once it is solved and converged (see
+    :mod:`kernels.model`) and ends a block when none is still training. The
+    inputs are not modified. Definitions of the statistics: :mod:`kernels.model`.
     """
     if exp not in EXP_MODES:
         raise ValueError(f"exp must be one of {EXP_MODES}, got {exp!r}")
@@ -442,7 +457,8 @@ def train_batch(
     # working set stays in cache, and contiguous copies let LLVM vectorise.
     for j0 in range(0, n, block):
         part = [np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last]
-        kernel(X, Y, *part[:5], int(epochs), float(tol), int(curve_every), *part[5:])
+        kernel(X, Y, *part[:5], int(epochs), float(tol), int(curve_every), bool(early_stop),
+               *part[5:])  # fmt: skip
         for full, done in zip(network_last, part, strict=True):
             full[..., j0 : j0 + block] = done
     return result

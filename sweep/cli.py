@@ -69,6 +69,10 @@ def cli() -> None:
 @click.option("--scheduler", metavar="ADDRESS",
               help="With --backend dask: a running scheduler, e.g. tcp://host:8786 "
               "(default: start a local cluster).")  # fmt: skip
+@click.option("--early-stop", "early_stop", is_flag=True, default=None,
+              help="Stop training each network once it is solved and converged (its "
+              "epoch statistics stay exact; final loss and weights are those of that "
+              "epoch).")  # fmt: skip
 @click.option("--chunk-size", metavar="N",
               help="Networks per chunk (one kernel call, one Parquet part). "
               "[default: about 1 s of work]")  # fmt: skip

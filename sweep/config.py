@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "dtype": "float64",
     "exp": "fast",
     "curve_every": None,
+    "early_stop": False,
 }
 
 
@@ -50,8 +51,10 @@ class SweepConfig:
     Axes: ``task``, ``seeds``, ``lr``, ``width``, ``epochs``, ``tol``,
     ``init_low``, ``init_high``, ``dtype`` (pairs with init_low >= init_high
     are skipped). Settings shared by all trials:
-    ``exp`` (``fast`` or ``exact``, see :mod:`kernels.train`) and
-    ``curve_every`` (loss-curve stride; ``None`` means epochs // 100).
+    ``exp`` (``fast`` or ``exact``, see :mod:`kernels.train`),
+    ``curve_every`` (loss-curve stride; ``None`` means epochs // 100) and
+    ``early_stop`` (freeze each network once solved and converged, see
+    :mod:`kernels.model`).
     """
 
     task: tuple[str, ...]
@@ -65,6 +68,7 @@ class SweepConfig:
     dtype: tuple[str, ...]
     exp: str
     curve_every: int | None
+    early_stop: bool
 
     def curve_stride(self, epochs: int) -> int:
         """Loss-curve stride for a run of ``epochs`` epochs."""
@@ -161,9 +165,11 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         curve_every = _one_value("curve_every", curve_every, specs.int_spec)
         _check("curve_every", curve_every >= 0, f"must be 0 or more, got {curve_every}")
 
+    early_stop = specs.bool_spec("early_stop", raw["early_stop"])
+
     return SweepConfig(task=task, seeds=seeds, lr=lr, width=width, epochs=epochs, tol=tol,
                        init_low=init_low, init_high=init_high, dtype=dtype, exp=exp,
-                       curve_every=curve_every)  # fmt: skip
+                       curve_every=curve_every, early_stop=early_stop)  # fmt: skip
 
 
 #: Keys a TOML file may hold besides the config keys: options of the run.

@@ -30,6 +30,7 @@ class Shape:
     init_high: float
     dtype: str
     exp: str
+    early_stop: bool
     curve_every: int
 
 
@@ -52,7 +53,7 @@ def shapes(config: SweepConfig) -> Iterator[Shape]:
     ):  # fmt: skip
         if low < high:
             yield Shape(task, width, epochs, tol, low, high, dtype, config.exp,
-                        config.curve_stride(epochs))  # fmt: skip
+                        config.early_stop, config.curve_stride(epochs))  # fmt: skip
 
 
 def shape_trials(shape: Shape, config: SweepConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -46,6 +46,7 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
         "init_high": const(shape.init_high, pa.float64()),
         "dtype": const(shape.dtype, pa.string()),
         "exp": const(shape.exp, pa.string()),
+        "early_stop": const(shape.early_stop, pa.bool_()),
         "converged": pa.array(result.converged),
         "epoch_converged": _epochs(result.epoch_converged),
         "epoch_solved": _epochs(result.epoch_solved),
@@ -73,7 +74,7 @@ def train_chunk(chunk: Chunk) -> BatchResult:
                       shape.init_low, shape.init_high, DTYPES[shape.dtype])  # fmt: skip
     params = {k: np.ascontiguousarray(v[..., index]) for k, v in init.items()}
     return train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol, shape.curve_every,
-                       exp=shape.exp)  # fmt: skip
+                       exp=shape.exp, early_stop=shape.early_stop)  # fmt: skip
 
 
 def run_chunk(chunk: Chunk) -> pa.Table:

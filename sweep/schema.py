@@ -12,6 +12,7 @@ import pyarrow as pa
 #: Columns that identify a trial (its full parameter set), in key order.
 PARAM_COLUMNS = (
     "task", "seed", "lr", "width", "epochs", "tol", "init_low", "init_high", "dtype", "exp",
+    "early_stop",
 )  # fmt: skip
 
 _F64_LIST = pa.list_(pa.float64())
@@ -29,6 +30,7 @@ SCHEMA = pa.schema(
         ("init_high", pa.float64()),
         ("dtype", pa.string()),
         ("exp", pa.string()),
+        ("early_stop", pa.bool_()),
         ("converged", pa.bool_()),
         ("epoch_converged", pa.int64()),
         ("epoch_solved", pa.int64()),

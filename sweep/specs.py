@@ -133,6 +133,18 @@ def name_spec(field: str, value: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def bool_spec(field: str, value: Any) -> bool:
+    """A yes/no setting: a bool, or true/false/yes/no/1/0 as text."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ConfigError(field, f"expected true or false, got {value!r}")
+
+
 def unique(values: tuple) -> tuple:
     """Drop repeated values, keeping first occurrences in order."""
     return tuple(dict.fromkeys(values))

@@ -163,3 +163,31 @@ def test_bad_arguments():
     params = init_batch([1], 2, 2, 1)
     with pytest.raises(ValueError, match="exp"):
         train_batch(X, Y, params, 0.1, 10, exp="slow")
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_early_stop_is_the_reference_with_early_stop(case):
+    X, Y, params, lr, epochs, tol, every = _case(np.random.default_rng(2000 + case), 10.0)
+    epochs = 600
+    got = train_batch(X, Y, params, lr, epochs, tol, every, exp="exact", early_stop=True)
+    want = reference.train_batch(X, Y, params, lr, epochs, tol, every, exp=libm_exp,
+                                 early_stop=True)  # fmt: skip
+    assert_same(got, want, rtol=0, atol=0)
+    full = train_batch(X, Y, params, lr, epochs, tol, every, exp="exact")
+    for name in INTS:  # the epochs of events stay exact
+        np.testing.assert_array_equal(getattr(got, name), getattr(full, name))
+
+
+def test_early_stop_freezes_each_network_on_its_own():
+    X, Y = get_task("xor")
+    params = init_batch(np.arange(40), 2, 3, 1)
+    lr = np.where(np.arange(40) < 20, 5.0, 0.05)  # fast learners next to slow ones
+    alone = train_batch(X, Y, {k: v[..., :20] for k, v in params.items()}, lr[:20], 3000,
+                        curve_every=100, early_stop=True)  # fmt: skip
+    mixed = train_batch(X, Y, params, lr, 3000, curve_every=100, early_stop=True)
+    for name in FLOATS + INTS:
+        np.testing.assert_array_equal(getattr(mixed, name)[..., :20], getattr(alone, name))
+    conv = alone.converged
+    assert conv.all()
+    # Frozen at convergence: the loss stays flat afterwards.
+    assert (alone.loss_curve[-1] == alone.final_loss).all()
