@@ -101,22 +101,29 @@ def init_batch(
 ) -> dict[str, np.ndarray]:
     """Initial weights of many networks in the batched (network-last) layout.
 
-    Drawn in float64 and then cast, so a float32 network starts from the
-    rounded float64 draw.
+    Each network's weights are exactly :func:`init_uniform`'s: uniform draws
+    are consecutive in the stream, so one call of the total size equals the
+    four calls in init order, and reseeding one RandomState is the same as
+    making a new one (and ~30x cheaper). Drawn in float64, then cast: a
+    float32 network starts from the rounded float64 draw.
     """
     seeds = np.asarray(seeds, dtype=np.int64)
     shapes = param_shapes(n_in, width, n_out)
-    batch = {
-        "w_hidden": np.empty((n_in, width, seeds.size)),
-        "b_hidden": np.empty((width, seeds.size)),
-        "w_out": np.empty((width, n_out, seeds.size)),
-        "b_out": np.empty((n_out, seeds.size)),
-    }
-    for j, seed in enumerate(seeds):
-        rs = np.random.RandomState(seed)
-        for name, shape in shapes.items():
-            batch[name][..., j] = rs.uniform(low, high, size=shape).reshape(batch[name].shape[:-1])
-    return {name: np.ascontiguousarray(a, dtype=dtype) for name, a in batch.items()}
+    sizes = [int(np.prod(shape)) for shape in shapes.values()]
+    draws = np.empty((seeds.size, sum(sizes)))
+    rs = np.random.RandomState()
+    for j, seed in enumerate(seeds.tolist()):
+        rs.seed(seed)
+        draws[j] = rs.uniform(low, high, size=draws.shape[1])
+    batch = {}
+    start = 0
+    for (name, shape), size in zip(shapes.items(), sizes, strict=True):
+        block = draws[:, start : start + size].reshape(seeds.size, *shape)
+        if name.startswith("b_"):
+            block = block[:, 0, :]  # (B, 1, n) -> (B, n)
+        batch[name] = np.ascontiguousarray(np.moveaxis(block, 0, -1), dtype=dtype)
+        start += size
+    return batch
 
 
 @dataclass

@@ -23,7 +23,7 @@ from .grid import grid_frame, shapes
 from .plan import MAX_CHUNK, plan, values_per_trial
 from .store import Store, load
 
-__all__ = ["run", "load", "resolve", "check_size", "RunOptions"]
+__all__ = ["run", "train", "load", "resolve", "check_size", "RunOptions"]
 
 #: Sweeps above these estimates are refused unless ``force=True`` (``--force``).
 MAX_TRIALS = 10_000_000
@@ -123,20 +123,17 @@ def _warm_up(config: SweepConfig) -> None:
         train_batch(X, Y, params, 0.1, 1, exp=config.exp)
 
 
-def run(
+def train(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
     *, out: str | Path | None = None, name: str | None = None, jobs: int | None = None,
     backend: str | None = None, scheduler: str | None = None, progress: bool | None = None,
     overwrite: bool = False, extend: bool = False, force: bool = False,
     chunk_size: int | None = None, **settings: Any,
-) -> pd.DataFrame:  # fmt: skip
-    """Train every trial of a sweep not yet stored in ``out`` and return the sweep's rows.
+) -> tuple[SweepConfig, Path, bool]:  # fmt: skip
+    """Train every trial of a sweep not yet stored in ``out``; see :func:`run`.
 
-    ``config``: a :class:`SweepConfig`, a mapping or a TOML path; keyword
-    ``settings`` (``seeds=``, ``lr=``, ``width=``, ...) override it. ``out``
-    defaults to ``results/<name>``. Results stream to Parquet parts as chunks
-    finish; running again resumes. ``progress`` None shows a bar on a terminal.
-    ``chunk_size`` overrides the networks per chunk (see :mod:`sweep.plan`).
+    Returns the config, the output folder, and whether the folder holds
+    only this sweep (False once extended with another).
     """
     cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, **settings)
     check_size(cfg, force)
@@ -170,10 +167,30 @@ def run(
                 f"interrupted: {stored:,} trials are stored in {out_dir}; run the same "
                 "command again to resume"
             ) from None
-    frame = load(out_dir)
-    wanted = set(grid_frame(cfg)["trial_id"]) if len(store.sidecar["specs"]) > 1 else None
-    if wanted is not None:
-        frame = frame[frame["trial_id"].isin(wanted)].reset_index(drop=True)
+    return cfg, out_dir, len(store.sidecar["specs"]) == 1
+
+
+def run(
+    config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
+    *, columns: list[str] | None = None, **options: Any,
+) -> pd.DataFrame:  # fmt: skip
+    """Train every trial of a sweep not yet stored in ``out`` and return the sweep's rows.
+
+    ``config``: a :class:`SweepConfig`, a mapping or a TOML path; keyword
+    settings (``seeds=``, ``lr=``, ``width=``, ...) override it. Options:
+    ``out`` (default ``results/<name>``), ``name``, ``jobs`` (default: all
+    cores), ``backend`` (loky, threading, sequential, dask), ``scheduler``
+    (a Dask scheduler address), ``progress`` (None: a bar on a terminal),
+    ``overwrite``, ``extend``, ``force`` (above the size limit),
+    ``chunk_size`` (see :mod:`sweep.plan`). Results stream to Parquet parts
+    as chunks finish; running again resumes. ``columns`` limits the
+    returned columns.
+    """
+    cfg, out_dir, whole = train(config, **options)
+    frame = load(out_dir, columns)
+    if not whole:  # the folder also holds other sweeps' trials
+        frame = frame[frame["trial_id"].isin(set(grid_frame(cfg)["trial_id"]))]
+        frame = frame.reset_index(drop=True)
     return frame
 
 

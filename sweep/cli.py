@@ -15,7 +15,7 @@ from . import api
 from .analysis import convergence_table
 from .config import DEFAULTS
 from .errors import SweepError
-from .report import FORMATS, format_table, summary
+from .report import FORMATS, SUMMARY_COLUMNS, format_table, summary
 from .store import load
 
 EXIT_USAGE = 2
@@ -92,11 +92,15 @@ def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, overwrit
     10,000 epochs, into results/xor/. Rerunning the same command resumes an
     interrupted sweep; each trial is stored exactly once.
     """
+    if quiet:
+        api.train(config, out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
+                  progress=False, overwrite=overwrite, extend=extend, force=force,
+                  chunk_size=chunk_size, **axes)  # fmt: skip
+        return
     frame = api.run(config, out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
-                    progress=False if quiet else None, overwrite=overwrite, extend=extend,
-                    force=force, chunk_size=chunk_size, **axes)  # fmt: skip
-    if not quiet:
-        click.echo(summary(frame))
+                    overwrite=overwrite, extend=extend, force=force, chunk_size=chunk_size,
+                    columns=list(SUMMARY_COLUMNS), **axes)  # fmt: skip
+    click.echo(summary(frame))
 
 
 @cli.command()
@@ -120,6 +124,35 @@ def report(directory, by, fmt, plots):
 
         for path in write_plots(frame, plots, keys):
             click.echo(f"wrote {path}", err=True)
+
+
+@cli.command()
+@click.option("--repeat", default="3", metavar="N", show_default=True,
+              help="Timings per figure (the median is shown).")  # fmt: skip
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Also write the figures as JSON.")  # fmt: skip
+def bench(repeat, json_out):
+    """Quick benchmark: kernel vs the numpy reference, and sweep throughput on 1 vs 2 workers.
+
+    One thread per process; figures are medians. The full suite with JAX and
+    PyTorch peers is `python benchmarks/run.py` in a source checkout.
+    """
+    from .bench import cpu_name, quick
+
+    if not repeat.isdigit() or int(repeat) < 1:
+        raise SweepError(f"repeat: expected a whole number of at least 1, got {repeat!r}")
+    click.echo(f"# {cpu_name()}; XOR 2-H-1; kernel: 1,024 networks x 2,000 epochs", err=True)
+    table = quick(int(repeat))
+    if json_out:
+        json_out.write_text(table.to_json(orient="records", indent=1))
+    click.echo(tabulate_frame(table))
+
+
+def tabulate_frame(table) -> str:
+    """A small DataFrame as aligned text, blanks for missing values."""
+    from tabulate import tabulate
+
+    return tabulate(table, headers="keys", showindex=False, floatfmt=".1f", missingval="")
 
 
 def main(argv: list[str] | None = None) -> None:

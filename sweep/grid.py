@@ -34,14 +34,19 @@ class Shape:
     curve_every: int
 
 
-def trial_id(shape: Shape, seed: int, lr: float) -> str:
+def _shape_key(shape: Shape) -> str:
+    params = vars(shape)
+    return "|".join(f"{k}={params[k]!r}" for k in PARAM_COLUMNS if k not in ("seed", "lr"))
+
+
+def trial_id(shape: Shape, seed: int, lr: float, shape_key: str | None = None) -> str:
     """A trial's id: a hash of its full parameter set (16 hex digits).
 
     Floats enter as their shortest round-trip repr, so equal values give
-    equal ids on every machine.
+    equal ids on every machine. ``shape_key`` may carry ``shape``'s part of
+    the key, computed once for many trials.
     """
-    params = {**vars(shape), "seed": seed, "lr": lr}
-    key = "|".join(f"{k}={params[k]!r}" for k in PARAM_COLUMNS)
+    key = f"{shape_key or _shape_key(shape)}|seed={seed!r}|lr={lr!r}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
@@ -58,10 +63,14 @@ def shapes(config: SweepConfig) -> Iterator[Shape]:
 
 def shape_trials(shape: Shape, config: SweepConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(seeds, lrs, ids) of one shape's trials, seed-major."""
+    prefix = _shape_key(shape)
     seeds = np.repeat(np.asarray(config.seeds, dtype=np.int64), len(config.lr))
     lrs = np.tile(np.asarray(config.lr, dtype=np.float64), len(config.seeds))
     ids = np.array(
-        [trial_id(shape, s, lr) for s, lr in zip(seeds.tolist(), lrs.tolist(), strict=True)],
+        [
+            trial_id(shape, s, lr, prefix)
+            for s, lr in zip(seeds.tolist(), lrs.tolist(), strict=True)
+        ],
         dtype=object,
     )
     return seeds, lrs, ids

@@ -11,6 +11,8 @@ from tabulate import tabulate
 from .analysis import convergence_table
 
 FORMATS = ("table", "csv", "json", "markdown")
+#: Columns :func:`summary` reads.
+SUMMARY_COLUMNS = ("converged", "diverged", "epoch_converged", "epoch_solved", "final_loss")
 
 
 def _readable(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

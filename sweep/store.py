@@ -181,7 +181,7 @@ class Store:
         name = f"part-{len(self.parts()):06d}-{uuid.uuid4().hex[:8]}.parquet"
         target = self.path / name
         try:
-            _write_atomic(target, lambda f: pq.write_table(table, f, compression="zstd"))
+            _write_atomic(target, lambda f: pq.write_table(table, f, compression="lz4"))
         except OSError as e:
             raise SweepError(f"cannot write results to {self.path}: {e.strerror or e}") from None
         return target
@@ -208,8 +208,12 @@ def _read(part: Path, columns: list[str] | None = None) -> pa.Table:
         raise SweepError(f"cannot read {part}: {e}") from None
 
 
-def load(path: str | Path) -> pd.DataFrame:
-    """All rows stored in a sweep folder as one DataFrame, ordered by trial parameters."""
+def load(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """All rows stored in a sweep folder as one DataFrame, ordered by trial parameters.
+
+    ``columns`` reads only those columns (plus ``trial_id`` and the trial
+    parameters, which order the rows): faster for summaries.
+    """
     path = Path(path)
     if not path.is_dir():
         raise SweepError(f"{path} is not a sweep folder")
@@ -217,7 +221,15 @@ def load(path: str | Path) -> pd.DataFrame:
         raise SweepError(f"{path} holds no sweep ({SIDECAR} is missing)")
     parts = [str(p) for p in sorted(path.glob(PART_PATTERN))]
     try:
-        table = ds.dataset(parts, schema=PART_SCHEMA, format="parquet").to_table()
+        wanted = None
+        if columns is not None:
+            unknown = [c for c in columns if c not in PART_SCHEMA.names]
+            if unknown:
+                raise SweepError(f"no column {unknown[0]!r} in the results")
+            keep = {"trial_id", *PARAM_COLUMNS, *columns}
+            wanted = [c for c in PART_SCHEMA.names if c in keep]
+        dataset = ds.dataset(parts, schema=PART_SCHEMA, format="parquet")
+        table = dataset.to_table(columns=wanted)
     except (OSError, pa.ArrowException) as e:
         raise SweepError(f"cannot read results in {path}: {e}") from None
     frame = table.replace_schema_metadata(PART_SCHEMA.metadata).to_pandas()

@@ -1,0 +1,92 @@
+"""Quick benchmarks behind ``sweep bench``: ratios measured in one run, one thread.
+
+The full suite, with numpy-batched, JAX and PyTorch peers, is
+``python benchmarks/run.py``; it builds on these helpers.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kernels import get_task, init_batch, reference, train_batch
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> float:
+    """Median wall time of ``repeat`` calls, in seconds."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def cpu_name() -> str:
+    """The CPU model, for labelling figures."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def kernel_ns(width: int, batch: int, epochs: int, exp: str = "fast", dtype=np.float64,
+              repeat: int = 3, task: str = "xor") -> float:  # fmt: skip
+    """ns per network-epoch of the fused kernel (JIT warmed outside the timing)."""
+    X, Y = get_task(task)
+    params = init_batch(np.arange(batch), X.shape[1], width, Y.shape[1], dtype=dtype)
+    train_batch(X, Y, {k: v[..., :8] for k, v in params.items()}, 0.1, 2, exp=exp)
+    seconds = timed(lambda: train_batch(X, Y, params, 0.1, epochs, exp=exp), repeat)
+    return seconds / (batch * epochs) * 1e9
+
+
+def reference_ns(width: int, networks: int = 2, epochs: int = 300, repeat: int = 3,
+                 task: str = "xor") -> float:  # fmt: skip
+    """ns per network-epoch of the numpy reference (kernels.reference)."""
+    X, Y = get_task(task)
+    params = init_batch(np.arange(networks), X.shape[1], width, Y.shape[1])
+    seconds = timed(lambda: reference.train_batch(X, Y, params, 0.1, epochs, 0.1, 0), repeat)
+    return seconds / (networks * epochs) * 1e9
+
+
+def sweep_seconds(jobs: int, backend: str, **axes) -> tuple[float, int]:
+    """(seconds, trials) of one fresh sweep through the API."""
+    from .api import run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        frame = run(out=Path(tmp) / "bench", jobs=jobs, backend=backend, progress=False, **axes)
+        return time.perf_counter() - t0, len(frame)
+
+
+def quick(repeat: int = 3) -> pd.DataFrame:
+    """The quick table: kernel vs numpy reference, and sweep throughput, 1 vs 2 workers."""
+    rows = []
+    for width in (2, 8):
+        ref = reference_ns(width, repeat=repeat)
+        for exp, dtype in (("fast", np.float64), ("exact", np.float64), ("fast", np.float32)):
+            ns = kernel_ns(width, 1024, 2000, exp, dtype, repeat)
+            rows.append({"what": f"kernel {exp} {np.dtype(dtype).name}", "width": width,
+                         "ns_per_network_epoch": ns, "x_reference": ref / ns})  # fmt: skip
+        rows.append({"what": "numpy reference float64", "width": width,
+                     "ns_per_network_epoch": ref, "x_reference": 1.0})  # fmt: skip
+    axes = dict(seeds="0:300", lr="log:0.1:10:5", width="1:5", epochs=2000)
+    sweep_seconds(1, "sequential", seeds="0:2", lr=0.1, width=2, epochs=10)  # warm the JIT
+    base = None
+    for jobs, backend in ((1, "sequential"), (2, "loky")):
+        seconds, trials = min(sweep_seconds(jobs, backend, **axes) for _ in range(repeat))
+        base = base or seconds
+        rows.append({"what": f"sweep run, {jobs} worker{'s' * (jobs > 1)} ({backend})",
+                     "width": None, "trials_per_s": trials / seconds,
+                     "speedup": base / seconds})  # fmt: skip
+    return pd.DataFrame(rows)
