@@ -1,22 +1,27 @@
 """sweep: train grids of tiny sigmoid networks and analyse how they converge.
 
-import sweep
-df = sweep.run(seeds="0:100", lr="log:0.01:10:7", width="1:5", out="results/demo")
-df = sweep.load("results/demo")
+    import sweep
+    df = sweep.run(seeds="0:100", lr="log:0.01:10:7", width="1:5", out="results/demo")
+    df = sweep.load("results/demo")
+
+Names are imported on first use, so that worker processes, which need only
+:mod:`sweep.rows`, start without loading pandas and the rest of the driver.
 """
 
-from .api import check_size, resolve, run
-from .config import SweepConfig, make_config
-from .errors import ConfigError, SweepError
-from .store import load
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "ConfigError",
-    "SweepConfig",
-    "SweepError",
-    "check_size",
-    "load",
-    "make_config",
-    "resolve",
-    "run",
-]
+_EXPORTS = {
+    "run": "api", "train": "api", "resolve": "api", "check_size": "api",
+    "SweepConfig": "config", "make_config": "config",
+    "ConfigError": "errors", "SweepError": "errors",
+    "load": "store",
+}  # fmt: skip
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'sweep' has no attribute {name!r}")

@@ -75,7 +75,7 @@ def cli() -> None:
               "epoch).")  # fmt: skip
 @click.option("--chunk-size", metavar="N",
               help="Networks per chunk (one kernel call, one Parquet part). "
-              "[default: about 1 s of work]")  # fmt: skip
+              "[default: about 0.5 s of work]")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("--overwrite", is_flag=True,
               help="Replace the results of a different sweep in --out.")  # fmt: skip

@@ -10,11 +10,14 @@ import hashlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .config import SweepConfig
+
+if TYPE_CHECKING:
+    import pandas
 from .schema import PARAM_COLUMNS
 
 
@@ -76,8 +79,10 @@ def shape_trials(shape: Shape, config: SweepConfig) -> tuple[np.ndarray, np.ndar
     return seeds, lrs, ids
 
 
-def grid_frame(config: SweepConfig) -> pd.DataFrame:
+def grid_frame(config: SweepConfig) -> pandas.DataFrame:
     """All trials of ``config`` as a DataFrame (``trial_id`` + parameter columns)."""
+    import pandas as pd
+
     frames = []
     for shape in shapes(config):
         seeds, lrs, ids = shape_trials(shape, config)

@@ -21,7 +21,7 @@ from kernels import get_task
 from .config import SweepConfig
 from .grid import Shape, shape_trials, shapes
 
-TARGET_SECONDS = 1.0
+TARGET_SECONDS = 0.5
 MIN_CHUNK = 64
 MAX_CHUNK = 16_384
 #: Most float64 values one chunk's rows may hold (list offsets are int32).

@@ -5,13 +5,17 @@ This runs in the workers: it is the only code that a worker process needs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
 
 from kernels import DTYPES, BatchResult, get_task, init_batch, train_batch
 
-from .plan import Chunk
 from .schema import SCHEMA
+
+if TYPE_CHECKING:
+    from .plan import Chunk
 
 
 def _lists(batched: np.ndarray) -> pa.ListArray:

@@ -7,6 +7,8 @@ Values of float32 trials are stored as float64 so every part has one schema.
 
 from __future__ import annotations
 
+import functools
+
 import pyarrow as pa
 
 #: Columns that identify a trial (its full parameter set), in key order.
@@ -70,5 +72,7 @@ def _with_pandas_metadata(schema: pa.Schema) -> pa.Schema:
     return pa.Table.from_pandas(frame, schema=schema, preserve_index=False).schema
 
 
-#: The schema every part is written with (pandas metadata included).
-PART_SCHEMA = _with_pandas_metadata(SCHEMA)
+@functools.cache
+def part_schema() -> pa.Schema:
+    """The schema every part is written with (pandas metadata included)."""
+    return _with_pandas_metadata(SCHEMA)

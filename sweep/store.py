@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from .config import SweepConfig
 from .errors import ConfigError, SweepError
-from .schema import PARAM_COLUMNS, PART_SCHEMA
+from .schema import PARAM_COLUMNS, part_schema
 
 SIDECAR = "_sweep.json"
 LOCK = ".lock"
@@ -169,7 +169,7 @@ class Store:
 
     def write(self, table: pa.Table) -> Path:
         """Store a chunk's rows as a new part, atomically."""
-        meta = dict(PART_SCHEMA.metadata)
+        meta = dict(part_schema().metadata)
         meta[b"sweep"] = json.dumps(
             {
                 "format": FORMAT,
@@ -177,7 +177,7 @@ class Store:
                 "spec": self.sidecar["specs"][-1],
             }
         ).encode()
-        table = table.cast(PART_SCHEMA).replace_schema_metadata(meta)
+        table = table.cast(part_schema()).replace_schema_metadata(meta)
         name = f"part-{len(self.parts()):06d}-{uuid.uuid4().hex[:8]}.parquet"
         target = self.path / name
         try:
@@ -223,14 +223,14 @@ def load(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     try:
         wanted = None
         if columns is not None:
-            unknown = [c for c in columns if c not in PART_SCHEMA.names]
+            unknown = [c for c in columns if c not in part_schema().names]
             if unknown:
                 raise SweepError(f"no column {unknown[0]!r} in the results")
             keep = {"trial_id", *PARAM_COLUMNS, *columns}
-            wanted = [c for c in PART_SCHEMA.names if c in keep]
-        dataset = ds.dataset(parts, schema=PART_SCHEMA, format="parquet")
+            wanted = [c for c in part_schema().names if c in keep]
+        dataset = ds.dataset(parts, schema=part_schema(), format="parquet")
         table = dataset.to_table(columns=wanted)
     except (OSError, pa.ArrowException) as e:
         raise SweepError(f"cannot read results in {path}: {e}") from None
-    frame = table.replace_schema_metadata(PART_SCHEMA.metadata).to_pandas()
+    frame = table.replace_schema_metadata(part_schema().metadata).to_pandas()
     return frame.sort_values(list(PARAM_COLUMNS), kind="stable", ignore_index=True)
