@@ -9,9 +9,8 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from tqdm.auto import tqdm
 
 from kernels import DTYPES, get_task, init_batch, train_batch
@@ -22,6 +21,9 @@ from .execute import BACKENDS, default_jobs, execute
 from .grid import grid_frame, shapes
 from .plan import MAX_CHUNK, plan, values_per_trial
 from .store import Store, load
+
+if TYPE_CHECKING:  # pandas loads when results are read, not before training starts
+    import pandas as pd
 
 __all__ = ["run", "train", "load", "resolve", "check_size", "RunOptions"]
 

@@ -12,11 +12,9 @@ from pathlib import Path
 import click
 
 from . import api
-from .analysis import convergence_table
 from .config import DEFAULTS
 from .errors import SweepError
-from .report import FORMATS, SUMMARY_COLUMNS, format_table, summary
-from .store import load
+from .report import FORMATS
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -97,6 +95,8 @@ def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, overwrit
                   progress=False, overwrite=overwrite, extend=extend, force=force,
                   chunk_size=chunk_size, **axes)  # fmt: skip
         return
+    from .report import SUMMARY_COLUMNS, summary
+
     frame = api.run(config, out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
                     overwrite=overwrite, extend=extend, force=force, chunk_size=chunk_size,
                     columns=list(SUMMARY_COLUMNS), **axes)  # fmt: skip
@@ -113,6 +113,10 @@ def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, overwrit
               help="Also write PNG figures to this folder.")  # fmt: skip
 def report(directory, by, fmt, plots):
     """Print convergence statistics of the sweep stored in DIR (and draw plots)."""
+    from .analysis import convergence_table
+    from .report import format_table
+    from .store import load
+
     frame = load(directory)
     keys = [k.strip() for k in by.split(",") if k.strip()]
     bad = [k for k in keys if k not in frame.columns] or ([] if keys else ["(empty)"])

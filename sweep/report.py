@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from tabulate import tabulate
 
-from .analysis import convergence_table
+if TYPE_CHECKING:  # the CLI imports FORMATS from here without loading pandas
+    import pandas as pd
 
 FORMATS = ("table", "csv", "json", "markdown")
+
 #: Columns :func:`summary` reads.
 SUMMARY_COLUMNS = ("converged", "diverged", "epoch_converged", "epoch_solved", "final_loss")
 
@@ -62,6 +64,8 @@ def format_table(table: pd.DataFrame, fmt: str = "table", by: Sequence[str] = ()
 
 def summary(df: pd.DataFrame) -> str:
     """The compact end-of-run view: convergence rate and median epochs, lr x width."""
+    from .analysis import convergence_table
+
     table = convergence_table(df, ["lr", "width"])
     cells = [
         "-" if t == 0 else f"{100 * r:3.0f}% " + ("    -" if np.isnan(m) else f"{m:>5,.0f}")

@@ -23,17 +23,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
-import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from .config import SweepConfig
 from .errors import ConfigError, SweepError
 from .schema import PARAM_COLUMNS, part_schema
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SIDECAR = "_sweep.json"
 LOCK = ".lock"
@@ -219,6 +220,8 @@ def load(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
         raise SweepError(f"{path} is not a sweep folder")
     if read_sidecar(path) is None:
         raise SweepError(f"{path} holds no sweep ({SIDECAR} is missing)")
+    import pyarrow.dataset as ds  # loads pandas: only when results are read
+
     parts = [str(p) for p in sorted(path.glob(PART_PATTERN))]
     try:
         wanted = None
