@@ -1,10 +1,11 @@
-"""ns per network-epoch of the fused kernel vs numpy, measured in one run.
+"""ns per network-epoch of the fused kernel vs numpy, JAX and PyTorch, in one run.
 
-    python benchmarks/kernel.py            # B = 4096, E = 10,000 (about a minute)
-    python benchmarks/kernel.py --quick    # B = 1024, E = 2,000
+    python benchmarks/kernel.py            # B = 4096, E = 10,000, H = 2, 8, 32
+    python benchmarks/kernel.py --quick    # B = 1024, E = 2,000, H = 2, 8
 
-One thread everywhere (BLAS is pinned to one thread before numpy loads).
-Each figure is the median of ``--repeat`` timings.
+One thread everywhere (BLAS, XLA and torch pinned before they load); each
+figure is the median of ``--repeat`` timings. JAX and PyTorch rows appear
+when those are installed (``pip install -e '.[bench]'``).
 """
 
 from __future__ import annotations
@@ -14,41 +15,24 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                      "intra_op_parallelism_threads=1")  # fmt: skip
 
 import argparse  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
+import importlib.util  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import notebook_loop, numpy_batched  # noqa: E402
+from peers import jax_vmap, notebook_loop, numpy_batched, torch_batched  # noqa: E402
 
 from kernels import get_task, init_batch, reference, train_batch  # noqa: E402
+from sweep.bench import cpu_name, timed  # noqa: E402
 
-
-def timed(fn, repeat: int) -> float:
-    """Median wall time of ``repeat`` calls, in seconds."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+PEERS = {"jax": jax_vmap, "torch": torch_batched}
 
 
 def measure(batch: int, epochs: int, widths: list[int], repeat: int) -> list[dict]:
@@ -58,14 +42,9 @@ def measure(batch: int, epochs: int, widths: list[int], repeat: int) -> list[dic
     for width in widths:
         p64 = init_batch(np.arange(batch), 2, width, 1)
         p32 = init_batch(np.arange(batch), 2, width, 1, dtype=np.float32)
-        # Warm the JIT (or its cache) outside the timings.
-        for p, exp in ((p64, "fast"), (p64, "exact"), (p32, "fast")):
-            train_batch(X, Y, {k: v[..., :8] for k, v in p.items()}, 0.1, 2, exp=exp)
-
-        def per_epoch(seconds: float, networks: int, n_epochs: int) -> float:
-            return seconds / (networks * n_epochs) * 1e9
-
         head = {k: v[..., :4] for k, v in p64.items()}
+        for p, exp in ((p64, "fast"), (p64, "exact"), (p32, "fast")):  # warm the JIT
+            train_batch(X, Y, {k: v[..., :8] for k, v in p.items()}, 0.1, 2, exp=exp)
         cases = [
             ("kernel fast", "float64", batch, epochs,
              partial(train_batch, X, Y, p64, 0.1, epochs, exp="fast")),
@@ -79,22 +58,45 @@ def measure(batch: int, epochs: int, widths: list[int], repeat: int) -> list[dic
             ("numpy reference", "float64", 4, 300,
              partial(reference.train_batch, X, Y, head, 0.1, 300, 0.1, 0)),
         ]  # fmt: skip
+        for name, make in PEERS.items():
+            if importlib.util.find_spec(name) is None:
+                print(f"# {name} is not installed: its rows are skipped", file=sys.stderr)
+                continue
+            for dtype in (np.float64, np.float32):
+                run = make(X, Y, p64, 0.1, epochs // 5, dtype)  # compiled outside the timing
+                cases.append((f"{name} batched" if name == "torch" else "jax jit(vmap)",
+                              np.dtype(dtype).name, batch, epochs // 5, run))  # fmt: skip
         for name, dtype, networks, n_epochs, fn in cases:
-            ns = per_epoch(timed(fn, repeat), networks, n_epochs)
+            ns = timed(fn, repeat) / (networks * n_epochs) * 1e9
             rows.append({"approach": name, "width": width, "dtype": dtype, "ns": ns})
+    add_ratios(rows)
     return rows
 
 
-def print_table(rows: list[dict]) -> None:
-    base = {(r["width"]): r["ns"] for r in rows if r["approach"] == "numpy reference"}
-    notebook = {(r["width"]): r["ns"] for r in rows if r["approach"] == "notebook loop"}
-    print(f"{'approach':<16} {'H':>3} {'dtype':<8} {'ns/net-epoch':>13} "
-          f"{'x reference':>12} {'x notebook':>11}")  # fmt: skip
+def add_ratios(rows: list[dict]) -> None:
+    """x_notebook, x_reference and x_jax (same width and dtype) on every row."""
+
+    def find(name: str, width: int, dtype: str = "float64") -> float | None:
+        hits = [r["ns"] for r in rows if (r["approach"], r["width"], r["dtype"]) ==
+                (name, width, dtype)]  # fmt: skip
+        return hits[0] if hits else None
+
     for r in rows:
-        print(
-            f"{r['approach']:<16} {r['width']:>3} {r['dtype']:<8} {r['ns']:>13.1f} "
-            f"{base[r['width']] / r['ns']:>12.0f} {notebook[r['width']] / r['ns']:>11.0f}"
-        )
+        nb, ref = find("notebook loop", r["width"]), find("numpy reference", r["width"])
+        jax = find("jax jit(vmap)", r["width"], r["dtype"])
+        r["x_notebook"] = nb / r["ns"] if nb else None
+        r["x_reference"] = ref / r["ns"] if ref else None
+        r["x_jax"] = jax / r["ns"] if jax else None
+
+
+def format_rows(rows: list[dict]) -> str:
+    from tabulate import tabulate
+
+    table = [[r["approach"], r["width"], r["dtype"], r["ns"], r["x_notebook"], r["x_reference"],
+              r["x_jax"]] for r in rows]  # fmt: skip
+    return tabulate(table, headers=["approach", "H", "dtype", "ns/net-epoch", "x notebook",
+                                    "x reference", "x JAX (same dtype)"],
+                    floatfmt=".1f", missingval="")  # fmt: skip
 
 
 def main() -> None:
@@ -105,7 +107,7 @@ def main() -> None:
     batch, epochs, widths = (1024, 2000, [2, 8]) if args.quick else (4096, 10_000, [2, 8, 32])
     print(f"# {cpu_name()}, 1 thread, XOR 2-H-1, B={batch}, E={epochs}, "
           f"median of {args.repeat}")  # fmt: skip
-    print_table(measure(batch, epochs, widths, args.repeat))
+    print(format_rows(measure(batch, epochs, widths, args.repeat)))
 
 
 if __name__ == "__main__":

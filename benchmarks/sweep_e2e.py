@@ -40,6 +40,10 @@ def one_run(jobs: int, seeds: str, backend: str) -> tuple[float, float, int]:
 
 
 def measure(seeds: str, repeat: int) -> list[dict]:
+    """Median seconds of fresh runs with 1 worker and with 2 (warm JIT cache)."""
+    warm = [sys.executable, "-m", "sweep", "run", "--seeds", "0:2", "--epochs", "10",
+            "--out", tempfile.mkdtemp(), "--quiet"]  # fmt: skip
+    subprocess.run(warm, check=True)  # fill the JIT cache
     rows = []
     for jobs, backend in ((1, "sequential"), (2, "loky")):
         runs = [one_run(jobs, seeds, backend) for _ in range(repeat)]
@@ -50,21 +54,25 @@ def measure(seeds: str, repeat: int) -> list[dict]:
     return rows
 
 
+def format_rows(rows: list[dict]) -> str:
+    from tabulate import tabulate
+
+    table = [[r["jobs"], r["backend"], r["trials"], r["seconds"], r["first_part_s"],
+              r["trials_per_s"]] for r in rows]  # fmt: skip
+    text = tabulate(table, headers=["jobs", "backend", "trials", "seconds", "first part (s)",
+                                    "trials/s"], floatfmt=".2f")  # fmt: skip
+    return (
+        text
+        + f"\nparallel speed-up, 2 workers vs 1: {rows[0]['seconds'] / rows[1]['seconds']:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seeds", default="0:1000")
     args = parser.parse_args()
-    warm = [sys.executable, "-m", "sweep", "run", "--seeds", "0:2", "--epochs", "10",
-            "--out", tempfile.mkdtemp(), "--quiet"]  # fmt: skip
-    subprocess.run(warm, check=True)  # fill the JIT cache
-    rows = measure(args.seeds, args.repeat)
-    print(f"{'jobs':>4} {'backend':<10} {'trials':>7} {'seconds':>8} {'first part':>10} "
-          f"{'trials/s':>9}")  # fmt: skip
-    for r in rows:
-        print(f"{r['jobs']:>4} {r['backend']:<10} {r['trials']:>7} {r['seconds']:>8.2f} "
-              f"{r['first_part_s']:>10.2f} {r['trials_per_s']:>9.0f}")  # fmt: skip
-    print(f"parallel speed-up, 2 workers vs 1: {rows[0]['seconds'] / rows[1]['seconds']:.2f}x")
+    print(format_rows(measure(args.seeds, args.repeat)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,71 @@
+"""The benchmark suite: kernel vs peers, end-to-end sweeps, scaling; saved for comparison.
+
+    python benchmarks/run.py           # full: about 10 minutes on 2 cores
+    python benchmarks/run.py --quick   # about 2 minutes
+
+Everything is measured in this one run, on this machine, one thread per
+process. Results go to ``benchmarks/history/<UTC time>.json`` and ``.csv``
+(one row per figure) so runs can be compared over time.
+"""
+
+from __future__ import annotations
+
+import kernel  # sets the thread environment before numpy loads
+
+import argparse
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+import scaling
+import sweep_e2e
+from sweep.bench import cpu_name
+
+HISTORY = Path(__file__).resolve().parent / "history"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    print(f"# {when}, {cpu_name()}, Python {platform.python_version()}")
+
+    batch, epochs, widths = (1024, 2000, [2, 8]) if args.quick else (4096, 10_000, [2, 8, 32])
+    print(f"\n## Kernel, ns per network-epoch (B={batch}, E={epochs}, 1 thread, median of "
+          f"{args.repeat})")  # fmt: skip
+    kernel_rows = kernel.measure(batch, epochs, widths, args.repeat)
+    print(kernel.format_rows(kernel_rows))
+
+    seeds = "0:200" if args.quick else "0:1000"
+    print(f"\n## End to end: `sweep run --seeds {seeds}` (default grid otherwise)")
+    e2e_rows = sweep_e2e.measure(seeds, args.repeat)
+    print(sweep_e2e.format_rows(e2e_rows))
+
+    print("\n## Scaling: seconds of one `sweep` kernel pass vs trials and width (1 core)")
+    scale_rows = scaling.measure(quick=args.quick)
+    print(scaling.format_rows(scale_rows))
+
+    HISTORY.mkdir(exist_ok=True)
+    meta = {"when": when, "cpu": cpu_name(), "python": platform.python_version(),
+            "quick": args.quick}  # fmt: skip
+    frames = [pd.DataFrame(rows).assign(table=name) for name, rows in
+              (("kernel", kernel_rows), ("e2e", e2e_rows), ("scaling", scale_rows))]  # fmt: skip
+    everything = pd.concat(frames, ignore_index=True).assign(**meta)
+    stem = HISTORY / f"{when}{'-quick' if args.quick else ''}"
+    everything.to_csv(stem.with_suffix(".csv"), index=False)
+    stem.with_suffix(".json").write_text(
+        json.dumps(
+            {**meta, "kernel": kernel_rows, "e2e": e2e_rows, "scaling": scale_rows}, indent=1
+        )
+    )
+    print(f"\nwrote {stem}.json and .csv", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
