@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +200,3 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(field, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
     return merged
 
-
-def with_overrides(config: SweepConfig, **changes: Any) -> SweepConfig:
-    """A copy of ``config`` with some fields changed, validated again."""
-    return make_config(replace(config, **changes).to_dict())

@@ -50,8 +50,6 @@ SCHEMA = pa.schema(
 )
 
 COLUMNS = tuple(SCHEMA.names)
-#: Columns holding one list per row.
-LIST_COLUMNS = tuple(f.name for f in SCHEMA if pa.types.is_list(f.type))
 #: Nullable epoch columns (null = never happened).
 EPOCH_COLUMNS = ("epoch_converged", "epoch_solved", "epoch_diverged")
 
