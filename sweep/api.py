@@ -17,7 +17,7 @@ from kernels import DTYPES, get_task, init_batch, train_batch
 
 from .config import RUN_KEYS, SweepConfig, make_config, read_toml
 from .errors import ConfigError, SweepError
-from .execute import BACKENDS, default_jobs, execute
+from .execute import BACKENDS, check_backend, default_jobs, execute
 from .grid import grid_frame, shapes
 from .plan import MAX_CHUNK, plan, values_per_trial
 from .store import Store, load
@@ -139,6 +139,7 @@ def train(
     """
     cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, **settings)
     check_size(cfg, force)
+    check_backend(options.backend)
     if chunk_size is not None:
         if isinstance(chunk_size, bool) or not str(chunk_size).strip().isdigit():
             raise ConfigError("chunk_size", f"expected a whole number, got {chunk_size!r}")

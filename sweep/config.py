@@ -199,4 +199,3 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if unknown:
         raise ConfigError(field, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
     return merged
-

@@ -29,13 +29,20 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+def check_backend(backend: str) -> None:
+    """Fail early, before anything is written, if ``backend`` cannot run here."""
+    if backend == "dask":
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise SweepError(
+                "backend dask needs dask.distributed: pip install 'tinynet-sweep[dask]'"
+            ) from None
+
+
 def _dask_client(scheduler: str | None):
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise SweepError(
-            "backend dask needs dask.distributed: pip install 'tinynet-sweep[dask]'"
-        ) from None
+    from dask.distributed import Client
+
     if scheduler:
         try:
             return Client(scheduler, timeout="10s")

@@ -173,3 +173,11 @@ def test_huge_learning_rates_stay_finite_quiet_and_isolated(width):
     keep = lr == 0.5
     np.testing.assert_array_equal(wild.flat_params()[keep], calm.flat_params()[keep])
     np.testing.assert_array_equal(wild.loss_curve[:, keep], calm.loss_curve[:, keep])
+
+
+def test_dask_backend_without_the_extra_names_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if not installed
+    with pytest.raises(sweep.SweepError, match=r"pip install 'tinynet-sweep\[dask\]'"):
+        sweep.run(out=tmp_path / "s", seeds="0:2", lr=0.5, width=2, epochs=10,
+                  backend="dask", progress=False)  # fmt: skip
+    assert not (tmp_path / "s").exists()
