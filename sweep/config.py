@@ -83,8 +83,15 @@ class SweepConfig:
         ) * n_init  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able form (stored with the results; equal dicts = same sweep)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """Plain JSON-able form (stored with the results; equal dicts = same sweep).
+
+        Integer axes are compact specs (``"0:1000000"``); ``make_config`` of
+        this dict gives the same config back.
+        """
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        out["seeds"] = specs.compact_ints(self.seeds)
+        out["width"] = specs.compact_ints(self.width)
+        return out
 
 
 CONFIG_KEYS = tuple(f.name for f in fields(SweepConfig))

@@ -145,6 +145,25 @@ def bool_spec(field: str, value: Any) -> bool:
     raise ConfigError(field, f"expected true or false, got {value!r}")
 
 
+def compact_ints(values: Sequence[int]) -> str:
+    """The shortest spec for a sequence of integers: runs become ``START:STOP``.
+
+    ``int_spec(compact_ints(v)) == tuple(v)`` for any sequence, so a sweep of a
+    million seeds is stored as ``"0:1000000"``, not a million numbers.
+    """
+    items, i = [], 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        if j - i >= 2:
+            items.append(f"{values[i]}:{values[j] + 1}")
+        else:
+            items.extend(str(v) for v in values[i : j + 1])
+        i = j + 1
+    return ",".join(items)
+
+
 def unique(values: tuple) -> tuple:
     """Drop repeated values, keeping first occurrences in order."""
     return tuple(dict.fromkeys(values))

@@ -77,3 +77,19 @@ def test_float_spec_parser_never_crashes(text):
         assert str(e).startswith("lr: ") and "\n" not in str(e)
     else:
         assert values and all(isinstance(v, float) for v in values)
+
+
+@given(st.lists(st.integers(0, 50), max_size=30))
+def test_compact_int_specs_round_trip(values):
+    from sweep.specs import compact_ints
+
+    text = compact_ints(values)
+    assert (int_spec("seeds", text) if values else ()) == tuple(values)
+
+
+def test_a_million_seeds_are_stored_as_a_range():
+    from sweep.config import make_config
+
+    cfg = make_config(seeds="0:1000000", lr=0.5, width="1:4,9")
+    assert cfg.to_dict()["seeds"] == "0:1000000" and cfg.to_dict()["width"] == "1:4,9"
+    assert make_config(cfg.to_dict()) == cfg
