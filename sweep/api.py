@@ -6,6 +6,7 @@ The CLI is a thin shell over these two functions.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
-from kernels import DTYPES, get_task, init_batch, train_batch
-
 from .config import RUN_KEYS, SweepConfig, make_config, read_toml
 from .errors import ConfigError, SweepError
 from .execute import BACKENDS, check_backend, default_jobs, execute
 from .grid import grid_frame, shapes
 from .plan import MAX_CHUNK, plan, values_per_trial
+from .schema import part_schema
 from .store import Store, load
 
 if TYPE_CHECKING:  # pandas loads when results are read, not before training starts
@@ -113,18 +113,6 @@ def check_size(config: SweepConfig, force: bool = False) -> None:
         )  # fmt: skip
 
 
-def _warm_up(config: SweepConfig) -> None:
-    """Compile (or load from the on-disk cache) the kernels this sweep needs.
-
-    Done once in the driver before workers start, so that with a cold cache
-    workers find a compiled kernel instead of all compiling it at once.
-    """
-    X, Y = get_task("xor")
-    for dtype in config.dtype:
-        params = init_batch([0], 2, 1, 1, dtype=DTYPES[dtype])
-        train_batch(X, Y, params, 0.1, 1, exp=config.exp)
-
-
 def train(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
     *, out: str | Path | None = None, name: str | None = None, jobs: int | None = None,
@@ -152,8 +140,8 @@ def train(
         done = store.done_ids()
         chunks = plan(cfg, done, options.jobs, chunk_size)
         todo = sum(c.size for c in chunks)
-        if chunks and options.backend != "sequential" and options.jobs > 1:
-            _warm_up(cfg)
+        # Off the path to the first result: the part schema needs pandas.
+        threading.Thread(target=part_schema, daemon=True).start()
         bar = tqdm(total=todo, unit="trial", disable=not show, dynamic_ncols=True,
                    desc=f"{out_dir}", leave=True)  # fmt: skip
         if done and show:

@@ -26,6 +26,8 @@ MIN_CHUNK = 64
 MAX_CHUNK = 16_384
 #: Most float64 values one chunk's rows may hold (list offsets are int32).
 MAX_CHUNK_VALUES = 2**26
+#: The first chunk is cut into this many pieces (an early first result).
+FIRST_SPLIT = 4
 #: Chunks per worker to aim for at least, so the last chunks balance out.
 CHUNKS_PER_WORKER = 4
 
@@ -76,7 +78,8 @@ def plan(
 
     ``chunk_size`` fixes the networks per chunk (default: from the cost
     model). Most expensive chunks come first, so the tail of a parallel run
-    is short.
+    is short, except that the very first chunk is cut in pieces so the first
+    result arrives early.
     """
     todo = []
     for shape in shapes(config):
@@ -97,4 +100,12 @@ def plan(
             part = slice(start, start + size)
             chunks.append(Chunk(shape, seeds[part], lrs[part], ids[part]))
     chunks.sort(key=lambda c: c.est_seconds, reverse=True)
+    if chunk_size is None and chunks and chunks[0].size >= FIRST_SPLIT * MIN_CHUNK:
+        # The first result arrives sooner (and shows the run is alive) when
+        # the first chunk is cut into short pieces.
+        first = chunks.pop(0)
+        step = -(-first.size // FIRST_SPLIT)
+        pieces = [Chunk(first.shape, first.seeds[i : i + step], first.lrs[i : i + step],
+                        first.ids[i : i + step]) for i in range(0, first.size, step)]  # fmt: skip
+        chunks = pieces + chunks
     return chunks

@@ -52,6 +52,8 @@ def test_plan_orders_expensive_chunks_first_and_honours_chunk_size():
     assert all(c.size <= 7 for c in chunks)
     costs = [c.est_seconds for c in chunks]
     assert costs == sorted(costs, reverse=True)
+    default = plan(small(seeds="0:2000"), jobs=1)
+    assert default[0].size * 3 < default[-5].size  # a short first chunk, then big ones
 
 
 def test_everything_done_means_nothing_to_plan():
