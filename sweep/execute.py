@@ -16,7 +16,7 @@ from joblib import Parallel, delayed, parallel_config
 
 from .errors import SweepError
 from .plan import Chunk
-from .rows import run_chunk
+from .rows import DRIVER_PID, run_chunk
 
 BACKENDS = ("loky", "threading", "sequential", "dask")
 
@@ -63,6 +63,7 @@ def execute(
     if backend == "sequential" or (jobs == 1 and backend != "dask"):
         yield from map(run_chunk, chunks)
         return
+    os.environ[DRIVER_PID] = str(os.getpid())  # inherited by the workers started below
     with ExitStack() as stack:
         if backend == "dask":
             stack.enter_context(_dask_client(scheduler))

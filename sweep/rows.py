@@ -5,6 +5,8 @@ This runs in the workers: it is the only code that a worker process needs.
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -81,6 +83,18 @@ def train_chunk(chunk: Chunk) -> BatchResult:
                        exp=shape.exp, early_stop=shape.early_stop)  # fmt: skip
 
 
+#: Set by the driver for the worker processes it starts (see :func:`run_chunk`).
+DRIVER_PID = "SWEEP_DRIVER_PID"
+
+
 def run_chunk(chunk: Chunk) -> pa.Table:
-    """Train a chunk and return its rows: the task each worker runs."""
+    """Train a chunk and return its rows: the task each worker runs.
+
+    A worker process ignores Ctrl-C: a terminal sends SIGINT to the whole
+    process group, and the driver, not the workers, decides what happens
+    (it stops them and keeps what finished).
+    """
+    driver = os.environ.get(DRIVER_PID)
+    if driver and driver != str(os.getpid()):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return to_table(chunk, train_chunk(chunk))
