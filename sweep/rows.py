@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -95,6 +96,7 @@ def run_chunk(chunk: Chunk) -> pa.Table:
     (it stops them and keeps what finished).
     """
     driver = os.environ.get(DRIVER_PID)
-    if driver and driver != str(os.getpid()):
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if driver and driver != str(os.getpid()) and in_main_thread:  # Dask runs tasks in threads
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return to_table(chunk, train_chunk(chunk))
