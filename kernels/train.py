@@ -253,15 +253,6 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
             # Outputs, fused with the error, the statistics and the output delta.
             for o in range(n_out):
                 y = dt(Y[p, o])
-                if last:
-                    for j in range(nb):
-                        yhat = _sigmoid(oacc[o, j] + bo[o, j], one, fast)
-                        e = y - yhat
-                        ae = abs(e)
-                        worst[j] = ae if ae > worst[j] else worst[j]
-                        sse[j] = sse[j] + e * e
-                        outputs[p, o, j] = yhat
-                    continue
                 for j in range(nb):
                     yhat = _sigmoid(oacc[o, j] + bo[o, j], one, fast)
                     e = y - yhat
@@ -271,6 +262,7 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
                     d = e * (yhat * (one - yhat))
                     dout[o, j] = d
                     gbo[o, j] = gbo[o, j] + d
+                    outputs[p, o, j] = yhat  # what stays is the last epoch's
             if last:
                 continue
             # Backward, one hidden unit at a time (gradient sums in sample order):
