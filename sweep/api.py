@@ -8,17 +8,16 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
-from .config import RUN_KEYS, SweepConfig, make_config, read_toml
+from .config import RUN_KEYS, RunOptions, SweepConfig, make_config, make_run_options, read_toml
 from .errors import ConfigError, SweepError
-from .execute import BACKENDS, check_backend, default_jobs, execute
+from .execute import check_backend, execute
 from .grid import grid_frame, shapes
-from .plan import MAX_CHUNK, plan, values_per_trial
+from .plan import plan, values_per_trial
 from .schema import part_schema
 from .store import Store, load
 
@@ -33,23 +32,11 @@ MAX_BYTES = 16 * 2**30
 #: Estimated bytes of one row besides its float lists (ids, parameters, stats).
 ROW_OVERHEAD = 160
 
-DEFAULT_NAME = "xor"
-DEFAULT_ROOT = Path("results")
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Validated options of a run."""
-
-    out: Path
-    jobs: int
-    backend: str
-
 
 def resolve(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
     *, name: str | None = None, out: str | Path | None = None, jobs: int | str | None = None,
-    backend: str | None = None, **settings: Any,
+    backend: str | None = None, chunk_size: int | str | None = None, **settings: Any,
 ) -> tuple[SweepConfig, RunOptions]:  # fmt: skip
     """Turn any accepted form of input into a config and run options, or ConfigError.
 
@@ -69,27 +56,7 @@ def resolve(
     given = {"name": name, "out": out, "jobs": jobs, "backend": backend}
     chosen = {k: given[k] if given[k] is not None else values.get(k) for k in RUN_KEYS}
     cfg = make_config({k: v for k, v in values.items() if k not in RUN_KEYS}, **settings)
-
-    run_name = DEFAULT_NAME if chosen["name"] is None else chosen["name"]
-    if not isinstance(run_name, str) or not run_name.strip() or "/" in run_name or run_name in (
-        ".", "..",
-    ):  # fmt: skip
-        raise ConfigError("name", f"must be a plain folder name, got {run_name!r}")
-    out_dir = Path(chosen["out"]) if chosen["out"] is not None else DEFAULT_ROOT / run_name
-
-    n_jobs = chosen["jobs"]
-    if n_jobs is None:
-        n_jobs = default_jobs()
-    elif isinstance(n_jobs, bool) or not str(n_jobs).strip().lstrip("-").isdigit():
-        raise ConfigError("jobs", f"expected a whole number, got {n_jobs!r}")
-    n_jobs = int(n_jobs)
-    if n_jobs < 1:
-        raise ConfigError("jobs", f"must be at least 1, got {n_jobs}")
-    run_backend = chosen["backend"] or "loky"
-    if run_backend not in BACKENDS:
-        raise ConfigError("backend", f"unknown backend {run_backend!r} (choose "
-                          f"{', '.join(BACKENDS)})")  # fmt: skip
-    return cfg, RunOptions(out_dir, n_jobs, run_backend)
+    return cfg, make_run_options(**chosen, chunk_size=chunk_size)
 
 
 def estimate(config: SweepConfig) -> tuple[int, int]:
@@ -125,20 +92,15 @@ def train(
     Returns the config, the output folder, and whether the folder holds
     only this sweep (False once extended with another).
     """
-    cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, **settings)
+    cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend,
+                           chunk_size=chunk_size, **settings)  # fmt: skip
     check_size(cfg, force)
     check_backend(options.backend)
-    if chunk_size is not None:
-        if isinstance(chunk_size, bool) or not str(chunk_size).strip().isdigit():
-            raise ConfigError("chunk_size", f"expected a whole number, got {chunk_size!r}")
-        chunk_size = int(chunk_size)
-        if not 1 <= chunk_size <= MAX_CHUNK:
-            raise ConfigError("chunk_size", f"must be between 1 and {MAX_CHUNK}, got {chunk_size}")
     out_dir = options.out
     show = sys.stderr.isatty() if progress is None else progress
     with Store.open(out_dir, cfg, overwrite=overwrite, extend=extend) as store:
         done = store.done_ids()
-        chunks = plan(cfg, done, options.jobs, chunk_size)
+        chunks = plan(cfg, done, options.jobs, options.chunk_size)
         todo = sum(c.size for c in chunks)
         # Off the path to the first result: the part schema needs pandas.
         threading.Thread(target=part_schema, daemon=True).start()

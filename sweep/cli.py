@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from . import api
-from .config import DEFAULTS
+from .config import DEFAULT_NAME, DEFAULTS
 from .errors import SweepError
 from .report import FORMATS
 
@@ -60,7 +60,7 @@ def cli() -> None:
 @_axis_options
 @click.option("--out", metavar="DIR", help="Output folder. [default: results/NAME]")
 @click.option("--name", metavar="NAME", help="Sweep name, used for the default --out. "
-              f"[default: {api.DEFAULT_NAME}]")  # fmt: skip
+              f"[default: {DEFAULT_NAME}]")  # fmt: skip
 @click.option("--jobs", metavar="N", help="Worker processes. [default: all cores]")
 @click.option("--backend", metavar="NAME",
               help="loky (processes), threading, sequential or dask. [default: loky]")  # fmt: skip

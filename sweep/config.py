@@ -9,6 +9,7 @@ message names the field and the problem in one line.
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -181,6 +182,57 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
 
 #: Keys a TOML file may hold besides the config keys: options of the run.
 RUN_KEYS = ("name", "out", "jobs", "backend")
+#: Execution backends (see :mod:`sweep.execute`).
+BACKENDS = ("loky", "threading", "sequential", "dask")
+#: Largest ``chunk_size`` a user may ask for.
+MAX_CHUNK_SIZE = 16_384
+DEFAULT_NAME = "xor"
+DEFAULT_ROOT = Path("results")
+
+
+def default_jobs() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Validated options of a run (how, not what, to train)."""
+
+    out: Path
+    jobs: int
+    backend: str
+    chunk_size: int | None
+
+
+def _whole(field: str, value: Any, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
+        raise ConfigError(field, f"expected a whole number, got {value!r}")
+    number = int(value)
+    if number < low or (high is not None and number > high):
+        bound = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise ConfigError(field, f"must be {bound}, got {number}")
+    return number
+
+
+def make_run_options(name: Any = None, out: Any = None, jobs: Any = None, backend: Any = None,
+                     chunk_size: Any = None) -> RunOptions:  # fmt: skip
+    """Validate the options of a run; ``None`` means the default."""
+    run_name = DEFAULT_NAME if name is None else name
+    if not isinstance(run_name, str) or not run_name.strip() or "/" in run_name or run_name in (
+        ".", "..",
+    ):  # fmt: skip
+        raise ConfigError("name", f"must be a plain folder name, got {run_name!r}")
+    out_dir = Path(out) if out is not None else DEFAULT_ROOT / run_name
+    n_jobs = default_jobs() if jobs is None else _whole("jobs", jobs, 1)
+    run_backend = backend or "loky"
+    _check("backend", run_backend in BACKENDS,
+           f"unknown backend {run_backend!r} (choose {', '.join(BACKENDS)})")  # fmt: skip
+    size = None if chunk_size is None else _whole("chunk_size", chunk_size, 1, MAX_CHUNK_SIZE)
+    return RunOptions(out_dir, n_jobs, run_backend, size)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

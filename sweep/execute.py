@@ -14,19 +14,10 @@ from contextlib import ExitStack
 import pyarrow as pa
 from joblib import Parallel, delayed, parallel_config
 
+from .config import BACKENDS, default_jobs
 from .errors import SweepError
 from .plan import Chunk
 from .rows import DRIVER_PID, run_chunk
-
-BACKENDS = ("loky", "threading", "sequential", "dask")
-
-
-def default_jobs() -> int:
-    """All cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def check_backend(backend: str) -> None:

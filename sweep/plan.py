@@ -18,12 +18,12 @@ import numpy as np
 
 from kernels import get_task
 
-from .config import SweepConfig
+from .config import MAX_CHUNK_SIZE, SweepConfig
 from .grid import Shape, shape_trials, shapes
 
 TARGET_SECONDS = 0.5
 MIN_CHUNK = 64
-MAX_CHUNK = 16_384
+MAX_CHUNK = MAX_CHUNK_SIZE
 #: Most float64 values one chunk's rows may hold (list offsets are int32).
 MAX_CHUNK_VALUES = 2**26
 #: The first chunk is cut into this many pieces (an early first result).
