@@ -114,14 +114,16 @@ def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, overwrit
 def report(directory, by, fmt, plots):
     """Print convergence statistics of the sweep stored in DIR (and draw plots)."""
     from .analysis import convergence_table
-    from .report import format_table
+    from .report import SUMMARY_COLUMNS, format_table
+    from .schema import COLUMNS
     from .store import load
 
-    frame = load(directory)
     keys = [k.strip() for k in by.split(",") if k.strip()]
-    bad = [k for k in keys if k not in frame.columns] or ([] if keys else ["(empty)"])
+    bad = [k for k in keys if k not in COLUMNS] or ([] if keys else ["(empty)"])
     if bad:
-        raise SweepError(f"by: no column {bad[0]!r} (columns: {', '.join(frame.columns)})")
+        raise SweepError(f"by: no column {bad[0]!r} (columns: {', '.join(COLUMNS)})")
+    # Plots need the loss curves; the table needs a few columns only.
+    frame = load(directory, None if plots else [*SUMMARY_COLUMNS, "epochs", *keys])
     click.echo(format_table(convergence_table(frame, keys), fmt, keys), nl=fmt == "table")
     if plots:
         from .plots import write_plots
