@@ -103,8 +103,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="B=1024, E=2000, H=2,8")
     parser.add_argument("--repeat", type=int, default=3, help="timings per figure (median)")
+    parser.add_argument("--widths", help="comma-separated hidden widths (default 2,8,32)")
     args = parser.parse_args()
     batch, epochs, widths = (1024, 2000, [2, 8]) if args.quick else (4096, 10_000, [2, 8, 32])
+    if args.widths:
+        widths = [int(w) for w in args.widths.split(",")]
     print(f"# {cpu_name()}, 1 thread, XOR 2-H-1, B={batch}, E={epochs}, "
           f"median of {args.repeat}")  # fmt: skip
     print(format_rows(measure(batch, epochs, widths, args.repeat)))
