@@ -54,9 +54,10 @@ def measure(batch: int, epochs: int, widths: list[int], repeat: int) -> list[dic
              partial(train_batch, X, Y, p32, 0.1, epochs, exp="fast")),
             ("numpy batched", "float64", batch, epochs // 10,
              partial(numpy_batched, X, Y, p64, 0.1, epochs // 10)),
-            ("notebook loop", "float64", 4, 300, partial(notebook_loop, X, Y, head, 0.1, 300, 4)),
-            ("numpy reference", "float64", 4, 300,
-             partial(reference.train_batch, X, Y, head, 0.1, 300, 0.1, 0)),
+            # ~0.1-0.3 s per timing: long enough to be stable, short enough to repeat.
+            ("notebook loop", "float64", 4, 1000, partial(notebook_loop, X, Y, head, 0.1, 1000, 4)),
+            ("numpy reference", "float64", 4, 1000,
+             partial(reference.train_batch, X, Y, head, 0.1, 1000, 0.1, 0)),
         ]  # fmt: skip
         for name, make in PEERS.items():
             if importlib.util.find_spec(name) is None:
