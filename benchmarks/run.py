@@ -28,6 +28,25 @@ from sweep.bench import cpu_name
 HISTORY = Path(__file__).resolve().parent / "history"
 
 
+def c_proxy_ns(repeat: int) -> float | None:
+    """ns per network-epoch of benchmarks/c_proxy.c (median), None without gcc."""
+    import shutil
+    import statistics
+    import subprocess
+    import tempfile
+
+    if shutil.which("gcc") is None:
+        print("# gcc not found: the C proxy row is skipped", file=sys.stderr)
+        return None
+    exe = Path(tempfile.mkdtemp()) / "c_proxy"
+    source = Path(__file__).resolve().parent / "c_proxy.c"
+    subprocess.run(["gcc", "-O3", "-march=native", "-ffast-math", "-o", str(exe), str(source),
+                    "-lm"], check=True)  # fmt: skip
+    runs = [float(subprocess.run([str(exe)], capture_output=True, text=True, check=True)
+                  .stdout.split()[0]) for _ in range(repeat)]  # fmt: skip
+    return statistics.median(runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -41,6 +60,11 @@ def main() -> None:
           f"{args.repeat})")  # fmt: skip
     kernel_rows = kernel.measure(batch, epochs, widths, args.repeat)
     print(kernel.format_rows(kernel_rows))
+    proxy = c_proxy_ns(args.repeat)
+    if proxy is not None:
+        kernel_rows.append({"approach": "C proxy (no stats), gcc -ffast-math", "width": 2,
+                            "dtype": "float64", "ns": proxy})  # fmt: skip
+        print(f"hardware proxy, hand-written C (benchmarks/c_proxy.c), H = 2: {proxy:.1f} ns")
 
     seeds = "0:200" if args.quick else "0:1000"
     print(f"\n## End to end: `sweep run --seeds {seeds}` (default grid otherwise)")
