@@ -1,6 +1,6 @@
 // Hardware-limit proxy for benchmarks/run.py: the kernel's XOR 2-2-1 block loop and fast exp in C,
 // without the per-epoch statistics, divergence checks and frozen-network selects.
-// Built with gcc -O3 -march=native -ffast-math (GCC vectorises the exp only with fast-math).
+// run.py builds it twice: IEEE-preserving with FMA, and with -ffast-math.
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
