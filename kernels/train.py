@@ -9,11 +9,15 @@ LLVM vectorises across networks. Statistics and their definitions:
 Two ``exp`` implementations (kept in this module so the on-disk cache never
 holds a kernel compiled against a stale helper):
 
-- ``exact``: ``np.exp`` (libm), no FMA contraction. Same operation order as
-  the reference; differs from it only where numpy's own SIMD exp does.
-- ``fast``: a branch-free exp (Cody-Waite range reduction, degree-13 Taylor
+- ``exact``: ``np.exp`` (libm) and strict IEEE arithmetic. Same operations in
+  the same order as the reference; differs from it only where numpy's own
+  SIMD exp does.
+- ``fast``: a branch-free exp (Cody-Waite range reduction, degree-11
   polynomial, exponent assembled through an integer view) that vectorises,
-  within ~1 ulp of libm, with FMA contraction allowed.
+  within 1 ulp of libm; sums of products use fused multiply-adds.
+
+No fast-math flags: every FMA is written out (:func:`madd`), so the compiled
+arithmetic is exactly the source's, whatever LLVM would choose to contract.
 """
 
 from __future__ import annotations
@@ -30,13 +34,45 @@ EXP_MODES = ("fast", "exact")
 #: Networks per cache block; measured in benchmarks/kernel.py.
 BLOCK = 256
 
-# 'contract' permits FMA only: full fastmath assumes no NaN/inf and would
-# break divergence detection.
-_FAST = {"contract"}
+# No fastmath: it assumes no NaN/inf (breaking divergence detection), and
+# even 'contract' alone lets LLVM choose which products to fuse, case by case.
 _JIT = dict(cache=True, error_model="numpy", nogil=True)
 
 
+@intrinsic
+def _fmuladd(typingctx, a, b, c):
+    """``llvm.fmuladd``: a * b + c, fused (one rounding) on CPUs with FMA."""
+    if not (a == b == c and isinstance(a, types.Float)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ty = args[0].type
+        fnty = ir.FunctionType(ty, [ty, ty, ty])
+        fn = builder.module.declare_intrinsic("llvm.fmuladd", [ty], fnty)
+        return builder.call(fn, args)
+
+    return a(a, b, c), codegen
+
+
+@njit(inline="always", **_JIT)
+def madd(a, b, c, fast):
+    """a * b + c: one fused multiply-add if ``fast``, else two IEEE operations."""
+    if fast:
+        return _fmuladd(a, b, c)
+    return a * b + c
+
+
 # --- the fast exp ------------------------------------------------------------
+#
+# exp(c) = p(r) * 2**k with k = round(c / ln 2) and r = c - k ln 2 in
+# [-ln2/2, ln2/2] (Cody-Waite: ln 2 in two parts, so k * LN2_HI is exact).
+# k is rounded by adding SHIFT (1.5 * 2**52 plus the exponent bias): the sum's
+# low bits then hold k + 1023, and shifting them into the exponent field gives
+# 2**k without a float-to-int conversion (whose NaN case LLVM leaves
+# undefined). p is 1 + r + r^2 q(r) with q of degree 9, fitted at Chebyshev
+# nodes in 50-digit arithmetic (relative error 1.6e-17 with its double
+# coefficients, against 4e-18 for the degree-13 Taylor polynomial it replaces
+# at two more FMAs).
 
 
 @intrinsic
@@ -48,6 +84,14 @@ def _bits_to_f64(typingctx, x):
 
 
 @intrinsic
+def _f64_to_bits(typingctx, x):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
 def _bits_to_f32(typingctx, x):
     def codegen(context, builder, sig, args):
         return builder.bitcast(args[0], ir.FloatType())
@@ -55,12 +99,62 @@ def _bits_to_f32(typingctx, x):
     return types.float32(types.int32), codegen
 
 
+@intrinsic
+def _f32_to_bits(typingctx, x):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # low 32 bits zero: k * LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
+_SHIFT64 = 6755399441055744.0 + 1023.0  # 1.5 * 2**52 + the exponent bias
+_SHIFT64_BITS = 0x4338000000000000 + 1023
+_F32 = np.float32
+_LN2_HI_F32 = _F32(0.693145751953125)
+_LN2_LO_F32 = _F32(1.428606765330187e-06)
+_SHIFT32 = _F32(12582912.0 + 127.0)  # 1.5 * 2**23 + the exponent bias
+_SHIFT32_BITS = 0x4B400000 + 127
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(inline="always", **_JIT)
+def _exp_parts_f64(c):
+    """(p, z) with exp(c) = p * 2**k, k + 1023 in z's low bits; |c| < 745.2."""
+    z = _fmuladd(c, _LOG2E, _SHIFT64)
+    kf = z - _SHIFT64
+    r = _fmuladd(-kf, _LN2_LO, _fmuladd(-kf, _LN2_HI, c))
+    q = 2.5100375929185925e-08
+    q = _fmuladd(q, r, 2.762007600563138e-07)
+    q = _fmuladd(q, r, 2.7557268480106926e-06)
+    q = _fmuladd(q, r, 2.480152132210459e-05)
+    q = _fmuladd(q, r, 0.00019841269863040675)
+    q = _fmuladd(q, r, 0.001388888891719689)
+    q = _fmuladd(q, r, 0.008333333333330065)
+    q = _fmuladd(q, r, 0.041666666666624164)
+    q = _fmuladd(q, r, 0.16666666666666669)
+    q = _fmuladd(q, r, 0.5000000000000001)
+    q = _fmuladd(q, r, 1.0)
+    return _fmuladd(q, r, 1.0), z
+
+
+@njit(inline="always", **_JIT)
+def _exp_parts_f32(c):
+    """float32 :func:`_exp_parts_f64`: q of degree 4 (relative error 1e-8); |c| < 103.9."""
+    z = _fmuladd(c, _F32(_LOG2E), _SHIFT32)
+    kf = z - _SHIFT32
+    r = _fmuladd(-kf, _LN2_LO_F32, _fmuladd(-kf, _LN2_HI_F32, c))
+    q = _F32(0.0013926175888627768)
+    q = _fmuladd(q, r, _F32(0.008363173343241215))
+    q = _fmuladd(q, r, _F32(0.041666556149721146))
+    q = _fmuladd(q, r, _F32(0.16666577756404877))
+    q = _fmuladd(q, r, _F32(0.5))
+    q = _fmuladd(q, r, _F32(1.0))
+    return _fmuladd(q, r, _F32(1.0)), z
+
+
+@njit(**_JIT)
 def _exp_f64(x):
     # Clamp so that k stays in [-1077, 1024]; NaN passes the clamp untouched.
     c = x
@@ -68,24 +162,9 @@ def _exp_f64(x):
         c = -746.0
     if c > 710.0:
         c = 710.0
-    kf = np.floor(c * _LOG2E + 0.5)
-    r = (c - kf * _LN2_HI) - kf * _LN2_LO
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p, z = _exp_parts_f64(c)
     # 2^k as two normal powers of two, so subnormal results round once.
-    k = np.int64(kf)
+    k = _f64_to_bits(z) - _SHIFT64_BITS
     k1 = k >> 1
     s1 = _bits_to_f64((k1 + 1023) << 52)
     s2 = _bits_to_f64((k - k1 + 1023) << 52)
@@ -93,27 +172,15 @@ def _exp_f64(x):
     return y if x == x else x
 
 
-_F32 = np.float32
-
-
-@njit(fastmath=_FAST, **_JIT)
+@njit(**_JIT)
 def _exp_f32(x):
     c = x
     if c < _F32(-104.0):
         c = _F32(-104.0)
     if c > _F32(89.0):
         c = _F32(89.0)
-    kf = np.floor(c * _F32(_LOG2E) + _F32(0.5))
-    r = (c - kf * _F32(0.693145751953125)) - kf * _F32(1.428606765330187e-06)
-    p = _F32(1.0 / 5040.0)
-    p = p * r + _F32(1.0 / 720.0)
-    p = p * r + _F32(1.0 / 120.0)
-    p = p * r + _F32(1.0 / 24.0)
-    p = p * r + _F32(1.0 / 6.0)
-    p = p * r + _F32(0.5)
-    p = p * r + _F32(1.0)
-    p = p * r + _F32(1.0)
-    k = np.int32(kf)
+    p, z = _exp_parts_f32(c)
+    k = _f32_to_bits(z) - np.int32(_SHIFT32_BITS)
     k1 = k >> np.int32(1)
     s1 = _bits_to_f32((k1 + np.int32(127)) << np.int32(23))
     s2 = _bits_to_f32((k - k1 + np.int32(127)) << np.int32(23))
@@ -126,7 +193,7 @@ def fast_exp(x):
     return np.exp(x)  # the Python fallback; compiled code uses the overload
 
 
-@overload(fast_exp, jit_options=dict(fastmath=_FAST))
+@overload(fast_exp, jit_options=_JIT)
 def _fast_exp_overload(x):
     if x == types.float64:
         return lambda x: _exp_f64(x)
@@ -135,7 +202,56 @@ def _fast_exp_overload(x):
     return None
 
 
-@njit(fastmath=_FAST, **_JIT)
+def sigmoid_exp(x):
+    """exp(x) clamped to [-708, 709] (float32: [-87, 88]): the sigmoid's exp.
+
+    Within the clamp it equals :func:`fast_exp` bit for bit, with one power of
+    two instead of two (results there are normal). Beyond it, 1 / (1 + e)
+    rounds to the same 1.0 below (1 + e^-708 == 1), and above gives at most
+    1e-308 (float32: 1e-38) instead of 0.
+    """
+    return np.exp(np.clip(x, -708.0, 709.0))  # the Python fallback
+
+
+@overload(sigmoid_exp, jit_options=_JIT)
+def _sigmoid_exp_overload(x):
+    if x == types.float64:
+
+        def exp64(x):
+            c = x
+            if c < -708.0:
+                c = -708.0
+            if c > 709.0:
+                c = 709.0
+            p, z = _exp_parts_f64(c)
+            return p * _bits_to_f64(_f64_to_bits(z) << 52)  # NaN stays NaN through p
+
+        return exp64
+    if x == types.float32:
+
+        def exp32(x):
+            c = x
+            if c < _F32(-87.0):
+                c = _F32(-87.0)
+            if c > _F32(88.0):
+                c = _F32(88.0)
+            p, z = _exp_parts_f32(c)
+            return p * _bits_to_f32(_f32_to_bits(z) << np.int32(23))
+
+        return exp32
+    return None
+
+
+@njit(**_JIT)
+def sigmoid_exp_array(x):
+    """``sigmoid_exp`` applied elementwise to a 1-d array (for tests)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = sigmoid_exp(x[i])
+    return out
+
+
+@njit(**_JIT)
 def fast_exp_array(x):
     """``fast_exp`` applied elementwise to a 1-d array (for tests and benchmarks)."""
     out = np.empty_like(x)
@@ -152,7 +268,7 @@ def _sigmoid(a, one, fast):
     # ``fast`` is a constant in each compiled variant, so LLVM folds the
     # branch away before it vectorises the loop around this call.
     if fast:
-        return one / (one + fast_exp(-a))
+        return one / (one + sigmoid_exp(-a))
     return one / (one + np.exp(-a))
 
 
@@ -164,8 +280,8 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
                 solved, converged, diverged, curve, outputs, final_loss):  # fmt: skip
     """Train the nb networks of one block in place (arrays are block-local).
 
-    Inlined into the two variants below, which fix the floating-point flags:
-    FMA contraction for ``fast``, strict IEEE order for ``exact``.
+    Inlined into the two variants below, which fix ``fast`` (the exp, and
+    fused multiply-adds through :func:`madd`).
 
     Every loop over ``j`` (the network) is a pass over memory; the work is
     fused into as few passes as the run-time sizes allow, because loads and
@@ -223,14 +339,14 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
                     for j in range(nb):
                         s = _sigmoid(zero + bh[h, j], one, fast)
                         hid[h, j] = s
-                        oacc[0, j] = oacc[0, j] + s * wo[h, 0, j]
+                        oacc[0, j] = madd(s, wo[h, 0, j], oacc[0, j], fast)
                 elif c == 1:
                     i = nz[p, 0]
                     x = dt(X[p, i])
                     for j in range(nb):
-                        s = _sigmoid(x * wh[i, h, j] + bh[h, j], one, fast)
+                        s = _sigmoid(madd(x, wh[i, h, j], bh[h, j], fast), one, fast)
                         hid[h, j] = s
-                        oacc[0, j] = oacc[0, j] + s * wo[h, 0, j]
+                        oacc[0, j] = madd(s, wo[h, 0, j], oacc[0, j], fast)
                 else:
                     i = nz[p, 0]
                     x = dt(X[p, i])
@@ -240,16 +356,16 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
                         i = nz[p, t]
                         x = dt(X[p, i])
                         for j in range(nb):
-                            acc[j] = acc[j] + x * wh[i, h, j]
+                            acc[j] = madd(x, wh[i, h, j], acc[j], fast)
                     i = nz[p, c - 1]
                     x = dt(X[p, i])
                     for j in range(nb):
-                        s = _sigmoid((acc[j] + x * wh[i, h, j]) + bh[h, j], one, fast)
+                        s = _sigmoid(madd(x, wh[i, h, j], acc[j], fast) + bh[h, j], one, fast)
                         hid[h, j] = s
-                        oacc[0, j] = oacc[0, j] + s * wo[h, 0, j]
+                        oacc[0, j] = madd(s, wo[h, 0, j], oacc[0, j], fast)
                 for o in range(1, n_out):
                     for j in range(nb):
-                        oacc[o, j] = oacc[o, j] + hid[h, j] * wo[h, o, j]
+                        oacc[o, j] = madd(hid[h, j], wo[h, o, j], oacc[o, j], fast)
             # Outputs, fused with the error, the statistics and the output delta.
             for o in range(n_out):
                 y = dt(Y[p, o])
@@ -258,7 +374,7 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
                     e = y - yhat
                     ae = abs(e)
                     worst[j] = ae if ae > worst[j] else worst[j]
-                    sse[j] = sse[j] + e * e
+                    sse[j] = madd(e, e, sse[j], fast)
                     d = e * (yhat * (one - yhat))
                     dout[o, j] = d
                     gbo[o, j] = gbo[o, j] + d
@@ -271,8 +387,8 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
                 for o in range(n_out - 1):
                     for j in range(nb):
                         d = dout[o, j]
-                        acc[j] = (acc[j] if o > 0 else zero) + d * wo[h, o, j]
-                        gwo[h, o, j] = gwo[h, o, j] + hid[h, j] * d
+                        acc[j] = madd(d, wo[h, o, j], acc[j] if o > 0 else zero, fast)
+                        gwo[h, o, j] = madd(hid[h, j], d, gwo[h, o, j], fast)
                 o = n_out - 1
                 first = n_out == 1
                 if c == 1:
@@ -281,11 +397,11 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
                     for j in range(nb):
                         d = dout[o, j]
                         hv = hid[h, j]
-                        gwo[h, o, j] = gwo[h, o, j] + hv * d
-                        e = d * wo[h, o, j] if first else acc[j] + d * wo[h, o, j]
+                        gwo[h, o, j] = madd(hv, d, gwo[h, o, j], fast)
+                        e = d * wo[h, o, j] if first else madd(d, wo[h, o, j], acc[j], fast)
                         delta = e * (hv * (one - hv))
                         gbh[h, j] = gbh[h, j] + delta
-                        gwh[i, h, j] = gwh[i, h, j] + x * delta
+                        gwh[i, h, j] = madd(x, delta, gwh[i, h, j], fast)
                 elif c == 2:
                     i0 = nz[p, 0]
                     i1 = nz[p, 1]
@@ -294,18 +410,18 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
                     for j in range(nb):
                         d = dout[o, j]
                         hv = hid[h, j]
-                        gwo[h, o, j] = gwo[h, o, j] + hv * d
-                        e = d * wo[h, o, j] if first else acc[j] + d * wo[h, o, j]
+                        gwo[h, o, j] = madd(hv, d, gwo[h, o, j], fast)
+                        e = d * wo[h, o, j] if first else madd(d, wo[h, o, j], acc[j], fast)
                         delta = e * (hv * (one - hv))
                         gbh[h, j] = gbh[h, j] + delta
-                        gwh[i0, h, j] = gwh[i0, h, j] + x0 * delta
-                        gwh[i1, h, j] = gwh[i1, h, j] + x1 * delta
+                        gwh[i0, h, j] = madd(x0, delta, gwh[i0, h, j], fast)
+                        gwh[i1, h, j] = madd(x1, delta, gwh[i1, h, j], fast)
                 else:
                     for j in range(nb):
                         d = dout[o, j]
                         hv = hid[h, j]
-                        gwo[h, o, j] = gwo[h, o, j] + hv * d
-                        e = d * wo[h, o, j] if first else acc[j] + d * wo[h, o, j]
+                        gwo[h, o, j] = madd(hv, d, gwo[h, o, j], fast)
+                        e = d * wo[h, o, j] if first else madd(d, wo[h, o, j], acc[j], fast)
                         delta = e * (hv * (one - hv))
                         acc[j] = delta
                         gbh[h, j] = gbh[h, j] + delta
@@ -313,7 +429,7 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
                         i = nz[p, t]
                         x = dt(X[p, i])
                         for j in range(nb):
-                            gwh[i, h, j] = gwh[i, h, j] + x * acc[j]
+                            gwh[i, h, j] = madd(x, acc[j], gwh[i, h, j], fast)
 
         # Statistics at theta_k.
         for j in range(nb):
@@ -349,27 +465,27 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
         for i in range(n_in):
             for h in range(width):
                 for j in range(nb):
-                    w = wh[i, h, j] + lr[j] * gwh[i, h, j]
+                    w = madd(lr[j], gwh[i, h, j], wh[i, h, j], fast)
                     gwh[i, h, j] = zero
-                    check[j] = check[j] + w * zero
+                    check[j] = madd(w, zero, check[j], fast)
                     wh[i, h, j] = w if live[j] else wh[i, h, j]
         for h in range(width):
             for j in range(nb):
-                w = bh[h, j] + gbh[h, j] * lr[j]
+                w = madd(lr[j], gbh[h, j], bh[h, j], fast)
                 gbh[h, j] = zero
-                check[j] = check[j] + w * zero
+                check[j] = madd(w, zero, check[j], fast)
                 bh[h, j] = w if live[j] else bh[h, j]
             for o in range(n_out):
                 for j in range(nb):
-                    w = wo[h, o, j] + lr[j] * gwo[h, o, j]
+                    w = madd(lr[j], gwo[h, o, j], wo[h, o, j], fast)
                     gwo[h, o, j] = zero
-                    check[j] = check[j] + w * zero
+                    check[j] = madd(w, zero, check[j], fast)
                     wo[h, o, j] = w if live[j] else wo[h, o, j]
         for o in range(n_out):
             for j in range(nb):
-                w = bo[o, j] + gbo[o, j] * lr[j]
+                w = madd(lr[j], gbo[o, j], bo[o, j], fast)
                 gbo[o, j] = zero
-                check[j] = check[j] + w * zero
+                check[j] = madd(w, zero, check[j], fast)
                 bo[o, j] = w if live[j] else bo[o, j]
         # w * 0 is NaN exactly when w is not finite.
         for j in range(nb):
@@ -378,7 +494,7 @@ def _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, 
                 live[j] = False
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(**_JIT)
 def _train_block_fast(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop,
                       solved, converged, diverged, curve, outputs, final_loss):  # fmt: skip
     _block_body(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early_stop, True,
