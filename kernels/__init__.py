@@ -17,12 +17,13 @@ from .model import (
     param_shapes,
 )
 from .tasks import get_task, is_task, task_names
-from .train import EXP_MODES, train_batch
+from .train import EXP_MODES, KERNELS, train_batch
 
 __all__ = [
     "DEFAULT_TOL",
     "DTYPES",
     "EXP_MODES",
+    "KERNELS",
     "PARAM_NAMES",
     "BatchResult",
     "curve_epochs",

@@ -17,7 +17,8 @@ holds a kernel compiled against a stale helper):
   within 1 ulp of libm; sums of products use fused multiply-adds.
 
 No fast-math flags: every FMA is written out (:func:`madd`), so the compiled
-arithmetic is exactly the source's, whatever LLVM would choose to contract.
+arithmetic is exactly the source's, and :mod:`kernels.unrolled` can repeat
+it operation for operation.
 """
 
 from __future__ import annotations
@@ -27,9 +28,15 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
+from . import unrolled
 from .model import SOLVED_MARGIN, BatchResult, curve_epochs
 
 EXP_MODES = ("fast", "exact")
+KERNELS = ("auto", "general", "unrolled")
+#: ``kernel="auto"`` unrolls a shape that :func:`kernels.unrolled.fits` when
+#: the batch has at least this many network-epochs (~0.05 s of work): below
+#: it, compiling a new shape (2-5 s, once per machine) would not pay.
+AUTO_MIN_WORK = 2_000_000
 
 #: Networks per cache block; measured in benchmarks/kernel.py.
 BLOCK = 256
@@ -519,6 +526,7 @@ def train_batch(
     exp: str = "fast",
     early_stop: bool = False,
     block: int = BLOCK,
+    kernel: str = "auto",
 ) -> BatchResult:
     """Train a batch of networks of one shape and return their statistics.
 
@@ -527,11 +535,17 @@ def train_batch(
     dtype of training. ``lr`` is one learning rate per network (or a scalar).
     ``exp`` is ``"fast"`` or ``"exact"`` (module docstring). ``early_stop``
     freezes each network once it is solved and converged (see
-    :mod:`kernels.model`) and ends a block when none is still training. The
-    inputs are not modified. Definitions of the statistics: :mod:`kernels.model`.
+    :mod:`kernels.model`) and ends a block when none is still training.
+    ``kernel``: ``general`` (any shape), ``unrolled`` (generated for the shape,
+    see :mod:`kernels.unrolled`; faster, compiled once per shape) or ``auto``
+    (unrolled for small shapes and batches of at least :data:`AUTO_MIN_WORK`
+    network-epochs). Both give identical results. The inputs are not
+    modified. Definitions of the statistics: :mod:`kernels.model`.
     """
     if exp not in EXP_MODES:
         raise ValueError(f"exp must be one of {EXP_MODES}, got {exp!r}")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     dtype = np.dtype(params["b_out"].dtype)
     if dtype not in (np.float64, np.float32):
         raise ValueError(f"dtype must be float64 or float32, got {dtype}")
@@ -544,6 +558,13 @@ def train_batch(
     lr_arr[:] = lr
     X = np.ascontiguousarray(X, dtype=dtype)
     Y = np.ascontiguousarray(Y, dtype=dtype)
+    width = bh.shape[0]
+    if kernel == "auto":
+        big = n * max(int(epochs), 1) >= AUTO_MIN_WORK
+        kernel = "unrolled" if big and unrolled.fits(X, Y, width) else "general"
+    if kernel == "unrolled":
+        return unrolled.train(X, Y, wh, bh, wo, bo, lr_arr, epochs, tol, curve_every, exp,
+                              early_stop)  # fmt: skip
     points = curve_epochs(epochs, curve_every).size
     result = BatchResult(
         w_hidden=wh,

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import math
+import os
+import shutil
+import tempfile
 
 import numba
 import numpy as np
+
+# Generated kernels (kernels.unrolled) compile into a fresh folder each
+# session, which the CLI tests' subprocesses inherit: the cold path is tested.
+if "SWEEP_KERNEL_CACHE" not in os.environ:
+    os.environ["SWEEP_KERNEL_CACHE"] = tempfile.mkdtemp(prefix="sweep-test-kernels-")
+    atexit.register(shutil.rmtree, os.environ["SWEEP_KERNEL_CACHE"], ignore_errors=True)
 
 #: Relative/absolute tolerance for floats that must agree "to rounding".
 RTOL = 1e-10

@@ -1,0 +1,155 @@
+"""The generated kernel: the reference in exact mode, and the general kernel always."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from conftest import libm_exp
+from test_train import FLOATS, INTS, assert_same
+
+from kernels import get_task, init_batch, reference, train_batch, unrolled
+from kernels import train as train_module
+
+#: A few shapes, each compiled once per variant (1-4 s): tasks with 1 to 4
+#: inputs and outputs, widths 1 to 4, inputs with 0, 1, 2 and 3 ones.
+SHAPES = [("xor", 1), ("xor", 3), ("or", 2), ("parity3", 2), ("encoder4", 2), ("parity2", 4)]
+
+
+def _case(task: str, width: int, seed: int, batch: int, max_lr: float = 50.0):
+    rng = np.random.default_rng(seed)
+    X, Y = get_task(task)
+    seeds = rng.integers(0, 2**31, size=batch)
+    lr = 10 ** rng.uniform(-3, np.log10(max_lr), size=batch)
+    if batch > 2:
+        lr[1] = np.inf  # drives its network to non-finite weights: diverged
+    low, high = [(0.0, 1.0), (-1.0, 1.0)][seed % 2]
+    params = init_batch(seeds, X.shape[1], width, Y.shape[1], low, high)
+    run = dict(epochs=int(rng.integers(1, 300)), tol=float(rng.choice([0.05, 0.1, 0.45])),
+               curve_every=int(rng.choice([0, 1, 7, 50])))  # fmt: skip
+    return X, Y, params, lr, run
+
+
+@pytest.mark.parametrize("early_stop", [False, True])
+@pytest.mark.parametrize("task, width", SHAPES)
+def test_exact_unrolled_kernel_is_the_reference_bit_for_bit(task, width, early_stop):
+    X, Y, params, lr, run = _case(task, width, seed=width + 10 * early_stop, batch=7)
+    got = train_batch(X, Y, params, lr, exp="exact", kernel="unrolled", early_stop=early_stop,
+                      **run)  # fmt: skip
+    want = reference.train_batch(X, Y, params, lr, exp=libm_exp, early_stop=early_stop, **run)
+    assert_same(got, want, rtol=0, atol=0)
+    assert got.diverged[1] and not got.diverged[0]
+
+
+def assert_identical(got, want) -> None:
+    for name in FLOATS + INTS:
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("batch", [1, 63, 64, 65, 130])
+@pytest.mark.parametrize("task, width", SHAPES)
+def test_fast_unrolled_kernel_is_the_general_kernel(task, width, batch):
+    X, Y, params, lr, run = _case(task, width, seed=batch, batch=batch)
+    early_stop = batch % 2 == 1
+    general = train_batch(X, Y, params, lr, kernel="general", early_stop=early_stop, **run)
+    assert_identical(train_batch(X, Y, params, lr, kernel="unrolled", early_stop=early_stop,
+                                 **run), general)  # fmt: skip
+
+
+@pytest.mark.parametrize("exp", ["fast", "exact"])
+def test_float32_unrolled_kernel_is_the_general_kernel(exp):
+    X, Y = get_task("xor")
+    params = init_batch(np.arange(70), 2, 2, 1, dtype=np.float32)
+    lr = np.linspace(0.05, 5, 70)
+    general = train_batch(X, Y, params, lr, 2000, curve_every=100, exp=exp, kernel="general")
+    got = train_batch(X, Y, params, lr, 2000, curve_every=100, exp=exp, kernel="unrolled")
+    assert got.final_loss.dtype == np.float32
+    assert_identical(got, general)
+
+
+def test_the_notebook_configuration():
+    X, Y = get_task("xor")
+    params = init_batch([314], 2, 2, 1)
+    want = reference.train_batch(X, Y, params, 0.1, 10_000, 0.1, 100, exp=libm_exp)
+    got = train_batch(X, Y, params, 0.1, 10_000, 0.1, 100, exp="exact", kernel="unrolled")
+    assert_same(got, want, rtol=0, atol=0)
+
+
+def test_fits_small_shapes_only():
+    X, Y = get_task("xor")
+    assert unrolled.fits(X, Y, 1) and unrolled.fits(X, Y, 6)  # the default sweep's widths
+    assert not unrolled.fits(X, Y, 16)  # past MAX_PARAMS LLVM would not vectorise it
+    assert not unrolled.fits(*get_task("parity8"), 2)  # 256 samples: too long to compile
+    for task in ("xor", "parity3", "encoder4"):
+        X, Y = get_task(task)
+        for width in range(1, 20):
+            if unrolled.fits(X, Y, width):
+                n_params = X.shape[1] * width + width + width * Y.shape[1] + Y.shape[1]
+                assert n_params <= unrolled.MAX_PARAMS
+                assert unrolled.source(X, Y, width).count("\n") <= unrolled.MAX_LINES
+
+
+def test_auto_unrolls_large_batches_of_small_shapes(monkeypatch):
+    calls = []
+    real = unrolled.train
+
+    def counted(*args, **kwargs):
+        calls.append(args[2].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(unrolled, "train", counted)
+    X, Y = get_task("xor")
+    params = init_batch(np.arange(32), 2, 1, 1)
+    epochs = -(-train_module.AUTO_MIN_WORK // 32)
+    train_batch(X, Y, params, 0.5, 100)  # 3,200 network-epochs: not worth compiling a shape
+    assert calls == []
+    train_batch(X, Y, params, 0.5, epochs)
+    assert len(calls) == 1
+    big = init_batch(np.arange(32), 8, 2, 8)
+    train_batch(*get_task("encoder8"), big, 0.5, epochs)  # does not fit: general
+    assert len(calls) == 1
+
+
+def test_bad_kernel_name():
+    X, Y = get_task("xor")
+    with pytest.raises(ValueError, match="kernel"):
+        train_batch(X, Y, init_batch([1], 2, 2, 1), 0.1, 10, kernel="fastest")
+
+
+def test_a_new_process_loads_the_compiled_kernel_from_the_cache(tmp_path):
+    script = textwrap.dedent("""
+        import numpy as np
+        from kernels import get_task, init_batch, train_batch, unrolled
+        X, Y = get_task("and")
+        train_batch(X, Y, init_batch(np.arange(3), 2, 3, 1), 0.5, 10, kernel="unrolled")
+        stats = unrolled.load(X, Y, 3).train_fast.stats
+        print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+    """)  # fmt: skip
+    env = {**os.environ, "SWEEP_KERNEL_CACHE": str(tmp_path)}
+
+    def run() -> list[int]:
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env=env, timeout=120)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return [int(v) for v in proc.stdout.split()]
+
+    assert run() == [0, 1]  # compiled
+    assert run() == [1, 0]  # loaded
+    generated = list(tmp_path.glob("tinynet_unrolled_*.py"))
+    assert len(generated) == 1 and "def train_fast" in generated[0].read_text()
+
+
+def test_an_unwritable_cache_falls_back_to_a_temporary_folder(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("SWEEP_KERNEL_CACHE", str(blocked / "kernels"))
+    unrolled._writable_cache_dir.cache_clear()
+    try:
+        folder = unrolled._writable_cache_dir()
+        assert folder.is_dir() and folder != blocked / "kernels"
+    finally:
+        unrolled._writable_cache_dir.cache_clear()
