@@ -2,12 +2,20 @@
 
 Pure numerics: arrays in, arrays out. See :mod:`kernels.model` for the model
 and the definitions of every statistic, :mod:`kernels.train` for the fused
-kernel and :mod:`kernels.reference` for the numpy oracle.
+kernel, :mod:`kernels.unrolled` for its shape-specialised form and
+:mod:`kernels.reference` for the numpy oracle.
+
+``train_batch`` is imported on first use: it loads Numba (~0.2 s), which a
+process that only plans or stores results never needs.
 """
+
+from typing import Any
 
 from .model import (
     DEFAULT_TOL,
     DTYPES,
+    EXP_MODES,
+    KERNELS,
     PARAM_NAMES,
     BatchResult,
     curve_epochs,
@@ -17,7 +25,6 @@ from .model import (
     param_shapes,
 )
 from .tasks import get_task, is_task, task_names
-from .train import EXP_MODES, KERNELS, train_batch
 
 __all__ = [
     "DEFAULT_TOL",
@@ -36,3 +43,11 @@ __all__ = [
     "task_names",
     "train_batch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "train_batch":
+        from .train import train_batch
+
+        return train_batch
+    raise AttributeError(f"module 'kernels' has no attribute {name!r}")

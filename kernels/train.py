@@ -29,14 +29,7 @@ from numba import njit, types
 from numba.extending import intrinsic, overload
 
 from . import unrolled
-from .model import SOLVED_MARGIN, BatchResult, curve_epochs
-
-EXP_MODES = ("fast", "exact")
-KERNELS = ("auto", "general", "unrolled")
-#: ``kernel="auto"`` unrolls a shape that :func:`kernels.unrolled.fits` when
-#: the batch has at least this many network-epochs (~0.05 s of work): below
-#: it, compiling a new shape (2-5 s, once per machine) would not pay.
-AUTO_MIN_WORK = 2_000_000
+from .model import EXP_MODES, KERNELS, SOLVED_MARGIN, BatchResult, curve_epochs
 
 #: Networks per cache block; measured in benchmarks/kernel.py.
 BLOCK = 256
@@ -538,8 +531,8 @@ def train_batch(
     :mod:`kernels.model`) and ends a block when none is still training.
     ``kernel``: ``general`` (any shape), ``unrolled`` (generated for the shape,
     see :mod:`kernels.unrolled`; faster, compiled once per shape) or ``auto``
-    (unrolled for small shapes and batches of at least :data:`AUTO_MIN_WORK`
-    network-epochs). Both give identical results. The inputs are not
+    (unrolled where :func:`kernels.unrolled.worth` says it pays). Both give
+    identical results. The inputs are not
     modified. Definitions of the statistics: :mod:`kernels.model`.
     """
     if exp not in EXP_MODES:
@@ -560,8 +553,8 @@ def train_batch(
     Y = np.ascontiguousarray(Y, dtype=dtype)
     width = bh.shape[0]
     if kernel == "auto":
-        big = n * max(int(epochs), 1) >= AUTO_MIN_WORK
-        kernel = "unrolled" if big and unrolled.fits(X, Y, width) else "general"
+        worth = unrolled.worth(X, Y, width, exp, n * max(int(epochs), 1))
+        kernel = "unrolled" if worth else "general"
     if kernel == "unrolled":
         return unrolled.train(X, Y, wh, bh, wo, bo, lr_arr, epochs, tol, curve_every, exp,
                               early_stop)  # fmt: skip

@@ -49,6 +49,10 @@ MAX_LINES = 1200
 #: loop body and the kernel runs scalar, 3-4x slower than the general one
 #: (measured: XOR H = 15, 61 parameters, vectorised; H = 16, 65, did not).
 MAX_PARAMS = 56
+#: Least work (network-epochs) for which unrolling pays in :func:`worth`:
+#: about 0.05 s of training, against 1-4 s to compile a new shape (once per
+#: machine, then loaded from the cache in 10 ms).
+MIN_WORK = 2_000_000
 #: Bump to regenerate every cached kernel.
 GENERATOR_VERSION = 1
 #: Rows of ``events``: epochs solved, converged, diverged (-1: never), live.
@@ -303,6 +307,15 @@ def fits(X: np.ndarray, Y: np.ndarray, width: int) -> bool:
     compile in a few seconds and to vectorise (:data:`MAX_LINES`, :data:`MAX_PARAMS`)."""
     n_params = len(_param_rows(X.shape[1], width, Y.shape[1]))
     return n_params <= MAX_PARAMS and _cached_source(X, Y, width).count("\n") <= MAX_LINES
+
+
+def worth(X: np.ndarray, Y: np.ndarray, width: int, exp: str, work: float) -> bool:
+    """Whether to unroll ``work`` network-epochs of this shape (what ``kernel="auto"`` does).
+
+    Only for the fast exp: with libm's exp (``exact``) both kernels spend
+    their time in scalar exp calls and run at the same speed.
+    """
+    return exp == "fast" and work >= MIN_WORK and fits(X, Y, width)
 
 
 def cache_dir() -> Path:

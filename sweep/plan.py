@@ -1,11 +1,16 @@
 """Cut the trials still to run into chunks: one chunk = one kernel call.
 
+The plan also picks each shape's kernel (:func:`kernels.unrolled.worth`, from
+the work this run has for the shape): the unrolled kernel where compiling it
+pays, the general one elsewhere. Both give identical results, so the choice
+is a matter of speed only.
+
 Chunk size comes from a cost model calibrated with ``benchmarks/kernel.py``
-(fast exp, float64, one core: ~0.55 ns per unit of work below, i.e. ~27 ns
-per network-epoch for XOR 2-2-1 and ~88 ns at H = 8). A chunk aims at
-``TARGET_SECONDS`` of work: long enough that joblib's per-task overhead
-(~0.2 ms) is lost in it, short enough for a lively progress bar, a fair
-share of work between workers and little work lost to a kill.
+(one core, ns per unit of work below; fast exp, float64: ~0.32 general,
+~0.22 unrolled, i.e. ~20 and ~14 ns per network-epoch for XOR 2-2-1). A
+chunk aims at ``TARGET_SECONDS`` of work: long enough that joblib's per-task
+overhead (~0.2 ms) is lost in it, short enough for a lively progress bar, a
+fair share of work between workers and little work lost to a kill.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels import get_task
+from kernels import get_task, unrolled
 
 from .config import MAX_CHUNK_SIZE, SweepConfig
 from .grid import Shape, shape_trials, shapes
@@ -31,8 +36,13 @@ FIRST_SPLIT = 4
 #: Chunks per worker to aim for at least, so the last chunks balance out.
 CHUNKS_PER_WORKER = 4
 
-_NS_PER_UNIT = {("float64", "fast"): 0.55, ("float64", "exact"): 1.3,
-                ("float32", "fast"): 0.27, ("float32", "exact"): 1.0}  # fmt: skip
+#: (dtype, exp, kernel): ns per unit, measured on XOR H = 2, 4 and parity3 H = 2.
+_NS_PER_UNIT = {
+    ("float64", "fast", "general"): 0.32, ("float64", "fast", "unrolled"): 0.22,
+    ("float64", "exact", "general"): 0.86, ("float64", "exact", "unrolled"): 0.84,
+    ("float32", "fast", "general"): 0.14, ("float32", "fast", "unrolled"): 0.12,
+    ("float32", "exact", "general"): 0.56, ("float32", "exact", "unrolled"): 0.52,
+}  # fmt: skip
 
 
 def values_per_trial(shape: Shape) -> int:
@@ -43,13 +53,20 @@ def values_per_trial(shape: Shape) -> int:
     return n_in * h + h + h * n_out + n_out + len(X) * n_out + curve
 
 
-def ns_per_network_epoch(shape: Shape) -> float:
+def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
     """Estimated single-core cost of one network for one epoch, in ns."""
     X, Y = get_task(shape.task)
     n_samples, n_in = X.shape
     n_out = Y.shape[1]
     units = n_samples * (shape.width * (n_in + 2 * n_out + 3) + 3 * n_out)
-    return _NS_PER_UNIT[(shape.dtype, shape.exp)] * units
+    return _NS_PER_UNIT[(shape.dtype, shape.exp, kernel)] * units
+
+
+def kernel_for(shape: Shape, trials: int) -> str:
+    """The kernel that trains ``trials`` trials of ``shape`` in this run."""
+    X, Y = get_task(shape.task)
+    worth = unrolled.worth(X, Y, shape.width, shape.exp, trials * shape.epochs)
+    return "unrolled" if worth else "general"
 
 
 @dataclass
@@ -60,6 +77,7 @@ class Chunk:
     seeds: np.ndarray  # int64
     lrs: np.ndarray  # float64
     ids: np.ndarray  # str (object)
+    kernel: str = "general"
 
     @property
     def size(self) -> int:
@@ -67,7 +85,8 @@ class Chunk:
 
     @property
     def est_seconds(self) -> float:
-        return self.size * self.shape.epochs * ns_per_network_epoch(self.shape) * 1e-9
+        ns = ns_per_network_epoch(self.shape, self.kernel)
+        return self.size * self.shape.epochs * ns * 1e-9
 
 
 def plan(
@@ -93,12 +112,13 @@ def plan(
     fair = max(MIN_CHUNK, math.ceil(total / (CHUNKS_PER_WORKER * max(1, jobs))))
     chunks = []
     for shape, seeds, lrs, ids in todo:
-        per_network = shape.epochs * ns_per_network_epoch(shape) * 1e-9
+        kernel = kernel_for(shape, len(ids))
+        per_network = shape.epochs * ns_per_network_epoch(shape, kernel) * 1e-9
         size = int(min(MAX_CHUNK, fair, max(MIN_CHUNK, TARGET_SECONDS / per_network)))
         size = chunk_size or max(1, min(size, MAX_CHUNK_VALUES // values_per_trial(shape)))
         for start in range(0, len(ids), size):
             part = slice(start, start + size)
-            chunks.append(Chunk(shape, seeds[part], lrs[part], ids[part]))
+            chunks.append(Chunk(shape, seeds[part], lrs[part], ids[part], kernel))
     chunks.sort(key=lambda c: c.est_seconds, reverse=True)
     if chunk_size is None and chunks and chunks[0].size >= FIRST_SPLIT * MIN_CHUNK:
         # The first result arrives sooner (and shows the run is alive) when
@@ -106,6 +126,7 @@ def plan(
         first = chunks.pop(0)
         step = -(-first.size // FIRST_SPLIT)
         pieces = [Chunk(first.shape, first.seeds[i : i + step], first.lrs[i : i + step],
-                        first.ids[i : i + step]) for i in range(0, first.size, step)]  # fmt: skip
+                        first.ids[i : i + step], first.kernel)
+                  for i in range(0, first.size, step)]  # fmt: skip
         chunks = pieces + chunks
     return chunks

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from kernels import DTYPES, BatchResult, get_task, init_batch, train_batch
+import kernels
+from kernels import DTYPES, BatchResult, get_task, init_batch
 
 from .schema import SCHEMA
 
@@ -80,8 +81,11 @@ def train_chunk(chunk: Chunk) -> BatchResult:
     init = init_batch(unique_seeds, X.shape[1], shape.width, Y.shape[1],
                       shape.init_low, shape.init_high, DTYPES[shape.dtype])  # fmt: skip
     params = {k: np.ascontiguousarray(v[..., index]) for k, v in init.items()}
-    return train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol, shape.curve_every,
-                       exp=shape.exp, early_stop=shape.early_stop)  # fmt: skip
+    # kernels.train_batch loads Numba on first use: in workers, not in a driver
+    # that only writes what they return.
+    return kernels.train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol,
+                               shape.curve_every, exp=shape.exp, early_stop=shape.early_stop,
+                               kernel=chunk.kernel)  # fmt: skip
 
 
 #: Set by the driver for the worker processes it starts (see :func:`run_chunk`).

@@ -95,6 +95,26 @@ def test_metadata_is_stored_with_the_results(small_sweep):
     assert json.loads(meta[b"sweep"])["spec"]["epochs"] == [300]
 
 
+def test_a_sweep_on_the_unrolled_kernel_stores_the_general_kernels_values(tmp_path):
+    from kernels import unrolled
+    from sweep.plan import plan
+
+    epochs = 1000
+    seeds = -(-unrolled.MIN_WORK // epochs)  # enough work for the plan to unroll xor H = 2
+    axes = dict(seeds=f"0:{seeds}", lr=2.0, width=2, epochs=epochs, curve_every=100)
+    assert {c.kernel for c in plan(sweep.make_config(**axes))} == {"unrolled"}
+    df = sweep.run(out=tmp_path / "u", backend="sequential", progress=False, **axes)
+    df = df.sort_values("seed")
+    X, Y = get_task("xor")
+    params = init_batch(df.seed.to_numpy(), 2, 2, 1)
+    direct = train_batch(X, Y, params, 2.0, epochs, 0.1, 100, kernel="general")
+    np.testing.assert_array_equal(np.stack(df.loss_curve), direct.loss_curve.T)
+    np.testing.assert_array_equal(np.stack(df.w_out), direct.flat_params()[:, 6:8])
+    np.testing.assert_array_equal(
+        df.epoch_converged.fillna(-1).to_numpy(dtype=np.int64), direct.epoch_converged
+    )
+
+
 def test_float32_sweep_stores_float64_columns(tmp_path):
     df = sweep.run(out=tmp_path / "f32", seeds="0:4", lr=0.5, width=2, epochs=50,
                    dtype="float32", progress=False, backend="sequential")  # fmt: skip

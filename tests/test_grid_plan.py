@@ -59,3 +59,13 @@ def test_plan_orders_expensive_chunks_first_and_honours_chunk_size():
 def test_everything_done_means_nothing_to_plan():
     cfg = small()
     assert plan(cfg, set(grid_frame(cfg)["trial_id"])) == []
+
+
+def test_the_plan_unrolls_shapes_whose_work_pays_for_compiling():
+    cfg = make_config(seeds="0:400", lr="0.5", width="2,16", epochs=10_000, task="xor")
+    kernels = {c.shape.width: c.kernel for c in plan(cfg, jobs=2)}
+    assert kernels == {2: "unrolled", 16: "general"}  # width 16 does not fit
+    small = make_config(seeds="0:4", lr="0.5", width="2", epochs=100)
+    assert {c.kernel for c in plan(small)} == {"general"}
+    exact = make_config(seeds="0:400", lr="0.5", width="2", epochs=10_000, exp="exact")
+    assert {c.kernel for c in plan(exact)} == {"general"}

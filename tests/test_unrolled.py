@@ -11,7 +11,6 @@ from conftest import libm_exp
 from test_train import FLOATS, INTS, assert_same
 
 from kernels import get_task, init_batch, reference, train_batch, unrolled
-from kernels import train as train_module
 
 #: A few shapes, each compiled once per variant (1-4 s): tasks with 1 to 4
 #: inputs and outputs, widths 1 to 4, inputs with 0, 1, 2 and 3 ones.
@@ -104,11 +103,12 @@ def test_auto_unrolls_large_batches_of_small_shapes(monkeypatch):
     monkeypatch.setattr(unrolled, "train", counted)
     X, Y = get_task("xor")
     params = init_batch(np.arange(32), 2, 1, 1)
-    epochs = -(-train_module.AUTO_MIN_WORK // 32)
+    epochs = -(-unrolled.MIN_WORK // 32)
     train_batch(X, Y, params, 0.5, 100)  # 3,200 network-epochs: not worth compiling a shape
     assert calls == []
     train_batch(X, Y, params, 0.5, epochs)
     assert len(calls) == 1
+    train_batch(X, Y, params, 0.5, epochs, exp="exact")  # libm's exp: no faster unrolled
     big = init_batch(np.arange(32), 8, 2, 8)
     train_batch(*get_task("encoder8"), big, 0.5, epochs)  # does not fit: general
     assert len(calls) == 1
