@@ -14,6 +14,7 @@ import click
 from . import api
 from .config import DEFAULT_NAME, DEFAULTS
 from .errors import SweepError
+from .execute import release_workers
 from .report import FORMATS
 
 EXIT_USAGE = 2
@@ -94,12 +95,14 @@ def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, overwrit
         api.train(config, out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
                   progress=False, overwrite=overwrite, extend=extend, force=force,
                   chunk_size=chunk_size, **axes)  # fmt: skip
+        release_workers()
         return
     from .report import SUMMARY_COLUMNS, summary
 
     frame = api.run(config, out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
                     overwrite=overwrite, extend=extend, force=force, chunk_size=chunk_size,
                     columns=list(SUMMARY_COLUMNS), **axes)  # fmt: skip
+    release_workers()
     click.echo(summary(frame))
 
 
