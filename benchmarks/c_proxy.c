@@ -1,4 +1,4 @@
-// Hardware-limit proxy for benchmarks/run.py: the kernel's XOR 2-2-1 block loop and fast exp in C,
+// A C reference point for benchmarks/run.py: the general kernel's XOR 2-2-1 block loop and exp in C,
 // without the per-epoch statistics, divergence checks and frozen-network selects.
 // run.py builds it twice: IEEE-preserving with FMA, and with -ffast-math.
 #include <stdio.h>
@@ -8,18 +8,18 @@
 #include <time.h>
 #define NB 256
 #define H 2
-static inline double fexp(double x){
-  double c = x < -746.0 ? -746.0 : x; c = c > 710.0 ? 710.0 : c;
-  double kf = floor(c*1.4426950408889634 + 0.5);
+static inline double fexp(double x){  // the kernel's sigmoid_exp: clamp, shifter, degree-11 poly
+  double c = x < -708.0 ? -708.0 : x; c = c > 709.0 ? 709.0 : c;
+  const double S = 6755399441055744.0 + 1023.0;
+  double z = c*1.4426950408889634 + S; double kf = z - S;
   double r = (c - kf*6.93147180369123816490e-01) - kf*1.90821492927058770002e-10;
-  double p = 1.0/6227020800.0;
-  p = p*r + 1.0/479001600.0; p = p*r + 1.0/39916800.0; p = p*r + 1.0/3628800.0;
-  p = p*r + 1.0/362880.0; p = p*r + 1.0/40320.0; p = p*r + 1.0/5040.0; p = p*r + 1.0/720.0;
-  p = p*r + 1.0/120.0; p = p*r + 1.0/24.0; p = p*r + 1.0/6.0; p = p*r + 0.5; p = p*r + 1.0; p = p*r + 1.0;
-  int64_t k = (int64_t)kf; int64_t k1 = k >> 1;
-  int64_t b1 = (k1 + 1023) << 52, b2 = (k - k1 + 1023) << 52; double s1, s2;
-  memcpy(&s1, &b1, 8); memcpy(&s2, &b2, 8);
-  double y = p*s1*s2; return x == x ? y : x;
+  double q = 2.5100375929185925e-08;
+  q = q*r + 2.762007600563138e-07; q = q*r + 2.7557268480106926e-06; q = q*r + 2.480152132210459e-05;
+  q = q*r + 0.00019841269863040675; q = q*r + 0.001388888891719689; q = q*r + 0.008333333333330065;
+  q = q*r + 0.041666666666624164; q = q*r + 0.16666666666666669; q = q*r + 0.5000000000000001;
+  q = q*r + 1.0; double p = q*r + 1.0;
+  int64_t b; memcpy(&b, &z, 8); b <<= 52; double s; memcpy(&s, &b, 8);
+  return p*s;
 }
 static inline double sig(double a){ return 1.0/(1.0+fexp(-a)); }
 int main(){

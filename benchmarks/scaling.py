@@ -18,25 +18,26 @@ from sweep.plan import plan
 from sweep.rows import run_chunk
 
 
-def seconds_for(trials: int, width: int, epochs: int = 200) -> float:
+def seconds_for(trials: int, width: int, epochs: int = 200) -> tuple[float, str]:
+    """Seconds to train (and build the rows of) a sweep, and the kernel the plan chose."""
     cfg = make_config(seeds=f"0:{trials}", lr=0.5, width=width, epochs=epochs, curve_every=0)
     chunks = plan(cfg, jobs=1)
     run_chunk(chunks[-1])  # warm the JIT
     t0 = time.perf_counter()
     for chunk in chunks:
         run_chunk(chunk)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, chunks[0].kernel
 
 
 def measure(quick: bool = False) -> list[dict]:
+    cases = [(trials, 2) for trials in ([10**3, 10**4, 10**5] if quick else
+                                        [10**3, 10**4, 10**5, 10**6])]  # fmt: skip
+    cases += [(10**4, width) for width in ([1, 4, 16] if quick else [1, 2, 4, 8, 16, 32, 64])]
     rows = []
-    for trials in [10**3, 10**4, 10**5] if quick else [10**3, 10**4, 10**5, 10**6]:
-        rows.append(
-            {"trials": trials, "width": 2, "epochs": 200, "seconds": seconds_for(trials, 2)}
-        )
-    for width in [1, 4, 16] if quick else [1, 2, 4, 8, 16, 32, 64]:
-        rows.append({"trials": 10**4, "width": width, "epochs": 200,
-                     "seconds": seconds_for(10**4, width)})  # fmt: skip
+    for trials, width in cases:
+        seconds, kernel = seconds_for(trials, width)
+        rows.append({"trials": trials, "width": width, "epochs": 200, "seconds": seconds,
+                     "kernel": kernel})  # fmt: skip
     for r in rows:
         r["ns_per_trial_epoch"] = r["seconds"] / (r["trials"] * r["epochs"]) * 1e9
         r["ns_per_trial_epoch_unit"] = r["ns_per_trial_epoch"] / r["width"]
@@ -46,9 +47,9 @@ def measure(quick: bool = False) -> list[dict]:
 def format_rows(rows: list[dict]) -> str:
     from tabulate import tabulate
 
-    return tabulate([[r["trials"], r["width"], r["epochs"], r["seconds"], r["ns_per_trial_epoch"],
-                      r["ns_per_trial_epoch_unit"]] for r in rows],
-                    headers=["trials", "width", "epochs", "seconds", "ns/trial-epoch",
+    return tabulate([[r["trials"], r["width"], r["epochs"], r["kernel"], r["seconds"],
+                      r["ns_per_trial_epoch"], r["ns_per_trial_epoch_unit"]] for r in rows],
+                    headers=["trials", "width", "epochs", "kernel", "seconds", "ns/trial-epoch",
                              "ns/trial-epoch/unit"], floatfmt=".2f")  # fmt: skip
 
 

@@ -41,12 +41,13 @@ def cpu_name() -> str:
 
 
 def kernel_ns(width: int, batch: int, epochs: int, exp: str = "fast", dtype=np.float64,
-              repeat: int = 3, task: str = "xor") -> float:  # fmt: skip
-    """ns per network-epoch of the fused kernel (JIT warmed outside the timing)."""
+              repeat: int = 3, task: str = "xor", kernel: str = "general") -> float:  # fmt: skip
+    """ns per network-epoch of a fused kernel (compiled or loaded outside the timing)."""
     X, Y = get_task(task)
     params = init_batch(np.arange(batch), X.shape[1], width, Y.shape[1], dtype=dtype)
-    train_batch(X, Y, {k: v[..., :8] for k, v in params.items()}, 0.1, 2, exp=exp)
-    seconds = timed(lambda: train_batch(X, Y, params, 0.1, epochs, exp=exp), repeat)
+    run = dict(exp=exp, kernel=kernel)
+    train_batch(X, Y, {k: v[..., :8] for k, v in params.items()}, 0.1, 2, **run)
+    seconds = timed(lambda: train_batch(X, Y, params, 0.1, epochs, **run), repeat)
     return seconds / (batch * epochs) * 1e9
 
 
@@ -74,19 +75,30 @@ def quick(repeat: int = 3) -> pd.DataFrame:
     rows = []
     for width in (2, 8):
         ref = reference_ns(width, repeat=repeat)
-        for exp, dtype in (("fast", np.float64), ("exact", np.float64), ("fast", np.float32)):
-            ns = kernel_ns(width, 1024, 2000, exp, dtype, repeat)
-            rows.append({"what": f"kernel {exp} {np.dtype(dtype).name}", "width": width,
-                         "ns_per_network_epoch": ns, "x_reference": ref / ns})  # fmt: skip
+        variants = [
+            ("fast", np.float64, "unrolled"),
+            ("fast", np.float64, "general"),
+            ("exact", np.float64, "general"),
+            ("fast", np.float32, "unrolled"),
+        ]
+        for exp, dtype, kernel in variants:
+            ns = kernel_ns(width, 1024, 2000, exp, dtype, repeat, kernel=kernel)
+            rows.append({"what": f"kernel {exp}, {kernel}, {np.dtype(dtype).name}",
+                         "width": width, "ns_per_network_epoch": ns,
+                         "x_reference": ref / ns})  # fmt: skip
         rows.append({"what": "numpy reference float64", "width": width,
                      "ns_per_network_epoch": ref, "x_reference": 1.0})  # fmt: skip
-    axes = dict(seeds="0:300", lr="log:0.1:10:5", width="1:5", epochs=2000)
-    sweep_seconds(1, "sequential", seeds="0:2", lr=0.1, width=2, epochs=10)  # warm the JIT
+    # 20,000 trials, ~1 s of training on one core: large enough to time.
+    axes = dict(seeds="0:1000", lr="log:0.1:10:5", width="1:5", epochs=2000)
+    runs = ((1, "sequential"), (2, "loky"))
+    for jobs, backend in runs:  # warm the JIT here and in the (reused) worker pool
+        sweep_seconds(jobs, backend, **{**axes, "seeds": "0:100"})
     base = None
-    for jobs, backend in ((1, "sequential"), (2, "loky")):
+    for jobs, backend in runs:
         seconds, trials = min(sweep_seconds(jobs, backend, **axes) for _ in range(repeat))
         base = base or seconds
-        rows.append({"what": f"sweep run, {jobs} worker{'s' * (jobs > 1)} ({backend})",
-                     "width": None, "trials_per_s": trials / seconds,
-                     "speedup": base / seconds})  # fmt: skip
-    return pd.DataFrame(rows)
+        rows.append({"what": f"sweep run, {jobs} warm worker{'s' * (jobs > 1)} ({backend})",
+                     "trials_per_s": trials / seconds, "speedup": base / seconds})  # fmt: skip
+    table = pd.DataFrame(rows)
+    table["width"] = table["width"].astype("Int64")  # blank, not NaN, for the sweep rows
+    return table

@@ -161,7 +161,8 @@ def tabulate_frame(table) -> str:
     """A small DataFrame as aligned text, blanks for missing values."""
     from tabulate import tabulate
 
-    return tabulate(table, headers="keys", showindex=False, floatfmt=".1f", missingval="")
+    cells = table.astype(object).where(table.notna(), None)  # NaN is not "missing" to tabulate
+    return tabulate(cells, headers="keys", showindex=False, floatfmt=".1f", missingval="")
 
 
 def main(argv: list[str] | None = None) -> None:
