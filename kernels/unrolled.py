@@ -180,8 +180,8 @@ def _statistics(w: _Writer) -> None:
     w(f"solved = events[ev + {SOLVED * NB} + j]")
     w(f"converged = events[ev + {CONVERGED * NB} + j]")
     # Bitwise & keeps the body free of branches, so that LLVM vectorises it.
-    w("solved = k if ok & (solved < 0) & (worst < half) else solved")
-    w("converged = k if ok & (converged < 0) & (worst < tol_t) else converged")
+    w("solved = epoch if ok & (solved < 0) & (worst < half) else solved")
+    w("converged = epoch if ok & (converged < 0) & (worst < tol_t) else converged")
     w(f"events[ev + {SOLVED * NB} + j] = solved")
     w(f"events[ev + {CONVERGED * NB} + j] = converged")
     w("curve[row + j] = sse / n_terms  # the scratch row unless k is recorded")
@@ -201,6 +201,7 @@ def _kernel(X: np.ndarray, Y: np.ndarray, width: int, fast: bool) -> list[str]:
     w.depth = 1
     w('"""Train every block of NB networks; flat arrays, block-major (see kernels.unrolled)."""')
     w("dt = theta.dtype.type")
+    w("it = events.dtype.type  # epochs in the events' own width (int32 for float32)")
     w("zero, one, half, tol_t = dt(0.0), dt(1.0), dt(0.5), dt(tol)")
     w(f"n_terms = dt({n_samples * n_out})")
     w(f"n_blocks = lr.size // {NB}")
@@ -218,6 +219,7 @@ def _kernel(X: np.ndarray, Y: np.ndarray, width: int, fast: bool) -> list[str]:
     w.depth = 3
     w("recorded = curve_every > 0 and k % curve_every == 0")
     w(f"row = cv + (k // curve_every) * {NB} if recorded else scratch")
+    w("epoch, after = it(k), it(k + 1)")
     w("n_live = 0")
     w(f"for j in range({NB}):")
     w.depth = 4
@@ -235,7 +237,7 @@ def _kernel(X: np.ndarray, Y: np.ndarray, width: int, fast: bool) -> list[str]:
         w(f"check = {ar.madd('new', 'zero', 'check')}")
         w(f"theta[th + {q * NB} + j] = new if ok else {name}")
     w("bad = ok & (check != check)")
-    w(f"events[ev + {DIVERGED * NB} + j] = k + 1 if bad else events[ev + {DIVERGED * NB} + j]")
+    w(f"events[ev + {DIVERGED * NB} + j] = after if bad else events[ev + {DIVERGED * NB} + j]")
     w("ok = ok & (not bad)")
     w(f"events[ev + {LIVE * NB} + j] = ok")
     w("n_live += ok")
@@ -248,6 +250,7 @@ def _kernel(X: np.ndarray, Y: np.ndarray, width: int, fast: bool) -> list[str]:
     w("k = end")
     w("recorded = curve_every > 0 and k % curve_every == 0")
     w(f"row = cv + (k // curve_every) * {NB} if recorded else scratch")
+    w("epoch = it(k)")
     w(f"for j in range({NB}):")
     w.depth = 3
     for q, name in enumerate(rows):
@@ -396,7 +399,9 @@ def train(
     n_blocks = -(-n // NB)
     theta = _blocked(flat, n_blocks)
     lr_b = _blocked(lr[None, :], n_blocks)
-    events = np.full((4, n_blocks * NB), -1, dtype=np.int64)  # every event: "never"
+    # Event epochs as wide as the floats: int64 lanes would halve float32's width.
+    int_type = np.int32 if dtype == np.float32 and epochs < 2**31 - 1 else np.int64
+    events = np.full((4, n_blocks * NB), -1, dtype=int_type)  # every event: "never"
     events[LIVE] = 0  # padding networks are never live
     events[LIVE, :n] = 1
     events = _blocked(events, n_blocks)
@@ -408,7 +413,7 @@ def train(
     kernel(theta, lr_b, events, curve, outputs, final_loss, int(epochs), float(tol),
            int(curve_every), bool(early_stop))  # fmt: skip
     params = _unblocked(theta, n_rows, n)
-    ev = _unblocked(events, 4, n)
+    ev = _unblocked(events, 4, n).astype(np.int64)
     cuts = np.cumsum([n_in * width, width, width * n_out])
     w_hidden, b_hidden, w_out, b_out = np.split(params, cuts)
     return BatchResult(
