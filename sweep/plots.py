@@ -24,6 +24,16 @@ def _fmt(value) -> str:
     return f"{value:.3g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
+def percent(rate: float) -> str:
+    """A rate as a percentage that never rounds to a misleading 0% or 100%."""
+    text = f"{100 * rate:.0f}%"
+    if text not in ("0%", "100%") or rate in (0, 1):
+        return text
+    if 0.001 <= rate <= 0.999:
+        return f"{100 * rate:.1f}%"
+    return "<0.1%" if rate < 0.5 else ">99.9%"
+
+
 def _title(df: pd.DataFrame, what: str) -> str:
     tasks = ", ".join(sorted(map(str, df["task"].unique())))
     epochs = ", ".join(f"{e:,}" for e in sorted(df["epochs"].unique()))
@@ -116,7 +126,7 @@ def write_plots(
     keys = list(by)
     paths = [
         _heatmap(df, "rate", "convergence rate", _title(df, "Convergence rate (max |y - ŷ| < tol)"),
-                 out / "convergence_rate.png", lambda v: f"{100 * v:.0f}%", "magma",
+                 out / "convergence_rate.png", percent, "magma",
                  Normalize(0, 1)),
         _heatmap(df, "epochs_median", "median epochs to converge (converged trials, log scale)",
                  _title(df, "Median epochs to converge"), out / "median_epochs.png",

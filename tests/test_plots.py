@@ -36,3 +36,14 @@ def test_plots_for_other_grouping_keys(real_sweep, tmp_path):
 
     paths = write_plots(sweep.load(real_sweep), tmp_path, by=["width"])
     assert len(paths) == 4 and all(p.stat().st_size > 10_000 for p in paths)
+
+
+@pytest.mark.parametrize(
+    "rate, text",
+    [(0.0, "0%"), (1.0, "100%"), (0.5, "50%"), (0.999, "99.9%"), (0.004, "0.4%"),
+     (0.9996, ">99.9%"), (0.0004, "<0.1%"), (0.026, "3%")],
+)  # fmt: skip
+def test_heatmap_percentages_never_round_to_a_false_0_or_100(rate, text):
+    from sweep.plots import percent
+
+    assert percent(rate) == text
