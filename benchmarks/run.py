@@ -37,6 +37,25 @@ C_BUILDS = {
 }  # fmt: skip
 
 
+def git_commit() -> str | None:
+    """The commit measured (``+dirty`` with uncommitted changes), None outside git."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, text=True,
+                                capture_output=True, check=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "kernels", "sweep"],
+            cwd=here.parent,
+            text=True,
+            capture_output=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
 def c_proxy_ns(flags: list[str], repeat: int) -> float | None:
     """ns per network-epoch of benchmarks/c_proxy.c (median), None without gcc."""
     import shutil
@@ -61,7 +80,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
-    print(f"# {when}, {cpu_name()}, Python {platform.python_version()}")
+    print(f"# {when}, {cpu_name()}, Python {platform.python_version()}, commit {git_commit()}")
 
     batch, epochs, widths = (1024, 2000, [2, 8]) if args.quick else (4096, 10_000, [2, 8, 32])
     print(f"\n## Kernel, ns per network-epoch (B={batch}, E={epochs}, 1 thread, median of "
@@ -86,7 +105,7 @@ def main() -> None:
 
     HISTORY.mkdir(exist_ok=True)
     meta = {"when": when, "cpu": cpu_name(), "python": platform.python_version(),
-            "quick": args.quick}  # fmt: skip
+            "quick": args.quick, "commit": git_commit()}  # fmt: skip
     frames = [pd.DataFrame(rows).assign(table=name) for name, rows in
               (("kernel", kernel_rows), ("e2e", e2e_rows), ("scaling", scale_rows))]  # fmt: skip
     everything = pd.concat(frames, ignore_index=True).assign(**meta)
