@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, types, vectorize
 from numba.extending import intrinsic, overload
 
 from . import unrolled
@@ -120,6 +120,16 @@ _SHIFT32_BITS = 0x4B400000 + 127
 
 
 @njit(inline="always", **_JIT)
+def _clamp(x, low, high):
+    """x limited to [low, high]; NaN passes (every comparison with it is false)."""
+    if x < low:
+        return low
+    if x > high:
+        return high
+    return x
+
+
+@njit(inline="always", **_JIT)
 def _exp_parts_f64(c):
     """(p, z) with exp(c) = p * 2**k, k + 1023 in z's low bits; |c| < 745.2."""
     z = _fmuladd(c, _LOG2E, _SHIFT64)
@@ -156,13 +166,7 @@ def _exp_parts_f32(c):
 
 @njit(**_JIT)
 def _exp_f64(x):
-    # Clamp so that k stays in [-1077, 1024]; NaN passes the clamp untouched.
-    c = x
-    if c < -746.0:
-        c = -746.0
-    if c > 710.0:
-        c = 710.0
-    p, z = _exp_parts_f64(c)
+    p, z = _exp_parts_f64(_clamp(x, -746.0, 710.0))  # k in [-1077, 1024]
     # 2^k as two normal powers of two, so subnormal results round once.
     k = _f64_to_bits(z) - _SHIFT64_BITS
     k1 = k >> 1
@@ -174,12 +178,7 @@ def _exp_f64(x):
 
 @njit(**_JIT)
 def _exp_f32(x):
-    c = x
-    if c < _F32(-104.0):
-        c = _F32(-104.0)
-    if c > _F32(89.0):
-        c = _F32(89.0)
-    p, z = _exp_parts_f32(c)
+    p, z = _exp_parts_f32(_clamp(x, _F32(-104.0), _F32(89.0)))
     k = _f32_to_bits(z) - np.int32(_SHIFT32_BITS)
     k1 = k >> np.int32(1)
     s1 = _bits_to_f32((k1 + np.int32(127)) << np.int32(23))
@@ -218,46 +217,34 @@ def _sigmoid_exp_overload(x):
     if x == types.float64:
 
         def exp64(x):
-            c = x
-            if c < -708.0:
-                c = -708.0
-            if c > 709.0:
-                c = 709.0
-            p, z = _exp_parts_f64(c)
+            p, z = _exp_parts_f64(_clamp(x, -708.0, 709.0))
             return p * _bits_to_f64(_f64_to_bits(z) << 52)  # NaN stays NaN through p
 
         return exp64
     if x == types.float32:
 
         def exp32(x):
-            c = x
-            if c < _F32(-87.0):
-                c = _F32(-87.0)
-            if c > _F32(88.0):
-                c = _F32(88.0)
-            p, z = _exp_parts_f32(c)
+            p, z = _exp_parts_f32(_clamp(x, _F32(-87.0), _F32(88.0)))
             return p * _bits_to_f32(_f32_to_bits(z) << np.int32(23))
 
         return exp32
     return None
 
 
-@njit(**_JIT)
+# float32 first: a ufunc takes the first loop its input casts to safely.
+_UFUNC_TYPES = ["float32(float32)", "float64(float64)"]
+
+
+@vectorize(_UFUNC_TYPES, cache=True)
 def sigmoid_exp_array(x):
-    """``sigmoid_exp`` applied elementwise to a 1-d array (for tests)."""
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = sigmoid_exp(x[i])
-    return out
+    """``sigmoid_exp`` as a ufunc (for tests)."""
+    return sigmoid_exp(x)
 
 
-@njit(**_JIT)
+@vectorize(_UFUNC_TYPES, cache=True)
 def fast_exp_array(x):
-    """``fast_exp`` applied elementwise to a 1-d array (for tests and benchmarks)."""
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = fast_exp(x[i])
-    return out
+    """``fast_exp`` as a ufunc (for tests and benchmarks)."""
+    return fast_exp(x)
 
 
 # --- sigmoid: the one place that chooses the exp ----------------------------------

@@ -25,7 +25,8 @@ FAST_RTOL = 1e-9
 FAST_ATOL = 1e-11
 
 
-@numba.vectorize(["float64(float64)", "float32(float32)"], cache=True)
+# float32 first: a ufunc takes the first loop its input casts to safely.
+@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
 def _libm_exp_ufunc(x):
     return math.exp(x)
 
