@@ -41,9 +41,9 @@ def one_run(jobs: int, seeds: str, backend: str) -> tuple[float, float, int]:
 
 def measure(seeds: str, repeat: int) -> list[dict]:
     """Median seconds of fresh runs with 1 worker and with 2 (warm JIT cache)."""
-    warm = [sys.executable, "-m", "sweep", "run", "--seeds", "0:2", "--epochs", "10",
-            "--out", tempfile.mkdtemp(), "--quiet"]  # fmt: skip
-    subprocess.run(warm, check=True)  # fill the JIT cache
+    # The same sweep once, untimed: it compiles (or loads) every kernel it uses,
+    # the generated ones included (a smaller sweep would not pick those).
+    one_run(2, seeds, "loky")
     rows = []
     for jobs, backend in ((1, "sequential"), (2, "loky")):
         runs = [one_run(jobs, seeds, backend) for _ in range(repeat)]
