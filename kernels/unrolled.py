@@ -220,7 +220,8 @@ def _kernel(X: np.ndarray, Y: np.ndarray, width: int, fast: bool) -> list[str]:
     w("recorded = curve_every > 0 and k % curve_every == 0")
     w(f"row = cv + (k // curve_every) * {NB} if recorded else scratch")
     w("epoch, after = it(k), it(k + 1)")
-    w("n_live = 0")
+    # A boolean, not a count: a 64-bit sum would cap float32 at 8 lanes per vector.
+    w("any_live = False")
     w(f"for j in range({NB}):")
     w.depth = 4
     for q, name in enumerate(rows):
@@ -240,9 +241,9 @@ def _kernel(X: np.ndarray, Y: np.ndarray, width: int, fast: bool) -> list[str]:
     w(f"events[ev + {DIVERGED * NB} + j] = after if bad else events[ev + {DIVERGED * NB} + j]")
     w("ok = ok & (not bad)")
     w(f"events[ev + {LIVE * NB} + j] = ok")
-    w("n_live += ok")
+    w("any_live = any_live | ok")
     w.depth = 3
-    w("if early_stop and n_live == 0:")
+    w("if early_stop and not any_live:")
     w("    end = k + 1")
     w("    break")
     w.depth = 2
