@@ -6,6 +6,7 @@ so a bad value gives one line naming the field and exit status 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,12 @@ from .report import FORMATS
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: joblib registers a temporary folder for each Parallel call before it creates
+#: one; after a worker crash loky's resource tracker warns at exit about those
+#: folders that never existed (joblib issue #1620, fix pending in PR #1829,
+#: not in joblib 1.6.0), which would turn a one-line error into five. The
+#: tracker and the workers inherit this filter from the environment.
+QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 
 _AXES = {
     # option name: help (the default is appended)
@@ -167,6 +174,9 @@ def tabulate_frame(table) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    filters = os.environ.get("PYTHONWARNINGS", "")
+    if QUIET_RESOURCE_TRACKER not in filters:
+        os.environ["PYTHONWARNINGS"] = ",".join(f for f in (filters, QUIET_RESOURCE_TRACKER) if f)
     try:
         cli.main(args=argv, prog_name="sweep", standalone_mode=False)
     except api.Interrupted as e:

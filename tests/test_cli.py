@@ -154,3 +154,23 @@ def test_sigkill_then_rerun_gives_exactly_the_uninterrupted_rows(after_parts, jo
     assert resumed["trial_id"].is_unique and len(resumed) == 240 * 3 * 3
     pd.testing.assert_frame_equal(resumed, want)
     assert not list(out.glob(".tmp-*"))
+
+
+def test_the_cli_keeps_lokys_spurious_resource_warnings_off_stderr(monkeypatch, tmp_path):
+    from sweep.cli import QUIET_RESOURCE_TRACKER
+
+    monkeypatch.setenv("PYTHONWARNINGS", "default::DeprecationWarning")
+    with pytest.raises(SystemExit):
+        main(["run", "--lr", "-1", "--out", str(tmp_path / "o")])
+    assert os.environ["PYTHONWARNINGS"] == f"default::DeprecationWarning,{QUIET_RESOURCE_TRACKER}"
+    # What joblib leaves behind after a worker crash (joblib issue #1620): a
+    # registered folder that was never created. The tracker warns at exit
+    # unless it inherits the filter.
+    script = ("from joblib.externals.loky.backend import resource_tracker as rt\n"
+              "rt.ensure_running()\n"
+              f"rt.register({str(tmp_path / 'never-created')!r}, 'folder')\n")  # fmt: skip
+    for warnings_env, quiet in (("", False), (QUIET_RESOURCE_TRACKER, True)):
+        env = {**os.environ, "PYTHONWARNINGS": warnings_env}
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env=env, timeout=60)  # fmt: skip
+        assert ("resource_tracker" not in proc.stderr) == quiet, proc.stderr
