@@ -16,22 +16,13 @@ from matplotlib.colors import LogNorm, Normalize  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .analysis import convergence_table, time_to_converge  # noqa: E402
+from .report import percent  # noqa: E402
 
 DPI = 130
 
 
 def _fmt(value) -> str:
     return f"{value:.3g}" if isinstance(value, (float, np.floating)) else str(value)
-
-
-def percent(rate: float) -> str:
-    """A rate as a percentage that never rounds to a misleading 0% or 100%."""
-    text = f"{100 * rate:.0f}%"
-    if text not in ("0%", "100%") or rate in (0, 1):
-        return text
-    if 0.001 <= rate <= 0.999:
-        return f"{100 * rate:.1f}%"
-    return "<0.1%" if rate < 0.5 else ">99.9%"
 
 
 def _title(df: pd.DataFrame, what: str) -> str:

@@ -17,6 +17,16 @@ FORMATS = ("table", "csv", "json", "markdown")
 SUMMARY_COLUMNS = ("converged", "diverged", "epoch_converged", "epoch_solved", "final_loss")
 
 
+def percent(rate: float) -> str:
+    """A rate as a percentage that never rounds to a misleading 0% or 100%."""
+    text = f"{100 * rate:.0f}%"
+    if text not in ("0%", "100%") or rate in (0, 1):
+        return text
+    if 0.001 <= rate <= 0.999:
+        return f"{100 * rate:.1f}%"
+    return "<0.1%" if rate < 0.5 else ">99.9%"
+
+
 def _readable(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Round and merge columns for reading: rate with its interval, whole epochs."""
 
@@ -68,7 +78,7 @@ def summary(df: pd.DataFrame) -> str:
 
     table = convergence_table(df, ["lr", "width"])
     cells = [
-        "-" if t == 0 else f"{100 * r:3.0f}% " + ("    -" if np.isnan(m) else f"{m:>5,.0f}")
+        "-" if t == 0 else f"{percent(r):>5} " + ("    -" if np.isnan(m) else f"{m:>5,.0f}")
         for t, r, m in zip(table["trials"], table["rate"], table["epochs_median"], strict=True)
     ]
     grid = table.assign(cell=cells).pivot(index="lr", columns="width", values="cell")
