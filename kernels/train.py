@@ -209,7 +209,8 @@ def sigmoid_exp(x):
     rounds to the same 1.0 below (1 + e^-708 == 1), and above gives at most
     1e-308 (float32: 1e-38) instead of 0.
     """
-    return np.exp(np.clip(x, -708.0, 709.0))  # the Python fallback
+    low, high = (-87.0, 88.0) if np.asarray(x).dtype == np.float32 else (-708.0, 709.0)
+    return np.exp(np.clip(x, low, high))  # the Python fallback
 
 
 @overload(sigmoid_exp, jit_options=_JIT)
@@ -519,8 +520,8 @@ def train_batch(
     ``kernel``: ``general`` (any shape), ``unrolled`` (generated for the shape,
     see :mod:`kernels.unrolled`; faster, compiled once per shape) or ``auto``
     (unrolled where :func:`kernels.unrolled.worth` says it pays). Both give
-    identical results. The inputs are not
-    modified. Definitions of the statistics: :mod:`kernels.model`.
+    identical results. The inputs are not modified. Definitions of the
+    statistics: :mod:`kernels.model`.
     """
     if exp not in EXP_MODES:
         raise ValueError(f"exp must be one of {EXP_MODES}, got {exp!r}")
