@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peers import jax_vmap, notebook_loop, numpy_batched, torch_batched  # noqa: E402
 
-from kernels import get_task, init_batch, reference, train_batch, unrolled  # noqa: E402
+from kernels import get_task, init_batch, reference, tiled, train_batch  # noqa: E402
 from sweep.bench import cpu_name, timed  # noqa: E402
 
 PEERS = {"jax": jax_vmap, "torch": torch_batched}
@@ -43,11 +43,11 @@ def measure(batch: int, epochs: int, widths: list[int], repeat: int) -> list[dic
         p64 = init_batch(np.arange(batch), 2, width, 1)
         p32 = init_batch(np.arange(batch), 2, width, 1, dtype=np.float32)
         head = {k: v[..., :4] for k, v in p64.items()}
-        kernels = ["unrolled", "general"] if unrolled.fits(X, Y, width) else ["general"]
+        kernels = ["tiled", "general"] if tiled.fits(X, Y, width) else ["general"]
         cases = []
         for kernel in kernels:
             for p, exp in ((p64, "fast"), (p32, "fast"), (p64, "exact")):
-                if exp == "exact" and kernel == "unrolled":
+                if exp == "exact" and kernel == "tiled":
                     continue  # libm's exp dominates: the same speed as the general kernel
                 train_batch(
                     X, Y, {k: v[..., :8] for k, v in p.items()}, 0.1, 2, exp=exp, kernel=kernel

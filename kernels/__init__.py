@@ -2,7 +2,7 @@
 
 Pure numerics: arrays in, arrays out. See :mod:`kernels.model` for the model
 and the definitions of every statistic, :mod:`kernels.train` for the fused
-kernel, :mod:`kernels.unrolled` for its shape-specialised form and
+kernel, :mod:`kernels.tiled` for its shape-specialised form and
 :mod:`kernels.reference` for the numpy oracle.
 
 ``train_batch`` is imported on first use: it loads Numba (~0.2 s), which a

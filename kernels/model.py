@@ -52,9 +52,9 @@ PARAM_NAMES = ("w_hidden", "b_hidden", "w_out", "b_out")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 #: The kernels' exp: ``fast`` (vectorised) or ``exact`` (libm); see kernels.train.
 EXP_MODES = ("fast", "exact")
-#: Kernels: ``general`` (any shape), ``unrolled`` (generated per small shape,
-#: see kernels.unrolled), ``auto`` (unrolled where it pays). Same results.
-KERNELS = ("auto", "general", "unrolled")
+#: Kernels: ``general`` (any shape), ``tiled`` (generated per shape, see
+#: kernels.tiled), ``auto`` (tiled where it pays, see kernels.choose). Same results.
+KERNELS = ("auto", "general", "tiled")
 
 
 def param_shapes(n_in: int, width: int, n_out: int) -> dict[str, tuple[int, int]]:

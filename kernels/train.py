@@ -17,7 +17,7 @@ holds a kernel compiled against a stale helper):
   within 1 ulp of libm; sums of products use fused multiply-adds.
 
 No fast-math flags: every FMA is written out (:func:`madd`), so the compiled
-arithmetic is exactly the source's, and :mod:`kernels.unrolled` can repeat
+arithmetic is exactly the source's, and :mod:`kernels.tiled` can repeat
 it operation for operation.
 """
 
@@ -28,7 +28,8 @@ from llvmlite import ir
 from numba import njit, types, vectorize
 from numba.extending import intrinsic, overload
 
-from . import unrolled
+from . import tiled
+from .choose import choose_kernel
 from .model import EXP_MODES, KERNELS, SOLVED_MARGIN, BatchResult, curve_epochs
 
 #: Networks per cache block; measured in benchmarks/kernel.py.
@@ -517,11 +518,11 @@ def train_batch(
     ``exp`` is ``"fast"`` or ``"exact"`` (module docstring). ``early_stop``
     freezes each network once it is solved and converged (see
     :mod:`kernels.model`) and ends a block when none is still training.
-    ``kernel``: ``general`` (any shape), ``unrolled`` (generated for the shape,
-    see :mod:`kernels.unrolled`; faster, compiled once per shape) or ``auto``
-    (unrolled where :func:`kernels.unrolled.worth` says it pays). Both give
-    identical results. The inputs are not modified. Definitions of the
-    statistics: :mod:`kernels.model`.
+    ``kernel``: ``general`` (any shape), ``tiled`` (generated for the shape,
+    see :mod:`kernels.tiled`; faster, compiled once per shape) or ``auto``
+    (see :func:`kernels.choose.choose_kernel`). Both give identical results.
+    The inputs are not modified. Definitions of the statistics:
+    :mod:`kernels.model`.
     """
     if exp not in EXP_MODES:
         raise ValueError(f"exp must be one of {EXP_MODES}, got {exp!r}")
@@ -541,11 +542,10 @@ def train_batch(
     Y = np.ascontiguousarray(Y, dtype=dtype)
     width = bh.shape[0]
     if kernel == "auto":
-        worth = unrolled.worth(X, Y, width, exp, n * max(int(epochs), 1))
-        kernel = "unrolled" if worth else "general"
-    if kernel == "unrolled":
-        return unrolled.train(X, Y, wh, bh, wo, bo, lr_arr, epochs, tol, curve_every, exp,
-                              early_stop)  # fmt: skip
+        kernel = choose_kernel(X, Y, width, exp, n * max(int(epochs), 1))
+    if kernel == "tiled":
+        return tiled.train(X, Y, wh, bh, wo, bo, lr_arr, epochs, tol, curve_every, exp,
+                           early_stop)  # fmt: skip
     points = curve_epochs(epochs, curve_every).size
     result = BatchResult(
         w_hidden=wh,

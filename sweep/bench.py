@@ -76,10 +76,10 @@ def quick(repeat: int = 3) -> pd.DataFrame:
     for width in (2, 8):
         ref = reference_ns(width, repeat=repeat)
         variants = [
-            ("fast", np.float64, "unrolled"),
+            ("fast", np.float64, "tiled"),
             ("fast", np.float64, "general"),
             ("exact", np.float64, "general"),
-            ("fast", np.float32, "unrolled"),
+            ("fast", np.float32, "tiled"),
         ]
         for exp, dtype, kernel in variants:
             ns = kernel_ns(width, 1024, 2000, exp, dtype, repeat, kernel=kernel)

@@ -1,13 +1,13 @@
 """Cut the trials still to run into chunks: one chunk = one kernel call.
 
-The plan also picks each shape's kernel (:func:`kernels.unrolled.worth`, from
-the work this run has for the shape): the unrolled kernel where compiling it
-pays, the general one elsewhere. Both give identical results, so the choice
-is a matter of speed only.
+The plan also picks each shape's kernel (:func:`kernels.choose.choose_kernel`,
+from the work this run has for the shape): the generated (tiled) kernel where
+compiling it pays, the general one elsewhere. Both give identical results, so
+the choice is a matter of speed only.
 
 Chunk size comes from a cost model calibrated with ``benchmarks/kernel.py``
 (one core, ns per unit of work below; fast exp, float64: ~0.32 general,
-~0.22 unrolled, i.e. ~20 and ~14 ns per network-epoch for XOR 2-2-1). A
+~0.19 tiled, i.e. ~20 and ~13 ns per network-epoch for XOR 2-2-1). A
 chunk aims at ``TARGET_SECONDS`` of work: long enough that joblib's per-task
 overhead (~0.2 ms) is lost in it, short enough for a lively progress bar, a
 fair share of work between workers and little work lost to a kill.
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels import get_task, unrolled
+from kernels import get_task
+from kernels.choose import choose_kernel
 
 from .config import MAX_CHUNK_SIZE, SweepConfig
 from .grid import Shape, shape_trials, shapes
@@ -38,10 +39,10 @@ CHUNKS_PER_WORKER = 4
 
 #: (dtype, exp, kernel): ns per unit, measured on XOR H = 2, 4, 8 and parity3 H = 2.
 _NS_PER_UNIT = {
-    ("float64", "fast", "general"): 0.32, ("float64", "fast", "unrolled"): 0.22,
-    ("float64", "exact", "general"): 0.86, ("float64", "exact", "unrolled"): 0.84,
-    ("float32", "fast", "general"): 0.14, ("float32", "fast", "unrolled"): 0.10,
-    ("float32", "exact", "general"): 0.56, ("float32", "exact", "unrolled"): 0.52,
+    ("float64", "fast", "general"): 0.30, ("float64", "fast", "tiled"): 0.19,
+    ("float64", "exact", "general"): 0.84, ("float64", "exact", "tiled"): 0.85,
+    ("float32", "fast", "general"): 0.13, ("float32", "fast", "tiled"): 0.08,
+    ("float32", "exact", "general"): 0.58, ("float32", "exact", "tiled"): 0.48,
 }  # fmt: skip
 
 
@@ -65,8 +66,7 @@ def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
 def kernel_for(shape: Shape, trials: int) -> str:
     """The kernel that trains ``trials`` trials of ``shape`` in this run."""
     X, Y = get_task(shape.task)
-    worth = unrolled.worth(X, Y, shape.width, shape.exp, trials * shape.epochs)
-    return "unrolled" if worth else "general"
+    return choose_kernel(X, Y, shape.width, shape.exp, trials * shape.epochs)
 
 
 @dataclass

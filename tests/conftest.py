@@ -11,7 +11,7 @@ import tempfile
 import numba
 import numpy as np
 
-# Generated kernels (kernels.unrolled) compile into a fresh folder each
+# Generated kernels (kernels.tiled) compile into a fresh folder each
 # session, which the CLI tests' subprocesses inherit: the cold path is tested.
 if "SWEEP_KERNEL_CACHE" not in os.environ:
     os.environ["SWEEP_KERNEL_CACHE"] = tempfile.mkdtemp(prefix="sweep-test-kernels-")

@@ -95,14 +95,14 @@ def test_metadata_is_stored_with_the_results(small_sweep):
     assert json.loads(meta[b"sweep"])["spec"]["epochs"] == [300]
 
 
-def test_a_sweep_on_the_unrolled_kernel_stores_the_general_kernels_values(tmp_path):
-    from kernels import unrolled
+def test_a_sweep_on_the_tiled_kernel_stores_the_general_kernels_values(tmp_path):
+    from kernels import codegen
     from sweep.plan import plan
 
     epochs = 1000
-    seeds = -(-unrolled.MIN_WORK // epochs)  # enough work for the plan to unroll xor H = 2
+    seeds = -(-codegen.MIN_WORK // epochs)  # enough work for the plan to generate xor H = 2
     axes = dict(seeds=f"0:{seeds}", lr=2.0, width=2, epochs=epochs, curve_every=100)
-    assert {c.kernel for c in plan(sweep.make_config(**axes))} == {"unrolled"}
+    assert {c.kernel for c in plan(sweep.make_config(**axes))} == {"tiled"}
     df = sweep.run(out=tmp_path / "u", backend="sequential", progress=False, **axes)
     df = df.sort_values("seed")
     X, Y = get_task("xor")

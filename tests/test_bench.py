@@ -24,7 +24,7 @@ def test_sweep_seconds_counts_every_trial():
 
 def test_bench_command_prints_a_table_with_blanks_and_writes_json(tmp_path, monkeypatch, capsys):
     table = pd.DataFrame([
-        {"what": "kernel fast, unrolled, float64", "width": 2, "ns_per_network_epoch": 15.0,
+        {"what": "kernel fast, tiled, float64", "width": 2, "ns_per_network_epoch": 15.0,
          "x_reference": 4000.0},
         {"what": "sweep run, 2 warm workers (loky)", "trials_per_s": 5000.0, "speedup": 1.9},
     ])  # fmt: skip
@@ -32,6 +32,6 @@ def test_bench_command_prints_a_table_with_blanks_and_writes_json(tmp_path, monk
     out = tmp_path / "bench.json"
     main(["bench", "--repeat", "1", "--json", str(out)])
     text = capsys.readouterr().out
-    assert "kernel fast, unrolled" in text and "nan" not in text
+    assert "kernel fast, tiled" in text and "nan" not in text
     assert json.loads(out.read_text())[1]["speedup"] == 1.9
     assert not np.isnan(json.loads(out.read_text())[0]["x_reference"])

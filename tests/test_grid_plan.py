@@ -61,10 +61,12 @@ def test_everything_done_means_nothing_to_plan():
     assert plan(cfg, set(grid_frame(cfg)["trial_id"])) == []
 
 
-def test_the_plan_unrolls_shapes_whose_work_pays_for_compiling():
+def test_the_plan_generates_kernels_for_shapes_whose_work_pays_for_compiling():
     cfg = make_config(seeds="0:400", lr="0.5", width="2,16", epochs=10_000, task="xor")
-    kernels = {c.shape.width: c.kernel for c in plan(cfg, jobs=2)}
-    assert kernels == {2: "unrolled", 16: "general"}  # width 16 does not fit
+    kernels = {(c.shape.task, c.shape.width): c.kernel for c in plan(cfg, jobs=2)}
+    assert kernels == {("xor", 2): "tiled", ("xor", 16): "tiled"}
+    wide = make_config(seeds="0:400", lr="0.5", width="2", epochs=10_000, task="encoder16")
+    assert {c.kernel for c in plan(wide)} == {"general"}  # a unit's 33 parameters: no tile fits
     small = make_config(seeds="0:4", lr="0.5", width="2", epochs=100)
     assert {c.kernel for c in plan(small)} == {"general"}
     exact = make_config(seeds="0:400", lr="0.5", width="2", epochs=10_000, exp="exact")

@@ -1,4 +1,4 @@
-"""The generated kernel: the reference in exact mode, and the general kernel always."""
+"""The generated (tiled) kernel: the reference in exact mode, and the general kernel always."""
 
 import os
 import subprocess
@@ -10,11 +10,21 @@ import pytest
 from conftest import libm_exp
 from test_train import FLOATS, INTS, assert_same
 
-from kernels import get_task, init_batch, reference, train_batch, unrolled
+from kernels import codegen, get_task, init_batch, reference, tiled, train_batch
 
 #: A few shapes, each compiled once per variant (1-4 s): tasks with 1 to 4
-#: inputs and outputs, widths 1 to 4, inputs with 0, 1, 2 and 3 ones.
-SHAPES = [("xor", 1), ("xor", 3), ("or", 2), ("parity3", 2), ("encoder4", 2), ("parity2", 4)]
+#: inputs and outputs, inputs with 0, 1, 2 and 3 ones; one tile (xor 1, or 2,
+#: parity3 2), a loop over tiles (xor 9: 3 x 3), a tile and a smaller one
+#: (xor 6: 4 + 2; encoder3 3: 2 + 1, with 3 outputs); encoder4 (4 in, 4 out).
+SHAPES = [
+    ("xor", 1),
+    ("xor", 9),
+    ("or", 2),
+    ("parity3", 2),
+    ("encoder3", 3),
+    ("xor", 6),
+    ("encoder4", 2),
+]
 
 
 def _case(task: str, width: int, seed: int, batch: int, max_lr: float = 50.0):
@@ -33,9 +43,9 @@ def _case(task: str, width: int, seed: int, batch: int, max_lr: float = 50.0):
 
 @pytest.mark.parametrize("early_stop", [False, True])
 @pytest.mark.parametrize("task, width", SHAPES)
-def test_exact_unrolled_kernel_is_the_reference_bit_for_bit(task, width, early_stop):
+def test_exact_tiled_kernel_is_the_reference_bit_for_bit(task, width, early_stop):
     X, Y, params, lr, run = _case(task, width, seed=width + 10 * early_stop, batch=7)
-    got = train_batch(X, Y, params, lr, exp="exact", kernel="unrolled", early_stop=early_stop,
+    got = train_batch(X, Y, params, lr, exp="exact", kernel="tiled", early_stop=early_stop,
                       **run)  # fmt: skip
     want = reference.train_batch(X, Y, params, lr, exp=libm_exp, early_stop=early_stop, **run)
     assert_same(got, want, rtol=0, atol=0)
@@ -49,23 +59,23 @@ def assert_identical(got, want) -> None:
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
-@pytest.mark.parametrize("batch", [1, 63, 64, 65, 130])
+@pytest.mark.parametrize("batch", [1, 31, 32, 33, 70])
 @pytest.mark.parametrize("task, width", SHAPES)
-def test_fast_unrolled_kernel_is_the_general_kernel(task, width, batch):
+def test_fast_tiled_kernel_is_the_general_kernel(task, width, batch):
     X, Y, params, lr, run = _case(task, width, seed=batch, batch=batch)
     early_stop = batch % 2 == 1
     general = train_batch(X, Y, params, lr, kernel="general", early_stop=early_stop, **run)
-    assert_identical(train_batch(X, Y, params, lr, kernel="unrolled", early_stop=early_stop,
+    assert_identical(train_batch(X, Y, params, lr, kernel="tiled", early_stop=early_stop,
                                  **run), general)  # fmt: skip
 
 
 @pytest.mark.parametrize("exp", ["fast", "exact"])
-def test_float32_unrolled_kernel_is_the_general_kernel(exp):
+def test_float32_tiled_kernel_is_the_general_kernel(exp):
     X, Y = get_task("xor")
     params = init_batch(np.arange(70), 2, 2, 1, dtype=np.float32)
     lr = np.linspace(0.05, 5, 70)
     general = train_batch(X, Y, params, lr, 2000, curve_every=100, exp=exp, kernel="general")
-    got = train_batch(X, Y, params, lr, 2000, curve_every=100, exp=exp, kernel="unrolled")
+    got = train_batch(X, Y, params, lr, 2000, curve_every=100, exp=exp, kernel="tiled")
     assert got.final_loss.dtype == np.float32
     assert_identical(got, general)
 
@@ -74,43 +84,59 @@ def test_the_notebook_configuration():
     X, Y = get_task("xor")
     params = init_batch([314], 2, 2, 1)
     want = reference.train_batch(X, Y, params, 0.1, 10_000, 0.1, 100, exp=libm_exp)
-    got = train_batch(X, Y, params, 0.1, 10_000, 0.1, 100, exp="exact", kernel="unrolled")
+    got = train_batch(X, Y, params, 0.1, 10_000, 0.1, 100, exp="exact", kernel="tiled")
     assert_same(got, want, rtol=0, atol=0)
 
 
-def test_fits_small_shapes_only():
+def test_fits_any_width_of_a_small_task():
     X, Y = get_task("xor")
-    assert unrolled.fits(X, Y, 1) and unrolled.fits(X, Y, 6)  # the default sweep's widths
-    assert not unrolled.fits(X, Y, 16)  # past MAX_PARAMS LLVM would not vectorise it
-    assert not unrolled.fits(*get_task("parity8"), 2)  # 256 samples: too long to compile
-    for task in ("xor", "parity3", "encoder4"):
+    assert all(tiled.fits(X, Y, width) for width in (1, 2, 6, 16, 64, 200))
+    assert not tiled.fits(*get_task("parity8"), 2)  # 256 samples: too long to compile
+    assert not tiled.fits(*get_task("encoder32"), 2)  # a unit's 65 parameters: no vector code
+    for task in ("xor", "parity3", "parity5", "encoder4", "encoder8"):
         X, Y = get_task(task)
-        for width in range(1, 20):
-            if unrolled.fits(X, Y, width):
-                n_params = X.shape[1] * width + width + width * Y.shape[1] + Y.shape[1]
-                assert n_params <= unrolled.MAX_PARAMS
-                assert unrolled.source(X, Y, width).count("\n") <= unrolled.MAX_LINES
+        per_unit = X.shape[1] + 1 + Y.shape[1]
+        for width in (1, 3, 8, 13, 32):
+            if tiled.fits(X, Y, width):
+                tile = tiled.tile_for(X, Y, width)
+                assert 1 <= tile <= tiled.MAX_TILE and tile * per_unit <= tiled.MAX_TILE_PARAMS
+                assert tiled.source(X, Y, width, tile).count("\n") <= codegen.MAX_LINES
 
 
-def test_auto_unrolls_large_batches_of_small_shapes(monkeypatch):
+def test_the_source_does_not_grow_with_the_width():
+    X, Y = get_task("xor")
+    lines = [tiled.source(X, Y, width, 4).count("\n") for width in (8, 32, 256)]
+    assert lines[0] == lines[1] == lines[2]
+
+
+@pytest.mark.parametrize(
+    "width, per_unit, tile",
+    [(1, 4, 1), (3, 4, 3), (7, 4, 4), (8, 4, 4), (9, 4, 3), (10, 4, 2), (11, 4, 1),
+     (32, 4, 4), (6, 9, 2), (5, 9, 1), (4, 17, 1), (4, 33, 0)],
+)  # fmt: skip
+def test_tiles_divide_the_width_from_two_tiles_on(width, per_unit, tile):
+    assert tiled.choose_tile(width, per_unit) == tile
+
+
+def test_auto_generates_a_kernel_for_large_batches(monkeypatch):
     calls = []
-    real = unrolled.train
+    real = tiled.train
 
     def counted(*args, **kwargs):
         calls.append(args[2].shape)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(unrolled, "train", counted)
+    monkeypatch.setattr(tiled, "train", counted)
     X, Y = get_task("xor")
     params = init_batch(np.arange(32), 2, 1, 1)
-    epochs = -(-unrolled.MIN_WORK // 32)
+    epochs = -(-codegen.MIN_WORK // 32)
     train_batch(X, Y, params, 0.5, 100)  # 3,200 network-epochs: not worth compiling a shape
     assert calls == []
     train_batch(X, Y, params, 0.5, epochs)
     assert len(calls) == 1
-    train_batch(X, Y, params, 0.5, epochs, exp="exact")  # libm's exp: no faster unrolled
-    big = init_batch(np.arange(32), 8, 2, 8)
-    train_batch(*get_task("encoder8"), big, 0.5, epochs)  # does not fit: general
+    train_batch(X, Y, params, 0.5, epochs, exp="exact")  # libm's exp: no faster generated
+    big = init_batch(np.arange(32), 16, 2, 16)
+    train_batch(*get_task("encoder16"), big, 0.5, epochs)  # does not fit: general
     assert len(calls) == 1
 
 
@@ -123,10 +149,10 @@ def test_bad_kernel_name():
 def test_a_new_process_loads_the_compiled_kernel_from_the_cache(tmp_path):
     script = textwrap.dedent("""
         import numpy as np
-        from kernels import get_task, init_batch, train_batch, unrolled
+        from kernels import get_task, init_batch, tiled, train_batch
         X, Y = get_task("and")
-        train_batch(X, Y, init_batch(np.arange(3), 2, 3, 1), 0.5, 10, kernel="unrolled")
-        stats = unrolled.load(X, Y, 3).train_fast.stats
+        train_batch(X, Y, init_batch(np.arange(3), 2, 3, 1), 0.5, 10, kernel="tiled")
+        stats = tiled.load(X, Y, 3).train_fast.stats
         print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
     """)  # fmt: skip
     env = {**os.environ, "SWEEP_KERNEL_CACHE": str(tmp_path)}
@@ -139,7 +165,7 @@ def test_a_new_process_loads_the_compiled_kernel_from_the_cache(tmp_path):
 
     assert run() == [0, 1]  # compiled
     assert run() == [1, 0]  # loaded
-    generated = list(tmp_path.glob("tinynet_unrolled_*.py"))
+    generated = list(tmp_path.glob("tinynet_tiled_*.py"))
     assert len(generated) == 1 and "def train_fast" in generated[0].read_text()
 
 
@@ -147,9 +173,9 @@ def test_an_unwritable_cache_falls_back_to_a_temporary_folder(tmp_path, monkeypa
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     monkeypatch.setenv("SWEEP_KERNEL_CACHE", str(blocked / "kernels"))
-    unrolled._writable_cache_dir.cache_clear()
+    codegen.writable_cache_dir.cache_clear()
     try:
-        folder = unrolled._writable_cache_dir()
+        folder = codegen.writable_cache_dir()
         assert folder.is_dir() and folder != blocked / "kernels"
     finally:
-        unrolled._writable_cache_dir.cache_clear()
+        codegen.writable_cache_dir.cache_clear()
