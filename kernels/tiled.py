@@ -46,11 +46,16 @@ from .model import BatchResult
 
 #: Networks per block (measured on XOR H = 32: 32 best, 16 and 128 ~7% slower).
 NB = 32
-#: Most hidden units and parameters in a tile: LLVM's vectorisation gives up
-#: on larger bodies (XOR, H = 32, float64: tiles of 2 units 154 ns per
-#: network-epoch, of 4 (16 parameters) 156 ns, of 8 172 ns, of 16 970 ns).
+#: Limits of a tile (in float64 LLVM's vectorised code falls off a cliff on
+#: larger bodies): hidden units; parameters; hidden outputs (units x samples);
+#: samples of the task. Measured per network-epoch: XOR H = 32, tiles of 2
+#: units 154 ns, of 4 (16 parameters, 16 outputs) 156 ns, of 8 172 ns, of 16
+#: 970 ns; parity3 H = 12 (8 samples), tiles of 2 118 ns, of 3 174 ns;
+#: parity4 H = 4 (16 samples), tiles of 1 192 ns, the general kernel 139 ns.
 MAX_TILE = 4
-MAX_TILE_PARAMS = 20
+MAX_TILE_PARAMS = 18
+MAX_TILE_OUTPUTS = 16
+MAX_SAMPLES = 8
 
 
 class _Layout:
@@ -317,15 +322,17 @@ def source(X: np.ndarray, Y: np.ndarray, width: int, tile: int) -> str:
     return codegen.module_source(f"tiled (tiles of {tile})", X, Y, width, variants)
 
 
-def choose_tile(width: int, per_unit: int, most: int = MAX_TILE) -> int:
+def choose_tile(width: int, per_unit: int, n_samples: int, most: int = MAX_TILE) -> int:
     """Hidden units per tile for ``per_unit`` parameters per unit (0: none fits).
 
-    At most ``most`` units and :data:`MAX_TILE_PARAMS` parameters. From two
-    full tiles on, a divisor of the width: a smaller last tile after a loop
-    over tiles made the whole kernel slower (XOR, H = 10: tiles 4 + 4 + 2,
-    79 ns per network-epoch; 5 x 2, 57 ns).
+    At most ``most`` units and the ``MAX_TILE_*`` limits. From two full tiles
+    on, a divisor of the width: a smaller last tile after a loop over tiles
+    made the whole kernel slower (XOR, H = 10: tiles 4 + 4 + 2, 79 ns per
+    network-epoch; 5 x 2, 57 ns).
     """
-    most = min(most, MAX_TILE_PARAMS // per_unit, width)
+    if n_samples > MAX_SAMPLES:
+        return 0
+    most = min(most, MAX_TILE_PARAMS // per_unit, MAX_TILE_OUTPUTS // n_samples, width)
     if most < 1 or width < 2 * most:
         return max(most, 0)
     return max(t for t in range(1, most + 1) if width % t == 0)
@@ -340,7 +347,7 @@ def _plan_for(x_bytes: bytes, y_bytes: bytes, x_shape: tuple, y_shape: tuple,
     # Smaller tiles until the source is short enough (a smaller last tile
     # doubles the tile code, so a smaller tile can make a shorter source).
     for most in range(MAX_TILE, 0, -1):
-        tile = choose_tile(width, per_unit, most)
+        tile = choose_tile(width, per_unit, X.shape[0], most)
         if tile < 1:
             return None
         text = source(X, Y, width, tile)

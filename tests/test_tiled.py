@@ -91,7 +91,7 @@ def test_the_notebook_configuration():
 def test_fits_any_width_of_a_small_task():
     X, Y = get_task("xor")
     assert all(tiled.fits(X, Y, width) for width in (1, 2, 6, 16, 64, 200))
-    assert not tiled.fits(*get_task("parity8"), 2)  # 256 samples: too long to compile
+    assert not tiled.fits(*get_task("parity4"), 2)  # 16 samples: slower than the general kernel
     assert not tiled.fits(*get_task("encoder32"), 2)  # a unit's 65 parameters: no vector code
     for task in ("xor", "parity3", "parity5", "encoder4", "encoder8"):
         X, Y = get_task(task)
@@ -100,6 +100,7 @@ def test_fits_any_width_of_a_small_task():
             if tiled.fits(X, Y, width):
                 tile = tiled.tile_for(X, Y, width)
                 assert 1 <= tile <= tiled.MAX_TILE and tile * per_unit <= tiled.MAX_TILE_PARAMS
+                assert tile * len(X) <= tiled.MAX_TILE_OUTPUTS
                 assert tiled.source(X, Y, width, tile).count("\n") <= codegen.MAX_LINES
 
 
@@ -110,12 +111,13 @@ def test_the_source_does_not_grow_with_the_width():
 
 
 @pytest.mark.parametrize(
-    "width, per_unit, tile",
-    [(1, 4, 1), (3, 4, 3), (7, 4, 4), (8, 4, 4), (9, 4, 3), (10, 4, 2), (11, 4, 1),
-     (32, 4, 4), (6, 9, 2), (5, 9, 1), (4, 17, 1), (4, 33, 0)],
+    "width, per_unit, n_samples, tile",
+    [(1, 4, 4, 1), (3, 4, 4, 3), (7, 4, 4, 4), (8, 4, 4, 4), (9, 4, 4, 3), (10, 4, 4, 2),
+     (11, 4, 4, 1), (32, 4, 4, 4), (6, 9, 4, 2), (5, 9, 4, 1), (4, 17, 4, 1), (4, 33, 4, 0),
+     (16, 5, 8, 2), (3, 5, 8, 2), (4, 6, 16, 0)],
 )  # fmt: skip
-def test_tiles_divide_the_width_from_two_tiles_on(width, per_unit, tile):
-    assert tiled.choose_tile(width, per_unit) == tile
+def test_tiles_divide_the_width_from_two_tiles_on(width, per_unit, n_samples, tile):
+    assert tiled.choose_tile(width, per_unit, n_samples) == tile
 
 
 def test_auto_generates_a_kernel_for_large_batches(monkeypatch):
