@@ -15,17 +15,17 @@ import numpy as np
 
 from sweep.config import make_config
 from sweep.plan import plan
-from sweep.rows import run_chunk
+from sweep.rows import chunk_rows
 
 
 def seconds_for(trials: int, width: int, epochs: int = 200) -> tuple[float, str]:
     """Seconds to train (and build the rows of) a sweep, and the kernel the plan chose."""
     cfg = make_config(seeds=f"0:{trials}", lr=0.5, width=width, epochs=epochs, curve_every=0)
     chunks = plan(cfg, jobs=1)
-    run_chunk(chunks[-1])  # warm the JIT
+    chunk_rows(chunks[-1])  # warm the JIT
     t0 = time.perf_counter()
     for chunk in chunks:
-        run_chunk(chunk)
+        chunk_rows(chunk)
     return time.perf_counter() - t0, chunks[0].kernel
 
 

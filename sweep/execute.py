@@ -17,7 +17,7 @@ from joblib import Parallel, delayed, parallel_config
 from .config import BACKENDS, default_jobs
 from .errors import SweepError
 from .plan import Chunk
-from .rows import DRIVER_PID, run_chunk
+from .rows import DRIVER_PID, chunk_rows, run_chunk, to_table
 
 
 def check_backend(backend: str) -> None:
@@ -68,8 +68,9 @@ def execute(
     """Train ``chunks`` and yield each chunk's rows as soon as it is done (any order)."""
     if backend not in BACKENDS:
         raise SweepError(f"backend: unknown backend {backend!r} (choose {', '.join(BACKENDS)})")
+    chunks = list(chunks)
     if backend == "sequential" or (jobs == 1 and backend != "dask"):
-        yield from map(run_chunk, chunks)
+        yield from map(chunk_rows, chunks)
         return
     os.environ[DRIVER_PID] = str(os.getpid())  # inherited by the workers started below
     with ExitStack() as stack:
@@ -84,7 +85,8 @@ def execute(
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered",
                             pre_dispatch="2*n_jobs")  # fmt: skip
         try:
-            yield from parallel(delayed(run_chunk)(chunk) for chunk in chunks)
+            for index, result in parallel(delayed(run_chunk)(c, i) for i, c in enumerate(chunks)):
+                yield to_table(chunks[index], result)
         except SweepError:
             raise
         except Exception as e:  # a worker died or the cluster went away

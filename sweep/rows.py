@@ -1,6 +1,7 @@
-"""Train one chunk and turn the kernel's arrays into result rows (an Arrow table).
+"""Train one chunk, and turn the kernel's arrays into result rows (an Arrow table).
 
-This runs in the workers: it is the only code that a worker process needs.
+:func:`run_chunk` is what a worker runs; the driver turns what it returns into
+rows (:func:`to_table`).
 """
 
 from __future__ import annotations
@@ -92,15 +93,22 @@ def train_chunk(chunk: Chunk) -> BatchResult:
 DRIVER_PID = "SWEEP_DRIVER_PID"
 
 
-def run_chunk(chunk: Chunk) -> pa.Table:
-    """Train a chunk and return its rows: the task each worker runs.
+def chunk_rows(chunk: Chunk) -> pa.Table:
+    """Train a chunk in this process and return its rows."""
+    return to_table(chunk, train_chunk(chunk))
 
-    A worker process ignores Ctrl-C: a terminal sends SIGINT to the whole
-    process group, and the driver, not the workers, decides what happens
-    (it stops them and keeps what finished).
+
+def run_chunk(chunk: Chunk, index: int) -> tuple[int, BatchResult]:
+    """Train a chunk: the task each worker runs. Returns ``index`` with the result.
+
+    Rows are built by the driver: the first Arrow array a process builds
+    imports pandas (through pyarrow), 0.25 s of a worker's start. A worker
+    process ignores Ctrl-C: a terminal sends SIGINT to the whole process
+    group, and the driver, not the workers, decides what happens (it stops
+    them and keeps what finished).
     """
     driver = os.environ.get(DRIVER_PID)
     in_main_thread = threading.current_thread() is threading.main_thread()
     if driver and driver != str(os.getpid()) and in_main_thread:  # Dask runs tasks in threads
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return to_table(chunk, train_chunk(chunk))
+    return index, train_chunk(chunk)
