@@ -39,7 +39,7 @@ from .model import BatchResult, curve_epochs
 #: Bump to regenerate every cached kernel.
 GENERATOR_VERSION = 2
 #: Least work (network-epochs) for which a generated kernel pays: about 0.05 s
-#: of training, against 1-4 s to compile a new shape (once per machine, then
+#: of training, against 1.5-4 s to compile a new shape (once per machine, then
 #: loaded from the cache in 10 ms).
 MIN_WORK = 2_000_000
 #: Most lines of a generated module (its fast and exact variants). Compile
@@ -49,7 +49,7 @@ MAX_LINES = 1200
 SOLVED, CONVERGED, DIVERGED, LIVE = range(4)
 _TRAIN_SOURCE = Path(__file__).with_name("train.py")
 _ENV_CACHE = "SWEEP_KERNEL_CACHE"
-#: What a generated kernel is called with (both generators).
+#: What a generated kernel is called with (see :func:`run`).
 SIGNATURE = ("theta, lr, events, curve, outputs, final_loss, work, epochs, tol, curve_every, "
              "early_stop")  # fmt: skip
 

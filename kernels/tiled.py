@@ -43,7 +43,7 @@ from .codegen import (
     Writer,
     constant,
 )
-from .model import BatchResult
+from .model import SOLVED_MARGIN, BatchResult
 
 #: Networks per block (measured on XOR H = 32: 32 best, 16 and 128 ~7% slower).
 NB = 32
@@ -108,16 +108,16 @@ def _error_terms(w: Writer, ar: Arithmetic, Y: np.ndarray, p: int, o: int, total
     w(f"sse = {ar.madd('e', 'e', 'sse')}")
 
 
-def _statistics(w: Writer, nb: int) -> None:
+def _statistics(w: Writer) -> None:
     """Emit the update of the epoch statistics at theta_k (live networks only)."""
-    w(f"ok = events[ev + {LIVE * nb} + j] != 0")
-    w(f"solved = events[ev + {SOLVED * nb} + j]")
-    w(f"converged = events[ev + {CONVERGED * nb} + j]")
+    w(f"ok = events[ev + {LIVE * NB} + j] != 0")
+    w(f"solved = events[ev + {SOLVED * NB} + j]")
+    w(f"converged = events[ev + {CONVERGED * NB} + j]")
     # Bitwise & keeps the body free of branches, so that LLVM vectorises it.
     w("solved = epoch if ok & (solved < 0) & (worst < half) else solved")
     w("converged = epoch if ok & (converged < 0) & (worst < tol_t) else converged")
-    w(f"events[ev + {SOLVED * nb} + j] = solved")
-    w(f"events[ev + {CONVERGED * nb} + j] = converged")
+    w(f"events[ev + {SOLVED * NB} + j] = solved")
+    w(f"events[ev + {CONVERGED * NB} + j] = converged")
     w("curve[row + j] = sse / n_terms  # the scratch row unless k is recorded")
     w("if early_stop:  # frozen once solved and converged")
     w("    ok = ok & (not ((solved >= 0) & (converged >= 0)))")
@@ -133,16 +133,16 @@ def _update(w: Writer, ar: Arithmetic, rows: list[tuple[str, str, str]]) -> None
         w(f"theta[{offset} + j] = new if ok else {name}")
 
 
-def _mark_diverged(w: Writer, nb: int, check: str) -> None:
+def _mark_diverged(w: Writer, check: str) -> None:
     """Emit the end of an epoch for network ``j``: diverged if ``check`` is NaN."""
     w(f"bad = ok & ({check} != {check})")
-    w(f"events[ev + {DIVERGED * nb} + j] = after if bad else events[ev + {DIVERGED * nb} + j]")
+    w(f"events[ev + {DIVERGED * NB} + j] = after if bad else events[ev + {DIVERGED * NB} + j]")
     w("ok = ok & (not bad)")
-    w(f"events[ev + {LIVE * nb} + j] = ok")
+    w(f"events[ev + {LIVE * NB} + j] = ok")
     w("any_live = any_live | ok")
 
 
-def _prologue(w: Writer, fast: bool, nb: int, n_rows: int, n_samples: int, n_out: int) -> None:
+def _prologue(w: Writer, fast: bool, n_rows: int, n_samples: int, n_out: int) -> None:
     """Emit a kernel's ``def`` line and the per-block offsets (``w.depth`` ends at 2)."""
     w("@njit(**_JIT)")
     w(f"def train_{'fast' if fast else 'exact'}({SIGNATURE}):")
@@ -150,34 +150,34 @@ def _prologue(w: Writer, fast: bool, nb: int, n_rows: int, n_samples: int, n_out
     w('"""Train every block of networks; flat block-major arrays (see kernels.codegen)."""')
     w("dt = theta.dtype.type")
     w("it = events.dtype.type  # epochs in the events' own width (int32 for float32)")
-    w("zero, one, half, tol_t = dt(0.0), dt(1.0), dt(0.5), dt(tol)")
+    w(f"zero, one, half, tol_t = dt(0.0), dt(1.0), dt({SOLVED_MARGIN!r}), dt(tol)")
     w(f"n_terms = dt({n_samples * n_out})")
-    w(f"n_blocks = lr.size // {nb}")
+    w(f"n_blocks = lr.size // {NB}")
     w("n_points = epochs // curve_every + 1 if curve_every > 0 else 0")
     w("for b in range(n_blocks):")
     w.depth = 2
-    w(f"th = b * {n_rows * nb}")
-    w(f"ev = b * {4 * nb}")
-    w(f"net = b * {nb}")
-    w(f"out = b * {n_samples * n_out * nb}")
-    w(f"cv = b * (n_points + 1) * {nb}")
-    w(f"scratch = cv + n_points * {nb}")
+    w(f"th = b * {n_rows * NB}")
+    w(f"ev = b * {4 * NB}")
+    w(f"net = b * {NB}")
+    w(f"out = b * {n_samples * n_out * NB}")
+    w(f"cv = b * (n_points + 1) * {NB}")
+    w(f"scratch = cv + n_points * {NB}")
     w("end = epochs")
 
 
-def _epoch_head(w: Writer, nb: int) -> None:
+def _epoch_head(w: Writer) -> None:
     """Emit the start of epoch ``k``: its curve row and event stamps."""
     w("recorded = curve_every > 0 and k % curve_every == 0")
-    w(f"row = cv + (k // curve_every) * {nb} if recorded else scratch")
+    w(f"row = cv + (k // curve_every) * {NB} if recorded else scratch")
     w("epoch, after = it(k), it(k + 1)")
 
 
-def _epilogue(w: Writer, nb: int) -> None:
+def _epilogue(w: Writer) -> None:
     """Emit the end of a block (at ``w.depth`` 2): a flat curve after an early stop."""
     w("if curve_every > 0:  # stopped early: the frozen loss stays flat")
     w("    for later in range(end // curve_every + 1, n_points):")
-    w(f"        for j in range({nb}):")
-    w(f"            curve[cv + later * {nb} + j] = final_loss[net + j]")
+    w(f"        for j in range({NB}):")
+    w(f"            curve[cv + later * {NB} + j] = final_loss[net + j]")
 
 
 def _tiles(w: Writer, width: int, tile: int, body: Callable[[int, str], None]) -> None:
@@ -237,7 +237,7 @@ def _outputs(w: Writer, ar: Arithmetic, Y: np.ndarray, lay: _Layout, last: bool)
                 w("d = e * (yhat * (one - yhat))")
                 w(f"{slot} = d")
                 sums.add(f"gbo{o}", "one", "d")
-    _statistics(w, NB)
+    _statistics(w)
     if last:
         w("final_loss[net + j] = sse / n_terms")
     else:
@@ -287,12 +287,12 @@ def _kernel(X: np.ndarray, Y: np.ndarray, width: int, tile: int, fast: bool) -> 
     lay = _Layout(X.shape[0], X.shape[1], width, Y.shape[1])
     ar = Arithmetic(fast)
     w = Writer()
-    _prologue(w, fast, NB, lay.n_params, X.shape[0], lay.n_out)
+    _prologue(w, fast, lay.n_params, X.shape[0], lay.n_out)
     w("k = 0")
     w("while True:")
     w.depth = 3
     w("last = k == end  # then statistics, outputs and loss at theta_end, no update")
-    _epoch_head(w, NB)
+    _epoch_head(w)
     _tiles(w, width, tile, lambda size, first: _forward_tile(w, ar, X, lay, size, first))
     w("if last:")
     w.depth = 4
@@ -306,13 +306,13 @@ def _kernel(X: np.ndarray, Y: np.ndarray, width: int, tile: int, fast: bool) -> 
     w(f"for j in range({NB}):")
     w.depth = 4
     w(f"ok = events[ev + {LIVE * NB} + j] != 0")
-    _mark_diverged(w, NB, f"work[{lay.check * NB} + j]")
+    _mark_diverged(w, f"work[{lay.check * NB} + j]")
     w.depth = 3
     w("k += 1")
     w("if early_stop and not any_live:")
     w("    end = k")
     w.depth = 2
-    _epilogue(w, NB)
+    _epilogue(w)
     return w.lines
 
 
