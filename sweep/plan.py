@@ -6,7 +6,7 @@ compiling it pays, the general one elsewhere. Both give identical results, so
 the choice is a matter of speed only.
 
 Chunk size comes from a cost model calibrated with ``benchmarks/kernel.py``
-(one core, ns per unit of work below; fast exp, float64: ~0.32 general,
+(one core, ns per unit of work below; fast exp, float64: ~0.30 general,
 ~0.19 tiled, i.e. ~20 and ~13 ns per network-epoch for XOR 2-2-1). A
 chunk aims at ``TARGET_SECONDS`` of work: long enough that joblib's per-task
 overhead (~0.2 ms) is lost in it, short enough for a lively progress bar, a
