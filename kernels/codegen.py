@@ -28,6 +28,7 @@ import importlib.util
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -199,13 +200,21 @@ def writable_cache_dir() -> Path:
 
 
 _MODULES: dict[str, ModuleType] = {}
+# Threads (joblib's threading backend) may ask for the same module at once:
+# one writes and imports it, the others wait and share it.
+_LOADING = threading.Lock()
 
 
 def load(generator: str, text: str) -> ModuleType:
     """Import (writing it first if needed) a generated kernel module."""
     name = f"tinynet_{generator}_" + hashlib.sha256(text.encode()).hexdigest()[:20]
-    if name in _MODULES:
+    with _LOADING:
+        if name not in _MODULES:
+            _MODULES[name] = _import(name, text)
         return _MODULES[name]
+
+
+def _import(name: str, text: str) -> ModuleType:
     path = writable_cache_dir() / f"{name}.py"
     if not path.exists():  # never rewrite: a new mtime would invalidate Numba's cache
         tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
@@ -216,7 +225,6 @@ def load(generator: str, text: str) -> ModuleType:
     # Numba's cache imports the module by name when it loads compiled code.
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    _MODULES[name] = module
     return module
 
 

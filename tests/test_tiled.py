@@ -181,3 +181,19 @@ def test_an_unwritable_cache_falls_back_to_a_temporary_folder(tmp_path, monkeypa
         assert folder.is_dir() and folder != blocked / "kernels"
     finally:
         codegen.writable_cache_dir.cache_clear()
+
+
+def test_threads_loading_one_new_kernel_share_one_module(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("SWEEP_KERNEL_CACHE", str(tmp_path))
+    codegen.writable_cache_dir.cache_clear()
+    try:
+        X, Y = get_task("xor")
+        text = codegen.module_source("tiled", X, Y, 3, [[f"# variant {tmp_path.name}"]])
+        with ThreadPoolExecutor(8) as pool:
+            modules = list(pool.map(lambda _: codegen.load("tiled", text), range(32)))
+    finally:
+        codegen.writable_cache_dir.cache_clear()
+    assert all(m is modules[0] for m in modules)
+    assert [p.name for p in tmp_path.iterdir()] == [f"{modules[0].__name__}.py"]
