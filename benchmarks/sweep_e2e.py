@@ -1,4 +1,4 @@
-"""End-to-end throughput of `sweep run` on the default sweep, 1 worker vs 2.
+"""End-to-end throughput of `sweep run` on the default sweep, 1 worker vs 2 (threads, processes).
 
     python benchmarks/sweep_e2e.py [--repeat 3] [--seeds 0:1000]
 
@@ -40,12 +40,12 @@ def one_run(jobs: int, seeds: str, backend: str) -> tuple[float, float, int]:
 
 
 def measure(seeds: str, repeat: int) -> list[dict]:
-    """Median seconds of fresh runs with 1 worker and with 2 (warm JIT cache)."""
+    """Median seconds of fresh runs with 1 worker and with 2 threads or processes (warm caches)."""
     # The same sweep once, untimed: it compiles (or loads) every kernel it uses,
     # the generated ones included (a smaller sweep would not pick those).
     one_run(2, seeds, "loky")
     rows = []
-    for jobs, backend in ((1, "sequential"), (2, "loky")):
+    for jobs, backend in ((1, "sequential"), (2, "threading"), (2, "loky")):
         runs = [one_run(jobs, seeds, backend) for _ in range(repeat)]
         seconds = statistics.median(r[0] for r in runs)
         rows.append({"jobs": jobs, "backend": backend, "trials": runs[0][2], "seconds": seconds,
@@ -61,10 +61,9 @@ def format_rows(rows: list[dict]) -> str:
               r["trials_per_s"]] for r in rows]  # fmt: skip
     text = tabulate(table, headers=["jobs", "backend", "trials", "seconds", "first part (s)",
                                     "trials/s"], floatfmt=".2f")  # fmt: skip
-    return (
-        text
-        + f"\nparallel speed-up, 2 workers vs 1: {rows[0]['seconds'] / rows[1]['seconds']:.2f}x"
-    )
+    speedups = [f"parallel speed-up, 2 workers ({r['backend']}) vs 1: "
+                f"{rows[0]['seconds'] / r['seconds']:.2f}x" for r in rows[1:]]  # fmt: skip
+    return "\n".join([text, *speedups])
 
 
 def main() -> None:

@@ -132,7 +132,7 @@ def run(
     ``config``: a :class:`SweepConfig`, a mapping or a TOML path; keyword
     settings (``seeds=``, ``lr=``, ``width=``, ...) override it. Options:
     ``out`` (default ``results/<name>``), ``name``, ``jobs`` (default: all
-    cores), ``backend`` (loky, threading, sequential, dask), ``scheduler``
+    cores), ``backend`` (threading, loky, sequential, dask), ``scheduler``
     (a Dask scheduler address), ``progress`` (None: a bar on a terminal),
     ``overwrite``, ``extend``, ``force`` (above the size limit),
     ``chunk_size`` (see :mod:`sweep.plan`). Results stream to Parquet parts

@@ -18,6 +18,8 @@ import pandas as pd
 
 from kernels import get_task, init_batch, reference, train_batch
 
+from .config import DEFAULT_BACKEND
+
 
 def timed(fn: Callable[[], object], repeat: int = 3) -> float:
     """Median wall time of ``repeat`` calls, in seconds."""
@@ -90,7 +92,7 @@ def quick(repeat: int = 3) -> pd.DataFrame:
                      "ns_per_network_epoch": ref, "x_reference": 1.0})  # fmt: skip
     # 20,000 trials, ~1 s of training on one core: large enough to time.
     axes = dict(seeds="0:1000", lr="log:0.1:10:5", width="1:5", epochs=2000)
-    runs = ((1, "sequential"), (2, "loky"))
+    runs = ((1, "sequential"), (2, DEFAULT_BACKEND))
     for jobs, backend in runs:  # warm the JIT here and in the (reused) worker pool
         sweep_seconds(jobs, backend, **{**axes, "seeds": "0:100"})
     base = None

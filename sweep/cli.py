@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import api
-from .config import DEFAULT_NAME, DEFAULTS
+from .config import DEFAULT_BACKEND, DEFAULT_NAME, DEFAULTS
 from .errors import SweepError
 from .execute import release_workers
 from .report import FORMATS
@@ -70,9 +70,12 @@ def cli() -> None:
 @click.option("--out", metavar="DIR", help="Output folder. [default: results/NAME]")
 @click.option("--name", metavar="NAME", help="Sweep name, used for the default --out. "
               f"[default: {DEFAULT_NAME}]")  # fmt: skip
-@click.option("--jobs", metavar="N", help="Worker processes. [default: all cores]")
+@click.option("--jobs", metavar="N", help="Workers (threads, or processes with loky and "
+              "dask). [default: all cores]")  # fmt: skip
 @click.option("--backend", metavar="NAME",
-              help="loky (processes), threading, sequential or dask. [default: loky]")  # fmt: skip
+              help="threading (threads in this process; the kernels release the GIL), "
+              "loky (worker processes), sequential (one thread) or dask (a cluster). "
+              f"[default: {DEFAULT_BACKEND}]")  # fmt: skip
 @click.option("--scheduler", metavar="ADDRESS",
               help="With --backend dask: a running scheduler, e.g. tcp://host:8786 "
               "(default: start a local cluster).")  # fmt: skip

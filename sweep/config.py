@@ -183,7 +183,8 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
 #: Keys a TOML file may hold besides the config keys: options of the run.
 RUN_KEYS = ("name", "out", "jobs", "backend")
 #: Execution backends (see :mod:`sweep.execute`).
-BACKENDS = ("loky", "threading", "sequential", "dask")
+BACKENDS = ("threading", "loky", "sequential", "dask")
+DEFAULT_BACKEND = "threading"
 #: Largest ``chunk_size`` a user may ask for.
 MAX_CHUNK_SIZE = 16_384
 DEFAULT_NAME = "xor"
@@ -228,7 +229,7 @@ def make_run_options(name: Any = None, out: Any = None, jobs: Any = None, backen
         raise ConfigError("name", f"must be a plain folder name, got {run_name!r}")
     out_dir = Path(out) if out is not None else DEFAULT_ROOT / run_name
     n_jobs = default_jobs() if jobs is None else _whole("jobs", jobs, 1)
-    run_backend = backend or "loky"
+    run_backend = backend or DEFAULT_BACKEND
     _check("backend", run_backend in BACKENDS,
            f"unknown backend {run_backend!r} (choose {', '.join(BACKENDS)})")  # fmt: skip
     size = None if chunk_size is None else _whole("chunk_size", chunk_size, 1, MAX_CHUNK_SIZE)

@@ -1,8 +1,15 @@
 """Run chunks on a joblib backend and hand back their rows as they finish.
 
-Backends: ``loky`` (processes, default), ``threading`` (the kernel releases
-the GIL), ``sequential`` (in this process), ``dask`` (a ``dask.distributed``
-cluster through joblib's Dask backend; needs the ``dask`` extra).
+Backends: ``threading`` (default), ``loky`` (worker processes), ``sequential``
+(one chunk at a time, in this thread), ``dask`` (a ``dask.distributed`` cluster
+through joblib's Dask backend; needs the ``dask`` extra).
+
+Threads are the default because the kernels release the GIL: a chunk holds
+it only to draw its initial weights and for the driver to build its rows
+(~2% of a default sweep), and threads need no process start-up, no second
+Numba start-up and no pickled results. On the default sweep with 2 workers
+that is 5.6 s against 6.1 s for loky. loky isolates a crash to one worker
+and scales past the GIL's limit (a few dozen cores); Dask spans machines.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from contextlib import ExitStack
 import pyarrow as pa
 from joblib import Parallel, delayed, parallel_config
 
-from .config import BACKENDS, default_jobs
+from .config import BACKENDS, DEFAULT_BACKEND, default_jobs
 from .errors import SweepError
 from .plan import Chunk
 from .rows import DRIVER_PID, chunk_rows, run_chunk, to_table
@@ -63,8 +70,9 @@ def _dask_client(scheduler: str | None):
 
 
 def execute(
-    chunks: Iterable[Chunk], *, jobs: int, backend: str = "loky", scheduler: str | None = None
-) -> Iterator[pa.Table]:
+    chunks: Iterable[Chunk], *, jobs: int, backend: str = DEFAULT_BACKEND,
+    scheduler: str | None = None,
+) -> Iterator[pa.Table]:  # fmt: skip
     """Train ``chunks`` and yield each chunk's rows as soon as it is done (any order)."""
     if backend not in BACKENDS:
         raise SweepError(f"backend: unknown backend {backend!r} (choose {', '.join(BACKENDS)})")

@@ -26,7 +26,7 @@ def test_bench_command_prints_a_table_with_blanks_and_writes_json(tmp_path, monk
     table = pd.DataFrame([
         {"what": "kernel fast, tiled, float64", "width": 2, "ns_per_network_epoch": 15.0,
          "x_reference": 4000.0},
-        {"what": "sweep run, 2 warm workers (loky)", "trials_per_s": 5000.0, "speedup": 1.9},
+        {"what": "sweep run, 2 warm workers (threading)", "trials_per_s": 5000.0, "speedup": 1.9},
     ])  # fmt: skip
     monkeypatch.setattr(bench, "quick", lambda repeat: table)
     out = tmp_path / "bench.json"

@@ -1,8 +1,9 @@
 import math
+from pathlib import Path
 
 import pytest
 
-from sweep.config import DEFAULTS, make_config, read_toml
+from sweep.config import DEFAULTS, make_config, make_run_options, read_toml
 from sweep.errors import ConfigError
 
 
@@ -13,6 +14,8 @@ def test_defaults_are_the_main_job():
     assert cfg.epochs == (10_000,) and cfg.tol == (0.1,) and cfg.dtype == ("float64",)
     assert cfg.n_trials == 42_000
     assert cfg.curve_stride(10_000) == 100
+    options = make_run_options()
+    assert options.backend == "threading" and options.out == Path("results/xor")
 
 
 def test_strings_numbers_and_sequences_give_the_same_config():

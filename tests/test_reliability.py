@@ -56,9 +56,12 @@ def uninterrupted(tmp_path_factory):
     return sweep.run(out=out, backend="sequential", progress=False, **SLOW_AXES)
 
 
-def test_ctrl_c_stops_promptly_keeps_results_and_says_how_to_resume(tmp_path, uninterrupted):
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_ctrl_c_stops_promptly_keeps_results_and_says_how_to_resume(
+    tmp_path, uninterrupted, backend
+):
     out = tmp_path / "s"
-    proc = start(out, "--jobs", "2")
+    proc = start(out, "--jobs", "2", "--backend", backend)
     wait_for_parts(out, proc, 3)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
     t0 = time.monotonic()
@@ -76,7 +79,7 @@ def test_ctrl_c_stops_promptly_keeps_results_and_says_how_to_resume(tmp_path, un
 
 def test_a_killed_worker_is_a_clear_error_and_a_rerun_completes(tmp_path, uninterrupted):
     out = tmp_path / "s"
-    proc = start(out, "--jobs", "2")
+    proc = start(out, "--jobs", "2", "--backend", "loky")
     wait_for_parts(out, proc, 2)
     workers = [pid for pid, cmd in children(proc.pid) if "popen_loky" in cmd]
     assert workers, children(proc.pid)
