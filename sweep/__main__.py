@@ -1,6 +1,25 @@
-"""``python -m sweep`` is the ``sweep`` command."""
+"""The ``sweep`` program (also ``python -m sweep``): :func:`sweep.cli.main` in a
+process of its own, which it sets up for a one-shot command."""
 
-from .cli import main
+import gc
+import os
+
+
+def main() -> None:
+    """Run the ``sweep`` command line, then let the process exit promptly."""
+    # Before numpy loads (a user's own setting wins): this process never
+    # calls BLAS, and OpenBLAS's idle threads (numpy's, and scipy's when
+    # Numba finds it) spin ~0.1 s each at start, on the cores the kernels use.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from .cli import main as cli_main
+
+    try:
+        cli_main()
+    finally:
+        # Nothing is left to collect: spare the interpreter's shutdown its
+        # garbage-collector passes over Numba's and pandas' objects (0.15-0.3 s).
+        gc.freeze()
+
 
 if __name__ == "__main__":
     main()

@@ -6,7 +6,6 @@ so a bad value gives one line naming the field and exit status 2.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from pathlib import Path
@@ -177,10 +176,7 @@ def tabulate_frame(table) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning user errors into one line and exit status 2.
-
-    Without ``argv`` (the ``sweep`` program) the process exits right after.
-    """
+    """Entry point: run the CLI, turning user errors into one line and exit status 2."""
     filters = os.environ.get("PYTHONWARNINGS", "")
     if QUIET_RESOURCE_TRACKER not in filters:
         os.environ["PYTHONWARNINGS"] = ",".join(f for f in (filters, QUIET_RESOURCE_TRACKER) if f)
@@ -198,8 +194,3 @@ def main(argv: list[str] | None = None) -> None:
     except SweepError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_USAGE)
-    finally:
-        if argv is None:
-            # Nothing is left to collect: spare the interpreter's shutdown its
-            # garbage-collector passes over Numba's and pandas' objects (0.15-0.3 s).
-            gc.freeze()

@@ -174,19 +174,3 @@ def test_the_cli_keeps_lokys_spurious_resource_warnings_off_stderr(monkeypatch, 
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                               env=env, timeout=60)  # fmt: skip
         assert ("resource_tracker" not in proc.stderr) == quiet, proc.stderr
-
-
-def test_only_the_program_skips_the_collector_at_exit(monkeypatch):
-    import gc
-
-    frozen = []
-    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
-    main(["--version"])  # called from Python: the process goes on, nothing frozen
-    assert frozen == []
-    monkeypatch.setattr(sys, "argv", ["sweep", "--version"])
-    main()  # the `sweep` program: exits next
-    assert frozen == [True]
-    with pytest.raises(SystemExit):  # errors exit too
-        monkeypatch.setattr(sys, "argv", ["sweep", "run", "--lr", "nan"])
-        main()
-    assert frozen == [True, True]
