@@ -100,8 +100,9 @@ class Arithmetic:
         return f"_fmuladd({a}, {b}, {c})" if self.fast else f"{c} + {a} * {b}"
 
     def sigmoid(self, x: str) -> str:
-        exp = "sigmoid_exp" if self.fast else "np.exp"
-        return f"one / (one + {exp}(-({x})))"
+        if self.fast:
+            return f"one / (one + sigmoid_exp_neg({x}))"
+        return f"one / (one + np.exp(-({x})))"
 
     def chain(self, terms: list[tuple[str, str]], start: str | None = None) -> str:
         """``start + a0 * b0 + a1 * b1 + ...`` summed as the general kernel sums.
@@ -158,7 +159,7 @@ def module_source(generator: str, X: np.ndarray, Y: np.ndarray, width: int,
         "import numpy as np",
         "from numba import njit",
         "",
-        "from kernels.train import _JIT, _fmuladd, sigmoid_exp",
+        "from kernels.train import _JIT, _fmuladd, sigmoid_exp_neg",
         "",
         f"X = np.array({X.tolist()!r})",
         f"Y = np.array({Y.tolist()!r})",
