@@ -184,6 +184,7 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
 RUN_KEYS = ("name", "out", "jobs", "backend")
 #: Execution backends (see :mod:`sweep.execute`).
 BACKENDS = ("threading", "loky", "sequential", "dask")
+#: Threads: the kernels release the GIL (why, and when to choose another: sweep.execute).
 DEFAULT_BACKEND = "threading"
 #: Largest ``chunk_size`` a user may ask for.
 MAX_CHUNK_SIZE = 16_384

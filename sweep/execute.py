@@ -7,9 +7,10 @@ through joblib's Dask backend; needs the ``dask`` extra).
 Threads are the default because the kernels release the GIL: a chunk holds
 it only to draw its initial weights and for the driver to build its rows
 (~2% of a default sweep), and threads need no process start-up, no second
-Numba start-up and no pickled results. On the default sweep with 2 workers
-that is 5.6 s against 6.1 s for loky. loky isolates a crash to one worker
-and scales past the GIL's limit (a few dozen cores); Dask spans machines.
+Numba start-up and no pickled results: on the default sweep with 2 workers,
+0.2-0.7 s less than loky (``benchmarks/sweep_e2e.py``). loky isolates a
+crash to one worker and scales past the GIL's limit (a few dozen cores);
+Dask spans machines.
 """
 
 from __future__ import annotations
