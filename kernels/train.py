@@ -551,6 +551,20 @@ def _train_block_exact(X, Y, wh, bh, wo, bo, lr, epochs, tol, curve_every, early
                 solved, converged, diverged, curve, outputs, final_loss)  # fmt: skip
 
 
+@njit(**_JIT)
+def _ready(x):
+    return x
+
+
+def warm_up() -> None:
+    """Start Numba's run-time in this process now (~0.3 s, once per process).
+
+    A process's first kernel call pays it otherwise; see
+    :func:`sweep.execute.start_here` for why a caller may want it earlier.
+    """
+    _ready(0.0)
+
+
 def train_batch(
     X: np.ndarray,
     Y: np.ndarray,

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .config import RUN_KEYS, RunOptions, SweepConfig, make_config, make_run_options, read_toml
 from .errors import ConfigError, SweepError
-from .execute import check_backend, execute
+from .execute import check_backend, execute, start_here
 from .grid import grid_frame, shapes
 from .plan import plan, values_per_trial
 from .schema import part_schema
@@ -102,6 +102,8 @@ def train(
         done = store.done_ids()
         chunks = plan(cfg, done, options.jobs, options.chunk_size)
         todo = sum(c.size for c in chunks)
+        if chunks:
+            start_here(options.jobs, options.backend)
         # Off the path to the first result: the part schema needs pandas.
         threading.Thread(target=part_schema, daemon=True).start()
         bar = tqdm(total=todo, unit="trial", disable=not show, dynamic_ncols=True,
