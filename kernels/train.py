@@ -557,7 +557,7 @@ def _ready(x):
 
 
 def warm_up() -> None:
-    """Start Numba's run-time in this process now (~0.3 s, once per process).
+    """Start Numba's run-time in this process now (0.15-0.35 s, once per process).
 
     A process's first kernel call pays it otherwise; see
     :func:`sweep.execute.start_here` for why a caller may want it earlier.
