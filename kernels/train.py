@@ -135,11 +135,12 @@ def _clamp(x, low, high):
 
 
 @njit(inline="always", **_JIT)
-def _exp_parts_f64(c):
-    """(p, z) with exp(c) = p * 2**k, k + 1023 in z's low bits; |c| < 745.2."""
-    z = _fmuladd(c, _LOG2E, _SHIFT64)
-    kf = z - _SHIFT64
-    r = _fmuladd(-kf, _LN2_LO, _fmuladd(-kf, _LN2_HI, c))
+def _exp_neg_parts_f64(a, shift):
+    """(p, z) with exp(-a) = p * 2**k, k + (shift - 1.5 * 2**52) in z's low bits;
+    |a| < 745.2. The sign of ``a`` is folded into the constants: no negation."""
+    z = _fmuladd(a, -_LOG2E, shift)
+    kf = z - shift
+    r = _fmuladd(-kf, _LN2_LO, -_fmuladd(kf, _LN2_HI, a))
     return _poly_f64(r), z
 
 
@@ -161,11 +162,11 @@ def _poly_f64(r):
 
 
 @njit(inline="always", **_JIT)
-def _exp_parts_f32(c):
-    """float32 :func:`_exp_parts_f64`: q of degree 4 (relative error 1e-8); |c| < 103.9."""
-    z = _fmuladd(c, _F32(_LOG2E), _SHIFT32)
-    kf = z - _SHIFT32
-    r = _fmuladd(-kf, _LN2_LO_F32, _fmuladd(-kf, _LN2_HI_F32, c))
+def _exp_neg_parts_f32(a, shift):
+    """float32 :func:`_exp_neg_parts_f64` (shift less 1.5 * 2**23); |a| < 103.9."""
+    z = _fmuladd(a, -_F32(_LOG2E), shift)
+    kf = z - shift
+    r = _fmuladd(-kf, _LN2_LO_F32, -_fmuladd(kf, _LN2_HI_F32, a))
     return _poly_f32(r), z
 
 
@@ -182,7 +183,7 @@ def _poly_f32(r):
 
 @njit(**_JIT)
 def _exp_f64(x):
-    p, z = _exp_parts_f64(_clamp(x, -746.0, 710.0))  # k in [-1077, 1024]
+    p, z = _exp_neg_parts_f64(-_clamp(x, -746.0, 710.0), _SHIFT64)  # k in [-1077, 1024]
     # 2^k as two normal powers of two, so subnormal results round once.
     k = _f64_to_bits(z) - _SHIFT64_BITS
     k1 = k >> 1
@@ -194,7 +195,7 @@ def _exp_f64(x):
 
 @njit(**_JIT)
 def _exp_f32(x):
-    p, z = _exp_parts_f32(_clamp(x, _F32(-104.0), _F32(89.0)))
+    p, z = _exp_neg_parts_f32(-_clamp(x, _F32(-104.0), _F32(89.0)), _SHIFT32)
     k = _f32_to_bits(z) - np.int32(_SHIFT32_BITS)
     k1 = k >> np.int32(1)
     s1 = _bits_to_f32((k1 + np.int32(127)) << np.int32(23))
@@ -256,22 +257,15 @@ def _sigmoid_exp_neg_overload(a):
     if a == types.float64:
 
         def exp64(a):
-            c = _clamp(a, -709.0, 708.0)
-            z = _fmuladd(c, -_LOG2E, _ROUND64)  # k in z's low bits
-            kf = z - _ROUND64
-            r = _fmuladd(-kf, _LN2_LO, -_fmuladd(kf, _LN2_HI, c))
-            return _bits_to_f64(_f64_to_bits(_poly_f64(r)) + (_f64_to_bits(z) << 52))
+            p, z = _exp_neg_parts_f64(_clamp(a, -709.0, 708.0), _ROUND64)  # k in z's low bits
+            return _bits_to_f64(_f64_to_bits(p) + (_f64_to_bits(z) << 52))
 
         return exp64
     if a == types.float32:
 
         def exp32(a):
-            c = _clamp(a, _F32(-88.0), _F32(86.0))
-            z = _fmuladd(c, -_F32(_LOG2E), _ROUND32)
-            kf = z - _ROUND32
-            r = _fmuladd(-kf, _LN2_LO_F32, -_fmuladd(kf, _LN2_HI_F32, c))
-            scaled = _f32_to_bits(_poly_f32(r)) + (_f32_to_bits(z) << np.int32(23))
-            return _bits_to_f32(scaled)
+            p, z = _exp_neg_parts_f32(_clamp(a, _F32(-88.0), _F32(86.0)), _ROUND32)
+            return _bits_to_f32(_f32_to_bits(p) + (_f32_to_bits(z) << np.int32(23)))
 
         return exp32
     return None

@@ -48,10 +48,10 @@ def start_here(jobs: int, backend: str) -> None:
     """Start Numba's run-time now if this process will train the chunks.
 
     It holds the GIL for 0.15-0.35 s (the more when scipy is installed: Numba
-    imports it). Started before the driver's other start-up
-    work (the pandas import the first write needs), that work overlaps
-    training, whose kernels release the GIL, rather than delaying it: the
-    default sweep finishes ~0.15 s sooner on 1 or 2 threads.
+    imports it). Started before the driver's other start-up work (the pandas
+    import the first write needs), that work overlaps training, whose kernels
+    release the GIL, rather than delaying it: the default sweep finishes
+    ~0.15 s sooner on 1 or 2 threads.
     """
     if backend == "threading" or _in_this_thread(jobs, backend):
         from kernels.train import warm_up
