@@ -56,8 +56,9 @@ def git_commit() -> str | None:
     return commit + ("+dirty" if dirty else "")
 
 
-def c_proxy_ns(flags: list[str], repeat: int) -> float | None:
-    """ns per network-epoch of benchmarks/c_proxy.c (median), None without gcc."""
+def c_proxy_ns(flags: list[str], width: int, repeat: int) -> float | None:
+    """ns per network-epoch of benchmarks/c_proxy.c at H = ``width`` (median), None
+    without gcc."""
     import shutil
     import statistics
     import subprocess
@@ -68,7 +69,8 @@ def c_proxy_ns(flags: list[str], repeat: int) -> float | None:
         return None
     exe = Path(tempfile.mkdtemp()) / "c_proxy"
     source = Path(__file__).resolve().parent / "c_proxy.c"
-    subprocess.run(["gcc", *flags, "-o", str(exe), str(source), "-lm"], check=True)
+    subprocess.run(["gcc", *flags, f"-DH={width}", "-o", str(exe), str(source), "-lm"],
+                   check=True)  # fmt: skip
     runs = [float(subprocess.run([str(exe)], capture_output=True, text=True, check=True)
                   .stdout.split()[0]) for _ in range(repeat)]  # fmt: skip
     return statistics.median(runs)
@@ -88,11 +90,13 @@ def main() -> None:
     kernel_rows = kernel.measure(batch, epochs, widths, args.repeat)
     print(kernel.format_rows(kernel_rows))
     for label, flags in C_BUILDS.items():
-        proxy = c_proxy_ns(flags, args.repeat)
-        if proxy is not None:
-            kernel_rows.append({"approach": f"C proxy, {label}", "width": 2, "dtype": "float64",
-                                "ns": proxy})  # fmt: skip
-            print(f"hardware proxy, C ({label}: {' '.join(flags)}), H = 2: {proxy:.1f} ns")
+        for width in widths:
+            proxy = c_proxy_ns(flags, width, args.repeat)
+            if proxy is None:
+                break
+            kernel_rows.append({"approach": f"C proxy, {label}", "width": width,
+                                "dtype": "float64", "ns": proxy})  # fmt: skip
+            print(f"hardware proxy, C ({label}: {' '.join(flags)}), H = {width}: {proxy:.1f} ns")
 
     seeds = "0:200" if args.quick else "0:1000"
     print(f"\n## End to end: `sweep run --seeds {seeds}` (default grid otherwise)")
