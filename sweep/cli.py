@@ -101,19 +101,17 @@ def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, overwrit
     10,000 epochs, into results/xor/. Rerunning the same command resumes an
     interrupted sweep; each trial is stored exactly once.
     """
-    if quiet:
-        api.train(config, out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
-                  progress=False, overwrite=overwrite, extend=extend, force=force,
-                  chunk_size=chunk_size, **axes)  # fmt: skip
-        release_workers()
-        return
-    from .report import SUMMARY_COLUMNS, summary
-
-    frame = api.run(config, out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
+    settings = dict(out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
                     overwrite=overwrite, extend=extend, force=force, chunk_size=chunk_size,
-                    columns=list(SUMMARY_COLUMNS), **axes)  # fmt: skip
+                    **axes)  # fmt: skip
+    if quiet:
+        api.train(config, progress=False, **settings)
+    else:
+        from .report import SUMMARY_COLUMNS, summary
+
+        frame = api.run(config, columns=list(SUMMARY_COLUMNS), **settings)
+        click.echo(summary(frame))
     release_workers()
-    click.echo(summary(frame))
 
 
 @cli.command()
