@@ -8,10 +8,9 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from tqdm.auto import tqdm
 
 from .config import RUN_KEYS, RunOptions, SweepConfig, make_config, make_run_options, read_toml
 from .errors import ConfigError, SweepError
@@ -106,16 +105,23 @@ def train(
             start_here(options.jobs, options.backend)
         # Off the path to the first result: the part schema needs pandas.
         threading.Thread(target=part_schema, daemon=True).start()
-        bar = tqdm(total=todo, unit="trial", disable=not show, dynamic_ncols=True,
-                   desc=f"{out_dir}", leave=True)  # fmt: skip
-        if done and show:
-            bar.write(f"resuming: {len(done):,} trials already stored in {out_dir}")
+        bar = None
+        if show:  # tqdm loads only for a bar that shows (50 ms of start-up)
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=todo, unit="trial", dynamic_ncols=True, desc=f"{out_dir}",
+                       leave=True)  # fmt: skip
+            if done:
+                # With the bar, on stderr: stdout carries results (the summary).
+                bar.write(f"resuming: {len(done):,} trials already stored in {out_dir}",
+                          file=sys.stderr)  # fmt: skip
         try:
-            with bar:
+            with bar if bar is not None else nullcontext():
                 for table in execute(chunks, jobs=options.jobs, backend=options.backend,
                                      scheduler=scheduler):  # fmt: skip
                     store.write(table)
-                    bar.update(table.num_rows)
+                    if bar is not None:
+                        bar.update(table.num_rows)
         except KeyboardInterrupt:
             stored = len(store.done_ids())
             raise Interrupted(

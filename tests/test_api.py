@@ -75,6 +75,30 @@ def test_resume_after_losing_parts_gives_identical_rows(small_sweep, tmp_path):
     pd.testing.assert_frame_equal(resumed, df)
 
 
+def test_progress_bar_counts_every_trial_and_announces_a_resume(tmp_path, capsys):
+    settings = {**SMALL, "task": "xor", "width": "2", "progress": True}
+    out = tmp_path / "bar"
+    sweep.train(out=out, backend="sequential", chunk_size=16, **settings)
+    first = capsys.readouterr().err
+    assert "40/40" in first and "trial" in first and "resuming" not in first
+    parts = sorted(out.glob("*.parquet"))
+    parts[0].unlink()  # as if the run died before its last write
+    sweep.train(out=out, backend="sequential", chunk_size=16, **settings)
+    again = capsys.readouterr()
+    assert "resuming: 24 trials already stored" in again.err and "16/16" in again.err
+    assert again.out == ""  # stdout is for results
+
+
+def test_a_hidden_bar_leaves_tqdm_unloaded(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, sweep; sweep.train(out=sys.argv[1], task='xor', seeds='0:2', "
+            "lr='0.5', width='2', epochs=10, progress=False); "
+            "assert 'tqdm' not in sys.modules, 'tqdm loaded'")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "quiet")], check=True)
+
+
 def test_parallel_backends_give_identical_rows(small_sweep, tmp_path):
     _, df = small_sweep
     for backend in ("loky", "threading"):
