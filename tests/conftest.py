@@ -17,6 +17,11 @@ if "SWEEP_KERNEL_CACHE" not in os.environ:
     os.environ["SWEEP_KERNEL_CACHE"] = tempfile.mkdtemp(prefix="sweep-test-kernels-")
     atexit.register(shutil.rmtree, os.environ["SWEEP_KERNEL_CACHE"], ignore_errors=True)
 
+# Subprocesses (`python -m sweep`, `python -c`) import the package this
+# session tests, not the checkout in the working directory: in CI that is the
+# installed copy, whose Numba cache the session has already filled.
+os.environ["PYTHONSAFEPATH"] = "1"
+
 #: Relative/absolute tolerance for floats that must agree "to rounding".
 RTOL = 1e-10
 ATOL = 1e-12

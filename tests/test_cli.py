@@ -21,6 +21,15 @@ def sweep_cmd(*args, **kw):
                           text=True, timeout=120, **kw)  # fmt: skip
 
 
+def test_subprocesses_run_the_package_under_test():
+    import kernels
+
+    code = "import kernels, sweep; print(kernels.__file__); print(sweep.__file__)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert proc.stdout.split() == [kernels.__file__, sweep.__file__], proc.stderr
+
+
 def test_run_prints_a_summary_and_python_m_sweep_works(tmp_path):
     proc = sweep_cmd("run", *TINY, "--out", str(tmp_path / "r"))
     assert proc.returncode == 0, proc.stderr
