@@ -1,5 +1,8 @@
 """End to end through the Python API: rows, types, values, resume, readers."""
 
+import subprocess
+import sys
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -90,9 +93,6 @@ def test_progress_bar_counts_every_trial_and_announces_a_resume(tmp_path, capsys
 
 
 def test_a_hidden_bar_leaves_tqdm_unloaded(tmp_path):
-    import subprocess
-    import sys
-
     code = ("import sys, sweep; sweep.train(out=sys.argv[1], task='xor', seeds='0:2', "
             "lr='0.5', width='2', epochs=10, progress=False); "
             "assert 'tqdm' not in sys.modules, 'tqdm loaded'")  # fmt: skip
