@@ -12,7 +12,7 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,9 @@ class SweepConfig:
         Integer axes are compact specs (``"0:1000000"``); ``make_config`` of
         this dict gives the same config back.
         """
-        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        # Not dataclasses.asdict: it deep-copies every seed (3 s for 10^6 seeds).
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         out["seeds"] = specs.compact_ints(self.seeds)
         out["width"] = specs.compact_ints(self.width)
         return out
