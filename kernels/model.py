@@ -107,19 +107,20 @@ def init_batch(
     """Initial weights of many networks in the batched (network-last) layout.
 
     Each network's weights are exactly :func:`init_uniform`'s: uniform draws
-    are consecutive in the stream, so one call of the total size equals the
-    four calls in init order, and reseeding one RandomState is the same as
-    making a new one (and ~30x cheaper). Drawn in float64, then cast: a
-    float32 network starts from the rounded float64 draw.
+    are consecutive in the stream, so one draw of the total size equals the
+    four in init order. The draws are numpy's, compiled
+    (:mod:`kernels.draws`: 5x faster than reseeding a RandomState per seed,
+    and without the GIL; loads Numba). Drawn in float64, then cast: a float32
+    network starts from the rounded float64 draw.
     """
+    from .draws import uniform_draws
+
     seeds = np.asarray(seeds, dtype=np.int64)
+    if seeds.size and (seeds.min() < 0 or seeds.max() > 2**32 - 1):
+        raise ValueError("seeds must be between 0 and 2**32 - 1 (numpy's RandomState)")
     shapes = param_shapes(n_in, width, n_out)
     sizes = [int(np.prod(shape)) for shape in shapes.values()]
-    draws = np.empty((seeds.size, sum(sizes)))
-    rs = np.random.RandomState()
-    for j, seed in enumerate(seeds.tolist()):
-        rs.seed(seed)
-        draws[j] = rs.uniform(low, high, size=draws.shape[1])
+    draws = uniform_draws(seeds.ravel(), sum(sizes), float(low), float(high))
     batch = {}
     start = 0
     for (name, shape), size in zip(shapes.items(), sizes, strict=True):
