@@ -16,6 +16,7 @@ Dask spans machines.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 
@@ -76,6 +77,34 @@ def release_workers() -> None:
         executor.shutdown(wait=True, kill_workers=True)
 
 
+class _Window:
+    """Back-pressure for threads: at most ``size`` chunks trained or training
+    whose rows are not yet written.
+
+    joblib dispatches a task when one finishes, not when its result is
+    consumed, so workers faster than the writer (short trials: a
+    3,000,000-trial sweep at 200 epochs) piled finished chunks up in memory,
+    2.2 GB at its peak instead of 1.1 GB. A task waits here for a free slot;
+    the driver frees one per chunk written.
+    """
+
+    def __init__(self, size: int):
+        self._free = threading.Semaphore(size)
+        self._closed = threading.Event()
+
+    def run(self, chunk: Chunk, index: int):
+        while not self._free.acquire(timeout=0.05):
+            if self._closed.is_set():  # the run is ending: train nothing more
+                raise SweepError("the run ended before this chunk started")
+        return run_chunk(chunk, index)
+
+    def written(self) -> None:
+        self._free.release()
+
+    def close(self) -> None:
+        self._closed.set()
+
+
 def _dask_client(scheduler: str | None):
     from dask.distributed import Client
 
@@ -110,12 +139,17 @@ def execute(
         else:
             stack.enter_context(parallel_config(backend=backend))
             n_jobs = jobs
-        # pre_dispatch bounds the chunks in flight (and rows held in memory).
+        # pre_dispatch bounds the chunks queued; the window (threads), those
+        # finished but not yet written.
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered",
                             pre_dispatch="2*n_jobs")  # fmt: skip
+        window = _Window(2 * jobs) if backend == "threading" else None
+        task = window.run if window else run_chunk
         try:
-            for index, result in parallel(delayed(run_chunk)(c, i) for i, c in enumerate(chunks)):
+            for index, result in parallel(delayed(task)(c, i) for i, c in enumerate(chunks)):
                 yield to_table(chunks[index], result)
+                if window:
+                    window.written()
         except SweepError:
             raise
         except Exception as e:  # a worker died or the cluster went away
@@ -125,3 +159,6 @@ def execute(
                     "far are kept: run the same command again to resume"
                 ) from None
             raise
+        finally:
+            if window:
+                window.close()

@@ -1,8 +1,11 @@
 """Where chunks train, and what the driver starts ahead of them (sweep/execute.py)."""
 
+import time
+
 import pytest
 
 import kernels.train
+import sweep.execute
 from sweep.execute import start_here
 
 
@@ -21,3 +24,17 @@ def test_numba_starts_early_only_where_the_chunks_train(monkeypatch, jobs, backe
 def test_warm_up_leaves_numba_ready():
     kernels.train.warm_up()
     assert kernels.train._ready.signatures  # compiled, or loaded from the cache
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_threads_train_at_most_two_chunks_per_worker_ahead_of_the_writer(monkeypatch, jobs):
+    started = []
+    monkeypatch.setattr(sweep.execute, "run_chunk", lambda c, i: (started.append(i), (i, c))[1])
+    monkeypatch.setattr(sweep.execute, "to_table", lambda chunk, result: chunk)
+    chunks = [f"chunk {i}" for i in range(40)]
+    written = []
+    for table in sweep.execute.execute(chunks, jobs=jobs, backend="threading"):
+        time.sleep(0.01)  # a slow writer: the workers would run ahead
+        written.append(table)
+        assert len(started) - len(written) <= 2 * jobs
+    assert sorted(written) == sorted(chunks)
