@@ -6,7 +6,8 @@ kernel, :mod:`kernels.tiled` for its shape-specialised form and
 :mod:`kernels.reference` for the numpy oracle.
 
 ``train_batch`` is imported on first use: it loads Numba (~0.2 s), which a
-process that only plans or stores results never needs.
+process that only plans or stores results never needs (``init_batch`` loads
+it too, on its first call: its draws are compiled, :mod:`kernels.draws`).
 """
 
 from typing import Any
