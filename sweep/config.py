@@ -89,7 +89,7 @@ class SweepConfig:
         Integer axes are compact specs (``"0:1000000"``); ``make_config`` of
         this dict gives the same config back.
         """
-        # Not dataclasses.asdict: it deep-copies every seed (3 s for 10^6 seeds).
+        # Not dataclasses.asdict: it deep-copies every seed (0.7 s for 10^6 seeds).
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         out = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         out["seeds"] = specs.compact_ints(self.seeds)
