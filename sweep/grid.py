@@ -64,19 +64,24 @@ def shapes(config: SweepConfig) -> Iterator[Shape]:
                         config.early_stop, config.curve_stride(epochs))  # fmt: skip
 
 
-def shape_trials(shape: Shape, config: SweepConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(seeds, lrs, ids) of one shape's trials, seed-major."""
-    prefix = _shape_key(shape)
+def shape_seeds_lrs(shape: Shape, config: SweepConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(seeds, lrs) of one shape's trials, seed-major."""
     seeds = np.repeat(np.asarray(config.seeds, dtype=np.int64), len(config.lr))
     lrs = np.tile(np.asarray(config.lr, dtype=np.float64), len(config.seeds))
-    ids = np.array(
-        [
-            trial_id(shape, s, lr, prefix)
-            for s, lr in zip(seeds.tolist(), lrs.tolist(), strict=True)
-        ],
-        dtype=object,
-    )
-    return seeds, lrs, ids
+    return seeds, lrs
+
+
+def trial_ids(shape: Shape, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray:
+    """:func:`trial_id` of each (seed, lr) of ``shape``, as an object array."""
+    prefix = _shape_key(shape)
+    pairs = zip(seeds.tolist(), lrs.tolist(), strict=True)
+    return np.array([trial_id(shape, s, lr, prefix) for s, lr in pairs], dtype=object)
+
+
+def shape_trials(shape: Shape, config: SweepConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(seeds, lrs, ids) of one shape's trials, seed-major."""
+    seeds, lrs = shape_seeds_lrs(shape, config)
+    return seeds, lrs, trial_ids(shape, seeds, lrs)
 
 
 def grid_frame(config: SweepConfig) -> pandas.DataFrame:

@@ -15,6 +15,7 @@ fair share of work between workers and little work lost to a kill.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from kernels import get_task
 from kernels.choose import choose_kernel
 
 from .config import MAX_CHUNK_SIZE, SweepConfig
-from .grid import Shape, shape_trials, shapes
+from .grid import Shape, shape_seeds_lrs, shapes, trial_ids
 
 TARGET_SECONDS = 0.5
 MIN_CHUNK = 64
@@ -76,12 +77,26 @@ class Chunk:
     shape: Shape
     seeds: np.ndarray  # int64
     lrs: np.ndarray  # float64
-    ids: np.ndarray  # str (object)
     kernel: str = "general"
+    known_ids: np.ndarray | None = None  # the ids, where planning needed them
+
+    @functools.cached_property
+    def ids(self) -> np.ndarray:
+        """Trial ids (str objects). Computed when first asked for (by the
+        driver, as it stores the rows, while workers train) unless planning
+        already had them: 10^6 ids take ~1 s of the GIL."""
+        if self.known_ids is not None:
+            return self.known_ids
+        return trial_ids(self.shape, self.seeds, self.lrs)
 
     @property
     def size(self) -> int:
-        return len(self.ids)
+        return len(self.seeds)
+
+    def part(self, start: int, stop: int) -> Chunk:
+        """The chunk of trials ``start:stop`` of this one."""
+        ids = None if self.known_ids is None else self.known_ids[start:stop]
+        return Chunk(self.shape, self.seeds[start:stop], self.lrs[start:stop], self.kernel, ids)
 
     @property
     def est_seconds(self) -> float:
@@ -102,31 +117,29 @@ def plan(
     """
     todo = []
     for shape in shapes(config):
-        seeds, lrs, ids = shape_trials(shape, config)
+        seeds, lrs = shape_seeds_lrs(shape, config)
+        ids = None  # a fresh run's ids wait for the driver (see Chunk.ids)
         if done:
+            ids = trial_ids(shape, seeds, lrs)
             keep = np.fromiter((i not in done for i in ids), dtype=bool, count=len(ids))
             seeds, lrs, ids = seeds[keep], lrs[keep], ids[keep]
-        if len(ids):
+        if len(seeds):
             todo.append((shape, seeds, lrs, ids))
-    total = sum(len(t[3]) for t in todo)
+    total = sum(len(t[1]) for t in todo)
     fair = max(MIN_CHUNK, math.ceil(total / (CHUNKS_PER_WORKER * max(1, jobs))))
     chunks = []
     for shape, seeds, lrs, ids in todo:
-        kernel = kernel_for(shape, len(ids))
+        kernel = kernel_for(shape, len(seeds))
         per_network = shape.epochs * ns_per_network_epoch(shape, kernel) * 1e-9
         size = int(min(MAX_CHUNK, fair, max(MIN_CHUNK, TARGET_SECONDS / per_network)))
         size = chunk_size or max(1, min(size, MAX_CHUNK_VALUES // values_per_trial(shape)))
-        for start in range(0, len(ids), size):
-            part = slice(start, start + size)
-            chunks.append(Chunk(shape, seeds[part], lrs[part], ids[part], kernel))
+        whole = Chunk(shape, seeds, lrs, kernel, ids)
+        chunks += [whole.part(start, start + size) for start in range(0, whole.size, size)]
     chunks.sort(key=lambda c: c.est_seconds, reverse=True)
     if chunk_size is None and chunks and chunks[0].size >= FIRST_SPLIT * MIN_CHUNK:
         # The first result arrives sooner (and shows the run is alive) when
         # the first chunk is cut into short pieces.
         first = chunks.pop(0)
         step = -(-first.size // FIRST_SPLIT)
-        pieces = [Chunk(first.shape, first.seeds[i : i + step], first.lrs[i : i + step],
-                        first.ids[i : i + step], first.kernel)
-                  for i in range(0, first.size, step)]  # fmt: skip
-        chunks = pieces + chunks
+        chunks = [first.part(i, i + step) for i in range(0, first.size, step)] + chunks
     return chunks

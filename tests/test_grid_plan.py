@@ -47,6 +47,17 @@ def test_plan_covers_every_todo_trial_exactly_once():
     assert all(len({c.shape}) == 1 and 0 < c.size <= MAX_CHUNK for c in chunks)
 
 
+def test_a_fresh_plan_leaves_ids_to_the_chunks_and_they_are_the_grids():
+    cfg = small()
+    chunks = plan(cfg, jobs=2)
+    assert all(c.known_ids is None for c in chunks)  # none hashed before training
+    planned = np.concatenate([c.ids for c in chunks])
+    assert len(planned) == len(set(planned)) and set(planned) == set(grid_frame(cfg)["trial_id"])
+    for c in chunks:  # each id is its own trial's
+        pairs = zip(c.seeds.tolist(), c.lrs.tolist(), strict=True)
+        assert list(c.ids) == [trial_id(c.shape, s, lr) for s, lr in pairs]
+
+
 def test_plan_orders_expensive_chunks_first_and_honours_chunk_size():
     chunks = plan(small(), jobs=1, chunk_size=7)
     assert all(c.size <= 7 for c in chunks)
