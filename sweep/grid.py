@@ -46,10 +46,11 @@ def trial_id(shape: Shape, seed: int, lr: float, shape_key: str | None = None) -
     """A trial's id: a hash of its full parameter set (16 hex digits).
 
     Floats enter as their shortest round-trip repr, so equal values give
-    equal ids on every machine. ``shape_key`` may carry ``shape``'s part of
-    the key, computed once for many trials.
+    equal ids on every machine; numpy scalars as the Python numbers they
+    equal (numpy 2 writes ``np.int64(3)``). ``shape_key`` may carry
+    ``shape``'s part of the key, computed once for many trials.
     """
-    key = f"{shape_key or _shape_key(shape)}|seed={seed!r}|lr={lr!r}"
+    key = f"{shape_key or _shape_key(shape)}|seed={int(seed)!r}|lr={float(lr)!r}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 

@@ -53,8 +53,8 @@ def test_a_fresh_plan_leaves_ids_to_the_chunks_and_they_are_the_grids():
     assert all(c.known_ids is None for c in chunks)  # none hashed before training
     planned = np.concatenate([c.ids for c in chunks])
     assert len(planned) == len(set(planned)) and set(planned) == set(grid_frame(cfg)["trial_id"])
-    for c in chunks:  # each id is its own trial's
-        pairs = zip(c.seeds.tolist(), c.lrs.tolist(), strict=True)
+    for c in chunks:  # each id is its own trial's (numpy scalars as Python numbers)
+        pairs = zip(c.seeds, c.lrs, strict=True)
         assert list(c.ids) == [trial_id(c.shape, s, lr) for s, lr in pairs]
 
 
