@@ -4,9 +4,10 @@ Backends: ``threading`` (default), ``loky`` (worker processes), ``sequential``
 (one chunk at a time, in this thread), ``dask`` (a ``dask.distributed`` cluster
 through joblib's Dask backend; needs the ``dask`` extra).
 
-Threads are the default because the kernels release the GIL: a chunk holds
-it only to draw its initial weights and for the driver to build its rows
-(~2% of a default sweep), and threads need no process start-up, no second
+Threads are the default because the kernels (and the draws of initial
+weights) release the GIL: a chunk holds it only for its Python glue and for
+the driver to build its rows (~2% of a default sweep, measured before the
+draws were compiled), and threads need no process start-up, no second
 Numba start-up and no pickled results: on the default sweep with 2 workers,
 0.2-0.7 s less than loky (``benchmarks/sweep_e2e.py``). loky isolates a
 crash to one worker and scales past the GIL's limit (a few dozen cores);
