@@ -5,15 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from . import codegen, tiled
+from .recipe import Recipe
 
 
-def choose_kernel(X: np.ndarray, Y: np.ndarray, width: int, exp: str, work: float) -> str:
-    """``general`` or ``tiled`` for ``work`` network-epochs of a shape.
+def choose_kernel(X: np.ndarray, Y: np.ndarray, width: int, exp: str, work: float,
+                  recipe: Recipe) -> str:  # fmt: skip
+    """``general`` or ``tiled`` for ``work`` network-epochs of a shape (``X``, ``Y``:
+    the task's 0/1 patterns) and recipe.
 
     The generated (tiled) kernel only for the fast exp (with libm's exp both
     kernels spend their time in scalar exp calls and run at the same speed),
-    for a shape it fits, and when the work repays compiling it
-    (:data:`kernels.codegen.MIN_WORK`).
+    for a shape and recipe it implements, and when the work repays compiling
+    it (:data:`kernels.codegen.MIN_WORK`).
     """
     worth = exp == "fast" and work >= codegen.MIN_WORK
-    return "tiled" if worth and tiled.fits(X, Y, width) else "general"
+    return "tiled" if worth and tiled.fits(X, Y, width, recipe) else "general"

@@ -1,23 +1,25 @@
-"""Generated kernels: arithmetic as source, the on-disk cache, the block layout.
+"""Generated kernels: source that calls the step's pieces, the on-disk cache, the layout.
 
-:mod:`kernels.tiled` writes a kernel's source for one shape (task and width)
-as plain, readable Python, which is saved to a cache folder and imported, so
-Numba's on-disk cache keeps the compiled kernel between processes. A
-module's file name hashes its source, which embeds a hash of
-:mod:`kernels.train` (where the exp and sigmoid live): editing them never
-reuses a stale compiled kernel.
+:mod:`kernels.tiled` writes a kernel's source for one shape (task, width and
+recipe) as plain, readable Python that calls the pieces of
+:mod:`kernels.step` (and :func:`kernels.numerics.madd`) with the recipe's
+codes as constants: the arithmetic is defined there, once, and only the loop
+structure is generated. The source is saved to a cache folder and imported,
+so Numba's on-disk cache keeps the compiled kernel between processes. A
+module's file name hashes its source, which embeds a stamp of the sources of
+the pieces (:func:`kernels.general.source_stamp`): editing them never reuses
+a stale compiled kernel.
 
 A generated kernel performs the general kernel's operations in the same
-order, fused multiply-adds included (:class:`Arithmetic` writes out what
-:func:`kernels.train.madd` and ``_sigmoid`` compile to), so its results equal
-the general kernel's bit for bit in both ``exp`` modes. Which kernel runs is a
-matter of speed.
+order (:class:`Arithmetic` sums as :mod:`kernels.general` does), so its
+results equal the general kernel's bit for bit in both ``exp`` modes. Which
+kernel runs is a matter of speed.
 
 Layout: networks in blocks of ``nb``; every per-network row (parameters,
-events, loss curve, outputs) lives in one flat array, block-major, at
-constant offsets from the block: LLVM then proves the rows independent and
-vectorises without runtime alias checks, which it gives up on beyond a
-handful of arrays.
+velocities, events, loss curve, outputs) lives in one flat array,
+block-major, at constant offsets from the block: LLVM then proves the rows
+independent and vectorises without runtime alias checks, which it gives up
+on beyond a handful of arrays.
 """
 
 from __future__ import annotations
@@ -35,24 +37,27 @@ from types import ModuleType
 
 import numpy as np
 
-from .model import BatchResult, curve_epochs
+from .general import source_stamp
+from .model import param_offsets
+from .recipe import Variant
 
 #: Bump to regenerate every cached kernel.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 #: Least work (network-epochs) for which a generated kernel pays: about 0.05 s
-#: of training, against 1.5-4 s to compile a new shape (once per machine, then
+#: of training, against 1.5-5 s to compile a new shape (once per machine, then
 #: loaded from the cache in 10 ms).
 MIN_WORK = 2_000_000
 #: Most lines of a generated module (its fast and exact variants). Compile
-#: time grows with it (1.3 s at 450 lines, 3.5 s at 1,000, 5.7 s at 1,300).
+#: time grows with it (measured by benchmarks/compile.py).
 MAX_LINES = 1200
-#: Rows of ``events``: epochs solved, converged, diverged (-1: never), live.
-SOLVED, CONVERGED, DIVERGED, LIVE = range(4)
-_TRAIN_SOURCE = Path(__file__).with_name("train.py")
+#: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1:
+#: never), and live (1) or frozen (0).
+SOLVED, CONVERGED, DIVERGED, HIT, LIVE = range(5)
+N_EVENTS = 5
 _ENV_CACHE = "SWEEP_KERNEL_CACHE"
 #: What a generated kernel is called with (see :func:`run`).
-SIGNATURE = ("theta, lr, events, curve, outputs, final_loss, work, epochs, tol, curve_every, "
-             "early_stop")  # fmt: skip
+SIGNATURE = ("theta, lr, events, curve, outputs, final_loss, work, epochs, tol, margin, "
+             "mse_target, mu, lam, curve_every, early_stop")  # fmt: skip
 
 
 def param_rows(n_in: int, width: int, n_out: int) -> list[str]:
@@ -88,21 +93,32 @@ def active_inputs(X: np.ndarray, p: int) -> list[tuple[str, int]]:
 
 
 class Arithmetic:
-    """Expressions in one variant's arithmetic (what :func:`kernels.train.madd`
-    and ``_sigmoid`` compile to), written out so that Numba has nothing to
-    inline: inlining hundreds of helper calls made compiling 3-5x slower."""
+    """Calls of the step's pieces in one variant (``fast``: the exp and FMAs; the
+    recipe's codes are the generated module's constants ACT, OUT, LOSS,
+    MOMENTUM, DECAY)."""
 
     def __init__(self, fast: bool):
         self.fast = fast
 
     def madd(self, a: str, b: str, c: str) -> str:
-        """a * b + c: fused in ``fast``, else rounded twice (c is evaluated first)."""
-        return f"_fmuladd({a}, {b}, {c})" if self.fast else f"{c} + {a} * {b}"
+        """a * b + c: fused in ``fast``, else rounded twice."""
+        return f"madd({a}, {b}, {c}, {self.fast})"
 
-    def sigmoid(self, x: str) -> str:
-        if self.fast:
-            return f"one / (one + sigmoid_exp_neg({x}))"
-        return f"one / (one + np.exp(-({x})))"
+    def activate(self, kind: str, x: str) -> str:
+        return f"activate({kind}, {x}, {self.fast})"
+
+    def output_delta(self, e: str, yhat: str) -> str:
+        return f"output_delta(LOSS, OUT, {e}, {yhat}, {self.fast})"
+
+    def hidden_delta(self, err: str, s: str) -> str:
+        return f"hidden_delta(ACT, {err}, {s}, {self.fast})"
+
+    def descend(self, decay: str, w: str, g: str, v: str) -> str:
+        return f"descend(MOMENTUM, {decay}, {w}, {g}, {v}, lr_j, mu_t, lam_t, {self.fast})"
+
+    def observe(self, e: str, sign: float) -> str:
+        sign_text = "one" if sign > 0 else "-one"
+        return f"observe({e}, {sign_text}, worst, miss, sse, {self.fast})"
 
     def chain(self, terms: list[tuple[str, str]], start: str | None = None) -> str:
         """``start + a0 * b0 + a1 * b1 + ...`` summed as the general kernel sums.
@@ -120,7 +136,8 @@ class Arithmetic:
         assert value is not None, "an empty sum"
         return value
 
-    def activation(self, X: np.ndarray, p: int, weight: Callable[[int], str], bias: str) -> str:
+    def preactivation(self, X: np.ndarray, p: int, weight: Callable[[int], str],
+                      bias: str) -> str:  # fmt: skip
         """A hidden unit's pre-activation on sample ``p`` (``weight(i)``: its input weight)."""
         terms = [(x, weight(i)) for x, i in active_inputs(X, p)]
         if not terms:
@@ -146,25 +163,28 @@ class Sums:
         return name if name in self.started else "zero"
 
 
-def module_source(generator: str, X: np.ndarray, Y: np.ndarray, width: int,
+def module_source(generator: str, X: np.ndarray, Y: np.ndarray, width: int, variant: Variant,
                   variants: list[list[str]]) -> str:  # fmt: skip
     """A generated module: header, then the kernel ``variants`` (fast, exact)."""
     n_samples, n_in = X.shape
     n_out = Y.shape[1]
-    stamp = hashlib.sha256(_TRAIN_SOURCE.read_bytes()).hexdigest()[:16]
     head = [
         f'"""Generated by kernels.{generator} (version {GENERATOR_VERSION}): '
         f'{n_in}-{width}-{n_out} network, {n_samples} samples."""',
-        f"# kernels/train.py sha256: {stamp}",
+        f"# kernels sources: {source_stamp()}",
         "import numpy as np",
         "from numba import njit",
         "",
-        "from kernels.train import _JIT, _fmuladd, sigmoid_exp_neg",
+        "from kernels.numerics import JIT, madd",
+        "from kernels.step import activate, descend, hidden_delta, observe, output_delta, record",
         "",
         f"X = np.array({X.tolist()!r})",
         f"Y = np.array({Y.tolist()!r})",
         f"WIDTH = {width}",
         f"PARAMS = {param_rows(n_in, width, n_out)!r}",
+        f"ACT, OUT, LOSS, UPDATE = {variant.activation}, {variant.output_activation}, "
+        f"{variant.loss}, {variant.update}",
+        f"MOMENTUM, DECAY = {variant.momentum}, {variant.decay}",
         "",
         "",
     ]
@@ -245,47 +265,47 @@ def unblocked(flat: np.ndarray, n_rows: int, n: int, nb: int) -> np.ndarray:
 
 def run(
     module: ModuleType, nb: int, work_rows: int, X: np.ndarray, Y: np.ndarray,
-    wh: np.ndarray, bh: np.ndarray, wo: np.ndarray, bo: np.ndarray, lr: np.ndarray,
-    epochs: int, tol: float, curve_every: int, exp: str, early_stop: bool,
-) -> BatchResult:  # fmt: skip
+    theta: np.ndarray, lr: np.ndarray, momentum: bool, fast: bool, *, epochs: int,
+    tol: float, margin: float, mse_target: float, mu: float, lam: float, curve_every: int,
+    early_stop: bool,
+):  # fmt: skip
     """Train with a generated kernel (blocks of ``nb`` networks, ``work_rows`` rows
-    of scratch per block); arguments as prepared by :func:`kernels.train_batch`."""
-    n_in, width, n = wh.shape
-    n_out = bo.shape[0]
-    n_samples = X.shape[0]
-    dtype = bh.dtype
-    flat = np.concatenate([wh.reshape(-1, n), bh, wo.reshape(-1, n), bo])
-    n_rows = flat.shape[0]
+    of scratch per block); ``theta`` is the (rows, n) flat parameters.
+
+    Returns ``(theta, events, final_loss, outputs, curve)``, network-last.
+    """
+    n_params, n = theta.shape
+    n_samples, n_out = Y.shape
+    dtype = theta.dtype
+    # Velocities (zero) follow the parameters of each block, with momentum.
+    rows = np.concatenate([theta, np.zeros_like(theta)]) if momentum else theta
     n_blocks = -(-n // nb)
-    theta = blocked(flat, n_blocks, nb)
+    flat = blocked(rows, n_blocks, nb)
     lr_b = blocked(lr[None, :], n_blocks, nb)
     # Event epochs as wide as the floats: int64 lanes would halve float32's width.
     int_type = np.int32 if dtype == np.float32 and epochs < 2**31 - 1 else np.int64
-    events = np.full((4, n_blocks * nb), -1, dtype=int_type)  # every event: "never"
+    events = np.full((N_EVENTS, n_blocks * nb), -1, dtype=int_type)  # every event: "never"
     events[LIVE] = 0  # padding networks are never live
     events[LIVE, :n] = 1
     events = blocked(events, n_blocks, nb)
-    points = curve_epochs(epochs, curve_every).size
+    points = epochs // curve_every + 1 if curve_every > 0 else 0
     curve = np.zeros(n_blocks * (points + 1) * nb, dtype=dtype)
     outputs = np.empty(n_blocks * n_samples * n_out * nb, dtype=dtype)
     final_loss = np.empty(n_blocks * nb, dtype=dtype)
     work = np.zeros(work_rows * nb, dtype=dtype)
-    kernel = module.train_fast if exp == "fast" else module.train_exact
-    kernel(theta, lr_b, events, curve, outputs, final_loss, work, int(epochs), float(tol),
-           int(curve_every), bool(early_stop))  # fmt: skip
-    params = unblocked(theta, n_rows, n, nb)
-    ev = unblocked(events, 4, n, nb).astype(np.int64)
-    cuts = np.cumsum([n_in * width, width, width * n_out])
-    w_hidden, b_hidden, w_out, b_out = np.split(params, cuts)
-    return BatchResult(
-        w_hidden=w_hidden.reshape(n_in, width, n),
-        b_hidden=b_hidden,
-        w_out=w_out.reshape(width, n_out, n),
-        b_out=b_out,
-        epoch_solved=ev[SOLVED],
-        epoch_converged=ev[CONVERGED],
-        epoch_diverged=ev[DIVERGED],
-        final_loss=final_loss[:n],
-        outputs=unblocked(outputs, n_samples * n_out, n, nb).reshape(n_samples, n_out, n),
-        loss_curve=unblocked(curve, points + 1, n, nb)[:points],
+    kernel = module.train_fast if fast else module.train_exact
+    kernel(flat, lr_b, events, curve, outputs, final_loss, work, epochs, tol, margin,
+           mse_target, mu, lam, curve_every, early_stop)  # fmt: skip
+    theta = unblocked(flat, rows.shape[0], n, nb)[:n_params]
+    return (
+        theta,
+        unblocked(events, N_EVENTS, n, nb).astype(np.int64),
+        final_loss[:n],
+        unblocked(outputs, n_samples * n_out, n, nb).reshape(n_samples, n_out, n),
+        unblocked(curve, points + 1, n, nb)[:points],
     )
+
+
+def n_params(n_in: int, width: int, n_out: int) -> int:
+    """Rows of one network's parameters."""
+    return param_offsets(n_in, width, n_out)[3]

@@ -1,24 +1,48 @@
-"""The model, its initialisation and the statistics of a run, defined once.
+"""The model, its training recipes and the statistics of a run, defined once.
 
-Network: n_in -> H hidden (sigmoid) -> n_out (sigmoid), parameters
-``w_hidden`` (n_in x H), ``b_hidden`` (1 x H), ``w_out`` (H x n_out),
-``b_out`` (1 x n_out).
+Network: n_in -> H hidden -> n_out, parameters ``w_hidden`` (n_in x H),
+``b_hidden`` (1 x H), ``w_out`` (H x n_out), ``b_out`` (1 x n_out). Hidden
+and output units apply an activation ``f`` to their pre-activation ``a``
+(:class:`kernels.recipe.Recipe`): logistic 1 / (1 + e^-a) (the notebook's) or
+tanh. Inputs are a task's bits coded 0/1 (``binary``) or -1/+1
+(``bipolar``); targets are its bits coded LOW/HIGH (default 0/1).
 
-Loss for the update: E = 0.5 * sum over samples and outputs of (y - yhat)^2,
-full batch; update theta <- theta - lr * dE/dtheta (the notebook's update,
-with the output-form derivative yhat * (1 - yhat)).
+Training minimises, over the samples p and outputs o, with e = y - yhat:
 
-theta_k are the weights after k updates (theta_0 = init). For a run of E
-epochs the statistics are:
+- ``sse``: E = 1/2 sum e^2 (the notebook's); the output delta is e f'(a);
+- ``xent`` (logistic outputs, targets in [0, 1]):
+  E = -sum [y ln yhat + (1 - y) ln(1 - yhat)]; the output delta is e (the
+  stable form of the same derivative).
 
-- ``epoch_solved``: smallest k in [0, E] where every output is on the correct
-  side of 0.5 (|y - yhat| < 0.5), else -1 (null);
+Derivatives are written in terms of a unit's output (logistic y (1 - y),
+tanh 1 - y^2). With g the gradient of E (over all samples for ``batch``, one
+sample for ``online`` and ``shuffled``) and lambda the weight decay (on
+``w_hidden`` and ``w_out`` only, never the biases), g' = g + lambda w and:
+
+- gradient descent: theta <- theta - lr g';
+- heavy-ball momentum mu > 0: v <- mu v - lr g', theta <- theta + v, from
+  v = 0 (Rumelhart, Hinton & Williams 1986: dw(t) = -eta dE/dw + alpha dw(t-1)).
+
+Update modes: ``batch``, one update per epoch from the whole task;
+``online``, one update per sample in the task's order; ``shuffled``, one per
+sample in an order drawn anew each epoch from the trial's seed
+(:mod:`kernels.orders`). theta_k is the state after k epochs (theta_0 =
+init), in every mode. For a run of E epochs (E = 0 allowed) the statistics,
+all taken at theta_k over the whole task, are:
+
+- ``epoch_solved``: smallest k in [0, E] where every output is on its
+  target's side of the midpoint (LOW + HIGH) / 2: sign * e < (HIGH - LOW) / 2
+  with sign +1 for a HIGH target and -1 for a LOW one (for 0/1 targets and
+  logistic outputs: |y - yhat| < 0.5), else -1 (null);
 - ``epoch_converged``: smallest k where max |y - yhat| < tol, else -1;
+- ``epoch_mse_target``: smallest k where the MSE is below ``mse_target``,
+  else -1 (also when no target is set);
 - ``epoch_diverged``: smallest k where a parameter of theta_k is not finite,
   else -1. A diverged network stops updating (its state stays theta_k), is
   never counted as solved or converged after k, and never affects other
   networks of the same batch;
-- ``final_loss``: mean over samples and outputs of (y - yhat)^2 at theta_E;
+- ``final_loss``: mean over samples and outputs of (y - yhat)^2 at theta_E,
+  against the coded targets, whatever the training loss;
 - ``outputs``: yhat at theta_E (samples x outputs);
 - ``loss_curve``: the same mean squared error at k = 0, r, 2r, ... <= E
   (``curve_every`` = r; 0 means no curve);
@@ -33,7 +57,8 @@ depend only on itself, never on which networks share its batch.
 
 Batched arrays use a structure-of-arrays layout with the network index last:
 ``w_hidden`` (n_in, H, B), ``b_hidden`` (H, B), ``w_out`` (H, n_out, B),
-``b_out`` (n_out, B).
+``b_out`` (n_out, B). The kernels hold them as one (rows, B) array in init
+order (:func:`param_offsets`, :func:`flatten`).
 """
 
 from __future__ import annotations
@@ -42,8 +67,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: |y - yhat| below this on every output means the task is solved.
-SOLVED_MARGIN = 0.5
 #: Default convergence tolerance on max |y - yhat|.
 DEFAULT_TOL = 0.1
 #: Parameter names in init (and flattening) order.
@@ -64,6 +87,37 @@ def param_shapes(n_in: int, width: int, n_out: int) -> dict[str, tuple[int, int]
         "b_hidden": (1, width),
         "w_out": (width, n_out),
         "b_out": (1, n_out),
+    }
+
+
+def param_offsets(n_in: int, width: int, n_out: int) -> tuple[int, int, int, int]:
+    """The flat layout, in init order: rows where ``b_hidden``, ``w_out`` and
+    ``b_out`` start, and the number of rows. ``w_hidden[i, h]`` is row
+    ``i * width + h``, ``w_out[h, o]`` row ``w_out + h * n_out + o``. Plain
+    Python, so the kernels compile this very function."""
+    bh = n_in * width
+    wo = bh + width
+    bo = wo + width * n_out
+    return bh, wo, bo, bo + n_out
+
+
+def flatten(params: dict[str, np.ndarray], dtype=None) -> np.ndarray:
+    """Batched parameters (network-last, :func:`init_batch`) as one (rows, B) array."""
+    n = params["b_out"].shape[-1]
+    return np.ascontiguousarray(
+        np.concatenate([params[name].reshape(-1, n) for name in PARAM_NAMES]), dtype=dtype
+    )
+
+
+def unflatten(theta: np.ndarray, n_in: int, width: int, n_out: int) -> dict[str, np.ndarray]:
+    """Inverse of :func:`flatten`."""
+    bh, wo, bo, rows = param_offsets(n_in, width, n_out)
+    n = theta.shape[-1]
+    return {
+        "w_hidden": theta[:bh].reshape(n_in, width, n),
+        "b_hidden": theta[bh:wo],
+        "w_out": theta[wo:bo].reshape(width, n_out, n),
+        "b_out": theta[bo:rows],
     }
 
 
@@ -149,6 +203,11 @@ class BatchResult:
     final_loss: np.ndarray  # (B,)
     outputs: np.ndarray  # (samples, n_out, B)
     loss_curve: np.ndarray  # (points, B)
+    epoch_mse_target: np.ndarray | None = None  # (B,) int64; None: all -1
+
+    def __post_init__(self) -> None:
+        if self.epoch_mse_target is None:
+            self.epoch_mse_target = np.full(self.final_loss.shape[0], -1, dtype=np.int64)
 
     @property
     def converged(self) -> np.ndarray:
@@ -164,8 +223,4 @@ class BatchResult:
 
     def flat_params(self) -> np.ndarray:
         """Final weights as (B, n_params), row-major in init order."""
-        b = self.size
-        return np.concatenate(
-            [np.moveaxis(getattr(self, name), -1, 0).reshape(b, -1) for name in PARAM_NAMES],
-            axis=1,
-        )
+        return flatten({name: getattr(self, name) for name in PARAM_NAMES}).T

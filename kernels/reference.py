@@ -1,10 +1,12 @@
 """The oracle: the notebook's training loop in plain numpy, one network at a time.
 
-Written for clarity, not speed. Products of matrices are spelled out as
-ordered sums (no BLAS), so the order of floating-point operations is the one
-the fused kernel uses; the only remaining difference is the ``exp``
-implementation (numpy's SIMD exp differs from libm's in the last bit for a
-few percent of arguments), which ``exp`` lets a caller choose.
+Written for clarity, not speed, and independently of the compiled kernels:
+every recipe (:class:`kernels.recipe.Recipe`) in the most obvious numpy.
+Products of matrices are spelled out as ordered sums (no BLAS), so the order
+of floating-point operations is the one the kernels use; what remains is the
+choice of ``exp`` and ``tanh`` (numpy's SIMD versions differ from libm's in
+the last bit for a few percent of arguments), which a caller may pass in.
+Arithmetic runs in the dtype of the initial weights (float64 or float32).
 Definitions of every statistic: :mod:`kernels.model`.
 """
 
@@ -14,7 +16,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .model import SOLVED_MARGIN, BatchResult, curve_epochs
+from .model import BatchResult, curve_epochs
+from .recipe import DEFAULT, Recipe
+
+_MASK = (1 << 64) - 1
 
 
 def sigmoid(x: np.ndarray, exp: Callable = np.exp) -> np.ndarray:
@@ -26,13 +31,18 @@ def sigmoid_derivative(y: np.ndarray) -> np.ndarray:
     return y * (1.0 - y)
 
 
+def tanh_derivative(y: np.ndarray) -> np.ndarray:
+    """Derivative of tanh written in terms of its output y."""
+    return 1.0 - y * y
+
+
 def input_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """x @ w over the nonzero inputs only, summed in order from +0.0.
 
     An input of 0 contributes nothing (the kernel skips it), which only
     matters once a weight is infinite: 0 * inf would be NaN.
     """
-    out = np.zeros((x.shape[0], w.shape[1]))
+    out = np.zeros((x.shape[0], w.shape[1]), dtype=w.dtype)
     for k in range(x.shape[1]):
         out = np.where(x[:, k : k + 1] != 0, out + x[:, k : k + 1] * w[k : k + 1, :], out)
     return out
@@ -46,12 +56,89 @@ def ordered_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def ordered_sum(a: np.ndarray) -> float:
-    """Sum of all elements in row-major order, one addition at a time."""
-    total = 0.0
+def ordered_sum(a: np.ndarray):
+    """Sum of all elements in row-major order, one addition at a time (in a's dtype)."""
+    total = a.dtype.type(0.0)
     for v in a.ravel():
         total += v
     return total
+
+
+def splitmix64(state: int) -> tuple[int, int]:
+    """(new state, draw): one step of SplitMix64 (see kernels.orders), in Python integers."""
+    state = (state + 0x9E3779B97F4A7C15) & _MASK
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return state, z ^ (z >> 31)
+
+
+def shuffled_order(state: int, n: int) -> tuple[int, list[int]]:
+    """(new state, order): the next epoch's Fisher-Yates permutation of n samples."""
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        state, z = splitmix64(state)
+        r = z % (i + 1)
+        order[i], order[r] = order[r], order[i]
+    return state, order
+
+
+class _Net:
+    """One network's parameters and the recipe's arithmetic on them."""
+
+    def __init__(self, params: dict, recipe: Recipe, dtype, exp: Callable, tanh: Callable):
+        self.wh, self.bh = params["w_hidden"].copy(), params["b_hidden"].copy()
+        self.wo, self.bo = params["w_out"].copy(), params["b_out"].copy()
+        self.recipe = recipe
+        self.exp, self.tanh = exp, tanh
+        self.mu, self.lam = dtype.type(recipe.momentum), dtype.type(recipe.weight_decay)
+        self.velocity = {name: np.zeros_like(getattr(self, name)) for name in self.names}
+
+    names = ("wo", "bo", "wh", "bh")
+
+    def activation(self, kind: str, a: np.ndarray) -> np.ndarray:
+        return self.tanh(a) if kind == "tanh" else sigmoid(a, self.exp)
+
+    def slope(self, kind: str, y: np.ndarray) -> np.ndarray:
+        return tanh_derivative(y) if kind == "tanh" else sigmoid_derivative(y)
+
+    def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r = self.recipe
+        hidden = self.activation(r.activation, input_matmul(X, self.wh) + self.bh)
+        return hidden, self.activation(
+            r.output_activation, ordered_matmul(hidden, self.wo) + self.bo
+        )
+
+    def step(self, X: np.ndarray, Y: np.ndarray, lr) -> None:
+        """One update from the samples X, Y (the whole task, or one sample)."""
+        r = self.recipe
+        hidden, predicted = self.forward(X)
+        error = Y - predicted
+        # Minus the gradient of the loss at the outputs' pre-activations.
+        if r.loss == "xent":
+            d_predicted = error
+        else:
+            d_predicted = error * self.slope(r.output_activation, predicted)
+        d_hidden = ordered_matmul(d_predicted, self.wo.T) * self.slope(r.activation, hidden)
+        ones = np.ones((1, len(X)), dtype=X.dtype)
+        minus_gradient = {
+            "wo": ordered_matmul(hidden.T, d_predicted),
+            "bo": ordered_matmul(ones, d_predicted),
+            "wh": ordered_matmul(X.T, d_hidden),
+            "bh": ordered_matmul(ones, d_hidden),
+        }
+        for name in self.names:
+            w, g = getattr(self, name), minus_gradient[name]
+            if r.weight_decay > 0 and name in ("wh", "wo"):  # weights only, not biases
+                g = g - self.lam * w
+            if r.momentum > 0:
+                self.velocity[name] = self.mu * self.velocity[name] + lr * g
+                setattr(self, name, w + self.velocity[name])
+            else:
+                setattr(self, name, w + lr * g)
+
+    def finite(self) -> bool:
+        return all(np.isfinite(getattr(self, name)).all() for name in self.names)
 
 
 @np.errstate(over="ignore", invalid="ignore")  # non-finite is an outcome here
@@ -65,54 +152,69 @@ def train_one(
     curve_every: int,
     exp: Callable = np.exp,
     early_stop: bool = False,
+    recipe: Recipe = DEFAULT,
+    seed: int | None = None,
+    mse_target: float | None = None,
+    tanh: Callable = np.tanh,
 ) -> dict:
-    """Train one network as the notebook does and return every statistic."""
-    wh, bh = params["w_hidden"].copy(), params["b_hidden"].copy()
-    wo, bo = params["w_out"].copy(), params["b_out"].copy()
+    """Train one network as the notebook does, with ``recipe``, and return every statistic.
+
+    ``X``, ``Y``: the task's 0/1 patterns (the recipe codes them); ``seed``:
+    the trial's seed, which the shuffled update draws its orders from.
+    """
+    dtype = np.dtype(params["b_out"].dtype)
+    signs = recipe.signs(Y)
+    X, Y = (a.astype(dtype) for a in recipe.code(X, Y))
+    net = _Net(params, recipe, dtype, exp, tanh)
+    lr = dtype.type(lr)
+    tol_t, margin = dtype.type(tol), dtype.type(recipe.margin)
+    target = dtype.type(-np.inf if mse_target is None else mse_target)
+    state = 0 if seed is None else int(seed)
     curve_at = set(curve_epochs(epochs, curve_every).tolist())
-    solved = converged = diverged = -1
+    solved = converged = diverged = hit = -1
     frozen = False
     curve = []
     for k in range(epochs + 1):
-        # Forward propagation at theta_k
-        hidden = sigmoid(input_matmul(X, wh) + bh, exp)
-        predicted = sigmoid(ordered_matmul(hidden, wo) + bo, exp)
+        # Statistics at theta_k, over the whole task.
+        _, predicted = net.forward(X)
         error = Y - predicted
-        mse = ordered_sum(error**2) / error.size
+        mse = ordered_sum(error**2) / dtype.type(error.size)
         if k in curve_at:
             curve.append(mse)
         if diverged < 0:
-            worst = np.max(np.abs(error))
-            if solved < 0 and worst < SOLVED_MARGIN:
+            if solved < 0 and np.max(signs * error) < margin:
                 solved = k
-            if converged < 0 and worst < tol:
+            if converged < 0 and np.max(np.abs(error)) < tol_t:
                 converged = k
+            if hit < 0 and mse < target:
+                hit = k
         if early_stop and solved >= 0 and converged >= 0:
             frozen = True
         if k == epochs or diverged >= 0 or frozen:
             continue
-        # Backpropagation
-        d_predicted = error * sigmoid_derivative(predicted)
-        error_hidden = ordered_matmul(d_predicted, wo.T)
-        d_hidden = error_hidden * sigmoid_derivative(hidden)
-        # Updating weights and biases
-        wo = wo + lr * ordered_matmul(hidden.T, d_predicted)
-        bo = bo + ordered_matmul(np.ones((1, len(X))), d_predicted) * lr
-        wh = wh + lr * ordered_matmul(X.T, d_hidden)
-        bh = bh + ordered_matmul(np.ones((1, len(X))), d_hidden) * lr
-        if not all(np.isfinite(p).all() for p in (wh, bh, wo, bo)):
+        # Training: theta_k -> theta_{k+1}.
+        if recipe.update == "batch":
+            net.step(X, Y, lr)
+        else:
+            order = range(len(X))
+            if recipe.update == "shuffled":
+                state, order = shuffled_order(state, len(X))
+            for p in order:
+                net.step(X[p : p + 1], Y[p : p + 1], lr)
+        if not net.finite():
             diverged = k + 1
     return {
-        "w_hidden": wh,
-        "b_hidden": bh,
-        "w_out": wo,
-        "b_out": bo,
+        "w_hidden": net.wh,
+        "b_hidden": net.bh,
+        "w_out": net.wo,
+        "b_out": net.bo,
         "epoch_solved": solved,
         "epoch_converged": converged,
         "epoch_diverged": diverged,
+        "epoch_mse_target": hit,
         "final_loss": mse,
         "outputs": predicted,
-        "loss_curve": np.array(curve),
+        "loss_curve": np.array(curve, dtype=dtype),
     }
 
 
@@ -126,9 +228,15 @@ def train_batch(
     curve_every: int,
     exp: Callable = np.exp,
     early_stop: bool = False,
+    recipe: Recipe = DEFAULT,
+    seeds: np.ndarray | None = None,
+    mse_target: float | None = None,
+    tanh: Callable = np.tanh,
 ) -> BatchResult:
     """:func:`train_one` over a batch given in the network-last layout."""
-    lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), params["b_out"].shape[-1:])
+    n = params["b_out"].shape[-1]
+    lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (n,))
+    seeds = np.broadcast_to(np.zeros(1, np.int64) if seeds is None else seeds, (n,))
     runs = []
     for j, lr_j in enumerate(lr):
         one = {
@@ -137,20 +245,25 @@ def train_batch(
             "w_out": params["w_out"][..., j],
             "b_out": params["b_out"][None, :, j],
         }
-        runs.append(train_one(X, Y, one, float(lr_j), epochs, tol, curve_every, exp, early_stop))
+        runs.append(train_one(X, Y, one, float(lr_j), epochs, tol, curve_every, exp, early_stop,
+                              recipe, int(seeds[j]), mse_target, tanh))  # fmt: skip
 
     def stack(key: str, squeeze_row: bool = False) -> np.ndarray:
         arrays = [r[key][0] if squeeze_row else r[key] for r in runs]
         return np.stack(arrays, axis=-1)
+
+    def events(key: str) -> np.ndarray:
+        return np.array([r[key] for r in runs], dtype=np.int64)
 
     return BatchResult(
         w_hidden=stack("w_hidden"),
         b_hidden=stack("b_hidden", squeeze_row=True),
         w_out=stack("w_out"),
         b_out=stack("b_out", squeeze_row=True),
-        epoch_solved=np.array([r["epoch_solved"] for r in runs], dtype=np.int64),
-        epoch_converged=np.array([r["epoch_converged"] for r in runs], dtype=np.int64),
-        epoch_diverged=np.array([r["epoch_diverged"] for r in runs], dtype=np.int64),
+        epoch_solved=events("epoch_solved"),
+        epoch_converged=events("epoch_converged"),
+        epoch_diverged=events("epoch_diverged"),
+        epoch_mse_target=events("epoch_mse_target"),
         final_loss=np.array([r["final_loss"] for r in runs]),
         outputs=stack("outputs"),
         loss_curve=stack("loss_curve"),

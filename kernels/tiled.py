@@ -1,14 +1,15 @@
-"""A kernel generated for one shape: the hidden layer in tiles.
+"""A kernel generated for one shape and recipe: the hidden layer in tiles.
 
-The general kernel (:mod:`kernels.train`) takes the shape at run time, so its
-loops over samples and hidden units sit outside the vectorised loop over
+The general kernel (:mod:`kernels.general`) takes the shape at run time, so
+its loops over samples and hidden units sit outside the vectorised loop over
 networks, and every pass stores its intermediates (hidden outputs, deltas,
 gradient sums) to memory. This kernel is generated for one shape: each epoch
 is a few passes over a block of ``NB`` networks, each pass a straight-line
-body for a *tile* of a few hidden units, the same source for every tile. (A
-whole epoch as one body, the kernel this one replaced, vectorised only up to
-~60 parameters, compiled ever longer with the width, and ran up to 25% slower
-(XOR, H = 1 to 10).)
+body for a *tile* of a few hidden units, the same source for every tile.
+(One body for a whole epoch vectorised only up to ~60 parameters, compiled
+ever longer with the width, and ran up to 25% slower: XOR, H = 1 to 10.)
+
+Batch update, per epoch:
 
 1. forward, per tile: hidden outputs (kept in ``work``) and their terms of
    the output sums;
@@ -18,10 +19,14 @@ whole epoch as one body, the kernel this one replaced, vectorised only up to
    outputs and the output deltas);
 4. end of epoch: divergence.
 
-Each parameter is loaded twice and stored once per epoch, against about ten
-memory passes per parameter in the general kernel. Results equal the general
-kernel's bit for bit (see :mod:`kernels.codegen`): every sum runs over the
-same terms in the same order.
+Online update: 1 and the statistics of 2 at theta_k, then for each sample in
+order its own 1, 2 and 3. The shuffled update (a different sample order in
+each network) runs on the general kernel only.
+
+Each parameter is loaded twice and stored once per update, against about ten
+memory passes per parameter in the general kernel. The arithmetic is the
+pieces of :mod:`kernels.step`, called in the general kernel's order (see
+:mod:`kernels.codegen`), so results equal the general kernel's bit for bit.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from . import codegen
 from .codegen import (
     CONVERGED,
     DIVERGED,
+    HIT,
     LIVE,
+    N_EVENTS,
     SIGNATURE,
     SOLVED,
     Arithmetic,
@@ -43,7 +50,8 @@ from .codegen import (
     Writer,
     constant,
 )
-from .model import SOLVED_MARGIN, BatchResult
+from .model import BatchResult, unflatten
+from .recipe import BATCH, DEFAULT, ONLINE, Recipe, Variant
 
 #: Networks per block (measured on XOR H = 32: 32 best, 16 and 128 ~7% slower).
 NB = 32
@@ -57,31 +65,35 @@ MAX_TILE = 4
 MAX_TILE_PARAMS = 18
 MAX_TILE_OUTPUTS = 16
 MAX_SAMPLES = 8
+#: Update modes a generated kernel implements.
+UPDATES = (BATCH, ONLINE)
 
 
 class _Layout:
     """Row offsets (in units of NB) of the parameters in ``theta`` and of the
     per-block scratch in ``work``. A tile's parameters are addressed from two
     bases: ``tb`` (row of its first unit: input weights and biases) and ``tw``
-    (its first unit's output weights, ``n_out`` rows per unit)."""
+    (its first unit's output weights, ``n_out`` rows per unit). With momentum
+    each parameter's velocity lies ``velocity`` rows after it."""
 
-    def __init__(self, n_samples: int, n_in: int, width: int, n_out: int):
+    def __init__(self, n_samples: int, n_in: int, width: int, n_out: int, variant: Variant):
         self.n_in, self.width, self.n_out = n_in, width, n_out
-        hidden = n_in * width
-        self.bh, self.wo = hidden, hidden + width
-        self.bo = hidden + width + width * n_out
-        self.n_params = self.bo + n_out
+        self.decay = variant.decay
+        momentum = variant.momentum
+        self.bh, self.wo, self.bo, self.n_params = codegen.param_offsets(n_in, width, n_out)
+        self.velocity = self.n_params * NB
+        self.n_rows = self.n_params * (2 if momentum else 1)
         self.acc = n_samples * width  # output sums, then output deltas
         self.check = self.acc + n_samples * n_out
         self.work_rows = self.check + 1
 
-    def unit_params(self, u: int) -> list[tuple[str, str]]:
-        """(name, offset in ``theta`` less ``j``) of the parameters of the tile's unit ``u``."""
+    def unit_params(self, u: int) -> list[tuple[str, str, bool]]:
+        """(name, offset in ``theta`` less ``j``, is a weight) of the tile's unit ``u``."""
         return (
-            [(f"wh{i}_{u}", f"tb + {(i * self.width + u) * NB}") for i in range(self.n_in)]
-            + [(f"bh{u}", f"tb + {(self.bh + u) * NB}")]
+            [(f"wh{i}_{u}", f"tb + {(i * self.width + u) * NB}", True) for i in range(self.n_in)]
+            + [(f"bh{u}", f"tb + {(self.bh + u) * NB}", False)]
             + [
-                (f"wo{u}_{o}", f"tw + {(self.wo + u * self.n_out + o) * NB}")
+                (f"wo{u}_{o}", f"tw + {(self.wo + u * self.n_out + o) * NB}", True)
                 for o in range(self.n_out)
             ]
         )
@@ -99,37 +111,50 @@ class _Layout:
         return self.acc + p * self.n_out + o
 
 
-def _error_terms(w: Writer, ar: Arithmetic, Y: np.ndarray, p: int, o: int, total: str) -> None:
+def _error_terms(w: Writer, ar: Arithmetic, Y: np.ndarray, signs: np.ndarray, p: int, o: int,
+                 total: str) -> None:  # fmt: skip
     """Emit the output ``yhat`` from its pre-activation, and its error's statistics."""
-    w(f"yhat = {ar.sigmoid(total)}")
+    w(f"yhat = {ar.activate('OUT', total)}")
     w(f"e = {constant(Y[p, o])} - yhat")
-    w("ae = abs(e)")
-    w("worst = ae if ae > worst else worst")
-    w(f"sse = {ar.madd('e', 'e', 'sse')}")
+    w(f"worst, miss, sse = {ar.observe('e', signs[p, o])}")
 
 
 def _statistics(w: Writer) -> None:
-    """Emit the update of the epoch statistics at theta_k (live networks only)."""
+    """Emit the events of epoch k (live networks only) and its loss."""
     w(f"ok = events[ev + {LIVE * NB} + j] != 0")
-    w(f"solved = events[ev + {SOLVED * NB} + j]")
-    w(f"converged = events[ev + {CONVERGED * NB} + j]")
-    # Bitwise & keeps the body free of branches, so that LLVM vectorises it.
-    w("solved = epoch if ok & (solved < 0) & (worst < half) else solved")
-    w("converged = epoch if ok & (converged < 0) & (worst < tol_t) else converged")
-    w(f"events[ev + {SOLVED * NB} + j] = solved")
-    w(f"events[ev + {CONVERGED * NB} + j] = converged")
-    w("curve[row + j] = sse / n_terms  # the scratch row unless k is recorded")
+    w("mse = sse / n_terms")
+    names = {SOLVED: "solved", CONVERGED: "converged", HIT: "hit"}
+    for row, name in names.items():
+        w(f"{name} = events[ev + {row * NB} + j]")
+    w("solved, converged, hit = record(epoch, ok, solved, converged, hit, worst, miss, mse, "
+      "margin_t, tol_t, target_t)")  # fmt: skip
+    for row, name in names.items():
+        w(f"events[ev + {row * NB} + j] = {name}")
+    w("curve[row + j] = mse  # the scratch row unless k is recorded")
     w("if early_stop:  # frozen once solved and converged")
     w("    ok = ok & (not ((solved >= 0) & (converged >= 0)))")
 
 
-def _update(w: Writer, ar: Arithmetic, rows: list[tuple[str, str, str]]) -> None:
-    """Emit theta_{k+1} = theta_k + lr * gradient sum for ``(name, sum, offset)``
-    rows; frozen networks keep theta_k. ``check`` collects new * 0, NaN exactly
-    when a new parameter is not finite."""
-    for name, grad, offset in rows:
-        w(f"new = {ar.madd('lr_j', grad, name)}")
-        w(f"check = {ar.madd('new', 'zero', 'check')}")
+def _update(w: Writer, ar: Arithmetic, lay: _Layout, momentum: bool,
+            rows: list[tuple[str, str, str, bool]], check: bool = True) -> None:  # fmt: skip
+    """Emit theta_{k+1} from theta_k and ``(name, gradient sum, offset, is a
+    weight)`` rows; frozen networks keep theta_k (and their velocities).
+    ``check`` collects new * 0, NaN exactly when a new parameter is not finite
+    (online updates check once, at the end of the epoch: a parameter that is
+    not finite stays so)."""
+    for name, grad, offset, weight in rows:
+        decay = "DECAY" if weight else "False"
+        if grad == "zero" and not (momentum or (weight and lay.decay)):
+            continue  # w + lr * 0 is w: a sample with this input at 0 leaves it alone
+        if momentum:
+            vel = f"theta[{offset} + {lay.velocity} + j]"
+            w(f"v = {vel}")
+            w(f"new, v = {ar.descend(decay, name, grad, 'v')}")
+            w(f"{vel} = v if ok else {vel}")
+        else:
+            w(f"new, _ = {ar.descend(decay, name, grad, 'zero')}")
+        if check:
+            w(f"check = {ar.madd('new', 'zero', 'check')}")
         w(f"theta[{offset} + j] = new if ok else {name}")
 
 
@@ -142,24 +167,34 @@ def _mark_diverged(w: Writer, check: str) -> None:
     w("any_live = any_live | ok")
 
 
-def _prologue(w: Writer, fast: bool, n_rows: int, n_samples: int, n_out: int) -> None:
+def _check_parameters(w: Writer, ar: Arithmetic, lay: _Layout) -> None:
+    """Emit ``check`` over every parameter (the online update's divergence test)."""
+    w(f"for r in range({lay.n_params}):")
+    w(f"    for j in range({NB}):")
+    w(f"        c = work[{lay.check * NB} + j]")
+    w(f"        work[{lay.check * NB} + j] = {ar.madd(f'theta[th + r * {NB} + j]', 'zero', 'c')}")
+
+
+def _prologue(w: Writer, fast: bool, lay: _Layout, n_samples: int) -> None:
     """Emit a kernel's ``def`` line and the per-block offsets (``w.depth`` ends at 2)."""
-    w("@njit(**_JIT)")
+    w("@njit(**JIT)")
     w(f"def train_{'fast' if fast else 'exact'}({SIGNATURE}):")
     w.depth = 1
     w('"""Train every block of networks; flat block-major arrays (see kernels.codegen)."""')
     w("dt = theta.dtype.type")
     w("it = events.dtype.type  # epochs in the events' own width (int32 for float32)")
-    w(f"zero, one, half, tol_t = dt(0.0), dt(1.0), dt({SOLVED_MARGIN!r}), dt(tol)")
-    w(f"n_terms = dt({n_samples * n_out})")
+    w("zero, one = dt(0.0), dt(1.0)")
+    w("tol_t, margin_t, target_t, mu_t, lam_t = dt(tol), dt(margin), dt(mse_target), dt(mu), "
+      "dt(lam)")  # fmt: skip
+    w(f"n_terms = dt({n_samples * lay.n_out})")
     w(f"n_blocks = lr.size // {NB}")
     w("n_points = epochs // curve_every + 1 if curve_every > 0 else 0")
     w("for b in range(n_blocks):")
     w.depth = 2
-    w(f"th = b * {n_rows * NB}")
-    w(f"ev = b * {4 * NB}")
+    w(f"th = b * {lay.n_rows * NB}")
+    w(f"ev = b * {N_EVENTS * NB}")
     w(f"net = b * {NB}")
-    w(f"out = b * {n_samples * n_out * NB}")
+    w(f"out = b * {n_samples * lay.n_out * NB}")
     w(f"cv = b * (n_points + 1) * {NB}")
     w(f"scratch = cv + n_points * {NB}")
     w("end = epochs")
@@ -196,21 +231,22 @@ def _tiles(w: Writer, width: int, tile: int, body: Callable[[int, str], None]) -
 
 def _load_tile(w: Writer, lay: _Layout, size: int) -> None:
     for u in range(size):
-        for name, offset in lay.unit_params(u):
+        for name, offset, _ in lay.unit_params(u):
             w(f"{name} = theta[{offset} + j]")
 
 
-def _forward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, size: int,
-                  first: str) -> None:  # fmt: skip
-    """Hidden outputs of a tile, and their terms of the output sums (in unit order)."""
+def _forward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, samples: range,
+                  size: int, first: str) -> None:  # fmt: skip
+    """Hidden outputs of a tile on ``samples``, and their terms of the output sums
+    (in unit order)."""
     lay.bases(w, first)
     w(f"for j in range({NB}):")
     w.depth += 1
     _load_tile(w, lay, size)
-    for p in range(X.shape[0]):
+    for p in samples:
         for u in range(size):
-            act = ar.activation(X, p, lambda i, u=u: f"wh{i}_{u}", f"bh{u}")
-            w(f"s{u} = {ar.sigmoid(act)}")
+            act = ar.preactivation(X, p, lambda i, u=u: f"wh{i}_{u}", f"bh{u}")
+            w(f"s{u} = {ar.activate('ACT', act)}")
             w(f"work[wb + {lay.hidden(p, u) * NB} + j] = s{u}")
         for o in range(lay.n_out):
             slot = f"work[{lay.out(p, o) * NB} + j]"
@@ -220,42 +256,69 @@ def _forward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, size: 
     w.depth -= 1
 
 
-def _outputs(w: Writer, ar: Arithmetic, Y: np.ndarray, lay: _Layout, last: bool) -> None:
-    """Predictions and statistics; then outputs (``last``) or deltas and the output bias."""
+def _update_output_bias(w: Writer, ar: Arithmetic, lay: _Layout, momentum: bool,
+                        sums: Sums, check: bool) -> None:  # fmt: skip
+    for o in range(lay.n_out):
+        w(f"bo{o} = theta[th + {(lay.bo + o) * NB} + j]")
+    _update(w, ar, lay, momentum, [(f"bo{o}", sums.value(f"gbo{o}"), f"th + {(lay.bo + o) * NB}",
+                                    False) for o in range(lay.n_out)], check)  # fmt: skip
+
+
+def _outputs(w: Writer, ar: Arithmetic, Y: np.ndarray, signs: np.ndarray, lay: _Layout,
+             mode: str, momentum: bool) -> None:  # fmt: skip
+    """Predictions and statistics at theta_k; then outputs (``last``), deltas and the
+    output bias update (``batch``), or nothing more (``online``, which updates later)."""
     w(f"for j in range({NB}):")
     w.depth += 1
     w("worst = zero")
+    w("miss = zero  # margin > 0: the test is the same")
     w("sse = zero")
     sums = Sums(w, ar)
     for p in range(Y.shape[0]):
         for o in range(lay.n_out):
             slot = f"work[{lay.out(p, o) * NB} + j]"
-            _error_terms(w, ar, Y, p, o, f"{slot} + theta[th + {(lay.bo + o) * NB} + j]")
-            if last:
+            _error_terms(w, ar, Y, signs, p, o, f"{slot} + theta[th + {(lay.bo + o) * NB} + j]")
+            if mode == "last":
                 w(f"outputs[out + {(p * lay.n_out + o) * NB} + j] = yhat")
-            else:
-                w("d = e * (yhat * (one - yhat))")
+            elif mode == "batch":
+                w(f"d = {ar.output_delta('e', 'yhat')}")
                 w(f"{slot} = d")
                 sums.add(f"gbo{o}", "one", "d")
     _statistics(w)
-    if last:
-        w("final_loss[net + j] = sse / n_terms")
+    if mode == "last":
+        w("final_loss[net + j] = mse")
     else:
         # ``live`` holds ok (after early stop) until the end of the epoch.
         w(f"events[ev + {LIVE * NB} + j] = ok")
-        w("lr_j = lr[net + j]")
         w("check = zero")
-        for o in range(lay.n_out):
-            w(f"bo{o} = theta[th + {(lay.bo + o) * NB} + j]")
-        _update(w, ar, [(f"bo{o}", sums.value(f"gbo{o}"), f"th + {(lay.bo + o) * NB}")
-                               for o in range(lay.n_out)])  # fmt: skip
+        if mode == "batch":
+            w("lr_j = lr[net + j]")
+            _update_output_bias(w, ar, lay, momentum, sums, check=True)
         w(f"work[{lay.check * NB} + j] = check")
     w.depth -= 1
 
 
-def _backward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, size: int,
-                   first: str) -> None:  # fmt: skip
-    """A tile's gradient sums over the samples (in sample order), then its update."""
+def _sample_outputs(w: Writer, ar: Arithmetic, Y: np.ndarray, lay: _Layout, p: int,
+                    momentum: bool) -> None:  # fmt: skip
+    """Online: sample ``p``'s output deltas, and the output bias update."""
+    w(f"for j in range({NB}):")
+    w.depth += 1
+    w(f"ok = events[ev + {LIVE * NB} + j] != 0")
+    w("lr_j = lr[net + j]")
+    sums = Sums(w, ar)
+    for o in range(lay.n_out):
+        slot = f"work[{lay.out(p, o) * NB} + j]"
+        w(f"yhat = {ar.activate('OUT', f'{slot} + theta[th + {(lay.bo + o) * NB} + j]')}")
+        w(f"d = {ar.output_delta(f'{constant(Y[p, o])} - yhat', 'yhat')}")
+        w(f"{slot} = d")
+        sums.add(f"gbo{o}", "one", "d")
+    _update_output_bias(w, ar, lay, momentum, sums, check=False)
+    w.depth -= 1
+
+
+def _backward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, samples: range,
+                   momentum: bool, size: int, first: str, check: bool = True) -> None:  # fmt: skip
+    """A tile's gradient sums over ``samples`` (in sample order), then its update."""
     lay.bases(w, first)
     w(f"for j in range({NB}):")
     w.depth += 1
@@ -263,7 +326,7 @@ def _backward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, size:
     w("lr_j = lr[net + j]")
     _load_tile(w, lay, size)
     sums = Sums(w, ar)
-    for p in range(X.shape[0]):
+    for p in samples:
         for o in range(lay.n_out):
             w(f"d{o} = work[{lay.out(p, o) * NB} + j]")
         for u in range(size):
@@ -271,36 +334,60 @@ def _backward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, size:
             for o in range(lay.n_out):
                 sums.add(f"gwo{u}_{o}", "s", f"d{o}")
             err = ar.chain([(f"d{o}", f"wo{u}_{o}") for o in range(lay.n_out)])
-            w(f"delta = ({err}) * (s * (one - s))")
+            w(f"delta = {ar.hidden_delta(err, 's')}")
             sums.add(f"gbh{u}", "one", "delta")
             for x, i in codegen.active_inputs(X, p):
                 sums.add(f"gwh{i}_{u}", x, "delta")
-    w(f"check = work[{lay.check * NB} + j]")
-    params = [name_offset for u in range(size) for name_offset in lay.unit_params(u)]
-    _update(w, ar, [(name, sums.value(f"g{name}"), offset) for name, offset in params])
-    w(f"work[{lay.check * NB} + j] = check")
+    params = [(name, sums.value(f"g{name}"), offset, weight)
+              for u in range(size) for name, offset, weight in lay.unit_params(u)]  # fmt: skip
+    if check:
+        w(f"check = work[{lay.check * NB} + j]")
+    _update(w, ar, lay, momentum, params, check)
+    if check:
+        w(f"work[{lay.check * NB} + j] = check")
     w.depth -= 1
 
 
-def _kernel(X: np.ndarray, Y: np.ndarray, width: int, tile: int, fast: bool) -> list[str]:
+def _kernel(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, width: int, tile: int,
+            variant: Variant, fast: bool) -> list[str]:  # fmt: skip
     """Source lines of ``train_fast`` or ``train_exact`` (see the module docstring)."""
-    lay = _Layout(X.shape[0], X.shape[1], width, Y.shape[1])
+    n_samples = X.shape[0]
+    lay = _Layout(n_samples, X.shape[1], width, Y.shape[1], variant)
     ar = Arithmetic(fast)
+    mom = variant.momentum
+    every = range(n_samples)
     w = Writer()
-    _prologue(w, fast, lay.n_params, X.shape[0], lay.n_out)
+
+    def forward(samples: range) -> None:
+        _tiles(w, width, tile, lambda size, first: _forward_tile(w, ar, X, lay, samples, size,
+                                                                 first))  # fmt: skip
+
+    def backward(samples: range, check: bool) -> None:
+        _tiles(w, width, tile, lambda size, first: _backward_tile(w, ar, X, lay, samples, mom,
+                                                                  size, first, check))  # fmt: skip
+
+    _prologue(w, fast, lay, n_samples)
     w("k = 0")
     w("while True:")
     w.depth = 3
     w("last = k == end  # then statistics, outputs and loss at theta_end, no update")
     _epoch_head(w)
-    _tiles(w, width, tile, lambda size, first: _forward_tile(w, ar, X, lay, size, first))
+    forward(every)
     w("if last:")
     w.depth = 4
-    _outputs(w, ar, Y, lay, last=True)
+    _outputs(w, ar, Y, signs, lay, "last", mom)
     w("break")
     w.depth = 3
-    _outputs(w, ar, Y, lay, last=False)
-    _tiles(w, width, tile, lambda size, first: _backward_tile(w, ar, X, lay, size, first))
+    if variant.update == BATCH:
+        _outputs(w, ar, Y, signs, lay, "batch", mom)
+        backward(every, check=True)
+    else:
+        _outputs(w, ar, Y, signs, lay, "online", mom)
+        for p in every:
+            forward(range(p, p + 1))
+            _sample_outputs(w, ar, Y, lay, p, mom)
+            backward(range(p, p + 1), check=False)
+        _check_parameters(w, ar, lay)
     # A boolean, not a count: a 64-bit sum would cap float32 at 8 lanes per vector.
     w("any_live = False")
     w(f"for j in range({NB}):")
@@ -316,11 +403,17 @@ def _kernel(X: np.ndarray, Y: np.ndarray, width: int, tile: int, fast: bool) -> 
     return w.lines
 
 
-def source(X: np.ndarray, Y: np.ndarray, width: int, tile: int) -> str:
-    """The generated kernel module for task ``(X, Y)``, ``width`` hidden units in
-    tiles of ``tile``."""
-    variants = [_kernel(X, Y, width, tile, fast) for fast in (True, False)]
-    return codegen.module_source(f"tiled (tiles of {tile})", X, Y, width, variants)
+def _source(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, width: int, tile: int,
+            variant: Variant) -> str:  # fmt: skip
+    variants = [_kernel(X, Y, signs, width, tile, variant, fast) for fast in (True, False)]
+    return codegen.module_source(f"tiled (tiles of {tile})", X, Y, width, variant, variants)
+
+
+def source(X: np.ndarray, Y: np.ndarray, width: int, tile: int, recipe: Recipe = DEFAULT) -> str:
+    """The generated kernel module for a task (its 0/1 patterns ``X``, ``Y``) and
+    recipe, ``width`` hidden units in tiles of ``tile``."""
+    Xc, Yc = recipe.code(X, Y)
+    return _source(Xc, Yc, recipe.signs(Y), width, tile, recipe.variant)
 
 
 def choose_tile(width: int, per_unit: int, n_samples: int, most: int = MAX_TILE) -> int:
@@ -340,61 +433,79 @@ def choose_tile(width: int, per_unit: int, n_samples: int, most: int = MAX_TILE)
 
 
 @functools.lru_cache(maxsize=256)
-def _plan_for(x_bytes: bytes, y_bytes: bytes, x_shape: tuple, y_shape: tuple,
-              width: int) -> tuple[int, str] | None:  # fmt: skip
+def _plan_for(x_bytes: bytes, y_bytes: bytes, x_shape: tuple, y_shape: tuple, width: int,
+              variant: Variant, signs: tuple) -> tuple[int, str] | None:  # fmt: skip
+    if variant.update not in UPDATES:
+        return None
     X = np.frombuffer(x_bytes).reshape(x_shape)
     Y = np.frombuffer(y_bytes).reshape(y_shape)
     per_unit = X.shape[1] + 1 + Y.shape[1]
+    sign_array = np.array(signs).reshape(y_shape)
     # Smaller tiles until the source is short enough (a smaller last tile
     # doubles the tile code, so a smaller tile can make a shorter source).
     for most in range(MAX_TILE, 0, -1):
         tile = choose_tile(width, per_unit, X.shape[0], most)
         if tile < 1:
             return None
-        text = source(X, Y, width, tile)
+        text = _source(X, Y, sign_array, width, tile, variant)
         if text.count("\n") <= codegen.MAX_LINES:
             return tile, text
     return None
 
 
-def _plan(X: np.ndarray, Y: np.ndarray, width: int) -> tuple[int, str] | None:
-    """(tile, source) for a shape, or None if no tile fits."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    Y = np.ascontiguousarray(Y, dtype=np.float64)
-    return _plan_for(X.tobytes(), Y.tobytes(), X.shape, Y.shape, int(width))
+def _plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> tuple[int, str] | None:
+    """(tile, source) for a shape (the task's 0/1 patterns, coded by ``recipe``), or
+    None if no tile fits."""
+    signs = recipe.signs(Y)
+    X, Y = recipe.code(X, Y)
+    return _plan_for(X.tobytes(), Y.tobytes(), X.shape, Y.shape, int(width), recipe.variant,
+                     tuple(signs.ravel().tolist()))  # fmt: skip
 
 
-def fits(X: np.ndarray, Y: np.ndarray, width: int) -> bool:
+def fits(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT) -> bool:
     """Whether a tile of this shape vectorises and compiles in a few seconds
-    (:data:`MAX_TILE_PARAMS`, :data:`codegen.MAX_LINES`); any width then fits."""
-    return width >= 1 and _plan(X, Y, width) is not None
+    (:data:`MAX_TILE_PARAMS`, :data:`codegen.MAX_LINES`) for a recipe the
+    generated kernels implement (:data:`UPDATES`); any width then fits."""
+    return width >= 1 and _plan(X, Y, width, recipe) is not None
 
 
-def _fitting_plan(X: np.ndarray, Y: np.ndarray, width: int) -> tuple[int, str]:
-    found = _plan(X, Y, width)
+def _fitting_plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> tuple[int, str]:
+    found = _plan(X, Y, width, recipe)
     if found is None:
-        raise ValueError(f"no tiled kernel for a {X.shape[1]}-{width}-{Y.shape[1]} network")
+        raise ValueError(f"no tiled kernel for a {X.shape[1]}-{width}-{Y.shape[1]} network "
+                         f"with {recipe.update} updates")  # fmt: skip
     return found
 
 
-def tile_for(X: np.ndarray, Y: np.ndarray, width: int) -> int:
+def tile_for(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT) -> int:
     """Hidden units per tile for this shape (ValueError if it does not fit)."""
-    return _fitting_plan(X, Y, width)[0]
+    return _fitting_plan(X, Y, width, recipe)[0]
 
 
-def load(X: np.ndarray, Y: np.ndarray, width: int):
+def load(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT):
     """Import (writing it first if needed) the generated kernel module for a shape."""
-    return codegen.load("tiled", _fitting_plan(X, Y, width)[1])
+    return codegen.load("tiled", _fitting_plan(X, Y, width, recipe)[1])
 
 
-def train(
-    X: np.ndarray, Y: np.ndarray, wh: np.ndarray, bh: np.ndarray, wo: np.ndarray,
-    bo: np.ndarray, lr: np.ndarray, epochs: int, tol: float, curve_every: int, exp: str,
-    early_stop: bool,
-) -> BatchResult:  # fmt: skip
-    """Train with the generated kernel; arguments as prepared by :func:`kernels.train_batch`."""
-    width = bh.shape[0]
-    module = load(X, Y, width)
-    lay = _Layout(X.shape[0], X.shape[1], width, Y.shape[1])
-    return codegen.run(module, NB, lay.work_rows, X, Y, wh, bh, wo, bo, lr, epochs, tol,
-                       curve_every, exp, early_stop)  # fmt: skip
+def train(X: np.ndarray, Y: np.ndarray, recipe: Recipe, theta: np.ndarray, lr: np.ndarray,
+          fast: bool, **run) -> BatchResult:  # fmt: skip
+    """Train with the generated kernel; arguments as prepared by :func:`kernels.train_batch`
+    (``X``, ``Y``: the task's 0/1 patterns; ``theta``: the flat parameters)."""
+    n_in, n_out = X.shape[1], Y.shape[1]
+    width = (theta.shape[0] - n_out) // (n_in + 1 + n_out)
+    module = load(X, Y, width, recipe)
+    Xc, Yc = recipe.code(X, Y)
+    lay = _Layout(X.shape[0], n_in, width, n_out, recipe.variant)
+    theta, events, final_loss, outputs, curve = codegen.run(
+        module, NB, lay.work_rows, Xc, Yc, theta, lr, recipe.momentum > 0, fast,
+        mu=recipe.momentum, lam=recipe.weight_decay, **run)  # fmt: skip
+    return BatchResult(
+        **unflatten(theta, n_in, width, n_out),
+        epoch_solved=events[SOLVED],
+        epoch_converged=events[CONVERGED],
+        epoch_diverged=events[DIVERGED],
+        epoch_mse_target=events[HIT],
+        final_loss=final_loss,
+        outputs=outputs,
+        loss_curve=curve,
+    )

@@ -13,7 +13,8 @@ from pathlib import Path
 import click
 
 from . import api
-from .config import DEFAULT_BACKEND, DEFAULT_NAME, DEFAULTS
+from .axes import AXES, BY_NAME
+from .config import DEFAULT_BACKEND, DEFAULT_NAME
 from .errors import SweepError
 from .execute import release_workers
 from .report import FORMATS
@@ -27,31 +28,22 @@ EXIT_INTERRUPTED = 130
 #: tracker and the workers inherit this filter from the environment.
 QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 
-_AXES = {
-    # option name: help (the default is appended)
-    "task": "Task name(s), comma-separated: xor, xnor, and, or, parity2..parity8, "
-    "encoder2..encoder64.",
-    "seeds": "Seeds: 314, 0:1000 (half-open range) or 1,5,9.",
-    "lr": "Learning rates: 0.1, 0.05,0.1,0.5, log:0.01:10:13 (13 log-spaced values, "
-    "ends included) or lin:0.1:2:20.",
-    "width": "Hidden widths: 2, 2,3,4 or 1:9 (half-open range).",
-    "epochs": "Epochs of gradient descent per trial (comma list allowed).",
-    "tol": "Converged when max |y - yhat| < tol, 0 < tol < 1 (comma list allowed).",
-    "init_low": "Initial weights ~ uniform[init_low, init_high) (comma list allowed; "
-    "pairs with init_low >= init_high are skipped).",
-    "init_high": "Upper end of the initial weight range (comma list allowed).",
-    "dtype": "float64 or float32 (or both: float64,float32).",
-    "exp": "exp in the kernel: fast (vectorised, within 1 ulp of libm) or exact "
-    "(libm; bit-identical to the numpy reference).",
+#: Help of the run's settings that are not axes (the axes' is in sweep.axes).
+_SETTINGS = {
     "curve_every": "Record the loss every N epochs (0: no curve). [default: epochs/100]",
 }
 
 
 def _axis_options(func):
-    for name in reversed(list(_AXES)):
-        default = DEFAULTS[name]
-        text = _AXES[name] + ("" if default is None else f" [default: {default}]")
-        func = click.option(f"--{name.replace('_', '-')}", name, metavar="SPEC", help=text)(func)
+    """One ``--<axis> SPEC`` option per axis of :data:`sweep.axes.AXES` (but the
+    ``--early-stop`` flag), then the settings."""
+    options = [(axis.name, axis.flag, axis.help, axis.default) for axis in AXES
+               if axis.name != "early_stop"]  # fmt: skip
+    options += [(name, "--" + name.replace("_", "-"), text, None)
+                for name, text in _SETTINGS.items()]  # fmt: skip
+    for name, flag, text, default in reversed(options):
+        shown = "" if default is None or "[default" in text else f" [default: {default}]"
+        func = click.option(flag, name, metavar="SPEC", help=text + shown)(func)
     return func
 
 
@@ -79,9 +71,7 @@ def cli() -> None:
               help="With --backend dask: a running scheduler, e.g. tcp://host:8786 "
               "(default: start a local cluster).")  # fmt: skip
 @click.option("--early-stop", "early_stop", is_flag=True, default=None,
-              help="Stop training each network once it is solved and converged (its "
-              "epoch statistics stay exact; final loss and weights are those of that "
-              "epoch).")  # fmt: skip
+              help=BY_NAME["early_stop"].help)  # fmt: skip
 @click.option("--chunk-size", metavar="N",
               help="Networks per chunk (one kernel call, one Parquet part). "
               "[default: about 0.5 s of work]")  # fmt: skip

@@ -8,68 +8,56 @@ message names the field and the problem in one line.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kernels import DTYPES, EXP_MODES, default_curve_every, is_task
+from kernels import default_curve_every
+from kernels.recipe import Recipe, RecipeError
 
 from . import specs
+from .axes import AXES, BY_NAME, MAX_SEED, MAX_WIDTH, RECIPE_AXES
 from .errors import ConfigError
 
-#: Largest hidden width accepted (memory per network grows with it).
-MAX_WIDTH = 4096
-#: Seeds must fit numpy's RandomState.
-MAX_SEED = 2**32 - 1
+__all__ = ["MAX_SEED", "MAX_WIDTH", "SweepConfig", "make_config", "make_recipe"]
 
 #: The embedded main job: what ``sweep run`` does with no arguments.
-DEFAULTS: dict[str, Any] = {
-    "task": "xor",
-    "seeds": "0:1000",
-    "lr": "log:0.01:10:7",
-    "width": "1:7",
-    "epochs": 10_000,
-    "tol": 0.1,
-    "init_low": 0.0,
-    "init_high": 1.0,
-    "dtype": "float64",
-    "exp": "fast",
-    "curve_every": None,
-    "early_stop": False,
-}
+DEFAULTS: dict[str, Any] = {axis.name: axis.default for axis in AXES} | {"curve_every": None}
+CONFIG_KEYS = tuple(DEFAULTS)
+
+
+def make_recipe(values: Mapping[str, Any]) -> Recipe:
+    """The training recipe of one trial from its axis values (RecipeError if invalid)."""
+    fields = {axis.name: values[axis.name] for axis in RECIPE_AXES}
+    fields["targets"] = specs.parse_pair(fields["targets"])
+    return Recipe(**fields)
 
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """A validated sweep: every combination of the axes is one trial.
+    """A validated sweep: every combination of the axes' values is one trial.
 
-    Axes: ``task``, ``seeds``, ``lr``, ``width``, ``epochs``, ``tol``,
-    ``init_low``, ``init_high``, ``dtype`` (pairs with init_low >= init_high
-    are skipped). Settings shared by all trials:
-    ``exp`` (``fast`` or ``exact``, see :mod:`kernels.train`),
-    ``curve_every`` (loss-curve stride; ``None`` means epochs // 100) and
-    ``early_stop`` (freeze each network once solved and converged, see
-    :mod:`kernels.model`).
+    ``values`` maps each axis (:data:`sweep.axes.AXES`) to its values;
+    ``config.<axis>`` reads them (the value itself for a single-valued axis
+    such as ``exp``). Pairs with init_low >= init_high are skipped.
+    ``curve_every`` is the loss-curve stride (``None``: epochs // 100).
     """
 
-    task: tuple[str, ...]
-    seeds: tuple[int, ...]
-    lr: tuple[float, ...]
-    width: tuple[int, ...]
-    epochs: tuple[int, ...]
-    tol: tuple[float, ...]
-    init_low: tuple[float, ...]
-    init_high: tuple[float, ...]
-    dtype: tuple[str, ...]
-    exp: str
+    values: dict[str, tuple]
     curve_every: int | None
-    early_stop: bool
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values")
+        if values is None or name not in values:
+            raise AttributeError(name)
+        return values[name][0] if BY_NAME[name].single else values[name]
 
     def curve_stride(self, epochs: int) -> int:
         """Loss-curve stride for a run of ``epochs`` epochs."""
@@ -78,37 +66,35 @@ class SweepConfig:
     @property
     def n_trials(self) -> int:
         n_init = sum(1 for lo in self.init_low for hi in self.init_high if lo < hi)
-        return math.prod(
-            len(v) for v in (self.task, self.seeds, self.lr, self.width, self.epochs,
-                             self.tol, self.dtype)
-        ) * n_init  # fmt: skip
+        others = [len(v) for k, v in self.values.items() if k not in ("init_low", "init_high")]
+        return math.prod(others) * n_init
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (stored with the results; equal dicts = same sweep).
 
-        Integer axes are compact specs (``"0:1000000"``); ``make_config`` of
-        this dict gives the same config back.
+        Integer axes are compact specs (``"0:1000000"``); an axis added after
+        the first ones is left out at its default, so a sweep's form does not
+        change when axes are added. ``make_config`` of this dict gives the
+        same config back.
         """
-        # Not dataclasses.asdict: it deep-copies every seed (0.7 s for 10^6 seeds).
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        out = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
-        out["seeds"] = specs.compact_ints(self.seeds)
-        out["width"] = specs.compact_ints(self.width)
+        out: dict[str, Any] = {}
+        for axis in AXES:
+            values = self.values[axis.name]
+            if not axis.classic and values == (axis.id_default,):
+                continue
+            if axis.single:
+                out[axis.name] = values[0]
+            elif axis.name in ("seeds", "width"):
+                out[axis.name] = specs.compact_ints(values)
+            else:
+                out[axis.name] = list(values)
+        out["curve_every"] = self.curve_every
         return out
-
-
-CONFIG_KEYS = tuple(f.name for f in fields(SweepConfig))
 
 
 def _check(field: str, ok: bool, problem: str) -> None:
     if not ok:
         raise ConfigError(field, problem)
-
-
-def _one_value(field: str, value: Any, parse) -> Any:
-    values = parse(field, value)
-    _check(field, len(values) == 1, f"expected one value, got {len(values)}")
-    return values[0]
 
 
 def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> SweepConfig:
@@ -126,60 +112,40 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         raise ConfigError(unknown[0], f"unknown setting (known: {', '.join(CONFIG_KEYS)})")
     raw = {k: (DEFAULTS[k] if given.get(k) is None else given[k]) for k in CONFIG_KEYS}
 
-    task = specs.unique(specs.name_spec("task", raw["task"]))
-    for name in task:
-        _check("task", is_task(name), f"unknown task {name!r} (known: xor, xnor, and, or, "
-               "parity2..parity8, encoder2..encoder64)")  # fmt: skip
+    parsed: dict[str, tuple] = {}
+    for axis in AXES:
+        axis_values = specs.unique(axis.parse(axis.name, raw[axis.name]))
+        if axis.single:
+            _check(axis.name, len(axis_values) == 1,
+                   f"expected one value, got {len(axis_values)}")  # fmt: skip
+        if axis.check is not None:
+            axis.check(axis.name, axis_values)
+        parsed[axis.name] = axis_values
 
-    seeds = specs.unique(specs.int_spec("seeds", raw["seeds"]))
-    bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
-    _check("seeds", not bad, f"seed {bad[0] if bad else 0} is outside 0..{MAX_SEED}")
-
-    lr = specs.unique(specs.float_spec("lr", raw["lr"]))
-    for v in lr:
-        _check("lr", math.isfinite(v) and v > 0, f"must be positive and finite, got {v!r}")
-
-    width = specs.unique(specs.int_spec("width", raw["width"]))
-    for v in width:
-        _check("width", 1 <= v <= MAX_WIDTH, f"must be between 1 and {MAX_WIDTH}, got {v}")
-
-    epochs = specs.unique(specs.int_spec("epochs", raw["epochs"]))
-    for v in epochs:
-        _check("epochs", v >= 1, f"must be at least 1, got {v}")
-
-    tol = specs.unique(specs.float_spec("tol", raw["tol"]))
-    for v in tol:
-        _check("tol", 0 < v < 1, f"must be in (0, 1), got {v!r}")
-
-    init_low = specs.unique(specs.float_spec("init_low", raw["init_low"]))
-    init_high = specs.unique(specs.float_spec("init_high", raw["init_high"]))
-    for field, vals in (("init_low", init_low), ("init_high", init_high)):
-        for v in vals:
-            _check(field, math.isfinite(v), f"must be finite, got {v!r}")
+    init_low, init_high = parsed["init_low"], parsed["init_high"]
     # Pairs with low >= high are skipped; at least one pair must be a range.
     _check("init_low", any(lo < hi for lo in init_low for hi in init_high),
            f"must be below init_high, got {init_low[0]!r} >= {init_high[0]!r}")  # fmt: skip
-
-    dtype = specs.unique(specs.name_spec("dtype", raw["dtype"]))
-    for v in dtype:
-        _check("dtype", v in DTYPES, f"must be one of {', '.join(DTYPES)}, got {v!r}")
-    if "float32" in dtype:
-        big = [v for v in lr if v > float(np.finfo(np.float32).max)]
+    if "float32" in parsed["dtype"]:
+        big = [v for v in parsed["lr"] if v > float(np.finfo(np.float32).max)]
         _check("lr", not big, f"{big[0] if big else 0!r} does not fit in float32")
-
-    exp = _one_value("exp", raw["exp"], specs.name_spec)
-    _check("exp", exp in EXP_MODES, f"must be one of {', '.join(EXP_MODES)}, got {exp!r}")
+    try:
+        for combo in itertools.product(*(parsed[axis.name] for axis in RECIPE_AXES)):
+            recipe = make_recipe(dict(zip((axis.name for axis in RECIPE_AXES), combo,
+                                          strict=True)))  # fmt: skip
+            for tol in parsed["tol"]:
+                recipe.check_tol(tol)
+    except RecipeError as e:
+        raise ConfigError(e.field, e.problem) from None
 
     curve_every = raw["curve_every"]
     if curve_every is not None:
-        curve_every = _one_value("curve_every", curve_every, specs.int_spec)
+        curve_every = specs.int_spec("curve_every", curve_every)
+        _check("curve_every", len(curve_every) == 1,
+               f"expected one value, got {len(curve_every)}")  # fmt: skip
+        curve_every = curve_every[0]
         _check("curve_every", curve_every >= 0, f"must be 0 or more, got {curve_every}")
-
-    early_stop = specs.bool_spec("early_stop", raw["early_stop"])
-
-    return SweepConfig(task=task, seeds=seeds, lr=lr, width=width, epochs=epochs, tol=tol,
-                       init_low=init_low, init_high=init_high, dtype=dtype, exp=exp,
-                       curve_every=curve_every, early_stop=early_stop)  # fmt: skip
+    return SweepConfig(parsed, curve_every)
 
 
 #: Keys a TOML file may hold besides the config keys: options of the run.

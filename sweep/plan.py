@@ -22,11 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels import get_task
 from kernels.choose import choose_kernel
 
 from .config import MAX_CHUNK_SIZE, SweepConfig
-from .grid import Shape, shape_seeds_lrs, shapes, trial_ids
+from .grid import Shape, recipe_of, shape_seeds_lrs, shapes, task_of, trial_ids
 
 TARGET_SECONDS = 0.5
 MIN_CHUNK = 64
@@ -45,11 +44,15 @@ _NS_PER_UNIT = {
     ("float32", "fast", "general"): 0.13, ("float32", "fast", "tiled"): 0.08,
     ("float32", "exact", "general"): 0.58, ("float32", "exact", "tiled"): 0.48,
 }  # fmt: skip
+#: Cost of a recipe's epoch relative to plain batch gradient descent, measured
+#: by benchmarks/recipes.py (XOR H = 8): one update per sample, momentum.
+_UPDATE_COST = {"batch": 1.0, "online": 1.6, "shuffled": 2.5}
+_MOMENTUM_COST = 1.2
 
 
 def values_per_trial(shape: Shape) -> int:
     """Float values one trial's row holds (weights, outputs, loss curve)."""
-    X, Y = get_task(shape.task)
+    X, Y = task_of(shape)
     n_in, n_out, h = X.shape[1], Y.shape[1], shape.width
     curve = shape.epochs // shape.curve_every + 1 if shape.curve_every else 0
     return n_in * h + h + h * n_out + n_out + len(X) * n_out + curve
@@ -57,17 +60,18 @@ def values_per_trial(shape: Shape) -> int:
 
 def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
     """Estimated single-core cost of one network for one epoch, in ns."""
-    X, Y = get_task(shape.task)
+    X, Y = task_of(shape)
     n_samples, n_in = X.shape
     n_out = Y.shape[1]
     units = n_samples * (shape.width * (n_in + 2 * n_out + 3) + 3 * n_out)
-    return _NS_PER_UNIT[(shape.dtype, shape.exp, kernel)] * units
+    recipe = _UPDATE_COST[shape.update] * (_MOMENTUM_COST if shape.momentum > 0 else 1.0)
+    return _NS_PER_UNIT[(shape.dtype, shape.exp, kernel)] * units * recipe
 
 
 def kernel_for(shape: Shape, trials: int) -> str:
     """The kernel that trains ``trials`` trials of ``shape`` in this run."""
-    X, Y = get_task(shape.task)
-    return choose_kernel(X, Y, shape.width, shape.exp, trials * shape.epochs)
+    X, Y = task_of(shape)
+    return choose_kernel(X, Y, shape.width, shape.exp, trials * shape.epochs, recipe_of(shape))
 
 
 @dataclass
@@ -101,7 +105,7 @@ class Chunk:
     @property
     def est_seconds(self) -> float:
         ns = ns_per_network_epoch(self.shape, self.kernel)
-        return self.size * self.shape.epochs * ns * 1e-9
+        return self.size * (self.shape.epochs + 1) * ns * 1e-9
 
 
 def plan(
@@ -130,7 +134,8 @@ def plan(
     chunks = []
     for shape, seeds, lrs, ids in todo:
         kernel = kernel_for(shape, len(seeds))
-        per_network = shape.epochs * ns_per_network_epoch(shape, kernel) * 1e-9
+        # Epoch k = 0 (statistics only) costs about a forward pass: count it as one.
+        per_network = (shape.epochs + 1) * ns_per_network_epoch(shape, kernel) * 1e-9
         size = int(min(MAX_CHUNK, fair, max(MIN_CHUNK, TARGET_SECONDS / per_network)))
         size = chunk_size or max(1, min(size, MAX_CHUNK_VALUES // values_per_trial(shape)))
         whole = Chunk(shape, seeds, lrs, kernel, ids)

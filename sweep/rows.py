@@ -15,8 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 import kernels
-from kernels import DTYPES, BatchResult, get_task, init_batch
+from kernels import DTYPES, BatchResult, init_batch
 
+from .axes import SHAPE_AXES
+from .grid import recipe_of, task_of
 from .schema import SCHEMA
 
 if TYPE_CHECKING:
@@ -41,26 +43,24 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
     shape, n = chunk.shape, chunk.size
 
     def const(value, type_):
+        if value is None:
+            return pa.nulls(n, type=type_)
         return pa.repeat(pa.scalar(value, type=type_), n) if n else pa.array([], type=type_)
 
     columns = {
         "trial_id": pa.array(chunk.ids.tolist(), type=pa.string()),
-        "task": const(shape.task, pa.string()),
         "seed": pa.array(chunk.seeds, type=pa.int64()),
         "lr": pa.array(chunk.lrs, type=pa.float64()),
-        "width": const(shape.width, pa.int64()),
-        "epochs": const(shape.epochs, pa.int64()),
-        "tol": const(shape.tol, pa.float64()),
-        "init_low": const(shape.init_low, pa.float64()),
-        "init_high": const(shape.init_high, pa.float64()),
-        "dtype": const(shape.dtype, pa.string()),
-        "exp": const(shape.exp, pa.string()),
-        "early_stop": const(shape.early_stop, pa.bool_()),
+    }
+    for axis in SHAPE_AXES:
+        columns[axis.column] = const(getattr(shape, axis.name), axis.arrow)
+    columns.update({
         "converged": pa.array(result.converged),
         "epoch_converged": _epochs(result.epoch_converged),
         "epoch_solved": _epochs(result.epoch_solved),
         "diverged": pa.array(result.diverged),
         "epoch_diverged": _epochs(result.epoch_diverged),
+        "epoch_mse_target": _epochs(result.epoch_mse_target),
         "final_loss": pa.array(result.final_loss.astype(np.float64)),
         "curve_every": const(shape.curve_every, pa.int64()),
         "outputs": _lists(result.outputs),
@@ -69,14 +69,14 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
         "b_hidden": _lists(result.b_hidden),
         "w_out": _lists(result.w_out),
         "b_out": _lists(result.b_out),
-    }
+    })  # fmt: skip
     return pa.table([columns[name] for name in SCHEMA.names], schema=SCHEMA)
 
 
 def train_chunk(chunk: Chunk) -> BatchResult:
     """Initialise and train a chunk's networks with the kernel."""
     shape = chunk.shape
-    X, Y = get_task(shape.task)
+    X, Y = task_of(shape)
     # Trials of one seed share their initial weights: draw each seed once.
     unique_seeds, index = np.unique(chunk.seeds, return_inverse=True)
     init = init_batch(unique_seeds, X.shape[1], shape.width, Y.shape[1],
@@ -86,7 +86,8 @@ def train_chunk(chunk: Chunk) -> BatchResult:
     # that only writes what they return.
     return kernels.train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol,
                                shape.curve_every, exp=shape.exp, early_stop=shape.early_stop,
-                               kernel=chunk.kernel)  # fmt: skip
+                               kernel=chunk.kernel, recipe=recipe_of(shape), seeds=chunk.seeds,
+                               mse_target=shape.mse_target)  # fmt: skip
 
 
 #: Set by the driver for the worker processes it starts (see :func:`run_chunk`).

@@ -1,7 +1,8 @@
 """Columns of a sweep's results table: names, Arrow types, meaning. Defined once.
 
-One row per trial. Parameters first, then the statistics defined in
-:mod:`kernels.model` (``-1`` epochs become nulls here), then arrays as lists.
+One row per trial. Parameters first (the axes, :mod:`sweep.axes`), then the
+statistics defined in :mod:`kernels.model` (``-1`` epochs become nulls
+here), then arrays as lists.
 Values of float32 trials are stored as float64 so every part has one schema.
 """
 
@@ -11,47 +12,37 @@ import functools
 
 import pyarrow as pa
 
-#: Columns that identify a trial (its full parameter set), in key order.
-PARAM_COLUMNS = (
-    "task", "seed", "lr", "width", "epochs", "tol", "init_low", "init_high", "dtype", "exp",
-    "early_stop",
-)  # fmt: skip
+from .axes import AXES, PARAM_COLUMNS
+
+__all__ = ["COLUMNS", "EPOCH_COLUMNS", "PARAM_COLUMNS", "SCHEMA", "part_schema"]
 
 _F64_LIST = pa.list_(pa.float64())
 
+#: Columns of what a trial produced (after its parameters, see :mod:`sweep.axes`).
+OUTCOMES = (
+    ("converged", pa.bool_()),
+    ("epoch_converged", pa.int64()),
+    ("epoch_solved", pa.int64()),
+    ("diverged", pa.bool_()),
+    ("epoch_diverged", pa.int64()),
+    ("epoch_mse_target", pa.int64()),
+    ("final_loss", pa.float64()),
+    ("curve_every", pa.int64()),
+    ("outputs", _F64_LIST),
+    ("loss_curve", _F64_LIST),
+    ("w_hidden", _F64_LIST),
+    ("b_hidden", _F64_LIST),
+    ("w_out", _F64_LIST),
+    ("b_out", _F64_LIST),
+)
+
 SCHEMA = pa.schema(
-    [
-        ("trial_id", pa.string()),
-        ("task", pa.string()),
-        ("seed", pa.int64()),
-        ("lr", pa.float64()),
-        ("width", pa.int64()),
-        ("epochs", pa.int64()),
-        ("tol", pa.float64()),
-        ("init_low", pa.float64()),
-        ("init_high", pa.float64()),
-        ("dtype", pa.string()),
-        ("exp", pa.string()),
-        ("early_stop", pa.bool_()),
-        ("converged", pa.bool_()),
-        ("epoch_converged", pa.int64()),
-        ("epoch_solved", pa.int64()),
-        ("diverged", pa.bool_()),
-        ("epoch_diverged", pa.int64()),
-        ("final_loss", pa.float64()),
-        ("curve_every", pa.int64()),
-        ("outputs", _F64_LIST),
-        ("loss_curve", _F64_LIST),
-        ("w_hidden", _F64_LIST),
-        ("b_hidden", _F64_LIST),
-        ("w_out", _F64_LIST),
-        ("b_out", _F64_LIST),
-    ]
+    [("trial_id", pa.string())] + [(axis.column, axis.arrow) for axis in AXES] + list(OUTCOMES)
 )
 
 COLUMNS = tuple(SCHEMA.names)
 #: Nullable epoch columns (null = never happened).
-EPOCH_COLUMNS = ("epoch_converged", "epoch_solved", "epoch_diverged")
+EPOCH_COLUMNS = ("epoch_converged", "epoch_solved", "epoch_diverged", "epoch_mse_target")
 
 
 def _with_pandas_metadata(schema: pa.Schema) -> pa.Schema:

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from kernels.recipe import format_number
+
 from .errors import ConfigError
 
 #: Spaced learning rates are rounded to this many significant digits, so the
@@ -131,6 +133,39 @@ def name_spec(field: str, value: Any) -> tuple[str, ...]:
             raise ConfigError(field, f"expected a name, got {item!r}")
         out.append(item.strip())
     return tuple(out)
+
+
+def pair_spec(field: str, value: Any) -> tuple[str, ...]:
+    """Pairs ``LOW:HIGH`` from ``0:1``, ``0.1:0.9,-1:1`` or a sequence (of such
+    strings, or of two numbers), as canonical text (``0.1:0.9``)."""
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    ):  # fmt: skip
+        value = [value]  # one pair given as two numbers
+    out = []
+    for item in _items(field, value):
+        if isinstance(item, str):
+            parts = [p.strip() for p in item.split(":")]
+        elif isinstance(item, Sequence) and not isinstance(item, bytes):
+            parts = list(item)
+        else:
+            parts = [item]
+        if len(parts) != 2:
+            raise ConfigError(field, f"expected LOW:HIGH, got {item!r}")
+        low, high = (_float(field, p) for p in parts)
+        out.append(f"{format_number(low)}:{format_number(high)}")
+    return tuple(out)
+
+
+def parse_pair(text: str) -> tuple[float, float]:
+    """The numbers of a canonical pair (see :func:`pair_spec`)."""
+    low, high = text.split(":")
+    return float(low), float(high)
+
+
+def optional_float_spec(field: str, value: Any) -> tuple[float | None, ...]:
+    """Floats as :func:`float_spec`, or ``None`` (not set) when ``value`` is None."""
+    return (None,) if value is None else float_spec(field, value)
 
 
 def bool_spec(field: str, value: Any) -> bool:

@@ -30,6 +30,7 @@ import filelock
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .axes import AXES
 from .config import SweepConfig
 from .errors import ConfigError, SweepError
 from .schema import PARAM_COLUMNS, part_schema
@@ -256,4 +257,11 @@ def load(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     except (OSError, pa.ArrowException) as e:
         raise SweepError(f"cannot read results in {path}: {e}") from None
     frame = table.replace_schema_metadata(part_schema().metadata).to_pandas()
+    # Parts written before an axis existed hold no column for it: their
+    # trials ran at its default.
+    for axis in AXES:
+        if not axis.classic and axis.id_default is not None and axis.column in frame:
+            column = frame[axis.column]
+            if column.isna().any():
+                frame[axis.column] = column.where(column.notna(), axis.id_default)
     return frame.sort_values(list(PARAM_COLUMNS), kind="stable", ignore_index=True)

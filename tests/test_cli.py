@@ -42,14 +42,19 @@ def test_help_explains_every_option():
     assert proc.returncode == 0
     for flag in ["--config", "--task", "--seeds", "--lr", "--width", "--epochs", "--tol",
                  "--init-low", "--init-high", "--dtype", "--out", "--name", "--jobs",
-                 "--backend", "--quiet", "--overwrite"]:  # fmt: skip
+                 "--backend", "--quiet", "--overwrite", "--momentum", "--update",
+                 "--activation", "--output-activation", "--loss", "--inputs", "--targets",
+                 "--weight-decay", "--mse-target"]:  # fmt: skip
         assert flag in proc.stdout
+    assert "TSS" in proc.stdout and "RMS" in proc.stdout  # how --mse-target converts
 
 
 @pytest.mark.parametrize(
     "args",
     [["--lr", "-0.1"], ["--lr", "nan"], ["--width", "0"], ["--task", "nand"],
-     ["--epochs", "0"], ["--config", "/nonexistent/sweep.toml"]],
+     ["--epochs", "-1"], ["--config", "/nonexistent/sweep.toml"], ["--momentum", "1"],
+     ["--loss", "xent", "--output-activation", "tanh"], ["--targets", "0.9:0.1"],
+     ["--mse-target", "0"], ["--tol", "0.9", "--targets", "0.1:0.9"]],
 )  # fmt: skip
 def test_bad_input_in_a_real_process_is_one_line_exit_2(args, tmp_path):
     proc = sweep_cmd("run", *args, "--out", str(tmp_path / "o"))
@@ -67,6 +72,12 @@ BAD_CLI = [
     (["--chunk-size", "0"], "chunk_size"), (["--curve-every", "x"], "curve_every"),
     (["--exp", "approx"], "exp"), (["--epochs", "1e3"], "epochs"),
     (["--seeds", "0:5000000", "--lr", "log:0.1:1:20"], "grid"),
+    (["--momentum", "-0.5"], "momentum"), (["--weight-decay", "-1"], "weight_decay"),
+    (["--update", "minibatch"], "update"), (["--activation", "relu"], "activation"),
+    (["--output-activation", "linear"], "output_activation"), (["--loss", "mse"], "loss"),
+    (["--inputs", "ternary"], "inputs"), (["--targets", "0:1:2"], "targets"),
+    (["--targets", "1:1"], "targets"), (["--loss", "xent", "--targets", "-1:1"], "loss"),
+    (["--mse-target", "-0.01"], "mse_target"),
     (["--bogus", "1"], "No such option"),
 ]  # fmt: skip
 

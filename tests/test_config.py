@@ -31,7 +31,7 @@ def test_repeated_values_count_once():
 BAD = [
     ({"lr": "-0.1"}, "lr"), ({"lr": "0"}, "lr"), ({"lr": "nan"}, "lr"), ({"lr": "inf"}, "lr"),
     ({"lr": "fast"}, "lr"), ({"width": "0"}, "width"), ({"width": "-2"}, "width"),
-    ({"width": "5000"}, "width"), ({"epochs": "0"}, "epochs"), ({"epochs": "1.5"}, "epochs"),
+    ({"width": "5000"}, "width"), ({"epochs": "-1"}, "epochs"), ({"epochs": "1.5"}, "epochs"),
     ({"seeds": ""}, "seeds"), ({"seeds": "-1"}, "seeds"), ({"seeds": "a"}, "seeds"),
     ({"seeds": "10:5"}, "seeds"), ({"seeds": str(2**32)}, "seeds"), ({"task": "nand"}, "task"),
     ({"tol": "0"}, "tol"), ({"tol": "1"}, "tol"), ({"tol": "nan"}, "tol"),
@@ -39,6 +39,23 @@ BAD = [
     ({"dtype": "float16"}, "dtype"), ({"exp": "slow"}, "exp"), ({"exp": "fast,exact"}, "exp"),
     ({"curve_every": "-1"}, "curve_every"), ({"colour": "red"}, "colour"),
     ({"lr": "1e39", "dtype": "float32"}, "lr"),
+    # Training recipes.
+    ({"momentum": "1"}, "momentum"), ({"momentum": "-0.1"}, "momentum"),
+    ({"momentum": "nan"}, "momentum"), ({"momentum": "0.5,1.5"}, "momentum"),
+    ({"weight_decay": "-0.001"}, "weight_decay"), ({"weight_decay": "inf"}, "weight_decay"),
+    ({"update": "minibatch"}, "update"), ({"activation": "relu"}, "activation"),
+    ({"output_activation": "softmax"}, "output_activation"), ({"loss": "hinge"}, "loss"),
+    ({"inputs": "ternary"}, "inputs"), ({"targets": "1:0"}, "targets"),
+    ({"targets": "0.5:0.5"}, "targets"), ({"targets": "0-1"}, "targets"),
+    ({"targets": "0:1:2"}, "targets"), ({"targets": "a:b"}, "targets"),
+    ({"targets": "0:inf"}, "targets"),
+    ({"loss": "xent", "output_activation": "tanh"}, "loss"),
+    ({"loss": "sse,xent", "output_activation": "logistic,tanh"}, "loss"),
+    ({"loss": "xent", "targets": "-1:1"}, "loss"), ({"loss": "xent", "targets": "0:1.5"}, "loss"),
+    ({"mse_target": "0"}, "mse_target"), ({"mse_target": "-0.1"}, "mse_target"),
+    ({"mse_target": "nan"}, "mse_target"),
+    ({"tol": "0.8", "targets": "0.1:0.9"}, "tol"),
+    ({"tol": "0.5", "targets": "0:1,0.4:0.6"}, "tol"),
 ]  # fmt: skip
 
 

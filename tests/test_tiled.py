@@ -11,6 +11,7 @@ from conftest import libm_exp
 from test_train import FLOATS, INTS, assert_same
 
 from kernels import codegen, get_task, init_batch, reference, tiled, train_batch
+from kernels.recipe import DEFAULT
 
 #: A few shapes, each compiled once per variant (1-4 s): tasks with 1 to 4
 #: inputs and outputs, inputs with 0, 1, 2 and 3 ones; one tile (xor 1, or 2,
@@ -125,7 +126,7 @@ def test_auto_generates_a_kernel_for_large_batches(monkeypatch):
     real = tiled.train
 
     def counted(*args, **kwargs):
-        calls.append(args[2].shape)
+        calls.append(args[3].shape)  # theta
         return real(*args, **kwargs)
 
     monkeypatch.setattr(tiled, "train", counted)
@@ -190,7 +191,8 @@ def test_threads_loading_one_new_kernel_share_one_module(tmp_path, monkeypatch):
     codegen.writable_cache_dir.cache_clear()
     try:
         X, Y = get_task("xor")
-        text = codegen.module_source("tiled", X, Y, 3, [[f"# variant {tmp_path.name}"]])
+        text = codegen.module_source("tiled", X, Y, 3, DEFAULT.variant,
+                                     [[f"# variant {tmp_path.name}"]])  # fmt: skip
         with ThreadPoolExecutor(8) as pool:
             modules = list(pool.map(lambda _: codegen.load("tiled", text), range(32)))
     finally:

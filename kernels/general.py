@@ -1,0 +1,397 @@
+"""The general kernel: any shape, any recipe, many networks at once.
+
+Networks are processed in blocks whose working set stays in cache; within a
+block every inner loop runs over the network index ``j``, so LLVM vectorises
+across networks. Every loop over ``j`` is a pass over memory, so the work is
+fused into as few passes as the run-time sizes allow: loads and stores, not
+arithmetic, bound a pass. The arithmetic is :mod:`kernels.step`'s, and
+:mod:`kernels.tiled` performs the same operations in the same order, so the
+two kernels agree bit for bit.
+
+A kernel is compiled for one :class:`~kernels.recipe.Variant` and one
+arithmetic (``fast``): :func:`block_kernel` closes over them as constants, so
+each compiled kernel holds only its recipe's code, and Numba's on-disk cache
+keys each one on them and on a stamp of every source compiled into it.
+
+Parameters are one (rows, networks) array in init order
+(:func:`kernels.model.param_offsets`). Inputs equal to 0 contribute nothing
+and are skipped (the reference does the same).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from . import model
+from .numerics import JIT, madd
+from .orders import draw_order
+from .recipe import BATCH, SHUFFLED, Variant
+from .step import activate, descend, hidden_delta, observe, output_delta, record
+
+#: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1: never).
+SOLVED, CONVERGED, DIVERGED, HIT = range(4)
+#: Every source a kernel compiles in; a change to any gives new cache keys.
+SOURCES = ("numerics.py", "step.py", "recipe.py", "orders.py", "model.py", "general.py")
+_PIECE = {**JIT, "cache": False}
+_offsets = njit(**_PIECE)(model.param_offsets)
+
+
+def source_stamp() -> str:
+    """A hash of :data:`SOURCES`."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in SOURCES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@njit(**_PIECE)
+def _nonzero_inputs(X):
+    """(indices, counts): each sample's nonzero inputs, in ascending order."""
+    n_samples, n_in = X.shape
+    nz = np.zeros((n_samples, n_in), dtype=np.int64)
+    nnz = np.zeros(n_samples, dtype=np.int64)
+    for p in range(n_samples):
+        for i in range(n_in):
+            if X[p, i] != 0:
+                nz[p, nnz[p]] = i
+                nnz[p] += 1
+    return nz, nnz
+
+
+@njit(**_PIECE)
+def _forward(act, fast, X, p, nz, c, th, hid, oacc, acc):
+    """Hidden outputs of sample ``p`` (into ``hid``), fused with their terms of
+    the output sums (``oacc``, from +0.0: the reference's order)."""
+    n_out, nb = oacc.shape
+    width = hid.shape[0]
+    bh_, wo_, _, _ = _offsets(X.shape[1], width, n_out)
+    dt = th.dtype.type
+    zero = dt(0.0)
+    for o in range(n_out):
+        for j in range(nb):
+            oacc[o, j] = zero
+    for h in range(width):
+        bh, wo = bh_ + h, wo_ + h * n_out
+        if c == 0:
+            for j in range(nb):
+                s = activate(act, zero + th[bh, j], fast)
+                hid[h, j] = s
+                oacc[0, j] = madd(s, th[wo, j], oacc[0, j], fast)
+        elif c == 1:
+            i = nz[p, 0]
+            x = dt(X[p, i])
+            w = i * width + h
+            for j in range(nb):
+                s = activate(act, madd(x, th[w, j], th[bh, j], fast), fast)
+                hid[h, j] = s
+                oacc[0, j] = madd(s, th[wo, j], oacc[0, j], fast)
+        else:
+            i = nz[p, 0]
+            x = dt(X[p, i])
+            w = i * width + h
+            for j in range(nb):
+                acc[j] = x * th[w, j]
+            for t in range(1, c - 1):
+                i = nz[p, t]
+                x = dt(X[p, i])
+                w = i * width + h
+                for j in range(nb):
+                    acc[j] = madd(x, th[w, j], acc[j], fast)
+            i = nz[p, c - 1]
+            x = dt(X[p, i])
+            w = i * width + h
+            for j in range(nb):
+                s = activate(act, madd(x, th[w, j], acc[j], fast) + th[bh, j], fast)
+                hid[h, j] = s
+                oacc[0, j] = madd(s, th[wo, j], oacc[0, j], fast)
+        for o in range(1, n_out):
+            for j in range(nb):
+                oacc[o, j] = madd(hid[h, j], th[wo + o, j], oacc[o, j], fast)
+
+
+@njit(**_PIECE)
+def _backward(act, fast, X, p, nz, c, th, hid, dout, grad, acc):
+    """Add sample ``p``'s gradient terms (minus the gradient) to ``grad``, one
+    hidden unit at a time: its output weights', then its delta's (the error
+    it receives, sum_o dout_o * w_out[h, o], times its slope)."""
+    n_out, nb = dout.shape
+    width = hid.shape[0]
+    bh_, wo_, _, _ = _offsets(X.shape[1], width, n_out)
+    dt = th.dtype.type
+    zero = dt(0.0)
+    first = n_out == 1
+    o = n_out - 1
+    for h in range(width):
+        bh, wo = bh_ + h, wo_ + h * n_out
+        for q in range(n_out - 1):
+            for j in range(nb):
+                d = dout[q, j]
+                acc[j] = madd(d, th[wo + q, j], acc[j] if q > 0 else zero, fast)
+                grad[wo + q, j] = madd(hid[h, j], d, grad[wo + q, j], fast)
+        if c == 1:
+            i = nz[p, 0]
+            x = dt(X[p, i])
+            w = i * width + h
+            for j in range(nb):
+                d = dout[o, j]
+                hv = hid[h, j]
+                grad[wo + o, j] = madd(hv, d, grad[wo + o, j], fast)
+                e = d * th[wo + o, j] if first else madd(d, th[wo + o, j], acc[j], fast)
+                delta = hidden_delta(act, e, hv, fast)
+                grad[bh, j] = grad[bh, j] + delta
+                grad[w, j] = madd(x, delta, grad[w, j], fast)
+        elif c == 2:
+            i0, i1 = nz[p, 0], nz[p, 1]
+            x0, x1 = dt(X[p, i0]), dt(X[p, i1])
+            w0, w1 = i0 * width + h, i1 * width + h
+            for j in range(nb):
+                d = dout[o, j]
+                hv = hid[h, j]
+                grad[wo + o, j] = madd(hv, d, grad[wo + o, j], fast)
+                e = d * th[wo + o, j] if first else madd(d, th[wo + o, j], acc[j], fast)
+                delta = hidden_delta(act, e, hv, fast)
+                grad[bh, j] = grad[bh, j] + delta
+                grad[w0, j] = madd(x0, delta, grad[w0, j], fast)
+                grad[w1, j] = madd(x1, delta, grad[w1, j], fast)
+        else:
+            for j in range(nb):
+                d = dout[o, j]
+                hv = hid[h, j]
+                grad[wo + o, j] = madd(hv, d, grad[wo + o, j], fast)
+                e = d * th[wo + o, j] if first else madd(d, th[wo + o, j], acc[j], fast)
+                delta = hidden_delta(act, e, hv, fast)
+                acc[j] = delta
+                grad[bh, j] = grad[bh, j] + delta
+            for t in range(c):
+                i = nz[p, t]
+                x = dt(X[p, i])
+                w = i * width + h
+                for j in range(nb):
+                    grad[w, j] = madd(x, acc[j], grad[w, j], fast)
+
+
+@njit(**_PIECE)
+def _lane_forward(act, fast, xg, th, hid, oacc, acc):
+    """:func:`_forward` where each network sees its own sample (``xg``: inputs
+    by network): zero inputs are skipped by selection, sums start at +0.0."""
+    n_in, nb = xg.shape
+    n_out = oacc.shape[0]
+    width = hid.shape[0]
+    bh_, wo_, _, _ = _offsets(n_in, width, n_out)
+    zero = th.dtype.type(0.0)
+    for o in range(n_out):
+        for j in range(nb):
+            oacc[o, j] = zero
+    for h in range(width):
+        for j in range(nb):
+            acc[j] = zero
+        for i in range(n_in):
+            w = i * width + h
+            for j in range(nb):
+                x = xg[i, j]
+                acc[j] = madd(x, th[w, j], acc[j], fast) if x != 0 else acc[j]
+        for j in range(nb):
+            hid[h, j] = activate(act, acc[j] + th[bh_ + h, j], fast)
+        for o in range(n_out):
+            for j in range(nb):
+                oacc[o, j] = madd(hid[h, j], th[wo_ + h * n_out + o, j], oacc[o, j], fast)
+
+
+@njit(**_PIECE)
+def _lane_backward(act, fast, xg, th, hid, dout, grad, acc):
+    """:func:`_backward` for one sample per network (``xg``), into a cleared ``grad``."""
+    n_in, nb = xg.shape
+    n_out = dout.shape[0]
+    width = hid.shape[0]
+    bh_, wo_, _, _ = _offsets(n_in, width, n_out)
+    zero = th.dtype.type(0.0)
+    for h in range(width):
+        wo = wo_ + h * n_out
+        for j in range(nb):
+            acc[j] = zero
+        for o in range(n_out):
+            for j in range(nb):
+                d = dout[o, j]
+                grad[wo + o, j] = hid[h, j] * d
+                acc[j] = d * th[wo + o, j] if o == 0 else madd(d, th[wo + o, j], acc[j], fast)
+        for j in range(nb):
+            acc[j] = hidden_delta(act, acc[j], hid[h, j], fast)
+            grad[bh_ + h, j] = acc[j]
+        for i in range(n_in):
+            w = i * width + h
+            for j in range(nb):
+                x = xg[i, j]
+                grad[w, j] = x * acc[j] if x != 0 else zero
+
+
+@njit(**_PIECE)
+def _update(momentum, decay, fast, th, grad, vel, lr, mu, lam, live, check, bh, wo, bo):
+    """theta <- theta + step for every row (weight decay on the weights only:
+    rows below ``bh`` and from ``wo`` to ``bo``), clearing ``grad``; frozen
+    networks keep their state. ``check`` collects new * 0, NaN exactly when a
+    new parameter is not finite."""
+    rows, nb = th.shape
+    zero = th.dtype.type(0.0)
+    mu_t = th.dtype.type(mu)
+    lam_t = th.dtype.type(lam)
+    for r in range(rows):
+        weight = r < bh or wo <= r < bo
+        for j in range(nb):
+            v = vel[r, j] if momentum else zero
+            if weight:
+                w, v = descend(momentum, decay, th[r, j], grad[r, j], v, lr[j], mu_t, lam_t, fast)
+            else:
+                w, v = descend(momentum, False, th[r, j], grad[r, j], v, lr[j], mu_t, lam_t, fast)
+            grad[r, j] = zero
+            check[j] = madd(w, zero, check[j], fast)
+            th[r, j] = w if live[j] else th[r, j]
+            if momentum:
+                vel[r, j] = v if live[j] else vel[r, j]
+
+
+@functools.cache
+def block_kernel(variant: Variant, fast: bool):
+    """The compiled kernel that trains one block of networks in place."""
+    ACT, OUT, LOSS, UPDATE, MOMENTUM, DECAY = variant
+    FAST = fast
+    ONLINE = UPDATE != BATCH
+    SHUFFLE = UPDATE == SHUFFLED
+    STAMP = source_stamp()  # in the closure: part of Numba's cache key
+
+    @njit(**JIT)
+    def train_block(X, Y, sgn, th, vel, lr, mu, lam, epochs, tol, margin, mse_target,
+                    curve_every, early_stop, states, events, curve, outputs,
+                    final_loss):  # fmt: skip
+        """Train the networks of one block (arrays are block-local; see block_kernel)."""
+        STAMP  # noqa: B018 (a closure variable: Numba's cache key includes its value)
+        n_samples, n_in = X.shape
+        n_out = Y.shape[1]
+        rows, nb = th.shape
+        width = (rows - n_out) // (n_in + 1 + n_out)
+        bh_, wo_, bo_, _ = _offsets(n_in, width, n_out)
+        dt = th.dtype.type
+        zero = dt(0.0)
+        tol_t, margin_t, target_t = dt(tol), dt(margin), dt(mse_target)
+        n_terms = dt(n_samples * n_out)
+        nz, nnz = _nonzero_inputs(X)
+
+        grad = np.zeros_like(th)
+        hid = np.empty((width, nb), dtype=th.dtype)
+        dout = np.empty((n_out, nb), dtype=th.dtype)
+        oacc = np.empty((n_out, nb), dtype=th.dtype)
+        acc = np.empty(nb, dtype=th.dtype)
+        worst = np.empty(nb, dtype=th.dtype)
+        miss = np.empty(nb, dtype=th.dtype)
+        sse = np.empty(nb, dtype=th.dtype)
+        check = np.empty(nb, dtype=th.dtype)
+        live = np.ones(nb, dtype=np.bool_)
+        order = np.empty((n_samples, nb), dtype=np.int64)
+        xg = np.empty((n_in, nb), dtype=th.dtype)
+        yg = np.empty((n_out, nb), dtype=th.dtype)
+
+        stopping = False
+        for k in range(epochs + 1):
+            last = k == epochs or stopping
+            train_here = not (ONLINE or last)  # batch: this pass also backpropagates
+            for j in range(nb):
+                worst[j] = zero
+                miss[j] = zero  # margin > 0: the test is the same
+                sse[j] = zero
+            # theta_k on every sample: statistics (and, batch, the gradient sums).
+            for p in range(n_samples):
+                c = nnz[p]
+                _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc)
+                for o in range(n_out):
+                    y = dt(Y[p, o])
+                    sign = dt(sgn[p, o])
+                    for j in range(nb):
+                        yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
+                        e = y - yhat
+                        worst[j], miss[j], sse[j] = observe(e, sign, worst[j], miss[j], sse[j],
+                                                            FAST)  # fmt: skip
+                        outputs[p, o, j] = yhat  # what stays is the last epoch's
+                        if train_here:
+                            d = output_delta(LOSS, OUT, e, yhat, FAST)
+                            dout[o, j] = d
+                            grad[bo_ + o, j] = grad[bo_ + o, j] + d
+                if train_here:
+                    _backward(ACT, FAST, X, p, nz, c, th, hid, dout, grad, acc)
+
+            for j in range(nb):
+                mse = sse[j] / n_terms
+                events[SOLVED, j], events[CONVERGED, j], events[HIT, j] = record(
+                    k, live[j], events[SOLVED, j], events[CONVERGED, j], events[HIT, j],
+                    worst[j], miss[j], mse, margin_t, tol_t, target_t,
+                )  # fmt: skip
+            if curve_every > 0 and k % curve_every == 0:
+                row = k // curve_every
+                for j in range(nb):
+                    curve[row, j] = sse[j] / n_terms
+            if last:
+                for j in range(nb):
+                    final_loss[j] = sse[j] / n_terms
+                if curve_every > 0:  # stopped early: the frozen loss stays flat
+                    for row in range(k // curve_every + 1, curve.shape[0]):
+                        for j in range(nb):
+                            curve[row, j] = final_loss[j]
+                break
+            if early_stop:
+                n_live = 0
+                for j in range(nb):
+                    if live[j] and events[SOLVED, j] >= 0 and events[CONVERGED, j] >= 0:
+                        live[j] = False
+                    n_live += live[j]
+                stopping = n_live == 0
+
+            # theta_k -> theta_{k+1}.
+            for j in range(nb):
+                check[j] = zero
+            if not ONLINE:
+                _update(MOMENTUM, DECAY, FAST, th, grad, vel, lr, mu, lam, live, check,
+                        bh_, wo_, bo_)  # fmt: skip
+            elif not SHUFFLE:
+                for p in range(n_samples):
+                    c = nnz[p]
+                    _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc)
+                    for o in range(n_out):
+                        y = dt(Y[p, o])
+                        for j in range(nb):
+                            yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
+                            d = output_delta(LOSS, OUT, y - yhat, yhat, FAST)
+                            dout[o, j] = d
+                            grad[bo_ + o, j] = d
+                    _backward(ACT, FAST, X, p, nz, c, th, hid, dout, grad, acc)
+                    _update(MOMENTUM, DECAY, FAST, th, grad, vel, lr, mu, lam, live, check,
+                            bh_, wo_, bo_)  # fmt: skip
+            else:
+                for j in range(nb):
+                    states[j] = draw_order(states[j], order, j)
+                for t in range(n_samples):
+                    for j in range(nb):
+                        p = order[t, j]
+                        for i in range(n_in):
+                            xg[i, j] = dt(X[p, i])
+                        for o in range(n_out):
+                            yg[o, j] = dt(Y[p, o])
+                    _lane_forward(ACT, FAST, xg, th, hid, oacc, acc)
+                    for o in range(n_out):
+                        for j in range(nb):
+                            yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
+                            d = output_delta(LOSS, OUT, yg[o, j] - yhat, yhat, FAST)
+                            dout[o, j] = d
+                            grad[bo_ + o, j] = d
+                    _lane_backward(ACT, FAST, xg, th, hid, dout, grad, acc)
+                    _update(MOMENTUM, DECAY, FAST, th, grad, vel, lr, mu, lam, live, check,
+                            bh_, wo_, bo_)  # fmt: skip
+            for j in range(nb):
+                if live[j] and check[j] != check[j]:
+                    events[DIVERGED, j] = k + 1
+                    live[j] = False
+
+    return train_block

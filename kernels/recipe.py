@@ -1,0 +1,148 @@
+"""A training recipe: how a network is trained, besides its shape and learning rate.
+
+One frozen value, :class:`Recipe`, names every choice of the training step:
+activations, loss, update mode, momentum, weight decay and the coding of
+inputs and targets. Its defaults are the notebook's: logistic units, squared
+error, full-batch gradient descent, 0/1 inputs and targets. The arithmetic of
+each choice is in :mod:`kernels.step` (compiled) and :mod:`kernels.reference`
+(numpy); the equations are in :mod:`kernels.model`.
+
+Validation lives here, once: :meth:`Recipe.check` raises :class:`RecipeError`
+naming the field, which the sweep turns into its one-line error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import NamedTuple
+
+import numpy as np
+
+#: Names of each choice; a name's position is its code in compiled kernels.
+ACTIVATIONS = ("logistic", "tanh")
+LOSSES = ("sse", "xent")
+UPDATES = ("batch", "online", "shuffled")
+INPUTS = ("binary", "bipolar")
+
+LOGISTIC, TANH = range(len(ACTIVATIONS))
+SSE, XENT = range(len(LOSSES))
+BATCH, ONLINE, SHUFFLED = range(len(UPDATES))
+
+
+class RecipeError(ValueError):
+    """An invalid recipe; ``field`` names the setting at fault."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class Variant(NamedTuple):
+    """The part of a recipe a kernel is compiled for (codes and switches).
+
+    Everything else (momentum and weight decay values, targets) is a run-time
+    number. Momentum and decay are switches so that a recipe without them
+    runs the notebook's arithmetic, operation for operation.
+    """
+
+    activation: int
+    output_activation: int
+    loss: int
+    update: int
+    momentum: bool
+    decay: bool
+
+
+def format_number(value: float) -> str:
+    """A float as short text: ``0``, ``0.1``, ``-1`` (integers without ``.0``)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How networks are trained (see the module docstring and :mod:`kernels.model`)."""
+
+    activation: str = "logistic"
+    output_activation: str = "logistic"
+    loss: str = "sse"
+    update: str = "batch"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    inputs: str = "binary"
+    targets: tuple[float, float] = (0.0, 1.0)
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """RecipeError (naming the field) unless every setting is valid together."""
+        choices = {"activation": ACTIVATIONS, "output_activation": ACTIVATIONS, "loss": LOSSES,
+                   "update": UPDATES, "inputs": INPUTS}  # fmt: skip
+        for field, names in choices.items():
+            value = getattr(self, field)
+            if value not in names:
+                raise RecipeError(field, f"must be one of {', '.join(names)}, got {value!r}")
+        mu = self.momentum
+        if not (isinstance(mu, (int, float)) and math.isfinite(mu) and 0 <= mu < 1):
+            raise RecipeError("momentum", f"must be in [0, 1), got {mu!r}")
+        lam = self.weight_decay
+        if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
+            raise RecipeError("weight_decay", f"must be finite and at least 0, got {lam!r}")
+        low, high = self.targets
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise RecipeError("targets", f"LOW must be below HIGH, got {self.targets_text}")
+        if self.loss == "xent":
+            if self.output_activation != "logistic":
+                raise RecipeError("loss", "xent needs logistic outputs, got output activation "
+                                  f"{self.output_activation}")  # fmt: skip
+            if low < 0 or high > 1:
+                raise RecipeError("loss", f"xent needs targets in [0, 1], got {self.targets_text}")
+
+    def check_tol(self, tol: float) -> None:
+        """RecipeError unless ``tol`` lies in (0, HIGH - LOW)."""
+        span = self.targets[1] - self.targets[0]
+        if not 0 < tol < span:
+            raise RecipeError("tol", f"must be in (0, {format_number(span)}) for targets "
+                              f"{self.targets_text}, got {tol!r}")  # fmt: skip
+
+    @property
+    def targets_text(self) -> str:
+        """The targets as ``LOW:HIGH`` (``0:1``, ``0.1:0.9``)."""
+        return ":".join(format_number(v) for v in self.targets)
+
+    @property
+    def variant(self) -> Variant:
+        """What a compiled kernel is specialised for."""
+        return Variant(ACTIVATIONS.index(self.activation),
+                       ACTIVATIONS.index(self.output_activation), LOSSES.index(self.loss),
+                       UPDATES.index(self.update), self.momentum > 0,
+                       self.weight_decay > 0)  # fmt: skip
+
+    @property
+    def margin(self) -> float:
+        """Half the distance between the targets: an output is on its target's side
+        of the midpoint when its signed error is below this (see kernels.model)."""
+        return (self.targets[1] - self.targets[0]) / 2
+
+    def code(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A task's 0/1 patterns in this recipe's coding: inputs 0/1 or -1/+1,
+        target bits LOW/HIGH (float64)."""
+        X = np.asarray(X, dtype=np.float64)
+        Y = np.asarray(Y, dtype=np.float64)
+        if self.inputs == "bipolar":
+            X = np.where(X > 0.5, 1.0, -1.0)
+        low, high = self.targets
+        return X, np.where(Y > 0.5, high, low)
+
+    def signs(self, Y: np.ndarray) -> np.ndarray:
+        """+1 where a task's target bit is HIGH, -1 where it is LOW (0/1 patterns)."""
+        return np.where(np.asarray(Y) > 0.5, 1.0, -1.0)
+
+
+#: The notebook's recipe.
+DEFAULT = Recipe()
+#: Recipe fields, in order.
+RECIPE_FIELDS = tuple(f.name for f in fields(Recipe))

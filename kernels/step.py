@@ -1,0 +1,108 @@
+"""The training step, defined once: the compiled pieces every kernel is made of.
+
+Forward (:func:`activate`), the loss gradient at the outputs
+(:func:`output_delta`), backpropagation (:func:`hidden_delta`), the update
+(:func:`descend`) and the statistics of an epoch (:func:`observe`,
+:func:`record`). The general kernel (:mod:`kernels.general`) loops over these
+pieces; the generated kernels (:mod:`kernels.tiled`) call them from straight-
+line code. The equations are in :mod:`kernels.model`; the numpy oracle that
+every kernel is tested against is :mod:`kernels.reference`.
+
+Each piece takes the recipe's codes (:class:`kernels.recipe.Variant`) and
+``fast`` as compile-time constants: Numba compiles a piece once per literal
+value, so a kernel holds only the arithmetic of its own recipe. Signs follow
+the notebook: ``e = y - yhat`` and the deltas are minus the gradient, so an
+update adds ``lr`` times them.
+
+Adding an activation means: its function in :mod:`kernels.numerics`, a branch
+in :func:`activate` and :func:`slope`, its name in
+:data:`kernels.recipe.ACTIVATIONS`, and its numpy form in the reference.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .numerics import JIT, like, logistic, madd, tanh
+from .recipe import TANH, XENT
+
+# Not cached on disk: a piece is compiled into the kernels that call it, and
+# those are cached with a stamp of these sources (kernels.general), so an edit
+# here never leaves a stale piece inside a cached kernel.
+_PIECE = {**JIT, "cache": False}
+
+
+@njit(**_PIECE)
+def activate(kind, a, fast):
+    """A unit's output from its pre-activation ``a``."""
+    if kind == TANH:
+        return tanh(a, fast)
+    return logistic(a, fast)
+
+
+@njit(**_PIECE)
+def slope(kind, y, fast):
+    """The activation's derivative, written in terms of its output ``y``:
+    logistic y (1 - y), tanh 1 - y^2."""
+    one = like(y, 1.0)
+    if kind == TANH:
+        return madd(-y, y, one, fast)
+    return y * (one - y)
+
+
+@njit(**_PIECE)
+def output_delta(loss, kind, e, yhat, fast):
+    """Minus the loss gradient at an output's pre-activation, from its error
+    ``e = y - yhat``: squared error ``e * slope``; cross-entropy (logistic
+    outputs) ``e``, the stable form of the same derivative."""
+    if loss == XENT:
+        return e
+    return e * slope(kind, yhat, fast)
+
+
+@njit(**_PIECE)
+def hidden_delta(kind, err, s, fast):
+    """Backpropagation through a hidden unit of output ``s``: the error it
+    receives (sum of output deltas times its output weights) times its slope."""
+    return err * slope(kind, s, fast)
+
+
+@njit(**_PIECE)
+def descend(momentum, decay, w, g, v, lr, mu, lam, fast):
+    """One update of a parameter ``w`` from ``g``, minus its loss gradient.
+
+    Weight decay (``decay``; weights only, not biases) takes ``lam * w`` off
+    ``g``. Plain gradient descent: ``w + lr * g``. Heavy-ball momentum:
+    ``v <- mu * v + lr * g``, then ``w + v``. Returns ``(w, v)`` (``v``
+    untouched without momentum).
+    """
+    if decay:
+        g = madd(-lam, w, g, fast)
+    if momentum:
+        v = madd(lr, g, mu * v, fast)
+        return w + v, v
+    return madd(lr, g, w, fast), v
+
+
+@njit(**_PIECE)
+def observe(e, sign, worst, miss, sse, fast):
+    """Fold one output's error ``e`` into its network's epoch statistics:
+    ``worst`` max |e| (converged), ``miss`` max of ``sign * e`` (solved; sign is
+    +1 for a HIGH target, -1 for a LOW one), ``sse`` the sum of e^2."""
+    ae = abs(e)
+    worst = ae if ae > worst else worst
+    m = sign * e
+    miss = m if m > miss else miss
+    return worst, miss, madd(e, e, sse, fast)
+
+
+@njit(**_PIECE)
+def record(k, live, solved, converged, hit, worst, miss, mse, margin, tol, mse_target):
+    """The events of epoch ``k`` for one network (branch-free, so it vectorises):
+    solved when every output is on its target's side (``miss < margin``),
+    converged when ``worst < tol``, ``hit`` when the MSE is below
+    ``mse_target``; each keeps its first epoch. Frozen networks record nothing."""
+    solved = k if live & (solved < 0) & (miss < margin) else solved
+    converged = k if live & (converged < 0) & (worst < tol) else converged
+    hit = k if live & (hit < 0) & (mse < mse_target) else hit
+    return solved, converged, hit

@@ -1,0 +1,59 @@
+"""The training recipe: validation naming the field, coding of inputs and targets."""
+
+import numpy as np
+import pytest
+
+from kernels import get_task
+from kernels.recipe import DEFAULT, Recipe, RecipeError, Variant
+
+BAD = [
+    (dict(momentum=1.0), "momentum"), (dict(momentum=-0.1), "momentum"),
+    (dict(momentum=float("nan")), "momentum"), (dict(weight_decay=-1e-3), "weight_decay"),
+    (dict(weight_decay=float("inf")), "weight_decay"), (dict(update="minibatch"), "update"),
+    (dict(activation="relu"), "activation"), (dict(output_activation="x"), "output_activation"),
+    (dict(loss="hinge"), "loss"), (dict(inputs="gray"), "inputs"),
+    (dict(targets=(1.0, 0.0)), "targets"), (dict(targets=(0.5, 0.5)), "targets"),
+    (dict(targets=(0.0, float("inf"))), "targets"),
+    (dict(loss="xent", output_activation="tanh"), "loss"),
+    (dict(loss="xent", targets=(-1.0, 1.0)), "loss"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("fields, field", BAD)
+def test_an_invalid_recipe_names_its_field(fields, field):
+    with pytest.raises(RecipeError) as info:
+        Recipe(**fields)
+    assert info.value.field == field and str(info.value).startswith(f"{field}: ")
+
+
+def test_tol_must_lie_within_the_targets_span():
+    Recipe(targets=(-1.0, 1.0)).check_tol(1.5)
+    for tol in (0.0, 0.8, 1.0):
+        with pytest.raises(RecipeError, match="tol"):
+            Recipe(targets=(0.1, 0.9)).check_tol(tol)
+
+
+def test_the_default_is_the_notebooks_recipe():
+    X, Y = get_task("xor")
+    Xc, Yc = DEFAULT.code(X, Y)
+    np.testing.assert_array_equal(Xc, X)
+    np.testing.assert_array_equal(Yc, Y)
+    assert DEFAULT.variant == Variant(0, 0, 0, 0, False, False)
+    assert DEFAULT.margin == 0.5 and DEFAULT.targets_text == "0:1"
+
+
+def test_coding_of_inputs_and_targets():
+    X, Y = get_task("parity3")
+    recipe = Recipe(inputs="bipolar", targets=(0.1, 0.9))
+    Xc, Yc = recipe.code(X, Y)
+    np.testing.assert_array_equal(Xc, 2 * X - 1)
+    np.testing.assert_array_equal(Yc, np.where(Y == 1, 0.9, 0.1))
+    np.testing.assert_array_equal(recipe.signs(Y), 2 * Y - 1)
+    assert recipe.margin == pytest.approx(0.4) and recipe.targets_text == "0.1:0.9"
+
+
+def test_the_variant_switches_momentum_and_decay_on_their_values():
+    assert Recipe(momentum=0.0, weight_decay=0.0).variant == DEFAULT.variant
+    v = Recipe(activation="tanh", loss="xent", update="shuffled", momentum=0.5,
+               weight_decay=1e-4).variant  # fmt: skip
+    assert v == Variant(1, 0, 1, 2, True, True)

@@ -1,0 +1,272 @@
+"""The training step (kernels.step) in every compiled variant against the numpy oracle.
+
+Every recipe below x kernel (general, tiled) x dtype x exp mode, on randomised
+cases: exact arithmetic equals the reference run with libm's exp and tanh bit
+for bit (float32 too: the reference computes in the weights' dtype); fast
+arithmetic equals it to rounding. The recipes between them take every value
+of every recipe axis. Then gradients against central finite differences.
+"""
+
+import functools
+import zlib
+
+import numpy as np
+import pytest
+from conftest import FAST_ATOL, FAST_RTOL, libm_exp, libm_tanh
+
+from kernels import get_task, init_batch, init_uniform, reference, tiled, train_batch
+from kernels.recipe import Recipe
+
+RECIPES = {
+    "notebook": Recipe(),
+    "tanh-momentum-bipolar": Recipe(activation="tanh", momentum=0.9, inputs="bipolar",
+                                    targets=(0.1, 0.9)),
+    "tanh-out-online-decay": Recipe(output_activation="tanh", update="online",
+                                    weight_decay=1e-3, targets=(-1.0, 1.0)),
+    "xent-shuffled-momentum-decay": Recipe(activation="tanh", loss="xent", update="shuffled",
+                                           momentum=0.5, weight_decay=1e-4),
+    "xent-online-momentum": Recipe(loss="xent", update="online", momentum=0.9,
+                                   inputs="bipolar", targets=(0.1, 0.9)),
+    "tanh-tanh-decay": Recipe(activation="tanh", output_activation="tanh", weight_decay=1e-3,
+                              inputs="bipolar", targets=(-1.0, 1.0)),
+}  # fmt: skip
+#: Each recipe's task (one shape per recipe: its generated kernel compiles once;
+#: small, as compiling takes seconds; test_tiled covers larger shapes).
+TASKS = {"notebook": "xor", "tanh-momentum-bipolar": "or", "tanh-out-online-decay": "xnor",
+         "xent-shuffled-momentum-decay": "parity3", "xent-online-momentum": "and",
+         "tanh-tanh-decay": "encoder3"}  # fmt: skip
+FLOATS = ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "outputs", "loss_curve")
+INTS = ("epoch_solved", "epoch_converged", "epoch_diverged", "epoch_mse_target")
+#: float32 against the float32 reference, fast arithmetic (FMA, own exp and tanh):
+#: measured at most ~2e-5 relative over these cases' well-conditioned networks.
+FAST32_RTOL = 1e-3
+FAST32_ATOL = 1e-5
+#: Fast arithmetic is compared on the networks whose training is well conditioned:
+#: where a trajectory is chaotic (large lr, or tanh with momentum from lr ~ 0.5),
+#: one ulp of difference grows to O(1) for any two implementations. A network
+#: counts as well conditioned when the reference started one ulp away (every
+#: initial weight nudged up) stays this close to it, and its effective step
+#: lr / (1 - momentum) is at most MAX_STEP: beyond, oscillating trajectories
+#: (float32, lr 25 with momentum 0.9) amplify per-operation rounding that the
+#: one nudge at the start leaves alone.
+SENSITIVITY = {"float64": 1e-12, "float32": 1e-5}
+MAX_STEP = 2.0
+
+
+def _rng(*keys) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(repr(keys).encode()))
+
+
+@functools.cache
+def _case(name: str, dtype_name: str):
+    """One randomised case per recipe and dtype (the shape per recipe only)."""
+    recipe = RECIPES[name]
+    shape_rng = _rng("shape", name)
+    X, Y = get_task(TASKS[name])
+    # Online updates generate code per sample: keep their kernels small to compile.
+    most = 2 if recipe.update == "online" else 4
+    widths = [w for w in range(1, most + 1)
+              if recipe.update == "shuffled" or tiled.fits(X, Y, w, recipe)]  # fmt: skip
+    width = int(shape_rng.choice(widths))
+    rng = _rng(name, dtype_name)
+    batch = int(rng.choice([1, 7, 33]))  # 33: two blocks of the generated kernel
+    seeds = rng.integers(0, 2**31, size=batch)
+    lr = 10 ** rng.uniform(-2, np.log10(30), size=batch)  # chaotic ones too
+    lr[0] = rng.uniform(0.05, 0.2)
+    if batch > 2:
+        lr[1] = np.inf  # drives its network to non-finite weights: diverged
+    span = recipe.targets[1] - recipe.targets[0]
+    run = dict(
+        epochs=int(rng.choice([0, int(rng.integers(1, 150))], p=[0.1, 0.9])),
+        tol=float(rng.choice([0.05, 0.1, 0.3]) * span),
+        curve_every=int(rng.choice([0, 1, 7])),
+        early_stop=bool(rng.integers(2)),
+        mse_target=[None, float(rng.uniform(0.01, 0.2) * span**2)][int(rng.integers(2))],
+        recipe=recipe,
+        seeds=seeds,
+    )
+    low, high = [(0.0, 1.0), (-1.0, 1.0), (-0.5, 0.5)][int(rng.integers(3))]
+    params = init_batch(seeds, X.shape[1], width, Y.shape[1], low, high,
+                        dtype=np.dtype(dtype_name).type)  # fmt: skip
+    want = reference.train_batch(X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, **run)
+    nudged = {k: np.nextafter(v, np.inf) for k, v in params.items()}
+    moved = reference.train_batch(X, Y, nudged, lr, exp=libm_exp, tanh=libm_tanh, **run)
+    calm = _well_conditioned(want, moved, dtype_name)
+    calm = calm[lr[calm] / (1 - recipe.momentum) <= MAX_STEP]
+    return X, Y, params, lr, run, want, calm
+
+
+def _well_conditioned(a, b, dtype_name: str) -> np.ndarray:
+    """Networks whose results in ``a`` and ``b`` agree to :data:`SENSITIVITY`."""
+    calm = np.ones(a.size, dtype=bool)
+    for name in FLOATS:
+        x, y = getattr(a, name), getattr(b, name)
+        x, y = np.moveaxis(x, -1, 0).reshape(a.size, -1), np.moveaxis(y, -1, 0).reshape(a.size, -1)
+        with np.errstate(invalid="ignore"):
+            close = np.abs(x - y) <= SENSITIVITY[dtype_name] * np.maximum(np.abs(y), 1.0)
+        calm &= close.all(axis=1)
+    for name in INTS:
+        calm &= getattr(a, name) == getattr(b, name)
+    return np.flatnonzero(calm)
+
+
+def assert_same(got, want, rtol: float, atol: float, networks=slice(None)) -> None:
+    for name in INTS:
+        np.testing.assert_array_equal(getattr(got, name)[networks],
+                                      getattr(want, name)[networks], err_msg=name)  # fmt: skip
+    for name in FLOATS:
+        a, b = getattr(got, name)[..., networks], getattr(want, name)[..., networks]
+        assert a.dtype == b.dtype, name
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=name)
+
+
+VARIANTS = [
+    (name, kernel, dtype, exp)
+    for name, recipe in RECIPES.items()
+    for kernel in ("general", "tiled")
+    if not (kernel == "tiled" and recipe.update == "shuffled")  # general kernel only
+    for dtype in ("float64", "float32")
+    for exp in ("exact", "fast")
+]
+
+
+@pytest.mark.parametrize("name, kernel, dtype, exp", VARIANTS)
+def test_every_variant_is_the_reference(name, kernel, dtype, exp):
+    X, Y, params, lr, run, want, calm = _case(name, dtype)
+    got = train_batch(X, Y, params, lr, exp=exp, kernel=kernel, block=16, **run)
+    if exp == "exact":
+        assert_same(got, want, rtol=0, atol=0)
+        if len(lr) > 2 and run["epochs"] > 0:  # lr = inf: non-finite after one update
+            assert got.diverged[1] and not got.diverged[0]
+        return
+    assert 0 in calm  # its lr is small: the comparison is never empty
+    if dtype == "float64":
+        assert_same(got, want, FAST_RTOL, FAST_ATOL, calm)
+    else:
+        assert_same(got, want, FAST32_RTOL, FAST32_ATOL, calm)
+
+
+@pytest.mark.parametrize("name", RECIPES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_generated_kernel_is_the_general_kernel_bit_for_bit(name, dtype):
+    X, Y, params, lr, run, _, _ = _case(name, dtype)
+    if run["recipe"].update == "shuffled":
+        with pytest.raises(ValueError, match="shuffled"):
+            train_batch(X, Y, params, lr, kernel="tiled", **run)
+        return
+    general = train_batch(X, Y, params, lr, kernel="general", **run)
+    tiled = train_batch(X, Y, params, lr, kernel="tiled", **run)
+    assert_same(tiled, general, rtol=0, atol=0)
+
+
+#: Tasks beyond the generated kernel's reach too (16 and 32 samples, 8 outputs).
+GENERAL_TASKS = ("xor", "parity3", "parity4", "parity5", "encoder8", "and")
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_the_general_kernel_on_random_shapes_is_the_reference(case):
+    rng = _rng("general", case)
+    name = list(RECIPES)[case % len(RECIPES)]
+    recipe = RECIPES[name]
+    X, Y = get_task(str(rng.choice(GENERAL_TASKS)))
+    width = int(rng.integers(1, 9))
+    batch = int(rng.choice([1, 2, 5, 9]))
+    seeds = rng.integers(0, 2**31, size=batch)
+    lr = 10 ** rng.uniform(-2, np.log10(20), size=batch)
+    span = recipe.targets[1] - recipe.targets[0]
+    run = dict(epochs=int(rng.integers(0, 40)), tol=0.2 * span, curve_every=3, recipe=recipe,
+               seeds=seeds, mse_target=0.05 * span**2)  # fmt: skip
+    params = init_batch(seeds, X.shape[1], width, Y.shape[1], -1.0, 1.0)
+    got = train_batch(X, Y, params, lr, exp="exact", kernel="general",
+                      block=int(rng.choice([1, 4, 256])), **run)  # fmt: skip
+    want = reference.train_batch(X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, **run)
+    assert_same(got, want, rtol=0, atol=0)
+
+
+def test_momentum_zero_and_decay_zero_are_the_plain_update_bit_for_bit():
+    X, Y = get_task("xor")
+    params = init_batch(np.arange(40), 2, 3, 1, -1.0, 1.0)
+    lr = np.linspace(0.1, 3, 40)
+    for exp in ("fast", "exact"):
+        plain = train_batch(X, Y, params, lr, 300, curve_every=10, exp=exp)
+        zero = train_batch(X, Y, params, lr, 300, curve_every=10, exp=exp,
+                           recipe=Recipe(momentum=0.0, weight_decay=0.0))  # fmt: skip
+        assert_same(zero, plain, rtol=0, atol=0)
+
+
+# --- gradients against central finite differences -----------------------------
+
+
+def _loss(X, Y, p, recipe: Recipe) -> float:
+    """E(theta) + lambda / 2 |w|^2 (weights only), in plain numpy from the definitions."""
+    Xc, Yc = recipe.code(X, Y)
+
+    def f(kind, a):
+        return np.tanh(a) if kind == "tanh" else 1 / (1 + np.exp(-a))
+
+    hidden = f(recipe.activation, Xc @ p["w_hidden"] + p["b_hidden"])
+    out = f(recipe.output_activation, hidden @ p["w_out"] + p["b_out"])
+    if recipe.loss == "xent":
+        loss = -np.sum(Yc * np.log(out) + (1 - Yc) * np.log(1 - out))
+    else:
+        loss = 0.5 * np.sum((Yc - out) ** 2)
+    decay = sum(np.sum(p[k] ** 2) for k in ("w_hidden", "w_out"))
+    return loss + 0.5 * recipe.weight_decay * decay
+
+
+GRADIENT_RECIPES = [
+    Recipe(activation=act, output_activation=out, loss=loss, weight_decay=decay,
+           targets=(-1.0, 1.0) if out == "tanh" and loss == "sse" else (0.0, 1.0))
+    for act in ("logistic", "tanh")
+    for out in ("logistic", "tanh")
+    for loss in ("sse", "xent")
+    if not (loss == "xent" and out == "tanh")
+    for decay in (0.0, 0.01)
+]  # fmt: skip
+
+
+def _batch(one: dict) -> dict:
+    return {k: v.reshape(v.shape[1:] if k.startswith("b") else v.shape)[..., None]
+            for k, v in one.items()}  # fmt: skip
+
+
+def _finite_differences(X, Y, one, recipe, h=1e-6):
+    grads = {}
+    for name in one:
+        grad = np.zeros_like(one[name])
+        for idx in np.ndindex(one[name].shape):
+            plus = {k: v.copy() for k, v in one.items()}
+            minus = {k: v.copy() for k, v in one.items()}
+            plus[name][idx] += h
+            minus[name][idx] -= h
+            grad[idx] = (_loss(X, Y, plus, recipe) - _loss(X, Y, minus, recipe)) / (2 * h)
+        grads[name] = grad
+    return grads
+
+
+@pytest.mark.parametrize("recipe", GRADIENT_RECIPES, ids=lambda r: f"{r.activation}-"
+                         f"{r.output_activation}-{r.loss}-decay{r.weight_decay}")  # fmt: skip
+def test_one_reference_update_is_minus_lr_times_the_gradient(recipe):
+    X, Y = get_task("parity3")
+    lr = 0.3
+    one = init_uniform(5, 3, 4, 1, -1.0, 1.0)
+    stepped = reference.train_one(X, Y, one, lr, 1, 0.1, 0, recipe=recipe)
+    grads = _finite_differences(X, Y, one, recipe)
+    for name in one:
+        np.testing.assert_allclose(stepped[name] - one[name], -lr * grads[name], rtol=1e-6,
+                                   atol=1e-9, err_msg=name)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["notebook", "tanh-tanh-decay"])
+def test_one_kernel_update_is_minus_lr_times_the_gradient(name):
+    # Through the compiled kernels themselves (the batch recipes of the matrix).
+    recipe = RECIPES[name]
+    for task, width, seed in (("xor", 2, 0), ("encoder4", 2, 2)):
+        X, Y = get_task(task)
+        one = init_uniform(seed, X.shape[1], width, Y.shape[1], -1.0, 1.0)
+        stepped = train_batch(X, Y, _batch(one), 0.3, 1, exp="exact", recipe=recipe)
+        grads = _finite_differences(X, Y, one, recipe)
+        for key in one:
+            step = getattr(stepped, key)[..., 0].reshape(one[key].shape) - one[key]
+            np.testing.assert_allclose(step, -0.3 * grads[key], rtol=1e-6, atol=1e-9,
+                                       err_msg=key)  # fmt: skip
