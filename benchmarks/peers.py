@@ -53,26 +53,56 @@ def numpy_batched(X, Y, params, lr, epochs):
     return wo
 
 
-def jax_vmap(X, Y, params, lr, epochs, dtype=np.float64):
-    """JAX ``jit(vmap(fori_loop))``; returns a callable that runs it (compiled)."""
+def jax_vmap(X, Y, params, lr, epochs, dtype=np.float64, momentum=0.0, online=False, tanh=False):
+    """JAX ``jit(vmap(fori_loop))``; returns a callable that runs it (compiled).
+
+    The kernel's recipes, without its statistics: heavy-ball ``momentum``,
+    ``online`` updates (one per sample, in order: a nested fori_loop), ``tanh``
+    hidden units.
+    """
     import jax
 
     jax.config.update("jax_enable_x64", True)  # float32 arrays stay float32
     import jax.numpy as jnp
 
     x, y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
+    act = jnp.tanh if tanh else jax.nn.sigmoid
+
+    def slope(h):
+        return 1 - h * h if tanh else h * (1 - h)
+
+    def gradients(p, xs, ys):
+        """Minus the gradient of 1/2 sum (y - yhat)^2 on the samples xs, ys."""
+        wh, bh, wo, bo = p
+        h = act(xs @ wh + bh)
+        o = jax.nn.sigmoid(h @ wo + bo)
+        d_o = (ys - o) * (o * (1 - o))
+        d_h = (d_o @ wo.T) * slope(h)
+        return (xs.T @ d_h, d_h.sum(0), h.T @ d_o, d_o.sum(0))
+
+    def update(p, v, g):
+        if momentum:
+            v = tuple(momentum * vi + lr * gi for vi, gi in zip(v, g, strict=True))
+            return tuple(pi + vi for pi, vi in zip(p, v, strict=True)), v
+        return tuple(pi + lr * gi for pi, gi in zip(p, g, strict=True)), v
 
     def train(wh, bh, wo, bo):
-        def step(_, p):
-            wh, bh, wo, bo = p
-            h = jax.nn.sigmoid(x @ wh + bh)
-            o = jax.nn.sigmoid(h @ wo + bo)
-            d_o = (y - o) * (o * (1 - o))
-            d_h = (d_o @ wo.T) * (h * (1 - h))
-            return (wh + lr * (x.T @ d_h), bh + lr * d_h.sum(0),
-                    wo + lr * (h.T @ d_o), bo + lr * d_o.sum(0))  # fmt: skip
+        def epoch(_, state):
+            p, v = state
+            if not online:
+                return update(p, v, gradients(p, x, y))
 
-        return jax.lax.fori_loop(0, epochs, step, (wh, bh, wo, bo))
+            def sample(i, state):
+                p, v = state
+                xs = jax.lax.dynamic_slice_in_dim(x, i, 1)
+                ys = jax.lax.dynamic_slice_in_dim(y, i, 1)
+                return update(p, v, gradients(p, xs, ys))
+
+            return jax.lax.fori_loop(0, x.shape[0], sample, (p, v))
+
+        p = (wh, bh, wo, bo)
+        v = tuple(jnp.zeros_like(a) for a in p)
+        return jax.lax.fori_loop(0, epochs, epoch, (p, v))[0]
 
     fn = jax.jit(jax.vmap(train))
     args = [jnp.asarray(np.moveaxis(params[k], -1, 0), dtype)

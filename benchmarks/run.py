@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import recipes
 import scaling
 import sweep_e2e
 from sweep.bench import cpu_name
@@ -98,6 +99,13 @@ def main() -> None:
                                 "dtype": "float64", "ns": proxy})  # fmt: skip
             print(f"hardware proxy, C ({label}: {' '.join(flags)}), H = {width}: {proxy:.1f} ns")
 
+    print("\n## Training recipes, ns per network-epoch (XOR, interleaved rounds)")
+    recipe_rows = recipes.measure(*((1024, 500) if args.quick else (4096, 2000)), args.repeat,
+                                  recipes.BASELINE)  # fmt: skip
+    print(recipes.format_rows(recipe_rows))
+    for line in recipes.ratios(recipe_rows):
+        print(line)
+
     seeds = "0:200" if args.quick else "0:1000"
     print(f"\n## End to end: `sweep run --seeds {seeds}` (default grid otherwise)")
     e2e_rows = sweep_e2e.measure(seeds, args.repeat)
@@ -111,13 +119,21 @@ def main() -> None:
     meta = {"when": when, "cpu": cpu_name(), "python": platform.python_version(),
             "quick": args.quick, "commit": git_commit()}  # fmt: skip
     frames = [pd.DataFrame(rows).assign(table=name) for name, rows in
-              (("kernel", kernel_rows), ("e2e", e2e_rows), ("scaling", scale_rows))]  # fmt: skip
+              (("kernel", kernel_rows), ("recipes", recipe_rows), ("e2e", e2e_rows),
+               ("scaling", scale_rows))]  # fmt: skip
     everything = pd.concat(frames, ignore_index=True).assign(**meta)
     stem = HISTORY / f"{when}{'-quick' if args.quick else ''}"
     everything.to_csv(stem.with_suffix(".csv"), index=False)
     stem.with_suffix(".json").write_text(
         json.dumps(
-            {**meta, "kernel": kernel_rows, "e2e": e2e_rows, "scaling": scale_rows}, indent=1
+            {
+                **meta,
+                "kernel": kernel_rows,
+                "recipes": recipe_rows,
+                "e2e": e2e_rows,
+                "scaling": scale_rows,
+            },
+            indent=1,
         )
     )
     print(f"\nwrote {stem}.json and .csv", file=sys.stderr)

@@ -20,8 +20,9 @@ Batch update, per epoch:
 4. end of epoch: divergence.
 
 Online update: 1 and the statistics of 2 at theta_k, then for each sample in
-order its own 1, 2 and 3. The shuffled update (a different sample order in
-each network) runs on the general kernel only.
+order its own 1 (the first sample's is the one at theta_k), 2 and 3. The
+shuffled update (a different sample order in each network) runs on the
+general kernel only.
 
 Each parameter is loaded twice and stored once per update, against about ten
 memory passes per parameter in the general kernel. The arithmetic is the
@@ -148,9 +149,9 @@ def _update(w: Writer, ar: Arithmetic, lay: _Layout, momentum: bool,
             continue  # w + lr * 0 is w: a sample with this input at 0 leaves it alone
         if momentum:
             vel = f"theta[{offset} + {lay.velocity} + j]"
-            w(f"v = {vel}")
-            w(f"new, v = {ar.descend(decay, name, grad, 'v')}")
-            w(f"{vel} = v if ok else {vel}")
+            w(f"v0 = {vel}")
+            w(f"new, v = {ar.descend(decay, name, grad, 'v0')}")
+            w(f"{vel} = v if ok else v0")
         else:
             w(f"new, _ = {ar.descend(decay, name, grad, 'zero')}")
         if check:
@@ -384,7 +385,8 @@ def _kernel(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, width: int, tile: i
     else:
         _outputs(w, ar, Y, signs, lay, "online", mom)
         for p in every:
-            forward(range(p, p + 1))
+            if p > 0:  # the first sample's forward pass at theta_k is the one just done
+                forward(range(p, p + 1))
             _sample_outputs(w, ar, Y, lay, p, mom)
             backward(range(p, p + 1), check=False)
         _check_parameters(w, ar, lay)

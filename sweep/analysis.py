@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .axes import PARAM_COLUMNS
+
 #: z for two-sided 95% intervals.
 Z95 = 1.959963984540054
 
@@ -33,6 +35,13 @@ def wilson_interval(successes, trials, z: float = Z95) -> tuple[np.ndarray, np.n
         centre = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
     return centre - half, centre + half
+
+
+def varying(df: pd.DataFrame, exclude: Sequence[str] = ("seed",)) -> list[str]:
+    """Parameter columns (in axis order) that take more than one value in ``df``:
+    what a summary must group by, or say it pooled over."""
+    return [c for c in PARAM_COLUMNS
+            if c in df and c not in exclude and df[c].nunique(dropna=False) > 1]  # fmt: skip
 
 
 def _keys(by: str | Sequence[str]) -> list[str]:

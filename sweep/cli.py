@@ -106,25 +106,28 @@ def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, overwrit
 
 @cli.command()
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
-@click.option("--by", default="lr,width", show_default=True, metavar="COLS",
-              help="Columns to group by, comma-separated (any result column).")  # fmt: skip
+@click.option("--by", metavar="COLS",
+              help="Parameter columns to group by, comma-separated. [default: every "
+              "parameter that varies]")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="Output format; csv and json keep raw values and column names.")  # fmt: skip
 @click.option("--plots", type=click.Path(file_okay=False, path_type=Path), metavar="PLOTDIR",
               help="Also write PNG figures to this folder.")  # fmt: skip
 def report(directory, by, fmt, plots):
     """Print convergence statistics of the sweep stored in DIR (and draw plots)."""
-    from .analysis import convergence_table
+    from .analysis import convergence_table, varying
     from .report import SUMMARY_COLUMNS, format_table
     from .schema import COLUMNS
     from .store import load
 
-    keys = [k.strip() for k in by.split(",") if k.strip()]
-    bad = [k for k in keys if k not in COLUMNS] or ([] if keys else ["(empty)"])
-    if bad:
-        raise SweepError(f"by: no column {bad[0]!r} (columns: {', '.join(COLUMNS)})")
+    keys = None if by is None else [k.strip() for k in by.split(",") if k.strip()]
+    if keys is not None:
+        bad = [k for k in keys if k not in COLUMNS] or ([] if keys else ["(empty)"])
+        if bad:
+            raise SweepError(f"by: no column {bad[0]!r} (columns: {', '.join(COLUMNS)})")
     # Plots need the loss curves; the table needs a few columns only.
-    frame = load(directory, None if plots else [*SUMMARY_COLUMNS, "epochs", *keys])
+    frame = load(directory, None if plots else [*SUMMARY_COLUMNS, "epochs", *(keys or [])])
+    keys = keys or varying(frame) or ["lr", "width"]
     click.echo(format_table(convergence_table(frame, keys), fmt, keys), nl=fmt == "table")
     if plots:
         from .plots import write_plots

@@ -72,8 +72,12 @@ def format_table(table: pd.DataFrame, fmt: str = "table", by: Sequence[str] = ()
                     disable_numparse=True, stralign="right")  # fmt: skip
 
 
-def summary(df: pd.DataFrame) -> str:
-    """The compact end-of-run view: convergence rate and median epochs, lr x width."""
+def _value(v) -> str:
+    return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+def _grid(df: pd.DataFrame) -> str:
+    """Convergence rate and median epochs, lr x width."""
     from .analysis import convergence_table
 
     table = convergence_table(df, ["lr", "width"])
@@ -84,10 +88,26 @@ def summary(df: pd.DataFrame) -> str:
     grid = table.assign(cell=cells).pivot(index="lr", columns="width", values="cell")
     grid.index = [f"{v:.4g}" for v in grid.index]
     header = ["lr \\ width"] + [str(w) for w in grid.columns]
-    body = tabulate(grid.fillna(""), headers=header, tablefmt="simple", stralign="right",
+    return tabulate(grid.fillna(""), headers=header, tablefmt="simple", stralign="right",
                     disable_numparse=True)  # fmt: skip
+
+
+def summary(df: pd.DataFrame) -> str:
+    """The compact end-of-run view: convergence rate and median epochs, lr x width,
+    one grid for each combination of the other parameters that vary."""
+    from .analysis import varying
+
+    others = [k for k in varying(df) if k not in ("lr", "width")]
     n, conv = len(df), int(df["converged"].sum())
-    return (
+    parts = [
         f"{n:,} trials, {conv:,} converged ({100 * conv / max(n, 1):.1f}%). "
-        "Cells: convergence rate, median epochs to converge.\n" + body
-    )
+        "Cells: convergence rate, median epochs to converge."
+    ]
+    groups = df.groupby(others, sort=True, dropna=False) if others else [((), df)]
+    for values, sub in groups:
+        values = values if isinstance(values, tuple) else (values,)
+        if others:
+            fixed = zip(others, values, strict=True)
+            parts.append("\n" + ", ".join(f"{k} = {_value(v)}" for k, v in fixed))
+        parts.append(_grid(sub))
+    return "\n".join(parts)

@@ -1,7 +1,9 @@
 """End to end through the Python API: rows, types, values, resume, readers."""
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -186,3 +188,25 @@ def test_a_locked_folder_is_refused(tmp_path):
     sweep.run(out=out, seeds="0:2", lr=0.5, width=2, epochs=20, progress=False)
     with filelock.FileLock(out / ".lock"), pytest.raises(sweep.SweepError, match="in use"):
         sweep.run(out=out, seeds="0:2", lr=0.5, width=2, epochs=20, progress=False)
+
+
+#: A folder written by release 0.1.0 (commit 00ffb25), before the training recipes.
+RELEASE_0_1 = Path(__file__).parent / "data" / "results-0.1.0"
+RELEASE_0_1_SWEEP = dict(task="xor,parity3", seeds="0:6", lr="0.5,3", width="2,3", epochs=60,
+                         curve_every=20)  # fmt: skip
+
+
+def test_a_folder_of_the_previous_release_resumes_with_nothing_to_train(tmp_path):
+    out = tmp_path / "old"
+    shutil.copytree(RELEASE_0_1, out)
+    before = sorted(p.name for p in out.glob("*.parquet"))
+    df = sweep.run(out=out, backend="sequential", progress=False, **RELEASE_0_1_SWEEP)
+    assert sorted(p.name for p in out.glob("*.parquet")) == before  # nothing trained
+    assert len(df) == 48 and tuple(df.columns) == COLUMNS
+    # Its trials ran the default recipe: the new columns say so.
+    assert (df["momentum"] == 0).all() and (df["update"] == "batch").all()
+    assert (df.targets == "0:1").all() and (df.activation == "logistic").all()
+    assert df.mse_target.isna().all() and df.epoch_mse_target.isna().all()
+    fresh = sweep.run(out=tmp_path / "new", backend="sequential", progress=False,
+                      **RELEASE_0_1_SWEEP)  # fmt: skip
+    pd.testing.assert_frame_equal(df, fresh)  # the same ids and values, bit for bit

@@ -134,7 +134,7 @@ def test_report_formats(tmp_path, capsys):
     main(["run", *TINY, "--out", str(out), "--quiet"])
     main(["report", str(out), "--format", "csv"])
     csv = capsys.readouterr().out
-    assert csv.splitlines()[0].startswith("lr,width,trials,converged,rate")
+    assert csv.splitlines()[0].startswith("lr,trials,converged,rate")  # what varies: lr
     main(["report", str(out), "--format", "json", "--by", "lr"])
     rows = json.loads(capsys.readouterr().out)
     assert [r["lr"] for r in rows] == [0.5, 5.0] and all(r["trials"] == 6 for r in rows)
@@ -147,6 +147,19 @@ def test_report_formats(tmp_path, capsys):
     assert info.value.code == 2 and "no column 'colour'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["report", str(tmp_path / "missing")])
+
+
+def test_the_summary_and_the_report_show_every_axis_that_varies(tmp_path, capsys):
+    out = tmp_path / "r"
+    main(["run", *TINY, "--momentum", "0,0.9", "--update", "batch,online", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert text.startswith("48 trials")  # 6 seeds x 2 lr x 2 momenta x 2 updates
+    for momentum, update in [("0", "batch"), ("0", "online"), ("0.9", "batch"),
+                             ("0.9", "online")]:  # fmt: skip
+        assert f"momentum = {momentum}, update = {update}\n" in text
+    main(["report", str(out), "--format", "csv"])
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("lr,momentum,update,trials")
 
 
 KILL = ["--seeds", "0:240", "--lr", "0.3,1,3", "--width", "1:4", "--epochs", "20000",

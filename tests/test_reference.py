@@ -1,9 +1,11 @@
-"""The oracle against the notebook's own code, run verbatim."""
+"""The oracle against the notebook's own code run verbatim, and against PyTorch."""
 
 import numpy as np
+import pytest
 
 from kernels import get_task, init_uniform
-from kernels.reference import train_one
+from kernels.recipe import Recipe
+from kernels.reference import shuffled_order, train_one
 
 
 def notebook_loop(seed: int, lr: float, epochs: int):
@@ -68,3 +70,70 @@ def test_reference_statistics_follow_their_definitions():
     short = train_one(X, Y, init_uniform(314, 2, 2, 1), 0.5, run["epoch_converged"] - 1, 0.1, 0)
     assert short["epoch_converged"] == -1
     assert np.max(np.abs(Y - short["outputs"])) >= 0.1
+
+
+# --- an independent library: PyTorch autograd and torch.optim.SGD ---------------
+
+
+def torch_train(X, Y, params, lr, epochs, recipe, seed):
+    """Train one network with autograd gradients and torch's own SGD.
+
+    torch.optim.SGD keeps v <- mu v + g and steps w <- w - lr v; with a
+    constant lr that is the heavy-ball update v <- mu v - lr g, w <- w + v
+    (its v is ours over -lr). Its weight_decay adds lambda w to g, as ours,
+    here on the weights only (a parameter group without it for the biases).
+    """
+    torch = pytest.importorskip("torch")  # the [test] extra installs it
+    import torch.nn.functional as F
+
+    Xc, Yc = (torch.tensor(a, dtype=torch.float64) for a in recipe.code(X, Y))
+    p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    opt = torch.optim.SGD([{"params": [p["w_hidden"], p["w_out"]],
+                            "weight_decay": recipe.weight_decay},
+                           {"params": [p["b_hidden"], p["b_out"]], "weight_decay": 0.0}],
+                          lr=lr, momentum=recipe.momentum)  # fmt: skip
+    act = {"logistic": torch.sigmoid, "tanh": torch.tanh}
+
+    def loss(rows):
+        hidden = act[recipe.activation](Xc[rows] @ p["w_hidden"] + p["b_hidden"])
+        a = hidden @ p["w_out"] + p["b_out"]
+        if recipe.loss == "xent":
+            return F.binary_cross_entropy_with_logits(a, Yc[rows], reduction="sum")
+        return 0.5 * ((Yc[rows] - act[recipe.output_activation](a)) ** 2).sum()
+
+    state = seed
+    for _ in range(epochs):
+        if recipe.update == "batch":
+            steps = [list(range(len(X)))]
+        elif recipe.update == "online":
+            steps = [[q] for q in range(len(X))]
+        else:
+            state, order = shuffled_order(state, len(X))
+            steps = [[q] for q in order]
+        for rows in steps:
+            opt.zero_grad()
+            loss(rows).backward()
+            opt.step()
+    return {k: v.detach().numpy() for k, v in p.items()}
+
+
+TORCH_RECIPES = [
+    Recipe(),
+    Recipe(momentum=0.9),
+    Recipe(update="online", activation="tanh", weight_decay=1e-3),
+    Recipe(update="shuffled", output_activation="tanh", targets=(-1.0, 1.0), inputs="bipolar"),
+    Recipe(loss="xent", momentum=0.5, targets=(0.1, 0.9)),
+    Recipe(loss="xent", update="shuffled", activation="tanh", weight_decay=1e-2, momentum=0.9),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("recipe", TORCH_RECIPES, ids=repr)
+def test_pytorch_autograd_and_sgd_retrain_the_same_networks(recipe):
+    X, Y = get_task("xor")
+    for seed, lr in ((3, 0.05), (11, 0.2)):
+        params = init_uniform(seed, 2, 3, 1, -1.0, 1.0)
+        ours = train_one(X, Y, params, lr, 200, 0.1, 0, recipe=recipe, seed=seed)
+        theirs = torch_train(X, Y, params, lr, 200, recipe, seed)
+        for name in params:
+            np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-9, atol=1e-12,
+                                       err_msg=name)  # fmt: skip

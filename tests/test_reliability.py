@@ -148,16 +148,24 @@ def test_an_unwritable_output_folder_is_a_clear_error():
         sweep.run(out="/proc/sweep-results", seeds=1, progress=False)
 
 
-def test_dask_localcluster_gives_the_loky_rows(tmp_path):
+def test_every_backend_chunking_and_job_count_gives_the_same_rows(tmp_path):
+    # Shuffled updates too: each trial's sample orders come from its seed alone.
     distributed = pytest.importorskip("dask.distributed")  # the [dask] extra is in CI's install
-    axes = dict(seeds="0:30", lr="0.5,2", width="2,3", epochs=300, progress=False)
+    axes = dict(seeds="0:30", lr="0.5,2", width="2,3", epochs=300, update="batch,shuffled",
+                momentum="0,0.9", progress=False)  # fmt: skip
     loky = sweep.run(out=tmp_path / "loky", backend="loky", jobs=2, **axes)
+    runs = [
+        sweep.run(out=tmp_path / "threads", backend="threading", jobs=2, chunk_size=5, **axes),
+        sweep.run(out=tmp_path / "one", backend="sequential", chunk_size=7, **axes),
+    ]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:  # fmt: skip
-        via_dask = sweep.run(out=tmp_path / "dask", backend="dask",
-                             scheduler=cluster.scheduler_address, **axes)  # fmt: skip
-    pd.testing.assert_frame_equal(via_dask.set_index("trial_id").sort_index(),
-                                  loky.set_index("trial_id").sort_index())  # fmt: skip
+        runs.append(sweep.run(out=tmp_path / "dask", backend="dask",
+                              scheduler=cluster.scheduler_address, **axes))  # fmt: skip
+    assert set(loky["update"]) == {"batch", "shuffled"} and len(loky) == 30 * 2 * 2 * 4
+    for other in runs:
+        pd.testing.assert_frame_equal(other.set_index("trial_id").sort_index(),
+                                      loky.set_index("trial_id").sort_index())  # fmt: skip
 
 
 @pytest.mark.parametrize("width", [2, 64, 256])

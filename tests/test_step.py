@@ -44,8 +44,9 @@ FAST32_ATOL = 1e-5
 #: Fast arithmetic is compared on the networks whose training is well conditioned:
 #: where a trajectory is chaotic (large lr, or tanh with momentum from lr ~ 0.5),
 #: one ulp of difference grows to O(1) for any two implementations. A network
-#: counts as well conditioned when the reference started one ulp away (every
-#: initial weight nudged up) stays this close to it, and its effective step
+#: counts as well conditioned when the reference started one ulp of max(|w|, 1)
+#: away (every initial weight nudged up by the size of error the fast exp, tanh
+#: and FMAs make in O(1) values) stays this close to it, and its effective step
 #: lr / (1 - momentum) is at most MAX_STEP: beyond, oscillating trajectories
 #: (float32, lr 25 with momentum 0.9) amplify per-operation rounding that the
 #: one nudge at the start leaves alone.
@@ -89,7 +90,8 @@ def _case(name: str, dtype_name: str):
     params = init_batch(seeds, X.shape[1], width, Y.shape[1], low, high,
                         dtype=np.dtype(dtype_name).type)  # fmt: skip
     want = reference.train_batch(X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, **run)
-    nudged = {k: np.nextafter(v, np.inf) for k, v in params.items()}
+    eps = np.finfo(np.dtype(dtype_name)).eps
+    nudged = {k: v + (eps * np.maximum(np.abs(v), 1)).astype(v.dtype) for k, v in params.items()}
     moved = reference.train_batch(X, Y, nudged, lr, exp=libm_exp, tanh=libm_tanh, **run)
     calm = _well_conditioned(want, moved, dtype_name)
     calm = calm[lr[calm] / (1 - recipe.momentum) <= MAX_STEP]
