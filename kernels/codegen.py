@@ -58,7 +58,7 @@ N_EVENTS = 5
 _ENV_CACHE = "SWEEP_KERNEL_CACHE"
 #: What a generated kernel is called with (see :func:`run`).
 SIGNATURE = ("theta, lr, events, curve, outputs, final_loss, work, epochs, tol, margin, "
-             "mse_target, mu, lam, curve_every, early_stop")  # fmt: skip
+             "mse_target, mu, lam, points, early_stop")  # fmt: skip
 
 
 def param_rows(n_in: int, width: int, n_out: int) -> list[str]:
@@ -267,7 +267,7 @@ def unblocked(flat: np.ndarray, n_rows: int, n: int, nb: int) -> np.ndarray:
 def run(
     module: ModuleType, nb: int, work_rows: int, X: np.ndarray, Y: np.ndarray,
     theta: np.ndarray, lr: np.ndarray, momentum: bool, fast: bool, *, epochs: int,
-    tol: float, margin: float, mse_target: float, mu: float, lam: float, curve_every: int,
+    tol: float, margin: float, mse_target: float, mu: float, lam: float, points: np.ndarray,
     early_stop: bool,
 ):  # fmt: skip
     """Train with a generated kernel (blocks of ``nb`` networks, ``work_rows`` rows
@@ -289,21 +289,21 @@ def run(
     events[LIVE] = 0  # padding networks are never live
     events[LIVE, :n] = 1
     events = blocked(events, n_blocks, nb)
-    points = epochs // curve_every + 1 if curve_every > 0 else 0
-    curve = np.zeros(n_blocks * (points + 1) * nb, dtype=dtype)
+    n_points = points.size
+    curve = np.zeros(n_blocks * (n_points + 1) * nb, dtype=dtype)
     outputs = np.empty(n_blocks * n_samples * n_out * nb, dtype=dtype)
     final_loss = np.empty(n_blocks * nb, dtype=dtype)
     work = np.zeros(work_rows * nb, dtype=dtype)
     kernel = module.train_fast if fast else module.train_exact
     kernel(flat, lr_b, events, curve, outputs, final_loss, work, epochs, tol, margin,
-           mse_target, mu, lam, curve_every, early_stop)  # fmt: skip
+           mse_target, mu, lam, points, early_stop)  # fmt: skip
     theta = unblocked(flat, rows.shape[0], n, nb)[:n_params]
     return (
         theta,
         unblocked(events, N_EVENTS, n, nb).astype(np.int64),
         final_loss[:n],
         unblocked(outputs, n_samples * n_out, n, nb).reshape(n_samples, n_out, n),
-        unblocked(curve, points + 1, n, nb)[:points],
+        unblocked(curve, n_points + 1, n, nb)[:n_points],
     )
 
 

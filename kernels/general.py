@@ -266,7 +266,7 @@ def block_kernel(variant: Variant, fast: bool):
 
     @njit(**JIT)
     def train_block(X, Y, sgn, th, vel, lr, mu, lam, epochs, tol, margin, mse_target,
-                    curve_every, early_stop, states, events, curve, outputs,
+                    points, early_stop, states, events, curve, outputs,
                     final_loss):  # fmt: skip
         """Train the networks of one block (arrays are block-local; see block_kernel)."""
         STAMP  # noqa: B018 (a closure variable: Numba's cache key includes its value)
@@ -296,6 +296,7 @@ def block_kernel(variant: Variant, fast: bool):
         yg = np.empty((n_out, nb), dtype=th.dtype)
 
         stopping = False
+        nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)
         for k in range(epochs + 1):
             last = k == epochs or stopping
             train_here = not (ONLINE or last)  # batch: this pass also backpropagates
@@ -329,17 +330,16 @@ def block_kernel(variant: Variant, fast: bool):
                     k, live[j], events[SOLVED, j], events[CONVERGED, j], events[HIT, j],
                     worst[j], miss[j], mse, margin_t, tol_t, target_t,
                 )  # fmt: skip
-            if curve_every > 0 and k % curve_every == 0:
-                row = k // curve_every
+            if nxt < points.size and points[nxt] == k:
                 for j in range(nb):
-                    curve[row, j] = sse[j] / n_terms
+                    curve[nxt, j] = sse[j] / n_terms
+                nxt += 1
             if last:
                 for j in range(nb):
                     final_loss[j] = sse[j] / n_terms
-                if curve_every > 0:  # stopped early: the frozen loss stays flat
-                    for row in range(k // curve_every + 1, curve.shape[0]):
-                        for j in range(nb):
-                            curve[row, j] = final_loss[j]
+                for row in range(nxt, points.size):  # stopped early: the frozen loss stays flat
+                    for j in range(nb):
+                        curve[row, j] = final_loss[j]
                 break
             if early_stop:
                 n_live = 0

@@ -44,8 +44,9 @@ all taken at theta_k over the whole task, are:
 - ``final_loss``: mean over samples and outputs of (y - yhat)^2 at theta_E,
   against the coded targets, whatever the training loss;
 - ``outputs``: yhat at theta_E (samples x outputs);
-- ``loss_curve``: the same mean squared error at k = 0, r, 2r, ... <= E
-  (``curve_every`` = r; 0 means no curve);
+- ``loss_curve``: the same mean squared error at the recorded epochs
+  (:func:`curve_epochs`): k = 0, r, 2r, ... <= E (``curve_every`` = r, 0
+  for none), or about r epochs spaced logarithmically from 0 to E;
 - the final weights theta_E, flattened row-major in the init order.
 
 Early stop (optional, off by default): a network stops training at the first
@@ -126,10 +127,40 @@ def default_curve_every(epochs: int) -> int:
     return max(1, epochs // 100)
 
 
-def curve_epochs(epochs: int, curve_every: int) -> np.ndarray:
-    """The epochs k at which the loss curve is recorded."""
+#: How loss-curve epochs are spaced: every r epochs, or about r points logarithmically.
+CURVE_SCALES = ("linear", "log")
+
+
+def curve_epochs(epochs: int, curve_every: int, scale: str = "linear") -> np.ndarray:
+    """The epochs k at which the loss curve is recorded, ascending.
+
+    ``linear``: 0, r, 2r, ... <= ``epochs`` (r = ``curve_every``). ``log``:
+    0, then about r - 1 epochs spaced logarithmically from 1 to ``epochs``
+    (rounded, repeats dropped), so the first epochs of a run are visible.
+    ``curve_every`` 0: no curve.
+    """
     if curve_every <= 0:
         return np.zeros(0, dtype=np.int64)
+    if scale == "log":
+        if epochs == 0:
+            return np.zeros(1, dtype=np.int64)
+        wanted = min(curve_every, epochs + 1)
+
+        def spaced(count: int) -> np.ndarray:
+            points = np.geomspace(1, epochs, count).round().astype(np.int64)
+            return np.unique(np.concatenate([[0], points, [epochs]]))
+
+        # Rounding merges the first epochs: the fewest log-spaced points that
+        # leave ``wanted`` distinct ones (their number grows with the count).
+        low, high = max(wanted - 1, 1), max(wanted - 1, 1)
+        while len(spaced(high)) < wanted and high < 64 * wanted:
+            low, high = high, 2 * high
+        while low < high:
+            middle = (low + high) // 2
+            low, high = (middle + 1, high) if len(spaced(middle)) < wanted else (low, middle)
+        return spaced(high)
+    if scale != "linear":
+        raise ValueError(f"curve scale must be one of {CURVE_SCALES}, got {scale!r}")
     return np.arange(0, epochs + 1, curve_every, dtype=np.int64)
 
 

@@ -156,6 +156,7 @@ def train_one(
     seed: int | None = None,
     mse_target: float | None = None,
     tanh: Callable = np.tanh,
+    curve_points: np.ndarray | None = None,
 ) -> dict:
     """Train one network as the notebook does, with ``recipe``, and return every statistic.
 
@@ -170,7 +171,9 @@ def train_one(
     tol_t, margin = dtype.type(tol), dtype.type(recipe.margin)
     target = dtype.type(-np.inf if mse_target is None else mse_target)
     state = 0 if seed is None else int(seed)
-    curve_at = set(curve_epochs(epochs, curve_every).tolist())
+    if curve_points is None:
+        curve_points = curve_epochs(epochs, curve_every)
+    curve_at = set(np.asarray(curve_points).tolist())
     solved = converged = diverged = hit = -1
     frozen = False
     curve = []
@@ -232,6 +235,7 @@ def train_batch(
     seeds: np.ndarray | None = None,
     mse_target: float | None = None,
     tanh: Callable = np.tanh,
+    curve_points: np.ndarray | None = None,
 ) -> BatchResult:
     """:func:`train_one` over a batch given in the network-last layout."""
     n = params["b_out"].shape[-1]
@@ -246,7 +250,8 @@ def train_batch(
             "b_out": params["b_out"][None, :, j],
         }
         runs.append(train_one(X, Y, one, float(lr_j), epochs, tol, curve_every, exp, early_stop,
-                              recipe, int(seeds[j]), mse_target, tanh))  # fmt: skip
+                              recipe, int(seeds[j]), mse_target, tanh,
+                              curve_points))  # fmt: skip
 
     def stack(key: str, squeeze_row: bool = False) -> np.ndarray:
         arrays = [r[key][0] if squeeze_row else r[key] for r in runs]

@@ -189,7 +189,7 @@ def _prologue(w: Writer, fast: bool, lay: _Layout, n_samples: int) -> None:
       "dt(lam)")  # fmt: skip
     w(f"n_terms = dt({n_samples * lay.n_out})")
     w(f"n_blocks = lr.size // {NB}")
-    w("n_points = epochs // curve_every + 1 if curve_every > 0 else 0")
+    w("n_points = points.size")
     w("for b in range(n_blocks):")
     w.depth = 2
     w(f"th = b * {lay.n_rows * NB}")
@@ -199,21 +199,22 @@ def _prologue(w: Writer, fast: bool, lay: _Layout, n_samples: int) -> None:
     w(f"cv = b * (n_points + 1) * {NB}")
     w(f"scratch = cv + n_points * {NB}")
     w("end = epochs")
+    w("nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)")
 
 
 def _epoch_head(w: Writer) -> None:
     """Emit the start of epoch ``k``: its curve row and event stamps."""
-    w("recorded = curve_every > 0 and k % curve_every == 0")
-    w(f"row = cv + (k // curve_every) * {NB} if recorded else scratch")
+    w("recorded = nxt < n_points and points[nxt] == k")
+    w(f"row = cv + nxt * {NB} if recorded else scratch")
+    w("nxt += recorded")
     w("epoch, after = it(k), it(k + 1)")
 
 
 def _epilogue(w: Writer) -> None:
     """Emit the end of a block (at ``w.depth`` 2): a flat curve after an early stop."""
-    w("if curve_every > 0:  # stopped early: the frozen loss stays flat")
-    w("    for later in range(end // curve_every + 1, n_points):")
-    w(f"        for j in range({NB}):")
-    w(f"            curve[cv + later * {NB} + j] = final_loss[net + j]")
+    w("for later in range(nxt, n_points):  # stopped early: the frozen loss stays flat")
+    w(f"    for j in range({NB}):")
+    w(f"        curve[cv + later * {NB} + j] = final_loss[net + j]")
 
 
 def _tiles(w: Writer, width: int, tile: int, body: Callable[[int, str], None]) -> None:

@@ -51,6 +51,7 @@ def train_batch(
     recipe: Recipe = DEFAULT,
     seeds: np.ndarray | None = None,
     mse_target: float | None = None,
+    curve_points: np.ndarray | None = None,
 ) -> BatchResult:
     """Train a batch of networks of one shape and return their statistics.
 
@@ -63,7 +64,9 @@ def train_batch(
     ``"exact"`` (:mod:`kernels.numerics`). ``early_stop`` freezes each network
     once it is solved and converged. ``seeds``: each network's trial seed,
     which the ``shuffled`` update draws its orders from (required there).
-    ``mse_target``: record the first epoch whose MSE is below it. ``kernel``:
+    ``mse_target``: record the first epoch whose MSE is below it. The loss
+    curve is recorded every ``curve_every`` epochs, or at ``curve_points``
+    (epochs, ascending: :func:`kernels.model.curve_epochs`). ``kernel``:
     ``general``, ``tiled`` or ``auto`` (same results). The inputs are not
     modified. Definitions of everything: :mod:`kernels.model`.
     """
@@ -93,16 +96,20 @@ def train_batch(
     target = -np.inf if mse_target is None else float(mse_target)
     if kernel == "auto":
         kernel = choose_kernel(X, Y, width, exp, n * max(int(epochs), 1), recipe)
+    if curve_points is None:
+        curve_points = curve_epochs(epochs, curve_every)
+    points = np.ascontiguousarray(curve_points, dtype=np.int64)
+    if points.size and (points[0] < 0 or points[-1] > epochs or (np.diff(points) <= 0).any()):
+        raise ValueError("curve_points must be distinct epochs from 0 to epochs, ascending")
     run = dict(epochs=int(epochs), tol=float(tol), margin=recipe.margin, mse_target=target,
-               curve_every=int(curve_every), early_stop=bool(early_stop))  # fmt: skip
+               points=points, early_stop=bool(early_stop))  # fmt: skip
     if kernel == "tiled":
         return tiled.train(X, Y, recipe, theta, lr_arr, exp == "fast", **run)
     sgn = recipe.signs(Y)
     Xc, Yc = (np.ascontiguousarray(a, dtype=dtype) for a in recipe.code(X, Y))
-    points = curve_epochs(epochs, curve_every).size
     vel = np.zeros_like(theta) if recipe.momentum > 0 else np.zeros((0, n), dtype=dtype)
     events = np.full((4, n), -1, dtype=np.int64)
-    curve = np.empty((points, n), dtype=dtype)
+    curve = np.empty((points.size, n), dtype=dtype)
     outputs = np.empty((X.shape[0], n_out, n), dtype=dtype)
     final_loss = np.empty(n, dtype=dtype)
     kern = general.block_kernel(recipe.variant, exp == "fast")
@@ -114,7 +121,7 @@ def train_batch(
             np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last
         )
         kern(Xc, Yc, sgn, th, v, lr_b, recipe.momentum, recipe.weight_decay, run["epochs"],
-             run["tol"], run["margin"], target, run["curve_every"], run["early_stop"], st, ev,
+             run["tol"], run["margin"], target, points, run["early_stop"], st, ev,
              cv, out, loss)  # fmt: skip
         for full, done in zip(network_last, (th, v, lr_b, st, ev, cv, out, loss), strict=True):
             full[..., j0 : j0 + block] = done

@@ -3,6 +3,7 @@
     import sweep
     df = sweep.run(seeds="0:100", lr="log:0.01:10:7", width="1:5", out="results/demo")
     df = sweep.load("results/demo")
+    print(sweep.report("results/demo", by="lr").text)
 
 Names are imported on first use, so that worker processes, which need only
 :mod:`sweep.rows`, start without loading pandas and the rest of the driver.
@@ -12,10 +13,11 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "run": "api", "train": "api", "resolve": "api", "check_size": "api",
+    "run": "api", "train": "api", "dry_run": "api", "resolve": "api", "check_size": "api",
     "SweepConfig": "config", "make_config": "config",
     "ConfigError": "errors", "SweepError": "errors",
     "load": "store",
+    "report": "reports", "compare_report": "reports",
 }  # fmt: skip
 
 __all__ = sorted(_EXPORTS)

@@ -25,7 +25,9 @@ def wilson_interval(successes, trials, z: float = Z95) -> tuple[np.ndarray, np.n
     """Wilson score interval for a binomial proportion (arrays broadcast).
 
     Well behaved at 0 and 1 successes and for small samples, unlike the
-    normal approximation. ``trials == 0`` gives NaN.
+    normal approximation. The bounds lie in [0, 1], the low one exactly 0 when
+    nothing succeeded and the high one exactly 1 when everything did (where
+    rounding would leave 2e-19 or 0.99999...). ``trials == 0`` gives NaN.
     """
     k = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
@@ -34,7 +36,10 @@ def wilson_interval(successes, trials, z: float = Z95) -> tuple[np.ndarray, np.n
         denom = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
+        low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+        high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    nan = n == 0
+    return np.where(nan, np.nan, low), np.where(nan, np.nan, high)
 
 
 def varying(df: pd.DataFrame, exclude: Sequence[str] = ("seed",)) -> list[str]:
@@ -42,6 +47,20 @@ def varying(df: pd.DataFrame, exclude: Sequence[str] = ("seed",)) -> list[str]:
     what a summary must group by, or say it pooled over."""
     return [c for c in PARAM_COLUMNS
             if c in df and c not in exclude and df[c].nunique(dropna=False) > 1]  # fmt: skip
+
+
+def pooled(df: pd.DataFrame, by: Sequence[str]) -> list[tuple[str, int]]:
+    """The parameters that vary in ``df`` but are not in ``by``: (column, values)."""
+    return [(c, int(df[c].nunique(dropna=False))) for c in varying(df) if c not in by]
+
+
+def pooled_note(df: pd.DataFrame, by: Sequence[str]) -> str | None:
+    """``pooled over: task (3 values), init_low (2)``, or None if nothing is."""
+    over = pooled(df, by)
+    if not over:
+        return None
+    parts = [f"{c} ({n} values)" if i == 0 else f"{c} ({n})" for i, (c, n) in enumerate(over)]
+    return "pooled over: " + ", ".join(parts)
 
 
 def _keys(by: str | Sequence[str]) -> list[str]:

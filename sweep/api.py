@@ -9,13 +9,23 @@ import sys
 import threading
 from collections.abc import Mapping
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import RUN_KEYS, RunOptions, SweepConfig, make_config, make_run_options, read_toml
+from . import calibration
+from .config import (
+    RUN_KEYS,
+    RunOptions,
+    Study,
+    SweepConfig,
+    make_run_options,
+    make_study,
+    read_toml,
+)
 from .errors import ConfigError, SweepError
 from .execute import check_backend, execute, start_here
-from .grid import grid_frame, shapes
+from .grid import grid_frame, recipe_of, shapes, trials
 from .plan import plan, values_per_trial
 from .schema import part_schema
 from .store import Store, load
@@ -23,7 +33,7 @@ from .store import Store, load
 if TYPE_CHECKING:  # pandas loads when results are read, not before training starts
     import pandas as pd
 
-__all__ = ["run", "train", "load", "resolve", "check_size", "RunOptions"]
+__all__ = ["run", "train", "dry_run", "load", "resolve", "check_size", "RunOptions"]
 
 #: Sweeps above these estimates are refused unless ``force=True`` (``--force``).
 MAX_TRIALS = 10_000_000
@@ -36,7 +46,7 @@ def resolve(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
     *, name: str | None = None, out: str | Path | None = None, jobs: int | str | None = None,
     backend: str | None = None, chunk_size: int | str | None = None, **settings: Any,
-) -> tuple[SweepConfig, RunOptions]:  # fmt: skip
+) -> tuple[SweepConfig | Study, RunOptions]:  # fmt: skip
     """Turn any accepted form of input into a config and run options, or ConfigError.
 
     ``config`` is a :class:`SweepConfig`, a mapping of settings, or the path
@@ -44,7 +54,7 @@ def resolve(
     override what it says. ``None`` means "not given".
     """
     values: dict[str, Any] = {}
-    if isinstance(config, SweepConfig):
+    if isinstance(config, (SweepConfig, Study)):
         values = config.to_dict()
     elif isinstance(config, (str, Path)):
         values = read_toml(config)
@@ -54,17 +64,16 @@ def resolve(
         raise ConfigError("config", f"expected a SweepConfig, mapping or TOML path, got {config!r}")
     given = {"name": name, "out": out, "jobs": jobs, "backend": backend}
     chosen = {k: given[k] if given[k] is not None else values.get(k) for k in RUN_KEYS}
-    cfg = make_config({k: v for k, v in values.items() if k not in RUN_KEYS}, **settings)
+    cfg = make_study({k: v for k, v in values.items() if k not in RUN_KEYS}, **settings)
     return cfg, make_run_options(**chosen, chunk_size=chunk_size)
 
 
-def estimate(config: SweepConfig) -> tuple[int, int]:
+def estimate(config: SweepConfig | Study) -> tuple[int, int]:
     """(rows, bytes) the results of ``config`` will take, before compression."""
-    per_shape = len(config.seeds) * len(config.lr)
     rows = total = 0
-    for shape in shapes(config):
-        rows += per_shape
-        total += per_shape * (ROW_OVERHEAD + 8 * values_per_trial(shape))
+    for shape, seeds, _ in trials(config):
+        rows += len(seeds)
+        total += len(seeds) * (ROW_OVERHEAD + 8 * values_per_trial(shape))
     return rows, total
 
 
@@ -85,12 +94,8 @@ def train(
     backend: str | None = None, scheduler: str | None = None, progress: bool | None = None,
     overwrite: bool = False, extend: bool = False, force: bool = False,
     chunk_size: int | None = None, **settings: Any,
-) -> tuple[SweepConfig, Path, bool]:  # fmt: skip
-    """Train every trial of a sweep not yet stored in ``out``; see :func:`run`.
-
-    Returns the config, the output folder, and whether the folder holds
-    only this sweep (False once extended with another).
-    """
+) -> Trained:  # fmt: skip
+    """Train every trial of a sweep not yet stored in ``out``; see :func:`run`."""
     cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend,
                            chunk_size=chunk_size, **settings)  # fmt: skip
     check_size(cfg, force)
@@ -115,20 +120,128 @@ def train(
                 # With the bar, on stderr: stdout carries results (the summary).
                 bar.write(f"resuming: {len(done):,} trials already stored in {out_dir}",
                           file=sys.stderr)  # fmt: skip
+        timings = []
         try:
             with bar if bar is not None else nullcontext():
-                for table in execute(chunks, jobs=options.jobs, backend=options.backend,
-                                     scheduler=scheduler):  # fmt: skip
-                    store.write(table)
+                for done_chunk in execute(chunks, jobs=options.jobs, backend=options.backend,
+                                          scheduler=scheduler):  # fmt: skip
+                    store.write(done_chunk.table)
+                    timings.append((done_chunk.chunk.est_seconds, done_chunk.seconds))
                     if bar is not None:
-                        bar.update(table.num_rows)
+                        bar.update(done_chunk.table.num_rows)
+            calibration.record_chunks(timings)
         except KeyboardInterrupt:
             stored = len(store.done_ids())
             raise Interrupted(
                 f"interrupted: {stored:,} trials are stored in {out_dir}; run the same "
                 "command again to resume"
             ) from None
-    return cfg, out_dir, len(store.sidecar["specs"]) == 1
+    return Trained(cfg, out_dir, len(store.sidecar["specs"]) == 1, todo, len(done))
+
+
+def estimated_seconds(chunks: list, jobs: int) -> float:
+    """The planner's estimate of training ``chunks`` on ``jobs`` workers."""
+    if not chunks:
+        return 0.0
+    total = sum(c.est_seconds for c in chunks)
+    return max(total / min(jobs, len(chunks)), max(c.est_seconds for c in chunks))
+
+
+def dry_run(
+    config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
+    *, out: str | Path | None = None, name: str | None = None, jobs: int | None = None,
+    backend: str | None = None, chunk_size: int | None = None, **settings: Any,
+) -> str:  # fmt: skip
+    """What :func:`run` would do, as text: trials, shapes, time, disk and memory.
+
+    Writes nothing (reads ``out``, if it exists, for what is stored). The time
+    is the planner's cost model scaled by what earlier runs on this machine
+    measured against it (:mod:`sweep.calibration`).
+    """
+    from kernels import codegen
+
+    cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend,
+                           chunk_size=chunk_size, **settings)  # fmt: skip
+    from .store import read_sidecar, stored_ids
+
+    folder = options.out
+    done = stored_ids(folder) if folder.is_dir() and read_sidecar(folder) else set()
+    chunks = plan(cfg, done, options.jobs, options.chunk_size)
+    n_shapes = sum(1 for _ in shapes(cfg))
+    rows, size = estimate(cfg)
+    scale, runs = calibration.factor()
+    seconds = estimated_seconds(chunks, options.jobs) * scale
+    basis = (f"the planner's cost model x {scale:.2f}, from {runs} earlier run"
+             f"{'s' * (runs != 1)} on this machine") if runs else (
+             "the planner's cost model; not yet calibrated on this machine")  # fmt: skip
+    tiled = {(c.shape.task, c.shape.width, recipe_of(c.shape)) for c in chunks
+             if c.kernel == "tiled"}  # fmt: skip
+    cached = {p.stem for p in codegen.writable_cache_dir().glob("tinynet_tiled_*.py")}
+    new_tiled = sum(1 for task, width, recipe in tiled
+                    if _tiled_module_name(task, width, recipe) not in cached)  # fmt: skip
+    window = 2 * options.jobs * max((c.size * (ROW_OVERHEAD + 8 * values_per_trial(c.shape))
+                                     for c in chunks), default=0)  # fmt: skip
+    lines = [
+        "dry run: nothing trained or written",
+        f"trials: {rows:,} in {n_shapes:,} shape{'s' * (n_shapes != 1)}; "
+        f"{len(done):,} already stored in {folder}, {sum(c.size for c in chunks):,} to train "
+        f"in {len(chunks):,} chunks",
+        f"time: {_duration(seconds)} on {options.jobs} worker{'s' * (options.jobs != 1)} ({basis})",
+        f"disk: about {_bytes(size)} of Parquet",
+        f"memory: about {_bytes(300e6 + window)} at peak (the driver, and up to two chunks "
+        "per worker in flight)",
+    ]
+    if new_tiled:
+        lines.append(f"first use: {new_tiled} generated kernel{'s' * (new_tiled != 1)} to "
+                     "compile (2-10 s each, once per machine)")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _tiled_module_name(task: str, width: int, recipe) -> str:
+    import hashlib
+
+    from kernels import get_task, tiled
+
+    X, Y = get_task(task)
+    text = tiled._fitting_plan(X, Y, width, recipe)[1]
+    return "tinynet_tiled_" + hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    if seconds < 5400:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def _bytes(n: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:.0f} bytes"
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What :func:`train` did: the config, the folder, whether the folder holds this
+    sweep only (False once extended with another), trials trained now and stored
+    before."""
+
+    config: SweepConfig
+    out: Path
+    whole: bool
+    trained: int
+    stored_before: int
+
+    @property
+    def line(self) -> str:
+        """One line saying where the results are and what this run did."""
+        total = self.trained + self.stored_before
+        return (f"results in {self.out}: {total:,} trials ({self.trained:,} trained now, "
+                f"{self.stored_before:,} already stored)")  # fmt: skip
 
 
 def run(
@@ -147,10 +260,10 @@ def run(
     as chunks finish; running again resumes. ``columns`` limits the
     returned columns.
     """
-    cfg, out_dir, whole = train(config, **options)
-    frame = load(out_dir, columns)
-    if not whole:  # the folder also holds other sweeps' trials
-        frame = frame[frame["trial_id"].isin(set(grid_frame(cfg)["trial_id"]))]
+    done = train(config, **options)
+    frame = load(done.out, columns)
+    if not done.whole:  # the folder also holds other sweeps' trials
+        frame = frame[frame["trial_id"].isin(set(grid_frame(done.config)["trial_id"]))]
         frame = frame.reset_index(drop=True)
     return frame
 

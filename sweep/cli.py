@@ -17,7 +17,7 @@ from .axes import AXES, BY_NAME
 from .config import DEFAULT_BACKEND, DEFAULT_NAME
 from .errors import SweepError
 from .execute import release_workers
-from .report import FORMATS
+from .reports import FORMATS
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -30,7 +30,20 @@ QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 
 #: Help of the run's settings that are not axes (the axes' is in sweep.axes).
 _SETTINGS = {
-    "curve_every": "Record the loss every N epochs (0: no curve). [default: epochs/100]",
+    "init_radius": "Initial weights ~ uniform[-R, R): paired ranges (comma list of R), "
+    "stored as init_low = -R, init_high = R; instead of --init-low/--init-high, which cross.",
+    "samples": "Sample N points of the axes given as distributions (uniform:A:B, "
+    "loguniform:A:B; randint:A:B for width and epochs), crossed with the listed axes and "
+    "the seeds: --seeds 0:10 --lr loguniform:0.01:10 --samples 64 is 640 trials.",
+    "sampler": "sobol (a scrambled Sobol sequence) or random (independent uniforms). "
+    "[default: sobol]",
+    "sample_seed": "Seed of the sampled points (the same seed draws the same points, and more "
+    "samples extend them). [default: 0]",
+    "curve": "linear: record the loss every N epochs (--curve-every); log: at about N "
+    "epochs spaced logarithmically from epoch 0, so the first epochs show. "
+    "[default: linear]",
+    "curve_every": "The loss curve's stride N (0: no curve), or with --curve log its number of "
+    "points. [default: epochs/100; log: 100]",
 }
 
 
@@ -76,6 +89,9 @@ def cli() -> None:
               help="Networks per chunk (one kernel call, one Parquet part). "
               "[default: about 0.5 s of work]")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.option("--dry-run", "dry_run", is_flag=True,
+              help="Print the number of trials and shapes and estimates of time, disk and "
+              "memory, then stop: nothing is trained or written.")  # fmt: skip
 @click.option("--overwrite", is_flag=True,
               help="Replace the results of a different sweep in --out.")  # fmt: skip
 @click.option("--extend", is_flag=True,
@@ -83,24 +99,32 @@ def cli() -> None:
               "sweep.")  # fmt: skip
 @click.option("--force", is_flag=True, help=f"Run sweeps above the size limit "
               f"({api.MAX_TRIALS:,} trials or {api.MAX_BYTES // 2**30} GiB).")  # fmt: skip
-def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, overwrite, extend, force,
-        **axes):  # fmt: skip
+def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, dry_run, overwrite,
+        extend, force, **axes):  # fmt: skip
     """Train every trial of a sweep not yet stored in --out, then print a summary.
 
     With no options: XOR, seeds 0:1000, lr log:0.01:10:7, widths 1..6,
-    10,000 epochs, into results/xor/. Rerunning the same command resumes an
-    interrupted sweep; each trial is stored exactly once.
+    10,000 epochs, into results/xor/. Every combination of the axes' values
+    is a trial (an axis given as a distribution is sampled: --samples).
+    Rerunning the same command resumes an interrupted sweep; each trial is
+    stored exactly once; more seeds or values grow it.
     """
+    if dry_run:
+        click.echo(api.dry_run(config, out=out, name=name, jobs=jobs, backend=backend,
+                               chunk_size=chunk_size, **axes))  # fmt: skip
+        return
     settings = dict(out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
                     overwrite=overwrite, extend=extend, force=force, chunk_size=chunk_size,
                     **axes)  # fmt: skip
-    if quiet:
-        api.train(config, progress=False, **settings)
-    else:
-        from .report import SUMMARY_COLUMNS, summary
+    done = api.train(config, progress=False if quiet else None, **settings)
+    if not quiet:
+        from .reports import SUMMARY_COLUMNS, summary
 
-        frame = api.run(config, columns=list(SUMMARY_COLUMNS), **settings)
+        frame = api.load(done.out, list(SUMMARY_COLUMNS))
+        if not done.whole:  # the folder also holds other sweeps' trials
+            frame = frame[frame["trial_id"].isin(set(api.grid_frame(done.config)["trial_id"]))]
         click.echo(summary(frame))
+        click.echo(done.line, err=True)  # where the results went, after the summary
     release_workers()
 
 
@@ -108,32 +132,63 @@ def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, overwrit
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--by", metavar="COLS",
               help="Parameter columns to group by, comma-separated. [default: every "
-              "parameter that varies]")  # fmt: skip
+              "parameter that varies; a report says what it pools over]")  # fmt: skip
+@click.option("--where", metavar="EXPR",
+              help="Only the trials for which this pandas query holds, e.g. "
+              "\"task == 'xor' and lr < 1\".")  # fmt: skip
+@click.option("--failures", is_flag=True,
+              help="The failure-mode table (converged / slow / stuck / diverged) instead of "
+              "the convergence table.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="Output format; csv and json keep raw values and column names.")  # fmt: skip
-@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), metavar="PLOTDIR",
-              help="Also write PNG figures to this folder.")  # fmt: skip
-def report(directory, by, fmt, plots):
+@click.option("--plots", metavar="PLOTDIR", is_flag=False, flag_value="", default=None,
+              help="Also write PNG figures, into PLOTDIR or, given without one, into "
+              "DIR/_report (where readers of the results never look).")  # fmt: skip
+@click.option("--html", metavar="FILE", is_flag=False, flag_value="", default=None,
+              help="Also write one self-contained HTML report (tables, figures, provenance) "
+              "to FILE or, given without one, to DIR/_report/report.html.")  # fmt: skip
+def report(directory, by, where, failures, fmt, plots, html):
     """Print convergence statistics of the sweep stored in DIR (and draw plots)."""
-    from .analysis import convergence_table, varying
-    from .report import SUMMARY_COLUMNS, format_table
-    from .schema import COLUMNS
-    from .store import load
+    from .reports import report as make_report
 
-    keys = None if by is None else [k.strip() for k in by.split(",") if k.strip()]
-    if keys is not None:
-        bad = [k for k in keys if k not in COLUMNS] or ([] if keys else ["(empty)"])
-        if bad:
-            raise SweepError(f"by: no column {bad[0]!r} (columns: {', '.join(COLUMNS)})")
-    # Plots need the loss curves; the table needs a few columns only.
-    frame = load(directory, None if plots else [*SUMMARY_COLUMNS, "epochs", *(keys or [])])
-    keys = keys or varying(frame) or ["lr", "width"]
-    click.echo(format_table(convergence_table(frame, keys), fmt, keys), nl=fmt == "table")
-    if plots:
-        from .plots import write_plots
+    result = make_report(directory, by=by, where=where, format=fmt, failures=failures,
+                         plots=_path_or_default(plots), html=_path_or_default(html))  # fmt: skip
+    click.echo(result.text, nl=fmt in ("table", "markdown"))
+    for note in result.notes:
+        click.echo(note, err=True)
 
-        for path in write_plots(frame, plots, keys):
-            click.echo(f"wrote {path}", err=True)
+
+def _path_or_default(value: str | None):
+    """An option given without its value means the default place (True)."""
+    return None if value is None else (value or True)
+
+
+@cli.command()
+@click.argument("a", metavar="A", type=click.Path(path_type=Path))
+@click.argument("b", metavar="[B]", type=click.Path(path_type=Path), required=False)
+@click.option("--by", metavar="COLS",
+              help="Parameter columns to group by. [default: every parameter that varies "
+              "within both selections]")  # fmt: skip
+@click.option("--where-a", metavar="EXPR", help="Only A's trials for which this query holds.")
+@click.option("--where-b", metavar="EXPR",
+              help="Only B's trials (A's, without B) for which this query holds.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="Output format; csv and json keep raw values and column names.")  # fmt: skip
+def compare(a, b, by, where_a, where_b, fmt):
+    """Convergence rate of B minus A per group, with 95% intervals (Newcombe).
+
+    A and B are results folders, or one folder and two selections: sweep compare
+    results/rhw86 --where-a "momentum == 0" --where-b "momentum == 0.9".
+    """
+    from .reports import compare_report
+
+    if b is None and not (where_a or where_b):
+        raise SweepError("b: give a second folder, or --where-a/--where-b to compare two "
+                         "selections of one")  # fmt: skip
+    result = compare_report(a, b, by=by, where_a=where_a, where_b=where_b, format=fmt)
+    click.echo(result.text, nl=fmt in ("table", "markdown"))
+    for note in result.notes:
+        click.echo(note, err=True)
 
 
 @cli.command()
@@ -155,15 +210,9 @@ def bench(repeat, json_out):
     table = quick(int(repeat))
     if json_out:
         json_out.write_text(table.to_json(orient="records", indent=1))
+    from .reports import tabulate_frame
+
     click.echo(tabulate_frame(table))
-
-
-def tabulate_frame(table) -> str:
-    """A small DataFrame as aligned text, blanks for missing values."""
-    from tabulate import tabulate
-
-    cells = table.astype(object).where(table.notna(), None)  # NaN is not "missing" to tabulate
-    return tabulate(cells, headers="keys", showindex=False, floatfmt=".1f", missingval="")
 
 
 def main(argv: list[str] | None = None) -> None:

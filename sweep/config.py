@@ -13,23 +13,29 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kernels import default_curve_every
+from kernels.model import CURVE_SCALES
 from kernels.recipe import Recipe, RecipeError
 
-from . import specs
+from . import sampling, specs
 from .axes import AXES, BY_NAME, MAX_SEED, MAX_WIDTH, RECIPE_AXES
 from .errors import ConfigError
+from .sampling import Distribution
 
 __all__ = ["MAX_SEED", "MAX_WIDTH", "SweepConfig", "make_config", "make_recipe"]
 
 #: The embedded main job: what ``sweep run`` does with no arguments.
-DEFAULTS: dict[str, Any] = {axis.name: axis.default for axis in AXES} | {"curve_every": None}
+DEFAULTS: dict[str, Any] = {axis.name: axis.default for axis in AXES} | {
+    "curve_every": None, "curve": "linear", "init_radius": None, "samples": None,
+    "sampler": "sobol", "sample_seed": 0}  # fmt: skip
+#: Points of a log-spaced loss curve, when curve_every is not given.
+LOG_CURVE_POINTS = 100
 CONFIG_KEYS = tuple(DEFAULTS)
 
 
@@ -46,12 +52,37 @@ class SweepConfig:
 
     ``values`` maps each axis (:data:`sweep.axes.AXES`) to its values;
     ``config.<axis>`` reads them (the value itself for a single-valued axis
-    such as ``exp``). Pairs with init_low >= init_high are skipped.
-    ``curve_every`` is the loss-curve stride (``None``: epochs // 100).
+    such as ``exp``). Initial-weight ranges are the pairs (init_low,
+    init_high) with init_low < init_high, or with ``init_radius`` the paired
+    ranges [-R, R) (:attr:`init_pairs`).
+    ``curve_every`` is the loss-curve stride (``None``: epochs // 100), or
+    with ``curve == "log"`` its number of points (``None``: 100), spaced
+    logarithmically from epoch 0 (:func:`kernels.model.curve_epochs`).
     """
 
     values: dict[str, tuple]
     curve_every: int | None
+    curve: str = "linear"
+    init_radius: tuple[float, ...] | None = None
+    #: Sampled axes (:mod:`sweep.sampling`): their distributions, and the drawn
+    #: points (one value per point for each sampled axis; None: no sampling).
+    distributions: dict[str, Distribution] = field(default_factory=dict)
+    points: dict[str, tuple] | None = None
+    sampler: str = "sobol"
+    sample_seed: int = 0
+
+    @property
+    def grids(self) -> tuple[SweepConfig, ...]:
+        """The grids whose union the sweep is: this one."""
+        return (self,)
+
+    @property
+    def point_rows(self) -> list[tuple]:
+        """The distinct sampled points, as tuples in :attr:`distributions` order."""
+        if not self.points:
+            return [()]
+        columns = [self.points[name] for name in self.distributions]
+        return list(dict.fromkeys(zip(*columns, strict=True)))
 
     def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("values")
@@ -60,14 +91,43 @@ class SweepConfig:
         return values[name][0] if BY_NAME[name].single else values[name]
 
     def curve_stride(self, epochs: int) -> int:
-        """Loss-curve stride for a run of ``epochs`` epochs."""
-        return default_curve_every(epochs) if self.curve_every is None else self.curve_every
+        """Loss-curve stride (linear) or number of points (log) for ``epochs`` epochs."""
+        if self.curve_every is not None:
+            return self.curve_every
+        return LOG_CURVE_POINTS if self.curve == "log" else default_curve_every(epochs)
+
+    @property
+    def init_pairs(self) -> list[tuple[float, float]]:
+        """The initial-weight ranges (low, high) of the sweep, in order (with a
+        sampled ``init_radius``, the points give them)."""
+        if self.init_radius is not None:
+            return [(-r, r) for r in self.init_radius]
+        return [(lo, hi) for lo in self.init_low for hi in self.init_high if lo < hi]
 
     @property
     def n_trials(self) -> int:
-        n_init = sum(1 for lo in self.init_low for hi in self.init_high if lo < hi)
-        others = [len(v) for k, v in self.values.items() if k not in ("init_low", "init_high")]
-        return math.prod(others) * n_init
+        paired = ("init_low", "init_high")
+        listed = [len(v) for k, v in self.values.items()
+                  if k not in paired and k not in self.distributions]  # fmt: skip
+        pairs = 1 if "init_radius" in self.distributions else len(self.init_pairs)
+        return math.prod(listed) * pairs * len(self.point_rows)
+
+    def contains(self, other: SweepConfig) -> bool:
+        """Whether every trial of ``other`` is a trial of this sweep (same settings,
+        each listed axis's values, the init ranges and the sampled points a subset
+        of this one's)."""
+        if (other.curve, other.curve_every) != (self.curve, self.curve_every):
+            return False
+        if set(other.distributions) != set(self.distributions):
+            return False
+        if not set(other.point_rows) <= set(self.point_rows):
+            return False
+        sampled_init = "init_radius" in self.distributions
+        if not sampled_init and not set(other.init_pairs) <= set(self.init_pairs):
+            return False
+        listed = [k for k in self.values if k not in ("init_low", "init_high")
+                  and k not in self.distributions]  # fmt: skip
+        return all(set(other.values[k]) <= set(self.values[k]) for k in listed)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (stored with the results; equal dicts = same sweep).
@@ -80,8 +140,13 @@ class SweepConfig:
         out: dict[str, Any] = {}
         for axis in AXES:
             values = self.values[axis.name]
+            if axis.name in self.distributions:
+                out[axis.name] = self.distributions[axis.name].text
+                continue
             if not axis.classic and values == (axis.id_default,):
                 continue
+            if self.init_radius is not None and axis.name in ("init_low", "init_high"):
+                continue  # given as init_radius
             if axis.single:
                 out[axis.name] = values[0]
             elif axis.name in ("seeds", "width"):
@@ -89,6 +154,15 @@ class SweepConfig:
             else:
                 out[axis.name] = list(values)
         out["curve_every"] = self.curve_every
+        if self.curve != "linear":
+            out["curve"] = self.curve
+        if "init_radius" in self.distributions:
+            out["init_radius"] = self.distributions["init_radius"].text
+        elif self.init_radius is not None:
+            out["init_radius"] = list(self.init_radius)
+        if self.distributions:
+            out["samples"] = len(next(iter(self.points.values())))
+            out["sampler"], out["sample_seed"] = self.sampler, self.sample_seed
         return out
 
 
@@ -112,8 +186,22 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         raise ConfigError(unknown[0], f"unknown setting (known: {', '.join(CONFIG_KEYS)})")
     raw = {k: (DEFAULTS[k] if given.get(k) is None else given[k]) for k in CONFIG_KEYS}
 
+    if isinstance(given.get("grids"), list):
+        raise ConfigError("grids", "a union of grids: use make_study")
+    distributions: dict[str, Distribution] = {}
+    for name in (*SAMPLEABLE, "init_radius"):
+        dist = sampling.parse(name, raw[name], integer=name in INTEGER_AXES)
+        if dist is not None:
+            distributions[name] = dist
+    points = _draw(distributions, raw)
     parsed: dict[str, tuple] = {}
     for axis in AXES:
+        if axis.name in distributions:
+            axis_values = specs.unique(points[axis.name])
+            if axis.check is not None:
+                axis.check(axis.name, axis_values)
+            parsed[axis.name] = axis_values
+            continue
         axis_values = specs.unique(axis.parse(axis.name, raw[axis.name]))
         if axis.single:
             _check(axis.name, len(axis_values) == 1,
@@ -122,6 +210,18 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
             axis.check(axis.name, axis_values)
         parsed[axis.name] = axis_values
 
+    init_radius = None
+    if raw["init_radius"] is not None:
+        both = [k for k in ("init_low", "init_high") if given.get(k) is not None]
+        _check("init_radius", not both, f"gives the range itself: drop {(both or [''])[0]}")
+        init_radius = specs.unique(
+            points["init_radius"] if "init_radius" in distributions
+            else specs.float_spec("init_radius", raw["init_radius"])
+        )  # fmt: skip
+        for r in init_radius:
+            _check("init_radius", math.isfinite(r) and r > 0, f"must be positive, got {r!r}")
+        parsed["init_low"] = tuple(-r for r in init_radius)
+        parsed["init_high"] = init_radius
     init_low, init_high = parsed["init_low"], parsed["init_high"]
     # Pairs with low >= high are skipped; at least one pair must be a range.
     _check("init_low", any(lo < hi for lo in init_low for hi in init_high),
@@ -145,7 +245,77 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
                f"expected one value, got {len(curve_every)}")  # fmt: skip
         curve_every = curve_every[0]
         _check("curve_every", curve_every >= 0, f"must be 0 or more, got {curve_every}")
-    return SweepConfig(parsed, curve_every)
+    curve = raw["curve"]
+    _check("curve", curve in CURVE_SCALES,
+           f"must be one of {', '.join(CURVE_SCALES)}, got {curve!r}")  # fmt: skip
+    return SweepConfig(parsed, curve_every, curve, init_radius, distributions,
+                       points or None, raw["sampler"], raw["sample_seed"])  # fmt: skip
+
+
+#: Axes that may be sampled, and which of them take integers.
+SAMPLEABLE = ("lr", "width", "epochs", "tol", "init_low", "init_high", "momentum",
+              "weight_decay", "mse_target")  # fmt: skip
+INTEGER_AXES = ("width", "epochs")
+
+
+def _draw(distributions: dict[str, Distribution], raw: dict[str, Any]) -> dict[str, tuple]:
+    """The sampled points (see :mod:`sweep.sampling`), validating the settings of the draw."""
+    samples = raw["samples"]
+    if not distributions:
+        _check("samples", samples is None, "no axis is sampled: give one a distribution, "
+               "e.g. --lr loguniform:0.01:10")  # fmt: skip
+        return {}
+    first = next(iter(distributions))
+    _check("samples", samples is not None, f"{first} is sampled: say how many points "
+           "(--samples N)")  # fmt: skip
+    n = specs.int_spec("samples", samples)
+    _check("samples", len(n) == 1 and 1 <= n[0] <= specs.MAX_VALUES,
+           f"must be one number from 1 to {specs.MAX_VALUES:,}, got {samples!r}")  # fmt: skip
+    sampler = raw["sampler"]
+    _check("sampler", sampler in sampling.SAMPLERS,
+           f"must be one of {', '.join(sampling.SAMPLERS)}, got {sampler!r}")  # fmt: skip
+    seed = specs.int_spec("sample_seed", raw["sample_seed"])
+    _check("sample_seed", len(seed) == 1 and 0 <= seed[0] <= MAX_SEED,
+           f"must be one number from 0 to {MAX_SEED}, got {raw['sample_seed']!r}")  # fmt: skip
+    raw["sampler"], raw["sample_seed"] = sampler, seed[0]
+    return sampling.draw(distributions, n[0], sampler, seed[0])
+
+
+@dataclass(frozen=True)
+class Study:
+    """A union of grids (``[[grid]]`` tables of a TOML file): each trial once."""
+
+    grids: tuple[SweepConfig, ...]
+
+    @property
+    def n_trials(self) -> int:
+        from .grid import count_trials
+
+        return count_trials(self)
+
+    def contains(self, other: SweepConfig | Study) -> bool:
+        return all(any(mine.contains(theirs) for mine in self.grids) for theirs in other.grids)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grids": [grid.to_dict() for grid in self.grids]}
+
+
+def make_study(values: Mapping[str, Any] | None = None, **overrides: Any) -> SweepConfig | Study:
+    """:func:`make_config`, or a :class:`Study` when ``values`` holds ``grids`` (a
+    list of mappings, each over the other values; ``overrides`` apply to all)."""
+    values = dict(values or {})
+    grids = values.pop("grids", None)
+    if grids is None:
+        return make_config(values, **overrides)
+    if not isinstance(grids, list) or not grids or not all(isinstance(g, Mapping) for g in grids):
+        raise ConfigError("grid", "expected one or more tables of settings ([[grid]] in TOML)")
+    made = []
+    for i, grid in enumerate(grids):
+        try:
+            made.append(make_config({**values, **grid}, **overrides))
+        except ConfigError as e:
+            raise ConfigError(f"grid {i + 1}: {e.field}", e.problem) from None
+    return made[0] if len(made) == 1 else Study(tuple(made))
 
 
 #: Keys a TOML file may hold besides the config keys: options of the run.
@@ -223,8 +393,13 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(field, f"malformed TOML: {e}") from None
     table = data.pop("sweep", {}) if isinstance(data.get("sweep"), dict) else {}
     merged = {k.replace("-", "_"): v for k, v in {**data, **table}.items()}
-    known = set(CONFIG_KEYS) | set(RUN_KEYS) | {"seed"}
+    known = set(CONFIG_KEYS) | set(RUN_KEYS) | {"seed", "grid"}
     unknown = sorted(set(merged) - known)
     if unknown:
         raise ConfigError(field, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    if "grid" in merged:  # [[grid]] tables: a union of grids over the other keys
+        grids = merged.pop("grid")
+        if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
+            raise ConfigError(field, "grid must be tables: [[grid]]")
+        merged["grids"] = [{k.replace("-", "_"): v for k, v in g.items()} for g in grids]
     return merged

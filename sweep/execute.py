@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 from joblib import Parallel, delayed, parallel_config
@@ -32,6 +32,14 @@ from .rows import DRIVER_PID, chunk_rows, run_chunk, to_table
 
 if TYPE_CHECKING:
     from kernels import BatchResult
+
+
+class Finished(NamedTuple):
+    """A trained chunk: its rows, and the seconds training took (in its worker)."""
+
+    chunk: Chunk
+    table: pa.Table
+    seconds: float
 
 
 def check_backend(backend: str) -> None:
@@ -98,7 +106,7 @@ class _Window:
         self._free = threading.Semaphore(size)
         self._closed = threading.Event()
 
-    def run(self, chunk: Chunk, index: int) -> tuple[int, BatchResult]:
+    def run(self, chunk: Chunk, index: int) -> tuple[int, BatchResult, float]:
         while not self._free.acquire(timeout=0.05):
             if self._closed.is_set():  # the run is ending: train nothing more
                 raise SweepError("the run ended before this chunk started")
@@ -128,13 +136,15 @@ def _dask_client(scheduler: str | None):
 def execute(
     chunks: Iterable[Chunk], *, jobs: int, backend: str = DEFAULT_BACKEND,
     scheduler: str | None = None,
-) -> Iterator[pa.Table]:  # fmt: skip
-    """Train ``chunks`` and yield each chunk's rows as soon as it is done (any order)."""
+) -> Iterator[Finished]:  # fmt: skip
+    """Train ``chunks`` and yield each as soon as it is done (any order): the chunk,
+    its rows and the seconds its training took."""
     if backend not in BACKENDS:
         raise SweepError(f"backend: unknown backend {backend!r} (choose {', '.join(BACKENDS)})")
     chunks = list(chunks)
     if _in_this_thread(jobs, backend):
-        yield from map(chunk_rows, chunks)
+        for chunk in chunks:
+            yield Finished(chunk, *chunk_rows(chunk))
         return
     os.environ[DRIVER_PID] = str(os.getpid())  # inherited by the workers started below
     with ExitStack() as stack:
@@ -152,8 +162,10 @@ def execute(
         window = _Window(2 * jobs) if backend == "threading" else None
         task = window.run if window else run_chunk
         try:
-            for index, result in parallel(delayed(task)(c, i) for i, c in enumerate(chunks)):
-                yield to_table(chunks[index], result)
+            for index, result, seconds in parallel(
+                delayed(task)(c, i) for i, c in enumerate(chunks)
+            ):  # fmt: skip
+                yield Finished(chunks[index], to_table(chunks[index], result), seconds)
                 if window:
                     window.written()
         except SweepError:

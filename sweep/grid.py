@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kernels import get_task
+from kernels.model import curve_epochs
 from kernels.recipe import Recipe
 
 from .axes import PARAM_COLUMNS, SHAPE_AXES
-from .config import SweepConfig, make_recipe
+from .config import Study, SweepConfig, make_recipe
 
 if TYPE_CHECKING:
     import pandas
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 #: Everything a batch of trials shares (one field per shape axis, then the
 #: loss-curve stride): one call of the kernel.
 Shape = dataclasses.make_dataclass(
-    "Shape", [(axis.name, Any) for axis in SHAPE_AXES] + [("curve_every", int)], frozen=True
+    "Shape",
+    [(axis.name, Any) for axis in SHAPE_AXES] + [("curve_every", int), ("curve", str)],
+    frozen=True,
 )
 Shape.__module__ = __name__  # pickled by reference, like a class written here
 
@@ -35,6 +38,11 @@ Shape.__module__ = __name__  # pickled by reference, like a class written here
 def recipe_of(shape: Any) -> Recipe:
     """The training recipe of a shape's trials."""
     return make_recipe(vars(shape))
+
+
+def curve_of(shape: Any) -> np.ndarray:
+    """The epochs at which a shape's loss curves are recorded."""
+    return curve_epochs(shape.epochs, shape.curve_every, shape.curve)
 
 
 def task_of(shape: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -66,20 +74,61 @@ def trial_id(shape: Any, seed: int, lr: float, shape_key: str | None = None) -> 
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
-def shapes(config: SweepConfig) -> Iterator[Any]:
-    """Every shape of the sweep, in axis order."""
-    names = [axis.name for axis in SHAPE_AXES]
-    for combo in itertools.product(*(config.values[name] for name in names)):
+def trials(config: SweepConfig | Study) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+    """Every shape of the sweep with its trials' seeds and learning rates (aligned
+    arrays, seed-major), each trial once: over the union of the grids, each the
+    product of its listed axes, its sampled points and its seeds."""
+    blocks: dict[Any, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for grid in config.grids:
+        for shape, seeds, lrs in _grid_blocks(grid):
+            blocks.setdefault(shape, []).append((seeds, lrs))
+    for shape, parts in blocks.items():
+        if len(parts) == 1:  # one product of unique seeds and lrs: no repeats
+            yield shape, *parts[0]
+            continue
+        pairs = np.empty(sum(len(s) for s, _ in parts), dtype=[("seed", np.int64), ("lr", float)])
+        pairs["seed"] = np.concatenate([s for s, _ in parts])
+        pairs["lr"] = np.concatenate([lr for _, lr in parts])
+        pairs = np.unique(pairs)
+        yield shape, np.ascontiguousarray(pairs["seed"]), np.ascontiguousarray(pairs["lr"])
+
+
+def _grid_blocks(grid: SweepConfig) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+    """(shape, seeds, lrs) of one grid: seeds x lrs for each listed combination and
+    sampled point (a shape may come more than once, with other lrs)."""
+    paired = ("init_low", "init_high")
+    names = [a.name for a in SHAPE_AXES if a.name not in paired and a.name not in
+             grid.distributions]  # fmt: skip
+    sampled = list(grid.distributions)
+    seeds = np.asarray(grid.seeds, dtype=np.int64)
+    for combo in itertools.product(*(grid.values[name] for name in names)):
         values = dict(zip(names, combo, strict=True))
-        if values["init_low"] < values["init_high"]:
-            yield Shape(**values, curve_every=config.curve_stride(values["epochs"]))
+        for row in grid.point_rows:
+            point = dict(zip(sampled, row, strict=True))
+            values.update({k: v for k, v in point.items() if k not in ("lr", "init_radius")})
+            if "init_radius" in point:
+                pairs = [(-point["init_radius"], point["init_radius"])]
+            elif "init_low" in point or "init_high" in point:
+                lows = [point["init_low"]] if "init_low" in point else grid.values["init_low"]
+                highs = [point["init_high"]] if "init_high" in point else grid.values["init_high"]
+                pairs = [(lo, hi) for lo in lows for hi in highs if lo < hi]
+            else:
+                pairs = grid.init_pairs
+            lrs = np.asarray([point["lr"]] if "lr" in point else grid.lr, dtype=np.float64)
+            for low, high in pairs:
+                shape = Shape(**values, init_low=low, init_high=high, curve=grid.curve,
+                              curve_every=grid.curve_stride(values["epochs"]))  # fmt: skip
+                yield shape, np.repeat(seeds, len(lrs)), np.tile(lrs, len(seeds))
 
 
-def shape_seeds_lrs(shape: Any, config: SweepConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(seeds, lrs) of one shape's trials, seed-major."""
-    seeds = np.repeat(np.asarray(config.seeds, dtype=np.int64), len(config.lr))
-    lrs = np.tile(np.asarray(config.lr, dtype=np.float64), len(config.seeds))
-    return seeds, lrs
+def shapes(config: SweepConfig | Study) -> list[Any]:
+    """Every shape of the sweep."""
+    return [shape for shape, _, _ in trials(config)]
+
+
+def count_trials(config: SweepConfig | Study) -> int:
+    """How many trials the sweep has."""
+    return sum(len(seeds) for _, seeds, _ in trials(config))
 
 
 def trial_ids(shape: Any, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray:
@@ -89,13 +138,12 @@ def trial_ids(shape: Any, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray:
     return np.array([trial_id(shape, s, lr, prefix) for s, lr in pairs], dtype=object)
 
 
-def grid_frame(config: SweepConfig) -> pandas.DataFrame:
+def grid_frame(config: SweepConfig | Study) -> pandas.DataFrame:
     """All trials of ``config`` as a DataFrame (``trial_id`` + parameter columns)."""
     import pandas as pd
 
     frames = []
-    for shape in shapes(config):
-        seeds, lrs = shape_seeds_lrs(shape, config)
+    for shape, seeds, lrs in trials(config):
         frame = pd.DataFrame({"trial_id": trial_ids(shape, seeds, lrs), "seed": seeds,
                               "lr": lrs})  # fmt: skip
         for axis in SHAPE_AXES:

@@ -24,8 +24,8 @@ import numpy as np
 
 from kernels.choose import choose_kernel
 
-from .config import MAX_CHUNK_SIZE, SweepConfig
-from .grid import Shape, recipe_of, shape_seeds_lrs, shapes, task_of, trial_ids
+from .config import MAX_CHUNK_SIZE, Study, SweepConfig
+from .grid import Shape, curve_of, recipe_of, task_of, trial_ids, trials
 
 TARGET_SECONDS = 0.5
 MIN_CHUNK = 64
@@ -55,7 +55,7 @@ def values_per_trial(shape: Shape) -> int:
     """Float values one trial's row holds (weights, outputs, loss curve)."""
     X, Y = task_of(shape)
     n_in, n_out, h = X.shape[1], Y.shape[1], shape.width
-    curve = shape.epochs // shape.curve_every + 1 if shape.curve_every else 0
+    curve = curve_of(shape).size
     return n_in * h + h + h * n_out + n_out + len(X) * n_out + curve
 
 
@@ -110,7 +110,7 @@ class Chunk:
 
 
 def plan(
-    config: SweepConfig, done: Collection[str] = frozenset(), jobs: int = 1,
+    config: SweepConfig | Study, done: Collection[str] = frozenset(), jobs: int = 1,
     chunk_size: int | None = None,
 ) -> list[Chunk]:  # fmt: skip
     """Chunks holding every trial of ``config`` whose id is not in ``done``.
@@ -121,8 +121,7 @@ def plan(
     result arrives early.
     """
     todo = []
-    for shape in shapes(config):
-        seeds, lrs = shape_seeds_lrs(shape, config)
+    for shape, seeds, lrs in trials(config):
         ids = None  # a fresh run's ids wait for the driver (see Chunk.ids)
         if done:
             ids = trial_ids(shape, seeds, lrs)

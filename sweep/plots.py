@@ -1,9 +1,17 @@
-"""Figures of a sweep: convergence heatmaps, time-to-converge and loss curves (PNG)."""
+"""Figures of a sweep: convergence heatmaps, time-to-converge and loss curves (PNG).
+
+Every figure states the settings it fixes (the parameters with one value) and
+draws one panel for each combination of the grouping parameters it does not
+put on an axis or a colour, so nothing is pooled without a word. Lines are
+coloured by the first grouping parameter (a colour bar when it is numeric),
+panels titled by the others.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -13,147 +21,258 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import LogNorm, Normalize  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from .analysis import convergence_table, time_to_converge  # noqa: E402
-from .report import percent  # noqa: E402
+from .analysis import convergence_table, time_to_converge, varying  # noqa: E402
+from .axes import PARAM_COLUMNS  # noqa: E402
+from .reports import percent, value_text  # noqa: E402
 
 DPI = 130
+#: Panels per figure; more make another page (``name_2.png``, ...).
+MAX_PANELS = 24
+#: Columns of panels.
+COLUMNS = 4
+_LABELS = {
+    "lr": "learning rate", "width": "hidden width (units)", "epochs": "epochs",
+    "tol": "tol", "momentum": "momentum", "weight_decay": "weight decay",
+}  # fmt: skip
 
 
-def _fmt(value) -> str:
-    return f"{value:.3g}" if isinstance(value, (float, np.floating)) else str(value)
+def fixed_settings(df: pd.DataFrame) -> str:
+    """The parameters with one value in ``df``, as one readable line."""
+    one = {c: df[c].iloc[0] for c in PARAM_COLUMNS if c in df and c != "seed"
+           and df[c].nunique(dropna=False) == 1}  # fmt: skip
+    parts = []
+    if "task" in one:
+        parts.append(str(one.pop("task")))
+    if "epochs" in one:
+        parts.append(f"{one.pop('epochs'):,} epochs")
+    if "init_low" in one and "init_high" in one:
+        parts.append(f"init U[{value_text(one.pop('init_low'))}, "
+                     f"{value_text(one.pop('init_high'))})")  # fmt: skip
+    names = {"activation": "hidden", "output_activation": "output", "loss": "loss",
+             "update": "update"}  # fmt: skip
+    recipe = [f"{names[k]} {one.pop(k)}" for k in names if k in one]
+    if recipe:
+        parts.append(", ".join(recipe))
+    for k, v in one.items():
+        if isinstance(v, float) and np.isnan(v):
+            continue  # an unset option (mse_target)
+        parts.append(f"{k} {value_text(v)}")
+    return " · ".join(parts)
 
 
-def _title(df: pd.DataFrame, what: str) -> str:
-    tasks = ", ".join(sorted(map(str, df["task"].unique())))
-    epochs = ", ".join(f"{e:,}" for e in sorted(df["epochs"].unique()))
-    return f"{what}\n{tasks}: {len(df):,} trials, {epochs} epochs"
+def _title(df: pd.DataFrame, what: str, width: int = 110) -> str:
+    lines = textwrap.wrap(f"{len(df):,} trials · {fixed_settings(df)}", width)
+    return "\n".join([what, *lines])
 
 
-def _heatmap(df: pd.DataFrame, value: str, label: str, title: str, path: Path, fmt, cmap: str,
-             norm=None, missing: str = "n/a") -> Path:  # fmt: skip
-    table = convergence_table(df, ["lr", "width"])
-    grid = table.pivot(index="lr", columns="width", values=value).sort_index(ascending=False)
-    fig, ax = plt.subplots(figsize=(1.1 * grid.shape[1] + 2.5, 0.55 * grid.shape[0] + 1.8))
-    image = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, norm=norm, aspect="auto")
-    ax.set_xticks(range(grid.shape[1]), [str(w) for w in grid.columns])
-    ax.set_yticks(range(grid.shape[0]), [f"{v:.3g}" for v in grid.index])
-    ax.set_xlabel("hidden width (units)")
-    ax.set_ylabel("learning rate")
-    for (i, j), v in np.ndenumerate(grid.to_numpy(dtype=float)):
-        if np.isnan(v):
-            ax.text(j, i, missing, ha="center", va="center", fontsize=8, color="0.4")
-            continue
-        r, g, b, _ = image.cmap(image.norm(v))
-        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # text stays readable on any cell
-        ax.text(j, i, fmt(v), ha="center", va="center", fontsize=8,
-                color="white" if dark else "black")  # fmt: skip
-    bar = fig.colorbar(image, ax=ax, label=label)
-    if isinstance(norm, LogNorm):  # plain numbers, not 2x10^2
-        bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-        bar.ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
-
-
-def _panels(keys: Sequence[str]) -> tuple[str | None, list[str]]:
-    """(key that splits panels, keys that name a line)."""
+def _panels(df: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
+    """(title, rows) for each combination of ``keys`` (one untitled panel if none)."""
     keys = list(keys)
-    if len(keys) >= 2:
-        return keys[1], [keys[0], *keys[2:]]
-    return None, keys
+    if not keys:
+        return [("", df)]
+    out = []
+    for values, sub in df.groupby(keys, sort=True, observed=True, dropna=False):
+        values = values if isinstance(values, tuple) else (values,)
+        named = zip(keys, values, strict=True)
+        out.append(("\n".join(f"{k} = {value_text(v)}" for k, v in named), sub))
+    return out
 
 
-def _small_multiples(df, keys, draw, ylabel: str, title: str, path: Path, xlog: bool) -> Path:
-    panel_key, line_keys = _panels(keys)
-    panel_values = sorted(df[panel_key].unique()) if panel_key else [None]
-    ncols = min(3, len(panel_values))
-    nrows = math.ceil(len(panel_values) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows + 0.8),
-                             sharex=True, sharey=True, squeeze=False)  # fmt: skip
-    line_groups = [g for g, _ in df.groupby(line_keys, sort=True, observed=True)]
-    colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(line_groups), 1)))
-    color_of = dict(zip(line_groups, colors, strict=True))
-    for ax, pv in zip(axes.flat, panel_values, strict=False):
-        sub = df if panel_key is None else df[df[panel_key] == pv]
-        for group, lines in sub.groupby(line_keys, sort=True, observed=True):
-            label = ", ".join(_fmt(v) for v in group)
-            draw(ax, lines, color_of[group], label)
-        if panel_key:
-            ax.set_title(f"{panel_key} = {_fmt(pv)}", fontsize=9)
-        if xlog:
-            ax.set_xscale("log")
-        ax.grid(alpha=0.3)
-    for ax in axes.flat[len(panel_values) :]:
+def _pages(panels: list, path: Path) -> list[tuple[list, Path]]:
+    pages = [panels[i : i + MAX_PANELS] for i in range(0, len(panels), MAX_PANELS)]
+    return [(page, path if i == 0 else path.with_name(f"{path.stem}_{i + 1}{path.suffix}"))
+            for i, page in enumerate(pages)]  # fmt: skip
+
+
+def _grid(n: int, width: float, height: float, title_lines: int, **kw):
+    """A figure of ``n`` panels (constrained layout: titles, bars and labels never
+    overlap), each ``width`` x ``height`` inches plus its title's lines."""
+    ncols = min(COLUMNS, n)
+    nrows = math.ceil(n / ncols)
+    size = (width * ncols + 1.8, (height + 0.18 * title_lines) * nrows + 1.2)
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, layout="constrained",
+                             **kw)  # fmt: skip
+    for ax in axes.flat[n:]:
         ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("epoch (log scale)" if xlog else "epoch")
-    for ax in axes[:, 0]:
-        ax.set_ylabel(ylabel)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
-               title=", ".join(line_keys))  # fmt: skip
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return fig, axes
 
 
-def write_plots(
-    df: pd.DataFrame, out: str | Path, by: Sequence[str] = ("lr", "width")
-) -> list[Path]:
+def _outer_labels(axes, n: int, xlabel: str, ylabel: str) -> None:
+    """Axis labels on the bottom panel of each column and the first of each row."""
+    ncols = axes.shape[1]
+    for i, ax in enumerate(axes.flat[:n]):
+        if i + ncols >= n:
+            ax.set_xlabel(xlabel, fontsize=8)
+        if i % ncols == 0:
+            ax.set_ylabel(ylabel, fontsize=8)
+
+
+def _heatmaps(df: pd.DataFrame, keys: Sequence[str], value: str, label: str, what: str,
+              path: Path, fmt: Callable, cmap: str, norm, missing: str) -> list[Path]:  # fmt: skip
+    """lr (rows) x width (columns) heatmaps, one panel per combination of the
+    other grouping keys."""
+    others = [k for k in keys if k not in ("lr", "width")]
+    written = []
+    for page, file in _pages(_panels(df, others), path):
+        grids = []
+        for _, sub in page:
+            table = convergence_table(sub, ["lr", "width"])
+            grids.append(table.pivot(index="lr", columns="width", values=value)
+                         .sort_index(ascending=False))  # fmt: skip
+        rows = max(g.shape[0] for g in grids)
+        cols = max(g.shape[1] for g in grids)
+        if isinstance(norm, LogNorm):  # one scale for every panel of the figure
+            finite = np.concatenate([g.to_numpy(dtype=float).ravel() for g in grids])
+            finite = finite[np.isfinite(finite) & (finite > 0)]
+            lo, hi = (finite.min(), finite.max()) if finite.size else (1.0, 10.0)
+            norm = LogNorm(lo, hi if hi > lo else lo * 10)
+        fig, axes = _grid(len(page), 0.6 * cols + 1.0, 0.36 * rows + 0.8, len(others))
+        image = None
+        for ax, (title, _), grid in zip(axes.flat, page, grids, strict=False):
+            values = grid.to_numpy(dtype=float)
+            image = ax.imshow(values, cmap=cmap, norm=norm, aspect="auto")
+            ax.set_xticks(range(grid.shape[1]), [str(w) for w in grid.columns], fontsize=8)
+            ax.set_yticks(range(grid.shape[0]), [f"{v:.3g}" for v in grid.index], fontsize=8)
+            ax.set_title(title, fontsize=8)
+            for (i, j), v in np.ndenumerate(values):
+                if np.isnan(v):
+                    ax.text(j, i, missing, ha="center", va="center", fontsize=7, color="0.4")
+                    continue
+                r, g, b = np.ravel(image.cmap(image.norm(v)))[:3]
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # readable on any cell
+                ax.text(j, i, fmt(v), ha="center", va="center", fontsize=7,
+                        color="white" if dark else "black")  # fmt: skip
+        _outer_labels(axes, len(page), _LABELS["width"], _LABELS["lr"])
+        bar = fig.colorbar(image, ax=axes.ravel().tolist(), label=label, shrink=0.9)
+        if isinstance(norm, LogNorm):  # plain numbers at 1, 2, 5 x 10^k, not 2x10^2
+            bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+            bar.ax.yaxis.set_minor_formatter(NullFormatter())
+        fig.suptitle(_title(df, what), fontsize=9)
+        fig.savefig(file, dpi=DPI, bbox_inches="tight")
+        plt.close(fig)
+        written.append(file)
+    return written
+
+
+#: Most lines that get a legend; a numeric key with more gets a colour bar.
+MAX_LEGEND = 8
+
+
+def _colours(values: Sequence, key: str):
+    """(colour of each value, a ScalarMappable for a colour bar or None for a legend)."""
+    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) for v in values)
+    if numeric and len(values) > MAX_LEGEND:
+        lo, hi = min(values), max(values)
+        norm = LogNorm(lo, hi) if key == "lr" and lo > 0 else Normalize(lo, hi)
+        cmap = plt.cm.viridis
+        mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+        return {v: cmap(0.9 * norm(v)) for v in values}, mappable
+    if numeric and len(values) > 1:  # ordered values, ordered colours
+        return {v: plt.cm.viridis(0.9 * i / (len(values) - 1)) for i, v in enumerate(values)}, None
+    palette = plt.cm.tab10 if len(values) <= 10 else plt.cm.tab20
+    return {v: palette(i % palette.N) for i, v in enumerate(values)}, None
+
+
+def _lines(df: pd.DataFrame, keys: Sequence[str], draw: Callable, ylabel: str, xlabel: str,
+           what: str, path: Path, title_df: pd.DataFrame) -> list[Path]:  # fmt: skip
+    """One line per learning rate (or the first key), one panel per combination of
+    the other keys; every line in one legend (or a colour bar)."""
+    keys = list(keys)
+    line_key = "lr" if "lr" in keys else (keys[0] if keys else None)
+    panel_keys = [k for k in keys if k != line_key]
+    values = sorted(df[line_key].unique()) if line_key else [None]
+    colour, mappable = _colours(values, line_key or "")
+    written = []
+    for page, file in _pages(_panels(df, panel_keys), path):
+        fig, axes = _grid(len(page), 3.2, 2.4, len(panel_keys), sharex=True, sharey=True)
+        labels: dict = {}
+        for ax, (title, sub) in zip(axes.flat, page, strict=False):
+            groups = sub.groupby(line_key, sort=True) if line_key else [(None, sub)]
+            for value, rows in groups:
+                label = value_text(value) if line_key else "all trials"
+                labels[label] = draw(ax, rows, colour[value], label)
+            ax.set_title(title, fontsize=8)
+            ax.set_xscale("symlog", linthresh=10)  # epoch 0 on the axis, then log
+            ax.grid(alpha=0.3)
+        _outer_labels(axes, len(page), xlabel, ylabel)
+        if mappable is not None:
+            fig.colorbar(mappable, ax=axes.ravel().tolist(), label=_LABELS.get(line_key,
+                         line_key), shrink=0.9)  # fmt: skip
+        else:
+            fig.legend(list(labels.values()), list(labels), loc="center left",
+                       bbox_to_anchor=(1.0, 0.5), fontsize=8, title=line_key)  # fmt: skip
+        fig.suptitle(_title(title_df, what), fontsize=9)
+        fig.savefig(file, dpi=DPI, bbox_inches="tight")
+        plt.close(fig)
+        written.append(file)
+    return written
+
+
+def recorded_epochs(row: pd.Series) -> np.ndarray:
+    """The epochs at which a trial's loss curve was recorded."""
+    from kernels.model import curve_epochs
+
+    curve = row.get("curve", "linear")
+    scale = "linear" if not isinstance(curve, str) else curve
+    return curve_epochs(int(row["epochs"]), int(row["curve_every"]), scale)
+
+
+def write_plots(df: pd.DataFrame, out: str | Path, by: Sequence[str] | None = None) -> list[Path]:
     """Write the sweep's figures into ``out`` and return their paths.
 
-    Heatmaps need ``lr`` and ``width``; the curve figures draw one panel per
-    value of the second ``by`` key and one line per value of the first.
+    ``by``: the grouping parameters (default: every parameter that varies).
+    Heatmaps put lr and width on their axes and panel the rest; the curve
+    figures colour by the first key and panel the rest.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    keys = list(by)
-    paths = [
-        _heatmap(df, "rate", "convergence rate", _title(df, "Convergence rate (max |y - ŷ| < tol)"),
-                 out / "convergence_rate.png", percent, "magma",
-                 Normalize(0, 1)),
-        _heatmap(df, "epochs_median", "median epochs to converge (converged trials, log scale)",
-                 _title(df, "Median epochs to converge"), out / "median_epochs.png",
-                 lambda v: f"{v:,.0f}", "viridis_r", LogNorm(), missing="none"),
-    ]  # fmt: skip
+    keys = list(by) if by is not None else (varying(df) or ["lr"])
+    paths = _heatmaps(
+        df,
+        keys,
+        "rate",
+        "convergence rate",
+        "Convergence rate (max |y − ŷ| < tol)",
+        out / "convergence_rate.png",
+        percent,
+        "magma",
+        Normalize(0, 1),
+        "n/a",
+    )
+    paths += _heatmaps(df, keys, "epochs_median", "median epochs to converge (log scale)",
+                       "Median epochs to converge (converged trials)", out / "median_epochs.png",
+                       lambda v: f"{v:,.0f}", "viridis_r", LogNorm(), "none")  # fmt: skip
 
     ttc = time_to_converge(df, keys, points=200)
-    ttc_keys = keys
 
     def draw_ttc(ax, lines, color, label):
-        lines = lines[lines["epoch"] > 0]  # log axis; nothing converges at epoch 0 in practice
-        ax.step(lines["epoch"], lines["fraction_converged"], where="post", color=color,
-                label=label, lw=1.5)  # fmt: skip
+        (line,) = ax.step(lines["epoch"], lines["fraction_converged"], where="post",
+                          color=color, label=label, lw=1.5)  # fmt: skip
+        ax.set_ylim(-0.02, 1.02)
+        return line
 
-    paths.append(_small_multiples(
-        ttc, ttc_keys, draw_ttc, "fraction of trials converged",
-        _title(df, "Time to converge (never-converged trials censored at the epoch budget)"),
-        out / "time_to_converge.png", xlog=True,
-    ))  # fmt: skip
+    paths += _lines(ttc, keys, draw_ttc, "fraction of trials converged", "epoch",
+                    "Time to converge (never-converged trials censored at the epoch budget)",
+                    out / "time_to_converge.png", df)  # fmt: skip
 
-    curves = df[df["loss_curve"].map(len) > 1]
-    if len(curves):
+    if "loss_curve" in df:
+        curves = df[df["loss_curve"].map(len) > 1]
+        if len(curves):
 
-        def draw_loss(ax, lines, color, label):
-            stack = np.stack(lines["loss_curve"].to_numpy())
-            every = int(lines["curve_every"].iloc[0])
-            x = np.arange(stack.shape[1]) * every
-            q25, q50, q75 = np.nanpercentile(stack, [25, 50, 75], axis=0)
-            x, q25, q50, q75 = x[1:], q25[1:], q50[1:], q75[1:]  # log axis: from epoch r
-            ax.plot(x, q50, color=color, label=label, lw=1.5)
-            ax.fill_between(x, q25, q75, color=color, alpha=0.2, lw=0)
+            def draw_loss(ax, lines, color, label):
+                x = recorded_epochs(lines.iloc[0])
+                stack = np.stack(lines["loss_curve"].to_numpy())
+                q25, q50, q75 = np.nanpercentile(stack, [25, 50, 75], axis=0)
+                (line,) = ax.plot(x, q50, color=color, label=label, lw=1.5)
+                ax.fill_between(x, q25, q75, color=color, alpha=0.2, lw=0)
+                return line
 
-        one = curves.groupby(keys, observed=True)["curve_every"].transform("nunique").eq(1)
-        paths.append(_small_multiples(
-            curves[one], keys, draw_loss, "mean squared error",
-            _title(df, "Loss curves: median and interquartile band"),
-            out / "loss_curves.png", xlog=True,
-        ))  # fmt: skip
+            same = curves.groupby(keys, observed=True)[["epochs", "curve_every"]].transform(
+                "nunique").eq(1).all(axis=1)  # fmt: skip
+            paths += _lines(curves[same], keys, draw_loss, "mean squared error", "epoch",
+                            "Loss curves: median and interquartile band",
+                            out / "loss_curves.png", df)  # fmt: skip
     return paths

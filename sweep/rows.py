@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +19,7 @@ import kernels
 from kernels import DTYPES, BatchResult, init_batch
 
 from .axes import SHAPE_AXES
-from .grid import recipe_of, task_of
+from .grid import curve_of, recipe_of, task_of
 from .schema import SCHEMA
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
         "epoch_mse_target": _epochs(result.epoch_mse_target),
         "final_loss": pa.array(result.final_loss.astype(np.float64)),
         "curve_every": const(shape.curve_every, pa.int64()),
+        "curve": const(shape.curve, pa.string()),
         "outputs": _lists(result.outputs),
         "loss_curve": _lists(result.loss_curve),
         "w_hidden": _lists(result.w_hidden),
@@ -85,8 +87,9 @@ def train_chunk(chunk: Chunk) -> BatchResult:
     # kernels.train_batch loads Numba on first use: in workers, not in a driver
     # that only writes what they return.
     return kernels.train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol,
-                               shape.curve_every, exp=shape.exp, early_stop=shape.early_stop,
-                               kernel=chunk.kernel, recipe=recipe_of(shape), seeds=chunk.seeds,
+                               curve_points=curve_of(shape), exp=shape.exp,
+                               early_stop=shape.early_stop, kernel=chunk.kernel,
+                               recipe=recipe_of(shape), seeds=chunk.seeds,
                                mse_target=shape.mse_target)  # fmt: skip
 
 
@@ -94,13 +97,16 @@ def train_chunk(chunk: Chunk) -> BatchResult:
 DRIVER_PID = "SWEEP_DRIVER_PID"
 
 
-def chunk_rows(chunk: Chunk) -> pa.Table:
-    """Train a chunk in this process and return its rows."""
-    return to_table(chunk, train_chunk(chunk))
+def chunk_rows(chunk: Chunk) -> tuple[pa.Table, float]:
+    """Train a chunk in this process: its rows, and the seconds training took."""
+    started = time.perf_counter()
+    result = train_chunk(chunk)
+    return to_table(chunk, result), time.perf_counter() - started
 
 
-def run_chunk(chunk: Chunk, index: int) -> tuple[int, BatchResult]:
-    """Train a chunk: the task each worker runs. Returns ``index`` with the result.
+def run_chunk(chunk: Chunk, index: int) -> tuple[int, BatchResult, float]:
+    """Train a chunk: the task each worker runs. Returns ``index`` with the result
+    and the seconds training took (a chunk that compiled its kernel included).
 
     Rows are built by the driver: the first Arrow array a process builds
     imports pandas (through pyarrow), 0.25 s of a worker's start. A worker
@@ -112,4 +118,6 @@ def run_chunk(chunk: Chunk, index: int) -> tuple[int, BatchResult]:
     in_main_thread = threading.current_thread() is threading.main_thread()
     if driver and driver != str(os.getpid()) and in_main_thread:  # Dask runs tasks in threads
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return index, train_chunk(chunk)
+    started = time.perf_counter()
+    result = train_chunk(chunk)
+    return index, result, time.perf_counter() - started

@@ -28,6 +28,7 @@ OUTCOMES = (
     ("epoch_mse_target", pa.int64()),
     ("final_loss", pa.float64()),
     ("curve_every", pa.int64()),
+    ("curve", pa.string()),
     ("outputs", _F64_LIST),
     ("loss_curve", _F64_LIST),
     ("w_hidden", _F64_LIST),
@@ -41,6 +42,12 @@ SCHEMA = pa.schema(
 )
 
 COLUMNS = tuple(SCHEMA.names)
+#: What a column added after release 0.1.0 held for trials stored before it.
+ADDED_COLUMN_DEFAULTS = {"curve": "linear"} | {
+    axis.column: axis.id_default
+    for axis in AXES
+    if not axis.classic and axis.id_default is not None
+}
 #: Nullable epoch columns (null = never happened).
 EPOCH_COLUMNS = ("epoch_converged", "epoch_solved", "epoch_diverged", "epoch_mse_target")
 

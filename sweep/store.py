@@ -30,10 +30,9 @@ import filelock
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .axes import AXES
 from .config import SweepConfig
 from .errors import ConfigError, SweepError
-from .schema import PARAM_COLUMNS, part_schema
+from .schema import ADDED_COLUMN_DEFAULTS, PARAM_COLUMNS, part_schema
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,6 +94,18 @@ def _write_atomic(path: Path, write) -> None:
         os.close(dir_fd)
 
 
+def _grows(sidecar: dict, config: SweepConfig) -> bool:
+    """Whether ``config`` contains every sweep stored in ``sidecar``: more seeds,
+    or more values on an axis, with nothing changed or dropped."""
+    from .config import make_study
+
+    try:
+        stored = [make_study(spec) for spec in sidecar["specs"]]
+    except ConfigError:
+        return False  # a spec this version cannot read: not a plain extension
+    return all(config.contains(old) for old in stored)
+
+
 def _spec_difference(old: dict, new: dict) -> str:
     keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     return ", ".join(keys)
@@ -123,6 +134,10 @@ class Store:
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise ConfigError("out", f"{path} is a file, not a folder")
+        # Refusals first, before the folder or its lock is written: a refused
+        # run leaves nothing behind. (They are checked again under the lock.)
+        if path.is_dir():
+            cls._refusal(path, config, overwrite, extend)
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -143,34 +158,49 @@ class Store:
             lock.release()
 
     @staticmethod
-    def _prepare(path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> dict:
-        for tmp in path.glob(f"{TMP_PREFIX}*"):  # left by a killed run; never data
-            tmp.unlink(missing_ok=True)
-        spec = config.to_dict()
+    def _refusal(path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> None:
+        """ConfigError if ``path`` may not take ``config``'s trials (reads only)."""
         sidecar = read_sidecar(path)
         if sidecar is None:
             foreign = [p.name for p in path.iterdir() if p.name not in _OURS]
             if foreign:
                 raise ConfigError("out", f"{path} is not empty and holds no sweep "
                                   f"(found {foreign[0]}); choose another folder")  # fmt: skip
-        elif spec not in sidecar["specs"]:
+        elif config.to_dict() not in sidecar["specs"] and not (overwrite or extend):
+            if _grows(sidecar, config):
+                return
+            diff = _spec_difference(sidecar["specs"][-1], config.to_dict())
+            raise ConfigError(
+                "out", f"{path} holds a different sweep (differs in {diff}) that this one "
+                "does not contain; use --extend to add to it, --overwrite to replace it, "
+                "or another --out",
+            )  # fmt: skip
+
+    @staticmethod
+    def _prepare(path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> dict:
+        for tmp in path.glob(f"{TMP_PREFIX}*"):  # left by a killed run; never data
+            tmp.unlink(missing_ok=True)
+        Store._refusal(path, config, overwrite, extend)
+        spec = config.to_dict()
+        sidecar = read_sidecar(path)
+        grew_from = None
+        if sidecar is not None and spec not in sidecar["specs"]:
             if overwrite:
                 for part in path.glob(PART_PATTERN):
                     part.unlink()
                 sidecar = None
-            elif not extend:
-                diff = _spec_difference(sidecar["specs"][-1], spec)
-                raise ConfigError(
-                    "out", f"{path} holds a different sweep (differs in {diff}); use "
-                    "--overwrite to replace it, --extend to add to it, or another --out",
-                )  # fmt: skip
+            elif _grows(sidecar, config):  # every stored trial is one of this sweep's
+                grew_from, sidecar["specs"] = sidecar["specs"], []
         if sidecar is None:
             sidecar = {"format": FORMAT, "created": _now(), "specs": [],
                        "versions": package_versions(), "runs": []}  # fmt: skip
         if spec not in sidecar["specs"]:
             sidecar["specs"].append(spec)
-        sidecar["runs"].append({"started": _now(), "spec": len(sidecar["specs"]) - 1,
-                                "versions": package_versions()})  # fmt: skip
+        run = {"started": _now(), "spec": len(sidecar["specs"]) - 1,
+               "versions": package_versions()}  # fmt: skip
+        if grew_from is not None:
+            run["grew_from"] = grew_from
+        sidecar["runs"].append(run)
         _write_atomic(path / SIDECAR, lambda f: f.write(json.dumps(sidecar, indent=1).encode()))
         return sidecar
 
@@ -179,10 +209,7 @@ class Store:
 
     def done_ids(self) -> set[str]:
         """Ids of the trials already stored."""
-        done: set[str] = set()
-        for part in self.parts():
-            done.update(_read(part, columns=["trial_id"]).column("trial_id").to_pylist())
-        return done
+        return stored_ids(self.path)
 
     def write(self, table: pa.Table) -> Path:
         """Store a chunk's rows as a new part, atomically."""
@@ -207,6 +234,14 @@ class Store:
         except OSError as e:
             raise SweepError(f"cannot write results to {self.path}: {e.strerror or e}") from None
         return target
+
+
+def stored_ids(path: Path) -> set[str]:
+    """Ids of the trials stored in a results folder (reads only)."""
+    done: set[str] = set()
+    for part in sorted(path.glob(PART_PATTERN)):
+        done.update(_read(part, columns=["trial_id"]).column("trial_id").to_pylist())
+    return done
 
 
 def read_sidecar(path: Path) -> dict | None:
@@ -257,11 +292,8 @@ def load(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     except (OSError, pa.ArrowException) as e:
         raise SweepError(f"cannot read results in {path}: {e}") from None
     frame = table.replace_schema_metadata(part_schema().metadata).to_pandas()
-    # Parts written before an axis existed hold no column for it: their
-    # trials ran at its default.
-    for axis in AXES:
-        if not axis.classic and axis.id_default is not None and axis.column in frame:
-            column = frame[axis.column]
-            if column.isna().any():
-                frame[axis.column] = column.where(column.notna(), axis.id_default)
+    # Parts written before a column existed hold none: their trials ran at its default.
+    for name, default in ADDED_COLUMN_DEFAULTS.items():
+        if name in frame and frame[name].isna().any():
+            frame[name] = frame[name].where(frame[name].notna(), default)
     return frame.sort_values(list(PARAM_COLUMNS), kind="stable", ignore_index=True)

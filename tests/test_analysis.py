@@ -35,9 +35,12 @@ def test_wilson_interval_against_hand_computed_values():
     low, high = wilson_interval(8, 10)
     assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)
     low, high = wilson_interval(0, 10)
-    assert low == pytest.approx(0.0, abs=1e-12) and high == pytest.approx(0.2775, abs=1e-4)
+    assert low == 0 and high == pytest.approx(0.2775, abs=1e-4)  # exactly 0, not 2e-19
     low, high = wilson_interval(10, 10)
-    assert low == pytest.approx(0.7225, abs=1e-4) and high == pytest.approx(1.0, abs=1e-12)
+    assert low == pytest.approx(0.7225, abs=1e-4) and high == 1
+    k, n = np.arange(0, 1001), np.full(1001, 1000)
+    low, high = wilson_interval(k, n)
+    assert (low >= 0).all() and (low <= k / n).all() and (k / n <= high).all() and (high <= 1).all()
     assert np.isnan(wilson_interval(0, 0)[0])
 
 

@@ -1,5 +1,6 @@
 """End to end through the Python API: rows, types, values, resume, readers."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -151,8 +152,23 @@ def test_a_different_sweep_is_refused_and_leaves_results_untouched(small_sweep):
     out, df = small_sweep
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     with pytest.raises(sweep.ConfigError, match="different sweep .*differs in seeds"):
-        sweep.run(out=out, **{**SMALL, "seeds": "0:21"})
+        sweep.run(out=out, **{**SMALL, "seeds": "1:21"})  # drops seed 0
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_more_seeds_or_values_grow_a_sweep_without_a_flag(tmp_path):
+    out = tmp_path / "g"
+    base = dict(width=2, epochs=50, progress=False, backend="sequential")
+    first = sweep.run(out=out, seeds="0:4", lr=0.5, **base)
+    parts = set(out.glob("*.parquet"))
+    grown = sweep.run(out=out, seeds="0:6", lr="0.5,1", **base)  # a superset: no flag needed
+    assert len(grown) == 12 and set(first.trial_id) < set(grown.trial_id)
+    assert parts < set(out.glob("*.parquet"))  # the stored parts stay; new trials added
+    sidecar = json.loads((out / "_sweep.json").read_text())
+    assert len(sidecar["specs"]) == 1 and sidecar["runs"][-1]["grew_from"][0]["seeds"] == "0:4"
+    for changed in (dict(seeds="0:6", lr=0.5, epochs=60), dict(seeds="1:6", lr="0.5,1")):
+        with pytest.raises(sweep.ConfigError, match="does not contain"):
+            sweep.run(out=out, **{**base, **changed})
 
 
 def test_extend_and_overwrite(tmp_path):
@@ -210,3 +226,43 @@ def test_a_folder_of_the_previous_release_resumes_with_nothing_to_train(tmp_path
     fresh = sweep.run(out=tmp_path / "new", backend="sequential", progress=False,
                       **RELEASE_0_1_SWEEP)  # fmt: skip
     pd.testing.assert_frame_equal(df, fresh)  # the same ids and values, bit for bit
+
+
+def test_random_search_union_and_paired_init_ranges_end_to_end(tmp_path):
+    base = dict(epochs=60, progress=False, backend="sequential")
+    sampled = sweep.run(out=tmp_path / "s", seeds="0:3", lr="loguniform:0.05:5", samples=8,
+                        width=2, **base)  # fmt: skip
+    assert len(sampled) == 24 and sampled.lr.nunique() == 8
+    again = sweep.train(out=tmp_path / "s", seeds="0:3", lr="loguniform:0.05:5", samples=8,
+                        width=2, **base)  # fmt: skip
+    assert again.trained == 0 and again.stored_before == 24  # resumes: the same points
+    grown = sweep.train(out=tmp_path / "s", seeds="0:3", lr="loguniform:0.05:5", samples=16,
+                        width=2, **base)  # fmt: skip
+    assert grown.trained == 24 and grown.stored_before == 24  # 8 more points, no flag
+    paired = sweep.run(out=tmp_path / "r", seeds="0:4", lr=0.5, width=2, init_radius="0.5,2",
+                       **base)  # fmt: skip
+    assert sorted(set(zip(paired.init_low, paired.init_high, strict=True))) == [
+        (-2.0, 2.0), (-0.5, 0.5)]  # fmt: skip
+    toml = tmp_path / "union.toml"
+    toml.write_text('seeds = "0:4"\nepochs = 60\n[[grid]]\nlr = [0.5, 1.0]\nwidth = 2\n'
+                    '[[grid]]\nlr = [1.0, 2.0]\nwidth = [2, 3]\n')  # fmt: skip
+    union = sweep.run(toml, out=tmp_path / "u", progress=False, backend="sequential")
+    assert len(union) == 4 * (3 + 2) and union.trial_id.is_unique
+
+
+def test_log_spaced_loss_curves_start_at_epoch_0(tmp_path):
+    from kernels.model import curve_epochs
+
+    df = sweep.run(out=tmp_path / "c", seeds="0:3", lr=1.0, width=2, epochs=5000, curve="log",
+                   progress=False, backend="sequential")  # fmt: skip
+    points = curve_epochs(5000, 100, "log")
+    assert points[0] == 0 and points[1] == 1 and points[-1] == 5000 and 100 <= len(points) <= 102
+    assert (df.curve == "log").all() and df.loss_curve.map(len).eq(len(points)).all()
+    assert df.loss_curve.map(lambda c: c[-1]).tolist() == df.final_loss.tolist()
+
+
+def test_a_dry_run_estimates_and_writes_nothing(tmp_path):
+    out = tmp_path / "dry"
+    text = sweep.dry_run(out=out, seeds="0:100", lr="0.5,1", width="2,3", epochs=1000)
+    assert "trials: 400 in 2 shapes" in text and "time:" in text and "disk:" in text
+    assert not out.exists()

@@ -122,7 +122,7 @@ def test_bad_input_leaves_existing_results_untouched(tmp_path, capsys):
     out = tmp_path / "r"
     main(["run", *TINY, "--out", str(out), "--quiet"])
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    for args in (["--lr", "-1"], ["--seeds", "0:7"], ["--width", "0"]):
+    for args in (["--lr", "-1"], ["--seeds", "1:7"], ["--width", "0"]):
         with pytest.raises(SystemExit):
             main(["run", *TINY, *args, "--out", str(out), "--quiet"])
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
@@ -142,9 +142,13 @@ def test_report_formats(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("|")
     main(["report", str(out)])
     assert "median epochs" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as info:
-        main(["report", str(out), "--by", "colour"])
-    assert info.value.code == 2 and "no column 'colour'" in capsys.readouterr().err
+    for by, problem in [("colour", "'colour' is not a column"), ("converged", "is an outcome"),
+                        ("outputs", "is an outcome"), ("lr,lr", "given twice")]:  # fmt: skip
+        with pytest.raises(SystemExit) as info:
+            main(["report", str(out), "--by", by])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and err.startswith("error: by: ") and problem in err
+        assert len(err.strip().splitlines()) == 1
     with pytest.raises(SystemExit):
         main(["report", str(tmp_path / "missing")])
 
@@ -207,3 +211,23 @@ def test_the_cli_keeps_lokys_spurious_resource_warnings_off_stderr(monkeypatch, 
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                               env=env, timeout=60)  # fmt: skip
         assert ("resource_tracker" not in proc.stderr) == quiet, proc.stderr
+
+
+def test_run_ends_with_where_the_results_are(tmp_path):
+    out = tmp_path / "r"
+    first = sweep_cmd("run", *TINY, "--out", str(out))  # stdout and stderr are pipes here
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.strip().splitlines()[-1] == (
+        f"results in {out}: 12 trials (12 trained now, 0 already stored)")  # fmt: skip
+    again = sweep_cmd("run", *TINY, "--out", str(out))
+    assert again.stderr.strip().splitlines()[-1].endswith("(0 trained now, 12 already stored)")
+
+
+def test_a_refused_run_writes_nothing_not_even_a_lock(tmp_path, capsys):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit) as info:
+        main(["run", *TINY, "--out", str(out), "--quiet"])
+    assert info.value.code == 2 and "holds no sweep" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]

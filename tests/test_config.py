@@ -105,3 +105,60 @@ def test_default_lr_is_log_spaced_from_001_to_10():
     assert lr[0] == 0.01 and lr[-1] == 10.0
     assert DEFAULTS["lr"] == "log:0.01:10:7"
     assert math.isclose(lr[1] / lr[0], 10**0.5, rel_tol=1e-9)
+
+
+def test_init_radius_pairs_its_bounds():
+    cfg = make_config(init_radius="0.5,1,2", seeds="0:2", lr=0.1, width=2)
+    assert cfg.init_pairs == [(-0.5, 0.5), (-1.0, 1.0), (-2.0, 2.0)]
+    assert cfg.n_trials == 2 * 3  # paired, not 3 x 3 crossed
+    assert make_config(cfg.to_dict()) == cfg
+    for bad in ({"init_radius": "-1"}, {"init_radius": "0"},
+                {"init_radius": "1", "init_low": "-2"}):  # fmt: skip
+        with pytest.raises(ConfigError) as info:
+            make_config(bad)
+        assert info.value.field == "init_radius"
+
+
+def test_sampled_axes_are_reproducible_and_crossed_with_the_seeds():
+    cfg = make_config(seeds="0:10", lr="loguniform:0.01:10", samples=64, width=2)
+    assert cfg.n_trials == 640 and len(set(cfg.points["lr"])) == 64
+    assert all(0.01 <= v < 10 for v in cfg.points["lr"])
+    assert make_config(cfg.to_dict()) == cfg  # the same points from the stored spec
+    other = make_config(seeds="0:10", lr="loguniform:0.01:10", samples=64, width=2, sample_seed=1)
+    assert set(other.points["lr"]) != set(cfg.points["lr"])
+    more = make_config(seeds="0:10", lr="loguniform:0.01:10", samples=128, width=2)
+    assert more.contains(cfg)  # more samples extend the same sequence
+    rand = make_config(seeds=0, lr="uniform:0.1:1", momentum="uniform:0:0.9", width="randint:1:5",
+                       samples=20, sampler="random")  # fmt: skip
+    assert set(rand.points["width"]) <= {1, 2, 3, 4} and all(0 <= m < 0.9 for m in rand.momentum)
+
+
+@pytest.mark.parametrize(
+    "values, field",
+    [({"lr": "loguniform:0.01:10"}, "samples"), ({"samples": 8}, "samples"),
+     ({"lr": "loguniform:0:1", "samples": 8}, "lr"), ({"lr": "randint:1:5", "samples": 8}, "lr"),
+     ({"width": "uniform:1:5", "samples": 8}, "width"), ({"lr": "uniform:2:1", "samples": 4}, "lr"),
+     ({"lr": "uniform:0.1:1", "samples": 4, "sampler": "latin"}, "sampler"),
+     ({"momentum": "uniform:0:1.5", "samples": 64}, "momentum")],
+)  # fmt: skip
+def test_bad_sampling(values, field):
+    with pytest.raises(ConfigError) as info:
+        make_config(values)
+    assert info.value.field == field
+
+
+def test_a_toml_union_of_grids_holds_each_trial_once(tmp_path):
+    from sweep.config import Study, make_study
+
+    path = tmp_path / "union.toml"
+    path.write_text('seeds = "0:5"\nepochs = 100\n[[grid]]\nlr = [0.5, 1.0]\nwidth = 2\n'
+                    '[[grid]]\nlr = [1.0, 2.0]\nwidth = "2:4"\n')  # fmt: skip
+    study = make_study(read_toml(path))
+    assert isinstance(study, Study) and len(study.grids) == 2
+    # width 2: lr 0.5, 1, 2; width 3: lr 1, 2 (lr 1 at width 2 counted once)
+    assert study.n_trials == 5 * (3 + 2)
+    assert make_study(study.to_dict()) == study
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[grid]]\nlr = -1\n")
+    with pytest.raises(ConfigError, match="^grid 1: lr: "):
+        make_study(read_toml(bad))

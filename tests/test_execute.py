@@ -29,11 +29,13 @@ def test_warm_up_leaves_numba_ready():
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_threads_train_at_most_two_chunks_per_worker_ahead_of_the_writer(monkeypatch, jobs):
     started = []
-    monkeypatch.setattr(sweep.execute, "run_chunk", lambda c, i: (started.append(i), (i, c))[1])
+    monkeypatch.setattr(sweep.execute, "run_chunk",
+                        lambda c, i: (started.append(i), (i, c, 0.0))[1])  # fmt: skip
     monkeypatch.setattr(sweep.execute, "to_table", lambda chunk, result: chunk)
     chunks = [f"chunk {i}" for i in range(40)]
     written = []
-    for table in sweep.execute.execute(chunks, jobs=jobs, backend="threading"):
+    for done in sweep.execute.execute(chunks, jobs=jobs, backend="threading"):
+        table = done.table
         time.sleep(0.01)  # a slow writer: the workers would run ahead
         written.append(table)
         assert len(started) - len(written) <= 2 * jobs

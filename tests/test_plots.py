@@ -44,6 +44,6 @@ def test_plots_for_other_grouping_keys(real_sweep, tmp_path):
      (0.9996, ">99.9%"), (0.0004, "<0.1%"), (0.026, "3%")],
 )  # fmt: skip
 def test_heatmap_percentages_never_round_to_a_false_0_or_100(rate, text):
-    from sweep.report import percent
+    from sweep.reports import percent
 
     assert percent(rate) == text

@@ -7,7 +7,7 @@ import textwrap
 import numpy as np
 import pyarrow as pa
 
-from sweep.api import make_config
+from sweep.config import make_config
 from sweep.plan import plan
 from sweep.rows import chunk_rows, run_chunk, to_table
 from sweep.schema import SCHEMA
@@ -15,11 +15,12 @@ from sweep.schema import SCHEMA
 
 def test_a_worker_returns_its_index_and_the_driver_builds_the_same_rows():
     chunk = plan(make_config(seeds="0:6", lr="0.5,2", width=2, epochs=30))[0]
-    index, result = run_chunk(chunk, 7)
+    index, result, seconds = run_chunk(chunk, 7)
+    assert seconds > 0
     assert index == 7 and result.final_loss.shape == (chunk.size,)
     table = to_table(chunk, result)
     assert table.schema == SCHEMA and table.num_rows == chunk.size
-    assert table.equals(chunk_rows(chunk))
+    assert table.equals(chunk_rows(chunk)[0])
     np.testing.assert_array_equal(table["seed"].to_numpy(), chunk.seeds)
     assert isinstance(table["loss_curve"].combine_chunks(), pa.ListArray)
 
@@ -29,13 +30,13 @@ def test_a_worker_never_imports_pandas():
     # worker's start): rows are built by the driver.
     script = textwrap.dedent("""
         import pickle, sys
-        from sweep.api import make_config
+        from sweep.config import make_config
         from sweep.plan import plan
         data = pickle.dumps(plan(make_config(seeds="0:4", lr=0.5, width=2, epochs=20))[0])
         for name in [m for m in sys.modules if m.startswith(("pandas", "sweep"))]:
             del sys.modules[name]  # a fresh worker: unpickles the chunk, runs the task
         from sweep.rows import run_chunk
-        index, result = run_chunk(pickle.loads(data), 0)
+        index, result, seconds = run_chunk(pickle.loads(data), 0)
         print(result.final_loss.size, "pandas" in sys.modules)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

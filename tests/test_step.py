@@ -272,3 +272,17 @@ def test_one_kernel_update_is_minus_lr_times_the_gradient(name):
             step = getattr(stepped, key)[..., 0].reshape(one[key].shape) - one[key]
             np.testing.assert_allclose(step, -0.3 * grads[key], rtol=1e-6, atol=1e-9,
                                        err_msg=key)  # fmt: skip
+
+
+@pytest.mark.parametrize("kernel", ["general", "tiled"])
+def test_any_recorded_epochs_as_the_reference_records_them(kernel):
+    from kernels.model import curve_epochs
+
+    X, Y = get_task("xor")
+    params = init_batch(np.arange(5), 2, 2, 1)
+    points = curve_epochs(300, 20, "log")
+    run = dict(epochs=300, tol=0.1, curve_every=0, curve_points=points, early_stop=True)
+    got = train_batch(X, Y, params, np.linspace(0.5, 5, 5), exp="exact", kernel=kernel, **run)
+    want = reference.train_batch(X, Y, params, np.linspace(0.5, 5, 5), exp=libm_exp, **run)
+    assert got.loss_curve.shape == (len(points), 5)
+    assert_same(got, want, rtol=0, atol=0)

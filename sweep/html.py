@@ -1,0 +1,108 @@
+"""One self-contained HTML report of a results folder: tables, figures, provenance.
+
+No external files, scripts or fonts: the figures are embedded PNGs and the
+style is inline, so the file opens offline, mails and archives as one piece.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import platform
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from . import reports
+
+_STYLE = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f;
+       max-width: 1180px; margin: 2em auto; padding: 0 1.2em; }
+h1 { font-size: 1.6em; margin-bottom: 0.1em; } h2 { margin-top: 1.8em; font-size: 1.25em; }
+.sub { color: #555; margin-top: 0; }
+table { border-collapse: collapse; font-size: 0.88em; margin: 0.6em 0; }
+th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #ddd; text-align: right; }
+th { background: #f3f3f5; position: sticky; top: 0; }
+tr:hover td { background: #fafafa; }
+img { max-width: 100%; border: 1px solid #e3e3e6; margin: 0.6em 0 1.4em; }
+pre { background: #f6f6f8; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+.note { background: #fff6df; border-left: 4px solid #e6a700; padding: 0.4em 0.8em; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
+dt { color: #555; }
+"""
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, escape=True, na_rep="")
+
+
+def _figure(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    alt = html.escape(path.stem.replace("_", " "))
+    return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
+
+
+def write_html(df: pd.DataFrame, file: str | Path, keys: Sequence[str], results: Path,
+               where: str | None = None) -> Path:  # fmt: skip
+    """Write the report of ``df`` (the results in ``results``, filtered by
+    ``where``), grouped by ``keys``, to ``file``; return its path."""
+    from .analysis import convergence_table, pooled_note
+    from .bench import cpu_name
+    from .plots import fixed_settings, write_plots
+    from .store import package_versions, read_sidecar
+
+    file = Path(file)
+    keys = list(keys)
+    table = convergence_table(df, keys)
+    failures = reports.failure_table(df, keys)
+    readable = reports.readable_table(table, keys)
+    failures_readable = reports.readable_failures(failures, keys)
+    sidecar = read_sidecar(results) or {}
+    note = pooled_note(df, keys)
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = "\n".join(_figure(p) for p in write_plots(df, tmp, keys))
+    generated = datetime.now(UTC).isoformat(timespec="seconds")
+    provenance = {
+        "results": str(results.resolve()),
+        "trials": f"{len(df):,}" + (f" (where {where})" if where else ""),
+        "created": sidecar.get("created", "?"),
+        "report written": generated,
+        "machine": f"{cpu_name()}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}",
+        "packages": ", ".join(f"{k} {v}" for k, v in package_versions().items()),
+    }
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Sweep report: {html.escape(results.name)}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>Sweep report: {html.escape(results.name)}</h1>",
+        f'<p class="sub">{html.escape(fixed_settings(df))}</p>',
+        f'<p class="note">{html.escape(note)}</p>' if note else "",
+        "<h2>Convergence</h2>",
+        "<p>Rate with its 95% Wilson interval; epochs to converge among converged trials.</p>",
+        _table(readable),
+        "<h2>Failure modes</h2>",
+        "<p>converged; slow (not converged, still improving); stuck (a plateau or local "
+        "minimum: the loss fell by less than 1% over the last quarter of the run); "
+        "diverged.</p>",
+        _table(failures_readable),
+        "<h2>Figures</h2>",
+        figures,
+        "<h2>Provenance</h2>",
+        "<dl>"
+        + "".join(
+            f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in provenance.items()
+        )
+        + "</dl>",  # fmt: skip
+        "<h3>Sweep specification</h3>",
+        f"<pre>{html.escape(json.dumps(sidecar.get('specs', []), indent=1))}</pre>",
+        "</body></html>",
+    ]
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text("\n".join(p for p in parts if p), encoding="utf-8")
+    return file

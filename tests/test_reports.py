@@ -1,0 +1,137 @@
+"""Reports: the end-of-run summary, tables, failures, comparisons (reports.py)."""
+
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+import sweep
+from sweep.errors import ConfigError
+from sweep.reports import format_table, summary
+
+
+def frame(converged: int, trials: int, lr: float = 0.5, width: int = 2) -> pd.DataFrame:
+    epochs = [100] * converged + [None] * (trials - converged)
+    return pd.DataFrame({
+        "lr": lr, "width": width, "converged": [e is not None for e in epochs],
+        "epoch_converged": pd.array(epochs, dtype="Int64"),
+        "epoch_solved": pd.array(epochs, dtype="Int64"), "diverged": False, "final_loss": 0.1,
+    })  # fmt: skip
+
+
+def test_summary_never_rounds_a_failure_away():
+    df = pd.concat([frame(999, 1000), frame(1000, 1000, width=3), frame(0, 10, lr=0.01)])
+    text = summary(df)
+    assert text.startswith("2,010 trials, 1,999 converged (99.5%)")
+    body = text.splitlines()[3:]
+    row = next(line for line in body if line.strip().startswith("0.5"))
+    assert "99.9%" in row and "100%" in row  # width 2 lost one trial, width 3 none
+    assert "0%     -" in next(line for line in body if line.strip().startswith("0.01"))
+
+
+def test_markdown_and_table_formats_show_the_interval():
+    from sweep.analysis import convergence_table
+
+    table = convergence_table(frame(8, 10), ["lr", "width"])
+    assert "80.0% [49.0%, 94.3%]" in format_table(table, "table", ["lr", "width"])
+    assert format_table(table, "markdown", ["lr", "width"]).startswith("|")
+
+
+@pytest.fixture(scope="module")
+def two_tasks(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports") / "r"
+    sweep.run(out=out, task="xor,and", seeds="0:12", lr="0.5,4", width="2", epochs=300,
+              momentum="0,0.9", progress=False, backend="sequential")  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize(
+    "by, problem",
+    [("converged", "'converged' is an outcome"), ("outputs", "'outputs' is an outcome"),
+     ("lr,lr", "'lr' is given twice"), ("colour", "'colour' is not a column"),
+     ("lr,", "expected parameter columns"), ("", "expected parameter columns")],
+)  # fmt: skip
+def test_by_takes_parameter_columns_only(two_tasks, by, problem):
+    with pytest.raises(ConfigError) as info:
+        sweep.report(two_tasks, by=by)
+    assert info.value.field == "by" and problem in str(info.value)
+
+
+def test_a_report_groups_by_what_varies_and_says_what_it_pools(two_tasks):
+    default = sweep.report(two_tasks)
+    assert default.by == ["task", "lr", "momentum"] and len(default.table) == 8
+    assert "pooled" not in default.text
+    by_lr = sweep.report(two_tasks, by="lr")
+    assert by_lr.text.startswith("pooled over: task (2 values), momentum (2)\n")
+    assert by_lr.table.trials.tolist() == [48, 48]
+    as_csv = sweep.report(two_tasks, by="lr", format="csv")
+    assert as_csv.text.startswith("lr,trials")  # machine formats stay clean...
+    assert as_csv.notes == ["pooled over: task (2 values), momentum (2)"]  # ...it goes to stderr
+
+
+def test_where_filters_before_grouping(two_tasks):
+    xor = sweep.report(two_tasks, where="task == 'xor' and momentum == 0")
+    assert xor.by == ["lr"] and xor.table.trials.tolist() == [12, 12]
+    for where, problem in [("task = 'xor'", "not a query"), ("colour > 1", "not a query"),
+                           ("lr > 100", "selects no trial")]:  # fmt: skip
+        with pytest.raises(ConfigError, match=problem):
+            sweep.report(two_tasks, where=where)
+
+
+def test_the_failure_table_counts_every_trial_once(two_tasks):
+    result = sweep.report(two_tasks, by="task", failures=True)
+    table = result.table
+    assert table.task.tolist() == ["and", "xor"] and (table.trials == 48).all()
+    modes = ["converged", "slow", "stuck", "diverged"]
+    assert (table[modes].sum(axis=1) == table.trials).all()
+    assert "converged" in result.text and "%" in result.text
+
+
+def test_compare_two_selections_of_one_folder(two_tasks):
+    result = sweep.compare_report(two_tasks, where_a="momentum == 0", where_b="momentum == 0.9")
+    assert result.by == ["task", "lr"] and len(result.table) == 4
+    diff = result.table.difference
+    assert ((result.table.difference_low <= diff) & (diff <= result.table.difference_high)).all()
+    assert " pp [" in result.text
+
+
+def test_report_files_never_go_where_readers_take_them_for_results(two_tasks, tmp_path):
+    import pandas as pd
+
+    with pytest.raises(ConfigError, match="^plots: .* lies inside the results folder"):
+        sweep.report(two_tasks, plots=two_tasks / "plots")
+    result = sweep.report(two_tasks, plots=True)
+    assert all(note.startswith(f"wrote {two_tasks / '_report'}") for note in result.notes)
+    assert len(pd.read_parquet(two_tasks)) == 96 and len(sweep.load(two_tasks)) == 96
+
+
+def test_the_html_report_renders_in_a_real_browser(two_tasks, tmp_path):
+    # Headless Chromium (Debian's package; the test command installs it) loads
+    # the file offline and screenshots it: the figures must be there, decoded.
+    import matplotlib.image
+
+    chromium = shutil.which("chromium")
+    assert chromium, "the browser test needs Debian's chromium (apt-get install chromium)"
+    result = sweep.report(two_tasks, html=tmp_path / "report.html")
+    page = tmp_path / "report.html"
+    text = page.read_text()
+    assert "<script" not in text and "http" not in text.split("<pre>")[0]  # self-contained
+    assert text.count("data:image/png;base64,") == 4 and "pooled" not in text
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,6000",
+         f"--screenshot={shot}", "--enable-logging=stderr", "--v=0", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert shot.exists(), proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
+    assert not console, console
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (6000, 1280)
+    inked = (pixels.min(axis=2) < 0.9).mean()  # anything but white: text, tables, figures
+    coloured = (pixels.max(axis=2) - pixels.min(axis=2) > 0.3).mean()  # the figures' colours
+    assert inked > 0.05 and coloured > 0.01, (inked, coloured)
+    assert result.notes == [f"wrote {page}"]
