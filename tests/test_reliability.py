@@ -22,10 +22,16 @@ SLOW = ["--seeds", "0:200", "--lr", "0.3,1,3", "--width", "2:4", "--epochs", "20
 SLOW_AXES = dict(seeds="0:200", lr="0.3,1,3", width="2:4", epochs=20000)
 
 
+def _as_from_a_shell() -> None:
+    # A pytest-xdist worker ignores SIGINT, and a child inherits that (Python then
+    # never raises KeyboardInterrupt); a shell starts commands with it on.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "sweep", "run", *SLOW, *extra, "--out",
                              str(out)], stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # fmt: skip
+                            start_new_session=True, preexec_fn=_as_from_a_shell)  # fmt: skip
 
 
 def wait_for_parts(out: Path, proc: subprocess.Popen, n: int) -> None:

@@ -65,7 +65,7 @@ def _case(name: str, dtype_name: str):
     shape_rng = _rng("shape", name)
     X, Y = get_task(TASKS[name])
     # Online updates generate code per sample: keep their kernels small to compile.
-    most = 2 if recipe.update == "online" else 4
+    most = 1 if recipe.update == "online" else 4
     widths = [w for w in range(1, most + 1)
               if recipe.update == "shuffled" or tiled.fits(X, Y, w, recipe)]  # fmt: skip
     width = int(shape_rng.choice(widths))

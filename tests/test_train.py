@@ -35,7 +35,7 @@ def _case(rng: np.random.Generator, max_lr: float = 50.0):
     return X, Y, params, lr, epochs, tol, curve_every
 
 
-CASES = 40
+CASES = 16  # the recipe matrix (test_step.py) covers the default recipe too
 
 
 @pytest.mark.parametrize("case", range(CASES))
