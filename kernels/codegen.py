@@ -58,7 +58,7 @@ N_EVENTS = 5
 _ENV_CACHE = "SWEEP_KERNEL_CACHE"
 #: What a generated kernel is called with (see :func:`run`).
 SIGNATURE = ("theta, lr, events, curve, outputs, final_loss, work, epochs, tol, margin, "
-             "mse_target, mu, lam, points, early_stop")  # fmt: skip
+             "mse_target, mu, lam, points, early_stop, stop")  # fmt: skip
 
 
 def param_rows(n_in: int, width: int, n_out: int) -> list[str]:
@@ -268,7 +268,7 @@ def run(
     module: ModuleType, nb: int, work_rows: int, X: np.ndarray, Y: np.ndarray,
     theta: np.ndarray, lr: np.ndarray, momentum: bool, fast: bool, *, epochs: int,
     tol: float, margin: float, mse_target: float, mu: float, lam: float, points: np.ndarray,
-    early_stop: bool,
+    early_stop: bool, stop: np.ndarray,
 ):  # fmt: skip
     """Train with a generated kernel (blocks of ``nb`` networks, ``work_rows`` rows
     of scratch per block); ``theta`` is the (rows, n) flat parameters.
@@ -296,7 +296,7 @@ def run(
     work = np.zeros(work_rows * nb, dtype=dtype)
     kernel = module.train_fast if fast else module.train_exact
     kernel(flat, lr_b, events, curve, outputs, final_loss, work, epochs, tol, margin,
-           mse_target, mu, lam, points, early_stop)  # fmt: skip
+           mse_target, mu, lam, points, early_stop, stop)  # fmt: skip
     theta = unblocked(flat, rows.shape[0], n, nb)[:n_params]
     return (
         theta,

@@ -267,7 +267,7 @@ def block_kernel(variant: Variant, fast: bool):
     @njit(**JIT)
     def train_block(X, Y, sgn, th, vel, lr, mu, lam, epochs, tol, margin, mse_target,
                     points, early_stop, states, events, curve, outputs,
-                    final_loss):  # fmt: skip
+                    final_loss, stop):  # fmt: skip
         """Train the networks of one block (arrays are block-local; see block_kernel)."""
         STAMP  # noqa: B018 (a closure variable: Numba's cache key includes its value)
         n_samples, n_in = X.shape
@@ -298,6 +298,8 @@ def block_kernel(variant: Variant, fast: bool):
         stopping = False
         nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)
         for k in range(epochs + 1):
+            if stop[0]:  # asked to stop (kernels.stop): the caller discards this block
+                return
             last = k == epochs or stopping
             train_here = not (ONLINE or last)  # batch: this pass also backpropagates
             for j in range(nb):

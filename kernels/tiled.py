@@ -372,6 +372,8 @@ def _kernel(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, width: int, tile: i
     w("k = 0")
     w("while True:")
     w.depth = 3
+    w("if stop[0]:  # asked to stop (kernels.stop): the caller discards the results")
+    w("    return")
     w("last = k == end  # then statistics, outputs and loss at theta_end, no update")
     _epoch_head(w)
     forward(every)

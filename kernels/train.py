@@ -17,6 +17,7 @@ from .model import EXP_MODES, KERNELS, BatchResult, curve_epochs, flatten, unfla
 from .numerics import JIT
 from .orders import initial_states
 from .recipe import DEFAULT, Recipe
+from .stop import Stopped
 
 #: Networks per cache block of the general kernel; measured in benchmarks/kernel.py.
 BLOCK = 256
@@ -52,6 +53,7 @@ def train_batch(
     seeds: np.ndarray | None = None,
     mse_target: float | None = None,
     curve_points: np.ndarray | None = None,
+    stop: np.ndarray | None = None,
 ) -> BatchResult:
     """Train a batch of networks of one shape and return their statistics.
 
@@ -66,7 +68,9 @@ def train_batch(
     which the ``shuffled`` update draws its orders from (required there).
     ``mse_target``: record the first epoch whose MSE is below it. The loss
     curve is recorded every ``curve_every`` epochs, or at ``curve_points``
-    (epochs, ascending: :func:`kernels.model.curve_epochs`). ``kernel``:
+    (epochs, ascending: :func:`kernels.model.curve_epochs`). ``stop``: a
+    one-byte array read once an epoch (:mod:`kernels.stop`); once it is set,
+    training ends early and :class:`kernels.stop.Stopped` is raised. ``kernel``:
     ``general``, ``tiled`` or ``auto`` (same results). The inputs are not
     modified. Definitions of everything: :mod:`kernels.model`.
     """
@@ -101,10 +105,14 @@ def train_batch(
     points = np.ascontiguousarray(curve_points, dtype=np.int64)
     if points.size and (points[0] < 0 or points[-1] > epochs or (np.diff(points) <= 0).any()):
         raise ValueError("curve_points must be distinct epochs from 0 to epochs, ascending")
+    stop = np.zeros(1, dtype=np.uint8) if stop is None else stop
     run = dict(epochs=int(epochs), tol=float(tol), margin=recipe.margin, mse_target=target,
-               points=points, early_stop=bool(early_stop))  # fmt: skip
+               points=points, early_stop=bool(early_stop), stop=stop)  # fmt: skip
     if kernel == "tiled":
-        return tiled.train(X, Y, recipe, theta, lr_arr, exp == "fast", **run)
+        result = tiled.train(X, Y, recipe, theta, lr_arr, exp == "fast", **run)
+        if stop[0]:
+            raise Stopped("training was stopped")
+        return result
     sgn = recipe.signs(Y)
     Xc, Yc = (np.ascontiguousarray(a, dtype=dtype) for a in recipe.code(X, Y))
     vel = np.zeros_like(theta) if recipe.momentum > 0 else np.zeros((0, n), dtype=dtype)
@@ -122,7 +130,9 @@ def train_batch(
         )
         kern(Xc, Yc, sgn, th, v, lr_b, recipe.momentum, recipe.weight_decay, run["epochs"],
              run["tol"], run["margin"], target, points, run["early_stop"], st, ev,
-             cv, out, loss)  # fmt: skip
+             cv, out, loss, stop)  # fmt: skip
+        if stop[0]:
+            raise Stopped("training was stopped")
         for full, done in zip(network_last, (th, v, lr_b, st, ev, cv, out, loss), strict=True):
             full[..., j0 : j0 + block] = done
     return BatchResult(

@@ -16,7 +16,7 @@ _EXPORTS = {
     "run": "api", "train": "api", "dry_run": "api", "resolve": "api", "check_size": "api",
     "SweepConfig": "config", "make_config": "config",
     "ConfigError": "errors", "SweepError": "errors",
-    "load": "store",
+    "load": "store", "verify": "store",
     "report": "reports", "compare_report": "reports",
 }  # fmt: skip
 

@@ -153,15 +153,16 @@ def failure_modes(
     - ``slow``: not converged, still improving (or already solved but not
       within tol): more epochs would likely converge.
 
-    Trials without a loss curve are judged on the final loss alone: ``stuck``
-    if unsolved, else ``slow``.
+    Trials without a loss curve (or results stored without curves) are judged
+    on the final outputs alone: ``stuck`` if unsolved, else ``slow``.
     """
     out = df.copy()
     failure = np.full(len(df), "slow", dtype=object)
     conv = df["converged"].astype(bool).to_numpy()
     div = df["diverged"].astype(bool).to_numpy()
     solved = df["epoch_solved"].notna().to_numpy()
-    for i, curve in enumerate(df["loss_curve"]):
+    curves = df["loss_curve"] if "loss_curve" in df else [()] * len(df)
+    for i, curve in enumerate(curves):
         if conv[i] or div[i] or solved[i]:
             continue
         curve = np.asarray(curve, dtype=float)

@@ -19,11 +19,12 @@ from .config import (
     RunOptions,
     Study,
     SweepConfig,
+    default_jobs,
     make_run_options,
     make_study,
     read_toml,
 )
-from .errors import ConfigError, SweepError
+from .errors import ConfigError, SweepError, Terminated
 from .execute import check_backend, execute, start_here
 from .grid import grid_frame, recipe_of, shapes, trials
 from .plan import plan, values_per_trial
@@ -103,9 +104,14 @@ def train(
     out_dir = options.out
     show = sys.stderr.isatty() if progress is None else progress
     with Store.open(out_dir, cfg, overwrite=overwrite, extend=extend) as store:
+        for note in store.notes:  # files moved aside, a sidecar rebuilt: always said
+            print(note, file=sys.stderr)
         done = store.done_ids()
         chunks = plan(cfg, done, options.jobs, options.chunk_size)
         todo = sum(c.size for c in chunks)
+        jobs, note = worker_count(options.jobs, options.backend, len(chunks), force)
+        if note:
+            print(note, file=sys.stderr)
         if chunks:
             start_here(options.jobs, options.backend)
         # Off the path to the first result: the part schema needs pandas.
@@ -123,20 +129,40 @@ def train(
         timings = []
         try:
             with bar if bar is not None else nullcontext():
-                for done_chunk in execute(chunks, jobs=options.jobs, backend=options.backend,
+                for done_chunk in execute(chunks, jobs=jobs, backend=options.backend,
                                           scheduler=scheduler):  # fmt: skip
                     store.write(done_chunk.table)
                     timings.append((done_chunk.chunk.est_seconds, done_chunk.seconds))
                     if bar is not None:
                         bar.update(done_chunk.table.num_rows)
             calibration.record_chunks(timings)
-        except KeyboardInterrupt:
-            stored = len(store.done_ids())
+            store.finish()
+        except KeyboardInterrupt as e:
+            terminated = isinstance(e, Terminated)
             raise Interrupted(
-                f"interrupted: {stored:,} trials are stored in {out_dir}; run the same "
-                "command again to resume"
+                f"{'terminated' if terminated else 'interrupted'}: {store.stored:,} trials are "
+                f"stored in {out_dir}; run the same command again to resume",
+                terminated,
             ) from None
     return Trained(cfg, out_dir, len(store.sidecar["specs"]) == 1, todo, len(done))
+
+
+def worker_count(jobs: int, backend: str, n_chunks: int, force: bool) -> tuple[int, str | None]:
+    """Workers to start, and a note if fewer than asked.
+
+    Worker processes (loky, a local Dask cluster) each take ~200 MB and a
+    Numba start-up: never more than there are chunks, nor (unless
+    ``force``) than there are cores.
+    """
+    if backend not in ("loky", "dask"):
+        return jobs, None
+    cores = default_jobs()
+    wanted = jobs if force else min(jobs, cores)
+    note = None
+    if wanted < jobs:
+        note = (f"jobs: {jobs} worker processes on {cores} cores would only compete; starting "
+                f"{wanted} (--force starts {jobs})")  # fmt: skip
+    return max(1, min(wanted, n_chunks)), note
 
 
 def estimated_seconds(chunks: list, jobs: int) -> float:
@@ -162,10 +188,10 @@ def dry_run(
 
     cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend,
                            chunk_size=chunk_size, **settings)  # fmt: skip
-    from .store import read_sidecar, stored_ids
+    from .store import stored_ids
 
     folder = options.out
-    done = stored_ids(folder) if folder.is_dir() and read_sidecar(folder) else set()
+    done, damaged = stored_ids(folder) if folder.is_dir() else (set(), [])
     chunks = plan(cfg, done, options.jobs, options.chunk_size)
     n_shapes = sum(1 for _ in shapes(cfg))
     rows, size = estimate(cfg)
@@ -191,6 +217,10 @@ def dry_run(
         f"memory: about {_bytes(300e6 + window)} at peak (the driver, and up to two chunks "
         "per worker in flight)",
     ]
+    if damaged:
+        lines.append(f"damaged or foreign: {len(damaged):,} file{'s' * (len(damaged) != 1)} "
+                     f"({damaged[0].file}, ...) to move to _quarantine/; their trials are "
+                     "among those to train")  # fmt: skip
     if new_tiled:
         lines.append(f"first use: {new_tiled} generated kernel{'s' * (new_tiled != 1)} to "
                      "compile (2-10 s each, once per machine)")  # fmt: skip
@@ -269,4 +299,8 @@ def run(
 
 
 class Interrupted(SweepError):
-    """The run was stopped by the user (Ctrl-C); what finished is stored."""
+    """The run was stopped (Ctrl-C, or SIGTERM if ``terminated``); what finished is stored."""
+
+    def __init__(self, message: str, terminated: bool = False):
+        super().__init__(message)
+        self.terminated = terminated

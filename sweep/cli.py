@@ -7,7 +7,9 @@ so a bad value gives one line naming the field and exit status 2.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -15,12 +17,14 @@ import click
 from . import api
 from .axes import AXES, BY_NAME
 from .config import DEFAULT_BACKEND, DEFAULT_NAME
-from .errors import SweepError
+from .errors import SweepError, Terminated
 from .execute import release_workers
 from .reports import FORMATS
 
+EXIT_DAMAGED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 #: joblib registers a temporary folder for each Parallel call before it creates
 #: one; after a worker crash loky's resource tracker warns at exit about those
 #: folders that never existed (joblib issue #1620, fix pending in PR #1829,
@@ -98,7 +102,8 @@ def cli() -> None:
               help="Add this sweep's trials to --out even if it holds a different "
               "sweep.")  # fmt: skip
 @click.option("--force", is_flag=True, help=f"Run sweeps above the size limit "
-              f"({api.MAX_TRIALS:,} trials or {api.MAX_BYTES // 2**30} GiB).")  # fmt: skip
+              f"({api.MAX_TRIALS:,} trials or {api.MAX_BYTES // 2**30} GiB), and start more "
+              "worker processes than there are cores.")  # fmt: skip
 def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, dry_run, overwrite,
         extend, force, **axes):  # fmt: skip
     """Train every trial of a sweep not yet stored in --out, then print a summary.
@@ -147,15 +152,36 @@ def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, dry_run,
 @click.option("--html", metavar="FILE", is_flag=False, flag_value="", default=None,
               help="Also write one self-contained HTML report (tables, figures, provenance) "
               "to FILE or, given without one, to DIR/_report/report.html.")  # fmt: skip
-def report(directory, by, where, failures, fmt, plots, html):
+@click.option("--skip-damaged", "skip_damaged", is_flag=True,
+              help="Report on the intact parts of a damaged folder (saying how many trials "
+              "are left out) instead of refusing.")  # fmt: skip
+def report(directory, by, where, failures, fmt, plots, html, skip_damaged):
     """Print convergence statistics of the sweep stored in DIR (and draw plots)."""
     from .reports import report as make_report
 
     result = make_report(directory, by=by, where=where, format=fmt, failures=failures,
-                         plots=_path_or_default(plots), html=_path_or_default(html))  # fmt: skip
+                         plots=_path_or_default(plots), html=_path_or_default(html),
+                         skip_damaged=skip_damaged)  # fmt: skip
     click.echo(result.text, nl=fmt in ("table", "markdown"))
     for note in result.notes:
         click.echo(note, err=True)
+
+
+@cli.command()
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+def verify(directory):
+    """Check every part of DIR against its manifest; exit 1 if anything is damaged.
+
+    Damaged or foreign files are listed; rerunning the sweep moves them to
+    DIR/_quarantine and trains their trials again.
+    """
+    from .store import verify as check
+
+    lines, sound = check(directory)
+    for line in lines:
+        click.echo(line)
+    if not sound:
+        sys.exit(EXIT_DAMAGED)
 
 
 def _path_or_default(value: str | None):
@@ -220,11 +246,16 @@ def main(argv: list[str] | None = None) -> None:
     filters = os.environ.get("PYTHONWARNINGS", "")
     if QUIET_RESOURCE_TRACKER not in filters:
         os.environ["PYTHONWARNINGS"] = ",".join(f for f in (filters, QUIET_RESOURCE_TRACKER) if f)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=argv, prog_name="sweep", standalone_mode=False)
     except api.Interrupted as e:
         click.echo(str(e), err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_TERMINATED if e.terminated else EXIT_INTERRUPTED)
+    except Terminated:
+        click.echo("terminated", err=True)
+        sys.exit(EXIT_TERMINATED)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -234,3 +265,15 @@ def main(argv: list[str] | None = None) -> None:
     except SweepError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_USAGE)
+    except OSError as e:  # a write or read the code did not foresee failing: still one line
+        where = f"{e.filename}: " if e.filename else ""
+        click.echo(f"error: {where}{e.strerror or e}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM stops a run as Ctrl-C does (what finished is kept), then exits 143."""
+    from kernels.stop import request_stop
+
+    request_stop()
+    raise Terminated()

@@ -17,15 +17,19 @@ Dask spans machines.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 from joblib import Parallel, delayed, parallel_config
 
-from .config import BACKENDS, DEFAULT_BACKEND, default_jobs
+from kernels.stop import FLAG, clear, request_stop
+
+from .config import BACKENDS, DEFAULT_BACKEND
 from .errors import SweepError
 from .plan import Chunk
 from .rows import DRIVER_PID, chunk_rows, run_chunk, to_table
@@ -108,7 +112,7 @@ class _Window:
 
     def run(self, chunk: Chunk, index: int) -> tuple[int, BatchResult, float]:
         while not self._free.acquire(timeout=0.05):
-            if self._closed.is_set():  # the run is ending: train nothing more
+            if self._closed.is_set() or FLAG[0]:  # the run is ending: train nothing more
                 raise SweepError("the run ended before this chunk started")
         return run_chunk(chunk, index)
 
@@ -119,8 +123,16 @@ class _Window:
         self._closed.set()
 
 
-def _dask_client(scheduler: str | None):
+def _dask_client(scheduler: str | None, jobs: int):
+    import logging
+
     from dask.distributed import Client
+
+    # The run says in one line what went wrong: Dask's own logging (the
+    # scheduler and nannies live in this process; worker processes read the
+    # environment) printed dozens of lines on a Ctrl-C or a worker's death.
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
 
     if scheduler:
         try:
@@ -128,9 +140,72 @@ def _dask_client(scheduler: str | None):
         except (OSError, TimeoutError) as e:
             raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
     # One thread per worker process: the kernel is single-threaded. The
-    # client owns this LocalCluster and closes it when it closes.
-    return Client(n_workers=default_jobs(), threads_per_worker=1, processes=True,
-                  dashboard_address=None)  # fmt: skip
+    # client owns this LocalCluster and closes it when it closes. Its worker
+    # processes start with Ctrl-C ignored (an ignored signal stays ignored in
+    # a new process, and Python keeps it so): a terminal's SIGINT reaches the
+    # whole process group, and each worker printed a traceback. The driver
+    # stops them.
+    ignoring = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if ignoring else None
+    try:
+        return Client(n_workers=jobs, threads_per_worker=1, processes=True,
+                      dashboard_address=None)  # fmt: skip
+    finally:
+        if ignoring:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[Finished]:
+    """Train ``chunks`` on a Dask cluster, at most two per worker in flight.
+
+    Futures, not joblib's Dask backend: a chunk whose workers keep dying
+    fails with KilledWorker after ``distributed.scheduler.allowed-failures``
+    deaths, which ends the run at once (joblib kept polling), and the
+    window keeps the driver's memory flat.
+    """
+    import dask
+    from dask.distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    client = _dask_client(scheduler, jobs)
+    try:
+        workers = len(client.scheduler_info().get("workers", {})) or jobs
+        todo = iter(enumerate(chunks))
+        index_of = {}
+        running = as_completed()
+
+        def submit() -> None:
+            item = next(todo, None)
+            if item is not None:
+                i, chunk = item
+                future = client.submit(run_chunk, chunk, i, pure=False, key=f"sweep-chunk-{i}")
+                index_of[future.key] = i
+                running.add(future)
+
+        for _ in range(2 * workers):
+            submit()
+        for future in running:
+            try:
+                index, result, seconds = future.result()
+            except KilledWorker:
+                i = index_of[future.key]
+                deaths = dask.config.get("distributed.scheduler.allowed-failures") + 1
+                raise SweepError(
+                    f"chunk {i} ({chunks[i].size:,} trials) was lost: the Dask workers running "
+                    f"it died {deaths} times; the results written so far are kept: run the "
+                    "same command again to resume"
+                ) from None
+            future.release()
+            yield Finished(chunks[index], to_table(chunks[index], result), seconds)
+            submit()
+    except BaseException:
+        # Running kernels stop within an epoch; the cluster then closes at
+        # once rather than after its workers' grace period (4 s).
+        with suppress(Exception):
+            client.run(request_stop)
+        raise
+    finally:
+        client.close()
 
 
 def execute(
@@ -138,26 +213,65 @@ def execute(
     scheduler: str | None = None,
 ) -> Iterator[Finished]:  # fmt: skip
     """Train ``chunks`` and yield each as soon as it is done (any order): the chunk,
-    its rows and the seconds its training took."""
+    its rows and the seconds its training took.
+
+    Ctrl-C (or SIGTERM, see :mod:`sweep.cli`) sets :data:`kernels.stop.FLAG`,
+    which running kernels read once an epoch: every chunk of this process
+    stops within an epoch, whatever its size. Worker processes are stopped
+    by their backend.
+    """
     if backend not in BACKENDS:
         raise SweepError(f"backend: unknown backend {backend!r} (choose {', '.join(BACKENDS)})")
     chunks = list(chunks)
-    if _in_this_thread(jobs, backend):
-        for chunk in chunks:
-            yield Finished(chunk, *chunk_rows(chunk))
-        return
-    os.environ[DRIVER_PID] = str(os.getpid())  # inherited by the workers started below
-    with ExitStack() as stack:
+    clear()
+    with _stop_on_interrupt():
+        if _in_this_thread(jobs, backend):
+            yield from _one_by_one(chunks)
+            return
+        os.environ[DRIVER_PID] = str(os.getpid())  # inherited by the workers started below
         if backend == "dask":
-            stack.enter_context(_dask_client(scheduler))
-            stack.enter_context(parallel_config(backend="dask"))
-            n_jobs = -1
-        else:
-            stack.enter_context(parallel_config(backend=backend))
-            n_jobs = jobs
+            yield from _on_dask(chunks, jobs, scheduler)
+            return
+        yield from _on_joblib(chunks, jobs, backend)
+
+
+@contextmanager
+def _stop_on_interrupt() -> Iterator[None]:
+    """Ctrl-C sets the kernels' stop flag before KeyboardInterrupt unwinds: the
+    backends' clean-up then waits an epoch for running kernels, not a chunk."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        request_stop()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _one_by_one(chunks: list[Chunk]) -> Iterator[Finished]:
+    """One chunk at a time, each in a helper thread: the main thread waits where a
+    signal can reach it, while a kernel holds none of Python's attention."""
+    with ThreadPoolExecutor(1, thread_name_prefix="sweep-chunk") as pool:
+        for chunk in chunks:
+            future = pool.submit(chunk_rows, chunk)
+            try:
+                yield Finished(chunk, *future.result())
+            except BaseException:
+                request_stop()
+                raise
+
+
+def _on_joblib(chunks: list[Chunk], jobs: int, backend: str) -> Iterator[Finished]:
+    with parallel_config(backend=backend):
         # pre_dispatch bounds the chunks queued; the window (threads), those
         # finished but not yet written.
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered",
+        parallel = Parallel(n_jobs=jobs, return_as="generator_unordered",
                             pre_dispatch="2*n_jobs")  # fmt: skip
         window = _Window(2 * jobs) if backend == "threading" else None
         task = window.run if window else run_chunk
@@ -170,12 +284,15 @@ def execute(
                     window.written()
         except SweepError:
             raise
-        except Exception as e:  # a worker died or the cluster went away
-            if type(e).__name__ in ("TerminatedWorkerError", "KilledWorker", "CommClosedError"):
+        except Exception as e:  # a worker died
+            if type(e).__name__ == "TerminatedWorkerError":
                 raise SweepError(
                     f"a worker stopped mid-chunk ({type(e).__name__}); the results written so "
                     "far are kept: run the same command again to resume"
                 ) from None
+            raise
+        except BaseException:
+            request_stop()
             raise
         finally:
             if window:

@@ -139,13 +139,19 @@ def format_table(table: pd.DataFrame, fmt: str = "table", by: Sequence[str] = ()
 def failure_table(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """Trials per failure mode (see :func:`sweep.analysis.failure_modes`) in each group:
     counts and shares of converged, slow, stuck and diverged."""
-    import pandas as pd
 
     from .analysis import failure_modes
 
     modes = failure_modes(df)
-    counts = pd.crosstab([modes[k] for k in by], modes["failure"], dropna=False) if by else (
-        modes["failure"].value_counts().to_frame().T.reset_index(drop=True))  # fmt: skip
+    # Only the combinations that hold trials: a cartesian product of the keys would
+    # show paired axes (init_low, init_high) crossed, as empty rows.
+    counts = (
+        modes.groupby(list(by), sort=True, observed=True, dropna=False)["failure"]
+        .value_counts()
+        .unstack(fill_value=0)
+        if by
+        else modes["failure"].value_counts().to_frame().T.reset_index(drop=True)
+    )
     counts = counts.reindex(columns=modes["failure"].cat.categories, fill_value=0)
     counts.columns = [str(c) for c in counts.columns]
     counts.insert(0, "trials", counts.sum(axis=1))
@@ -182,7 +188,7 @@ class Report:
 def report(
     path: str | Path, by: str | Sequence[str] | None = None, where: str | None = None,
     format: str = "table", failures: bool = False, plots: str | Path | bool | None = None,
-    html: str | Path | bool | None = None,
+    html: str | Path | bool | None = None, skip_damaged: bool = False,
 ) -> Report:  # fmt: skip
     """Convergence statistics of the results in ``path``, as :class:`Report`.
 
@@ -191,7 +197,8 @@ def report(
     ``format``: table, csv, json or markdown; ``failures``: the failure-mode
     table instead of the convergence table; ``plots``: also write the figures
     (True: into ``path/_report``); ``html``: also write a self-contained HTML
-    report (True: ``path/_report/report.html``).
+    report (True: ``path/_report/report.html``); ``skip_damaged``: leave out
+    damaged or foreign files (a note says how many trials) instead of refusing.
     """
     from .analysis import convergence_table, pooled_note, varying
     from .store import load
@@ -204,9 +211,9 @@ def report(
     html_file = _report_path(path, html, "report.html", "html")
     curves = failures or plot_dir is not None or html_file is not None
     columns = None if curves else [*SUMMARY_COLUMNS, "epochs"]
-    frame = select(load(path, columns), where)
+    notes: list[str] = []
+    frame = select(load(path, columns, skip_damaged, notes), where)
     keys = keys if keys is not None else (varying(frame) or ["lr", "width"])
-    notes = []
     note = pooled_note(frame, keys)
     if failures:
         table = failure_table(frame, keys)
@@ -267,15 +274,16 @@ def compare_report(
         raise ConfigError("format", f"must be one of {', '.join(FORMATS)}, got {format!r}")
     keys = check_by(by)
     columns = [*SUMMARY_COLUMNS, "epochs"]
-    frame_a = load(a, columns)
-    frame_b = frame_a if b is None else load(b, columns)
+    loaded: list[str] = []
+    frame_a = load(a, columns, notes=loaded)
+    frame_b = frame_a if b is None else load(b, columns, notes=loaded)
     sel_a, sel_b = select(frame_a, where_a), select(frame_b, where_b)
     if keys is None:
         keys = [k for k in varying(sel_a) if k in varying(sel_b)] or ["lr"]
     table = compare(sel_a, sel_b, keys)
     if table.empty:
         raise ConfigError("by", f"the two selections share no group of {', '.join(keys)}")
-    notes = [n for n in (pooled_note(sel_a, keys), pooled_note(sel_b, keys)) if n]
+    notes = loaded + [n for n in (pooled_note(sel_a, keys), pooled_note(sel_b, keys)) if n]
     if format in ("table", "markdown"):
         readable = table.copy()
         for k in keys:

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 import kernels
 from kernels import DTYPES, BatchResult, init_batch
+from kernels.stop import FLAG, clear
 
 from .axes import SHAPE_AXES
 from .grid import curve_of, recipe_of, task_of
@@ -90,7 +91,7 @@ def train_chunk(chunk: Chunk) -> BatchResult:
                                curve_points=curve_of(shape), exp=shape.exp,
                                early_stop=shape.early_stop, kernel=chunk.kernel,
                                recipe=recipe_of(shape), seeds=chunk.seeds,
-                               mse_target=shape.mse_target)  # fmt: skip
+                               mse_target=shape.mse_target, stop=FLAG)  # fmt: skip
 
 
 #: Set by the driver for the worker processes it starts (see :func:`run_chunk`).
@@ -104,6 +105,42 @@ def chunk_rows(chunk: Chunk) -> tuple[pa.Table, float]:
     return to_table(chunk, result), time.perf_counter() - started
 
 
+#: Seconds between a worker's checks that its driver is alive.
+WATCH_INTERVAL = 0.5
+_watching = threading.Event()
+
+
+def _as_worker(driver: int) -> None:
+    """Set up a worker process (once): ignore Ctrl-C, and exit soon after the driver dies.
+
+    A driver killed outright (SIGKILL) cannot stop its workers, which kept
+    training (and holding ~200 MB each) for as long as their chunks lasted.
+    A thread here notices the parent change or the driver's pid vanish.
+    """
+    if _watching.is_set():
+        return
+    _watching.set()
+    if threading.current_thread() is threading.main_thread():  # Dask runs tasks in threads
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def alive() -> bool:
+        try:
+            os.kill(driver, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # a pid of another user's: not ours, but taken
+            return True
+        return True
+
+    def watch() -> None:
+        while os.getppid() == parent and alive():
+            time.sleep(WATCH_INTERVAL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sweep-driver-watch", daemon=True).start()
+
+
 def run_chunk(chunk: Chunk, index: int) -> tuple[int, BatchResult, float]:
     """Train a chunk: the task each worker runs. Returns ``index`` with the result
     and the seconds training took (a chunk that compiled its kernel included).
@@ -115,9 +152,9 @@ def run_chunk(chunk: Chunk, index: int) -> tuple[int, BatchResult, float]:
     them and keeps what finished).
     """
     driver = os.environ.get(DRIVER_PID)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    if driver and driver != str(os.getpid()) and in_main_thread:  # Dask runs tasks in threads
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if driver and driver != str(os.getpid()):
+        _as_worker(int(driver))
+        clear()  # a worker outlives runs (Dask): an earlier run's stop is not this one's
     started = time.perf_counter()
     result = train_chunk(chunk)
     return index, result, time.perf_counter() - started

@@ -4,13 +4,16 @@ Layout of ``DIR``::
 
     part-<n>-<uuid>.parquet   rows of finished chunks, each written atomically
     _sweep.json               the sweep's spec(s), package versions, creation time
+    _manifest.jsonl           each committed part's size, rows and checksum
+    _quarantine/              damaged or foreign files a run moved aside
     .lock                     held while a run writes here
 
 Readers (pandas, pyarrow, DuckDB's ``DIR/*.parquet``) see only complete
 parts: a part is written to a dot-file that does not end in ``.parquet``,
 synced, then renamed into place. The lock is an OS file lock (``flock``)
 that the kernel releases when its process dies, so a crashed run never
-leaves a stale lock behind.
+leaves a stale lock behind. What is read as data, and how damage is found
+and healed, is :mod:`sweep.integrity`'s job.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import functools
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -32,6 +37,20 @@ import pyarrow.parquet as pq
 
 from .config import SweepConfig
 from .errors import ConfigError, SweepError
+from .integrity import (
+    MANIFEST,
+    PART_PATTERN,
+    QUARANTINE,
+    Entry,
+    Problem,
+    Scan,
+    append_entry,
+    manifest_text,
+    quarantine,
+    read_manifest,
+    scan,
+    sweep_stamp,
+)
 from .schema import ADDED_COLUMN_DEFAULTS, PARAM_COLUMNS, part_schema
 
 if TYPE_CHECKING:
@@ -39,13 +58,12 @@ if TYPE_CHECKING:
 
 SIDECAR = "_sweep.json"
 LOCK = ".lock"
-PART_PATTERN = "part-*.parquet"
 TMP_PREFIX = ".tmp-"
 FORMAT = "sweep-results/1"
 #: Columns worth a Parquet dictionary (few distinct values). Trying one on
 #: float lists and unique ids made writes 3.5x slower and parts 20% larger.
 DICTIONARY_COLUMNS = ["task", "dtype", "exp"]
-_OURS = (SIDECAR, LOCK)
+_OURS = (SIDECAR, LOCK, MANIFEST, QUARANTINE)
 
 
 @functools.cache
@@ -75,23 +93,33 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Write through ``write(fileobj)`` to a temporary dot-file, sync, rename."""
+def write_atomic(path: Path, data, before_rename=None) -> None:
+    """Write ``data`` (bytes or a buffer) to a temporary dot-file, sync it, call
+    ``before_rename()``, rename it to ``path`` and sync the folder.
+
+    Any failure (a full disk, permissions, an immutable folder) is one
+    line, as a SweepError, and leaves no temporary file behind.
+    """
     tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}")
     try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            if before_rename is not None:
+                before_rename()
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as e:
+        raise SweepError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def _grows(sidecar: dict, config: SweepConfig) -> bool:
@@ -111,12 +139,84 @@ def _spec_difference(old: dict, new: dict) -> str:
     return ", ".join(keys)
 
 
-class Store:
-    """An open sweep folder; create it with :meth:`Store.open`."""
+def _names() -> list[str]:
+    return part_schema().names
 
-    def __init__(self, path: Path, sidecar: dict[str, Any]):
+
+def sidecar_state(path: Path) -> tuple[dict | None, str | None]:
+    """The sidecar of ``path`` and what is wrong with it: (sidecar, None), or
+    (None, "missing") or (None, "invalid")."""
+    if not (path / SIDECAR).exists():
+        return None, "missing"
+    try:
+        return read_sidecar(path), None
+    except SweepError:
+        return None, "invalid"
+
+
+def rebuilt_sidecar(path: Path) -> dict | None:
+    """A sidecar made from the parts' metadata (None: no part carries any).
+
+    The manifest's parts are the sweep's if there is an intact manifest;
+    otherwise every part's stamp must name the same sweep.
+    """
+    entries, intact = read_manifest(path)
+    names = sorted(p.name for p in path.glob(PART_PATTERN))
+    if entries is not None and intact:
+        names = [n for n in names if n in entries]
+    stamps = []
+    for name in names:
+        try:
+            stamp = sweep_stamp(pq.read_schema(path / name).metadata)
+        except (OSError, pa.ArrowException):
+            continue  # unreadable: the scan deals with it
+        if stamp and stamp.get("format") == FORMAT and "spec" in stamp:
+            stamps.append(stamp)
+    if not stamps:
+        return None
+    created = sorted({str(s.get("created")) for s in stamps})
+    if len(created) > 1:
+        raise SweepError(
+            f"{path / SIDECAR} is missing or invalid and the parts in {path} come from "
+            f"{len(created)} different sweeps (created {', '.join(created)}), so it cannot be "
+            "rebuilt: move the other sweeps' parts out, or rerun with --overwrite"
+        )
+    specs: list[dict] = []
+    for stamp in stamps:
+        if stamp["spec"] not in specs:
+            specs.append(stamp["spec"])
+    return {"format": FORMAT, "created": created[0], "specs": specs,
+            "versions": package_versions(), "runs": [], "rebuilt": _now()}  # fmt: skip
+
+
+def _sidecar_for_reading(path: Path) -> tuple[dict, list[str]]:
+    """The sweep's sidecar (rebuilt if need be) and a note if it was."""
+    sidecar, problem = sidecar_state(path)
+    if sidecar is not None:
+        return sidecar, []
+    rebuilt = rebuilt_sidecar(path)
+    if rebuilt is None:
+        detail = "is missing" if problem == "missing" else "is invalid"
+        raise SweepError(f"{path} holds no sweep ({SIDECAR} {detail}, and no part describes one)")
+    return rebuilt, [f"{path / SIDECAR} {'is missing' if problem == 'missing' else 'is invalid'}: "
+                     "the sweep's description was read from its parts; run the sweep again "
+                     "to repair it"]  # fmt: skip
+
+
+class Store:
+    """An open sweep folder; create it with :meth:`Store.open`.
+
+    Opening checks every part (:func:`sweep.integrity.scan`): damaged and
+    foreign files go to ``_quarantine/`` (``notes`` says which), and the
+    trials of the intact parts are :meth:`done_ids`.
+    """
+
+    def __init__(self, path: Path, sidecar: dict[str, Any], done: set[str], notes: list[str]):
         self.path = path
         self.sidecar = sidecar
+        self.notes = notes
+        self._done = done
+        self._written = 0
 
     @classmethod
     @contextmanager
@@ -132,6 +232,9 @@ class Store:
         which adds this sweep's trials to it).
         """
         path = Path(path)
+        if path.is_symlink() and not path.exists():
+            raise ConfigError("out", f"{path} is a symbolic link to {os.readlink(path)}, which "
+                              "does not exist")  # fmt: skip
         if path.exists() and not path.is_dir():
             raise ConfigError("out", f"{path} is a file, not a folder")
         # Refusals first, before the folder or its lock is written: a refused
@@ -153,16 +256,25 @@ class Store:
         except OSError as e:
             raise ConfigError("out", f"cannot write to {path}: {e.strerror}") from None
         try:
-            yield cls(path, cls._prepare(path, config, overwrite, extend))
+            yield cls._prepare(path, config, overwrite, extend)
         finally:
             lock.release()
 
     @staticmethod
     def _refusal(path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> None:
         """ConfigError if ``path`` may not take ``config``'s trials (reads only)."""
-        sidecar = read_sidecar(path)
+        sidecar, _ = sidecar_state(path)
         if sidecar is None:
-            foreign = [p.name for p in path.iterdir() if p.name not in _OURS]
+            try:
+                sidecar = rebuilt_sidecar(path)
+            except SweepError:
+                if overwrite:  # parts of several sweeps: --overwrite replaces them all
+                    return
+                raise
+        if sidecar is None:
+            ours = read_manifest(path)[0] is not None
+            foreign = [p.name for p in sorted(path.iterdir()) if p.name not in _OURS
+                       and not (ours and p.match(PART_PATTERN))]  # fmt: skip
             if foreign:
                 raise ConfigError("out", f"{path} is not empty and holds no sweep "
                                   f"(found {foreign[0]}); choose another folder")  # fmt: skip
@@ -176,18 +288,28 @@ class Store:
                 "or another --out",
             )  # fmt: skip
 
-    @staticmethod
-    def _prepare(path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> dict:
+    @classmethod
+    def _prepare(cls, path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> Store:
         for tmp in path.glob(f"{TMP_PREFIX}*"):  # left by a killed run; never data
             tmp.unlink(missing_ok=True)
-        Store._refusal(path, config, overwrite, extend)
+        cls._refusal(path, config, overwrite, extend)
+        notes: list[str] = []
         spec = config.to_dict()
-        sidecar = read_sidecar(path)
+        sidecar, problem = sidecar_state(path)
+        if sidecar is None:
+            try:
+                sidecar = rebuilt_sidecar(path)
+            except SweepError:  # parts of several sweeps, and (as refusal checked) overwrite
+                sidecar = {"specs": []}
+            else:
+                if sidecar is not None:
+                    notes.append(f"{SIDECAR} was {problem}: rebuilt it from the parts' metadata")
         grew_from = None
         if sidecar is not None and spec not in sidecar["specs"]:
             if overwrite:
                 for part in path.glob(PART_PATTERN):
                     part.unlink()
+                (path / MANIFEST).unlink(missing_ok=True)
                 sidecar = None
             elif _grows(sidecar, config):  # every stored trial is one of this sweep's
                 grew_from, sidecar["specs"] = sidecar["specs"], []
@@ -196,23 +318,59 @@ class Store:
                        "versions": package_versions(), "runs": []}  # fmt: skip
         if spec not in sidecar["specs"]:
             sidecar["specs"].append(spec)
-        run = {"started": _now(), "spec": len(sidecar["specs"]) - 1,
-               "versions": package_versions()}  # fmt: skip
+        sidecar["run"] = {"started": _now(), "spec": len(sidecar["specs"]) - 1,
+                          "versions": package_versions()}  # fmt: skip
         if grew_from is not None:
-            run["grew_from"] = grew_from
-        sidecar["runs"].append(run)
-        _write_atomic(path / SIDECAR, lambda f: f.write(json.dumps(sidecar, indent=1).encode()))
-        return sidecar
+            sidecar["run"]["grew_from"] = grew_from
+        store = cls(path, sidecar, set(), notes)
+        store._save_sidecar()
+        store._check_parts()
+        return store
+
+    def _save_sidecar(self) -> None:
+        """Write the sidecar; the current run (``run``) is recorded only once it ends well."""
+        saved = {k: v for k, v in self.sidecar.items() if k != "run"}
+        write_atomic(self.path / SIDECAR, json.dumps(saved, indent=1).encode())
+
+    def _check_parts(self) -> None:
+        """Scan the parts: collect the intact ones' ids, quarantine the rest, and
+        rewrite the manifest if it lacks adopted parts or lists absent ones."""
+
+        def ids(entry: Entry, data: bytes) -> None:
+            table = pq.read_table(pa.BufferReader(data), columns=["trial_id"])
+            self._done.update(table.column("trial_id").to_pylist())
+
+        found = scan(self.path, self.sidecar["created"], _names(), use=ids)
+        self.notes += quarantine(self.path, found.problems)
+        entries, intact = read_manifest(self.path)
+        listed = set(entries or ())
+        if found.adopted or not intact or listed != {e.part for e in found.good}:
+            write_atomic(self.path / MANIFEST, manifest_text(found.good))
+        self._stored = found.rows
+
+    def finish(self) -> None:
+        """Record the run in the sidecar: it ended without error."""
+        run = self.sidecar.pop("run", None)
+        if run is not None:
+            run["ended"] = _now()
+            self.sidecar.setdefault("runs", []).append(run)
+            self._save_sidecar()
 
     def parts(self) -> list[Path]:
         return sorted(self.path.glob(PART_PATTERN))
 
     def done_ids(self) -> set[str]:
-        """Ids of the trials already stored."""
-        return stored_ids(self.path)
+        """Ids of the trials already stored when the run started (intact parts only)."""
+        return self._done
+
+    @property
+    def stored(self) -> int:
+        """Trials stored now: before the run, and written by it."""
+        return len(self._done) + self._written
 
     def write(self, table: pa.Table) -> Path:
-        """Store a chunk's rows as a new part, atomically."""
+        """Store a chunk's rows as a new part: the file, synced; its manifest line,
+        synced; then the rename that makes it visible."""
         meta = dict(part_schema().metadata)
         meta[b"sweep"] = json.dumps(
             {
@@ -222,26 +380,33 @@ class Store:
             }
         ).encode()
         table = table.cast(part_schema()).replace_schema_metadata(meta)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="lz4", use_dictionary=DICTIONARY_COLUMNS,
+                       write_page_checksum=True)  # fmt: skip
+        data = sink.getvalue()
         name = f"part-{len(self.parts()):06d}-{uuid.uuid4().hex[:8]}.parquet"
+        entry = Entry.of(name, data, table.column("trial_id").combine_chunks())
         target = self.path / name
-        try:
-            _write_atomic(
-                target,
-                lambda f: pq.write_table(
-                    table, f, compression="lz4", use_dictionary=DICTIONARY_COLUMNS
-                ),
-            )
-        except OSError as e:
-            raise SweepError(f"cannot write results to {self.path}: {e.strerror or e}") from None
+        write_atomic(target, data, before_rename=lambda: append_entry(self.path, entry))
+        self._written += table.num_rows
         return target
 
 
-def stored_ids(path: Path) -> set[str]:
-    """Ids of the trials stored in a results folder (reads only)."""
+def stored_ids(path: Path) -> tuple[set[str], list[Problem]]:
+    """Ids of the trials in the intact parts of a results folder, and the files a
+    run would quarantine (reads only)."""
     done: set[str] = set()
-    for part in sorted(path.glob(PART_PATTERN)):
-        done.update(_read(part, columns=["trial_id"]).column("trial_id").to_pylist())
-    return done
+    sidecar, _ = sidecar_state(path)
+    sidecar = sidecar or rebuilt_sidecar(path)
+    if sidecar is None:
+        return done, []
+
+    def ids(entry: Entry, data: bytes) -> None:
+        table = pq.read_table(pa.BufferReader(data), columns=["trial_id"])
+        done.update(table.column("trial_id").to_pylist())
+
+    found = scan(path, sidecar["created"], _names(), use=ids)
+    return done, found.problems
 
 
 def read_sidecar(path: Path) -> dict | None:
@@ -258,42 +423,150 @@ def read_sidecar(path: Path) -> dict | None:
     return sidecar
 
 
-def _read(part: Path, columns: list[str] | None = None) -> pa.Table:
+def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in ``schema``: columns it lacks (parts written before they existed)
+    are null, then filled by :func:`load` with their defaults."""
+    columns = [table.column(f.name).cast(f.type) if f.name in table.schema.names
+               else pa.nulls(table.num_rows, f.type) for f in schema]  # fmt: skip
+    return pa.table(columns, schema=schema)
+
+
+def expected_trials(sidecar: dict) -> int | None:
+    """How many trials the sweep of ``sidecar`` has (None: a spec this version cannot read)."""
+    from .config import make_study
+    from .grid import count_trials, grid_frame
+
     try:
-        return pq.read_table(part, columns=columns)
-    except (OSError, pa.ArrowException) as e:
-        raise SweepError(f"cannot read {part}: {e}") from None
+        studies = [make_study(spec) for spec in sidecar["specs"]]
+    except ConfigError:
+        return None
+    if len(studies) == 1:
+        return count_trials(studies[0])
+    return len(set().union(*(set(grid_frame(s)["trial_id"]) for s in studies)))
 
 
-def load(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """All rows stored in a sweep folder as one DataFrame, ordered by trial parameters.
+@dataclass
+class Contents:
+    """What :func:`read` found: the rows, the problems, and notes for the reader."""
 
-    ``columns`` reads only those columns (plus ``trial_id`` and the trial
-    parameters, which order the rows): faster for summaries.
+    table: pa.Table
+    scan: Scan
+    notes: list[str]
+
+
+def read(path: str | Path, columns: list[str] | None = None,
+         skip_damaged: bool = False) -> Contents:  # fmt: skip
+    """Read the intact parts of a results folder, checked against its manifest.
+
+    Damaged or foreign files refuse the read (one line naming the first,
+    with the way out) unless ``skip_damaged``, which leaves them out and says
+    how many trials that drops. An incomplete sweep is said too.
     """
     path = Path(path)
     if not path.is_dir():
         raise SweepError(f"{path} is not a sweep folder")
-    if read_sidecar(path) is None:
-        raise SweepError(f"{path} holds no sweep ({SIDECAR} is missing)")
-    import pyarrow.dataset as ds  # loads pandas: only when results are read
+    sidecar, notes = _sidecar_for_reading(path)
+    schema = part_schema()
+    if columns is not None:
+        unknown = [c for c in columns if c not in schema.names]
+        if unknown:
+            raise SweepError(f"no column {unknown[0]!r} in the results")
+        keep = {"trial_id", *PARAM_COLUMNS, *columns}
+        schema = pa.schema([f for f in schema if f.name in keep])
+    tables: list[pa.Table] = []
 
-    parts = [str(p) for p in sorted(path.glob(PART_PATTERN))]
+    def rows(entry: Entry, data: bytes) -> None:
+        reader = pq.ParquetFile(pa.BufferReader(data))
+        wanted = [n for n in schema.names if n in reader.schema_arrow.names]
+        tables.append(_conformed(reader.read(columns=wanted), schema))
+
     try:
-        wanted = None
-        if columns is not None:
-            unknown = [c for c in columns if c not in part_schema().names]
-            if unknown:
-                raise SweepError(f"no column {unknown[0]!r} in the results")
-            keep = {"trial_id", *PARAM_COLUMNS, *columns}
-            wanted = [c for c in part_schema().names if c in keep]
-        dataset = ds.dataset(parts, schema=part_schema(), format="parquet")
-        table = dataset.to_table(columns=wanted)
+        found = scan(path, sidecar["created"], _names(), use=rows)
     except (OSError, pa.ArrowException) as e:
         raise SweepError(f"cannot read results in {path}: {e}") from None
-    frame = table.replace_schema_metadata(part_schema().metadata).to_pandas()
+    if found.problems:
+        lost = sum(p.rows or 0 for p in found.problems)
+        if not skip_damaged:
+            first = found.problems[0]
+            more = f" (and {len(found.problems) - 1} more)" if len(found.problems) > 1 else ""
+            raise SweepError(f"{path / first.file}: {first.reason}{more}; run the sweep again "
+                             "to repair it, or pass --skip-damaged (skip_damaged=True) to read "
+                             "the rest")  # fmt: skip
+        notes.append(f"left out {len(found.problems):,} damaged or foreign file"
+                     f"{'s' * (len(found.problems) != 1)}"
+                     + (f" ({lost:,} trials)" if lost else "")
+                     + f"; run the sweep again to repair {path}")  # fmt: skip
+    expected = expected_trials(sidecar)
+    if expected is not None and found.rows < expected:
+        notes.append(f"incomplete: {found.rows:,} of the sweep's {expected:,} trials are stored "
+                     f"in {path}; run the sweep again to finish it")  # fmt: skip
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    return Contents(table.replace_schema_metadata(part_schema().metadata), found, notes)
+
+
+def load(path: str | Path, columns: list[str] | None = None, skip_damaged: bool = False,
+         notes: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
+    """All rows stored in a sweep folder as one DataFrame, ordered by trial parameters.
+
+    ``columns`` reads only those columns (plus ``trial_id`` and the trial
+    parameters, which order the rows): faster for summaries. Every part is
+    checked against the folder's manifest first; see :func:`read` for
+    ``skip_damaged``. What a reader should know (an incomplete sweep,
+    trials left out) is appended to ``notes`` if given, else warned.
+    """
+    contents = read(path, columns, skip_damaged)
+    if notes is not None:
+        notes += contents.notes
+    else:
+        for note in contents.notes:
+            warnings.warn(note, UserWarning, stacklevel=2)
+    frame = contents.table.to_pandas()
     # Parts written before a column existed hold none: their trials ran at its default.
     for name, default in ADDED_COLUMN_DEFAULTS.items():
         if name in frame and frame[name].isna().any():
             frame[name] = frame[name].where(frame[name].notna(), default)
     return frame.sort_values(list(PARAM_COLUMNS), kind="stable", ignore_index=True)
+
+
+def verify(path: str | Path) -> tuple[list[str], bool]:
+    """Check everything in a results folder: lines to print, and whether it is sound."""
+    path = Path(path)
+    if not path.is_dir():
+        raise SweepError(f"{path} is not a sweep folder")
+    lines: list[str] = []
+    sidecar, problem = sidecar_state(path)
+    sound = problem is None
+    if problem:
+        lines.append(f"{SIDECAR}: {problem}")
+        sidecar = rebuilt_sidecar(path)
+        if sidecar is None:
+            return lines + ["no part describes a sweep: nothing to verify"], False
+    entries, intact = read_manifest(path)
+    if entries is None:
+        lines.append(f"{MANIFEST}: missing (written before manifests existed, or lost): parts "
+                     "are checked for readability only; a run records them")  # fmt: skip
+    elif not intact:
+        lines.append(f"{MANIFEST}: damaged; parts are checked for readability only")
+        sound = False
+    seen: dict[str, int] = {}
+
+    def ids(entry: Entry, data: bytes) -> None:
+        for trial in pq.read_table(pa.BufferReader(data), columns=["trial_id"]).column(
+            "trial_id"
+        ).to_pylist():  # fmt: skip
+            seen[trial] = seen.get(trial, 0) + 1
+
+    found = scan(path, sidecar["created"], _names(), use=ids)
+    for p in found.problems:
+        lines.append(str(p))
+        sound = False
+    twice = sum(1 for n in seen.values() if n > 1)
+    if twice:
+        lines.append(f"{twice:,} trials are stored more than once")
+        sound = False
+    expected = expected_trials(sidecar)
+    of = f" of the sweep's {expected:,}" if expected is not None else ""
+    verdict = "ok" if sound else "damaged"
+    lines.append(f"{verdict}: {len(found.good):,} intact parts holding {found.rows:,}{of} trials"
+                 + ("" if sound else "; run the sweep again to repair it"))  # fmt: skip
+    return lines, sound

@@ -75,7 +75,8 @@ def test_ctrl_c_stops_promptly_keeps_results_and_says_how_to_resume(
     assert time.monotonic() - t0 < 10
     assert proc.returncode == 130 and "run the same command again" in err
     assert "Traceback" not in err
-    kept = sweep.load(out)
+    with pytest.warns(UserWarning, match="incomplete"):
+        kept = sweep.load(out)
     assert len(kept) >= 3 * 20 and kept.trial_id.is_unique
     resumed = subprocess.run([sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
                              capture_output=True, text=True, timeout=120)  # fmt: skip
@@ -93,7 +94,8 @@ def test_a_killed_worker_is_a_clear_error_and_a_rerun_completes(tmp_path, uninte
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "worker stopped" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
-    assert sweep.load(out).trial_id.is_unique  # the parts that were written are valid
+    with pytest.warns(UserWarning, match="incomplete"):
+        assert sweep.load(out).trial_id.is_unique  # the parts that were written are valid
     again = subprocess.run([sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
                            capture_output=True, text=True, timeout=120)  # fmt: skip
     assert again.returncode == 0, again.stderr
@@ -126,27 +128,56 @@ def test_leftover_temporary_files_are_never_read_and_are_cleaned(tmp_path):
     assert not list(out.glob(".tmp-*"))
 
 
-def test_disk_full_is_a_clear_error_and_leaves_no_partial_part(tmp_path, monkeypatch):
+class FullDisk:
+    """``open`` for the store module that fills the disk at the ``at``-th file
+    written: half of it lands, then ENOSPC."""
+
+    def __init__(self, at: int):
+        self.at, self.n = at, 0
+
+    def __call__(self, file, mode="r", *args, **kw):
+        f = open(file, mode, *args, **kw)  # noqa: SIM115 (handed to the caller's with)
+        if "w" not in mode:
+            return f
+        self.n += 1
+        if self.n != self.at:
+            return f
+        real_write = f.write
+
+        def write(data):
+            real_write(bytes(memoryview(data)[: len(data) // 2]))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        f.write = write
+        return f
+
+
+@pytest.mark.parametrize("at", [1, 4])  # the sidecar at the start; a part mid-run
+def test_disk_full_is_a_clear_error_and_leaves_no_partial_file(tmp_path, monkeypatch, at):
     out = tmp_path / "s"
     axes = dict(seeds="0:40", lr=0.5, width=2, epochs=50, progress=False, chunk_size=10,
                 backend="sequential")  # fmt: skip
-    real = store_module.pq.write_table
-    calls = {"n": 0}
-
-    def write_table(table, where, **kw):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            where.write(b"PAR1 half a part")
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(table, where, **kw)
-
-    monkeypatch.setattr(store_module.pq, "write_table", write_table)
-    with pytest.raises(sweep.SweepError, match="No space left on device"):
+    monkeypatch.setattr(store_module, "open", FullDisk(at), raising=False)
+    with pytest.raises(sweep.SweepError, match="^cannot write .*No space left on device"):
         sweep.run(out=out, **axes)
-    assert len(list(out.glob("*.parquet"))) == 2 and not list(out.glob(".tmp-*"))
-    assert len(sweep.load(out)) == 20
-    monkeypatch.setattr(store_module.pq, "write_table", real)
+    written_before = {1: 0, 4: 2}[at]  # files: the sidecar, then one part a chunk
+    assert len(list(out.glob("*.parquet"))) == written_before and not list(out.glob(".tmp-*"))
+    monkeypatch.undo()
     assert len(sweep.run(out=out, **axes)) == 40
+
+
+def test_write_failures_at_the_start_are_one_line(tmp_path):
+    dangling = tmp_path / "link"
+    dangling.symlink_to(tmp_path / "gone")
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "_sweep.json").mkdir()  # a sidecar that cannot be replaced
+    for out, says in [(dangling, "symbolic link"), (tmp_path / ("x" * 300), "too long"),
+                      (tmp_path / "odd", "_sweep.json")]:  # fmt: skip
+        done = subprocess.run([sys.executable, "-m", "sweep", "run", "--seeds", "0:2",
+                               "--epochs", "5", "--out", str(out)], capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 2 and says in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_an_unwritable_output_folder_is_a_clear_error():
@@ -198,3 +229,86 @@ def test_dask_backend_without_the_extra_names_it(tmp_path, monkeypatch):
         sweep.run(out=tmp_path / "s", seeds="0:2", lr=0.5, width=2, epochs=10,
                   backend="dask", progress=False)  # fmt: skip
     assert not (tmp_path / "s").exists()
+
+
+HEAVY = ["--task", "parity8", "--width", "64", "--epochs", "5000", "--seeds", "0:64",
+         "--lr", "0.5", "--quiet"]  # fmt: skip
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """Every process below ``pid``: (pid, command line)."""
+    found, todo = [], [pid]
+    while todo:
+        for child in children(todo.pop()):
+            found.append(child)
+            todo.append(child[0])
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def start_heavy(out: Path, *extra: str) -> subprocess.Popen:
+    # Compiled once (the kernel caches are shared), so that the signal below
+    # meets a kernel that is training, not one that is compiling.
+    subprocess.run([sys.executable, "-m", "sweep", "run", *HEAVY[:4], "--epochs", "1",
+                    "--seeds", "0:2", "--quiet", "--out", str(out.with_name("warm"))],
+                   check=True, capture_output=True, timeout=300)  # fmt: skip
+    return subprocess.Popen([sys.executable, "-m", "sweep", "run", *HEAVY, *extra, "--out",
+                             str(out)], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=_as_from_a_shell)  # fmt: skip
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_heavy_chunk_stops_within_two_seconds_of_a_signal(tmp_path, sig, code):
+    out = tmp_path / "s"
+    proc = start_heavy(out, "--jobs", "1")
+    time.sleep(4)  # well inside the first chunk (~40 s of training)
+    assert proc.poll() is None
+    os.kill(proc.pid, sig)
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - t0 < 2, err
+    assert proc.returncode == code and "run the same command again to resume" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_workers_exit_soon_after_their_driver_is_killed(tmp_path):
+    out = tmp_path / "s"
+    proc = start_heavy(out, "--jobs", "2", "--backend", "loky", "--chunk-size", "16")
+    deadline = time.monotonic() + 60
+    while len(workers := [p for p, cmd in descendants(proc.pid) if "loky" in cmd]) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    time.sleep(3)  # training
+    os.kill(proc.pid, signal.SIGKILL)  # the driver alone, not its process group
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while any(alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if alive(p)]
+
+
+def test_workers_that_keep_dying_end_a_dask_run_with_one_line(tmp_path):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "s"
+    proc = start_heavy(out, "--jobs", "1", "--backend", "dask")
+    kills, deadline = 0, time.monotonic() + 120
+    while proc.poll() is None:
+        assert time.monotonic() < deadline, f"still running after {kills} worker kills"
+        # The local cluster's worker processes are the driver's spawned children.
+        for pid, cmd in children(proc.pid):
+            if "spawn_main" in cmd and alive(pid):
+                time.sleep(2)  # let it take the chunk
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+                    kills += 1
+        time.sleep(0.2)
+    err = proc.stderr.read()
+    assert proc.returncode == 2 and "died" in err and "run the same command again" in err, err
+    assert len(err.strip().splitlines()) == 1, err

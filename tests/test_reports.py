@@ -88,6 +88,15 @@ def test_the_failure_table_counts_every_trial_once(two_tasks):
     assert "converged" in result.text and "%" in result.text
 
 
+def test_the_failure_table_shows_paired_axes_paired():
+    from sweep.reports import failure_table
+
+    df = pd.concat([frame(3, 4).assign(init_low=-r, init_high=r) for r in (0.5, 1.0)])
+    table = failure_table(df, ["init_low", "init_high"])
+    assert table[["init_low", "init_high"]].values.tolist() == [[-1.0, 1.0], [-0.5, 0.5]]
+    assert table.trials.tolist() == [4, 4]
+
+
 def test_compare_two_selections_of_one_folder(two_tasks):
     result = sweep.compare_report(two_tasks, where_a="momentum == 0", where_b="momentum == 0.9")
     assert result.by == ["task", "lr"] and len(result.table) == 4

@@ -1,0 +1,232 @@
+"""Which files of a results folder are the sweep's parts, and whether they are intact.
+
+``DIR/_manifest.jsonl`` lists every part a run committed, one JSON object a
+line: its name, size, row count, BLAKE2b digest and first and last trial
+id. A run appends (and syncs) a part's line *before* it renames the part
+into place, so a crash between the two leaves a line without a file, which
+readers ignore, never a part without a line. Hence:
+
+- a listed part whose size or digest differs from its line is damaged;
+- a ``part-*.parquet`` file the manifest does not list is foreign (another
+  sweep's part, or any Parquet file copied in) and is never read as data;
+- a folder written before manifests existed (or whose manifest is damaged)
+  has its parts adopted: each must parse, hold the part schema and carry the
+  sweep's creation stamp in its metadata.
+
+Every read goes through :func:`scan`, which hands each intact part's bytes to
+its caller: a part is read from disk once, for its digest and its rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import SweepError
+
+MANIFEST = "_manifest.jsonl"
+QUARANTINE = "_quarantine"
+PART_PATTERN = "part-*.parquet"
+
+
+def digest(data: bytes) -> str:
+    """The BLAKE2b digest (160 bits, hex) a part is recorded with."""
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A committed part, as its manifest line records it."""
+
+    part: str
+    bytes: int
+    rows: int
+    blake2b: str
+    first_id: str
+    last_id: str
+
+    @classmethod
+    def of(cls, name: str, data: bytes, ids: pa.Array) -> Entry:
+        first, last = (ids[0].as_py(), ids[-1].as_py()) if len(ids) else ("", "")
+        return cls(name, len(data), len(ids), digest(data), first, last)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file that is not read as data: its name, why, and the trials it held
+    (when the manifest knows)."""
+
+    file: str
+    reason: str
+    rows: int | None = None
+
+    def __str__(self) -> str:
+        held = f" ({self.rows:,} trials)" if self.rows is not None else ""
+        return f"{self.file}{held}: {self.reason}"
+
+
+@dataclass
+class Scan:
+    """What :func:`scan` found: the intact parts' entries, the problems, and
+    whether the manifest had to be rebuilt (``adopted``: entries not yet in it)."""
+
+    good: list[Entry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    adopted: list[Entry] = field(default_factory=list)
+    manifest_damaged: bool = False
+
+    @property
+    def rows(self) -> int:
+        return sum(e.rows for e in self.good)
+
+
+def read_manifest(folder: Path) -> tuple[dict[str, Entry] | None, bool]:
+    """The manifest's entries by part name (None: no manifest) and whether it is intact.
+
+    A torn last line (a run killed while appending it) is not an entry and
+    not damage: its part was never renamed into place.
+    """
+    file = folder / MANIFEST
+    try:
+        text = file.read_bytes()
+    except FileNotFoundError:
+        return None, True
+    except OSError as e:
+        raise SweepError(f"cannot read {file}: {e.strerror}") from None
+    entries: dict[str, Entry] = {}
+    lines = text.split(b"\n")
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            entry = Entry(**json.loads(line))
+        except (ValueError, TypeError):
+            if number == len(lines) - 1:  # no newline yet: the append was cut short
+                continue
+            return entries, False
+        entries[entry.part] = entry
+    return entries, True
+
+
+def append_entry(folder: Path, entry: Entry) -> None:
+    """Add a part's line to the manifest, durably, before the part is renamed in."""
+    line = (json.dumps(asdict(entry), separators=(",", ":")) + "\n").encode()
+    fd = os.open(folder / MANIFEST, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def manifest_text(entries: Iterable[Entry]) -> bytes:
+    """A whole manifest (see :func:`sweep.store.write_atomic` to replace one)."""
+    return b"".join((json.dumps(asdict(e), separators=(",", ":")) + "\n").encode()
+                    for e in entries)  # fmt: skip
+
+
+def sweep_stamp(metadata: dict[bytes, bytes] | None) -> dict | None:
+    """The ``sweep`` entry a part's metadata carries (format, created, spec), or None."""
+    try:
+        return json.loads((metadata or {})[b"sweep"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _adoptable(data: bytes, created: str | None, names: list[str]) -> str | None:
+    """Why a part without a manifest line may not be adopted (None: it may)."""
+    try:
+        table = pq.read_table(pa.BufferReader(data))  # every page decoded
+    except (OSError, pa.ArrowException) as e:
+        return f"unreadable ({str(e).splitlines()[0][:120]})"
+    if not set(table.schema.names) <= set(names) or "trial_id" not in table.schema.names:
+        return "not a part of a sweep (its columns differ)"
+    stamp = sweep_stamp(table.schema.metadata)
+    if stamp is None:
+        return "not a part of a sweep (no sweep in its metadata)"
+    if created is not None and stamp.get("created") != created:
+        return "a part of another sweep (created " + str(stamp.get("created")) + ")"
+    return None
+
+
+def scan(
+    folder: Path, created: str | None, names: list[str],
+    use: Callable[[Entry, bytes], None] | None = None,
+) -> Scan:  # fmt: skip
+    """Check every part in ``folder``, handing each intact one to ``use(entry, bytes)``.
+
+    ``created``: the sweep's creation stamp, which parts adopted without a
+    manifest must carry (None: any one sweep's). ``names``: the columns a
+    part may have.
+    """
+    entries, intact = read_manifest(folder)
+    result = Scan(manifest_damaged=not intact)
+    trusted = entries if (entries is not None and intact) else None
+    for path in sorted(folder.glob(PART_PATTERN)):
+        name = path.name
+        listed = trusted.get(name) if trusted is not None else None
+        if trusted is not None and listed is None:
+            result.problems.append(Problem(name, f"not listed in {MANIFEST} (a file copied "
+                                                 "in, or another sweep's part)"))  # fmt: skip
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            result.problems.append(Problem(name, f"unreadable ({e.strerror})",
+                                           listed.rows if listed else None))  # fmt: skip
+            continue
+        if listed is not None:
+            if len(data) != listed.bytes:
+                reason = f"damaged: {len(data):,} bytes where {listed.bytes:,} were written"
+            elif digest(data) != listed.blake2b:
+                reason = "damaged: its checksum differs from the one recorded when written"
+            else:
+                reason = None
+            if reason:
+                result.problems.append(Problem(name, reason, listed.rows))
+                continue
+            entry = listed
+        else:
+            reason = _adoptable(data, created, names)
+            if reason:
+                result.problems.append(Problem(name, reason))
+                continue
+            if created is None:  # the first adopted part names the sweep
+                created = sweep_stamp(pq.read_schema(pa.BufferReader(data)).metadata)["created"]
+            ids = pq.read_table(pa.BufferReader(data), columns=["trial_id"]).column("trial_id")
+            entry = Entry.of(name, data, ids.combine_chunks())
+            result.adopted.append(entry)
+        result.good.append(entry)
+        if use is not None:
+            use(entry, data)
+    return result
+
+
+def quarantine(folder: Path, problems: Iterable[Problem]) -> list[str]:
+    """Move the files of ``problems`` to ``folder/_quarantine/``; one line for each."""
+    lines = []
+    target = folder / QUARANTINE
+    for problem in problems:
+        source = folder / problem.file
+        if not source.exists():
+            continue
+        target.mkdir(exist_ok=True)
+        dest = target / problem.file
+        n = 1
+        while dest.exists():
+            dest = target / f"{problem.file}.{n}"
+            n += 1
+        try:
+            os.replace(source, dest)
+        except OSError as e:
+            raise SweepError(f"cannot move {source} to {target}: {e.strerror}") from None
+        lines.append(f"moved {problem.file} to {QUARANTINE}/: {problem.reason}; its trials "
+                     "are trained again")  # fmt: skip
+    return lines
