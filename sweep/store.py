@@ -46,6 +46,7 @@ from .integrity import (
     Scan,
     append_entry,
     manifest_text,
+    new_digest,
     quarantine,
     read_manifest,
     scan,
@@ -94,8 +95,9 @@ def _now() -> str:
 
 
 def write_atomic(path: Path, data, before_rename=None) -> None:
-    """Write ``data`` (bytes or a buffer) to a temporary dot-file, sync it, call
-    ``before_rename()``, rename it to ``path`` and sync the folder.
+    """Write ``data`` (bytes, or a function that writes to a binary file) to a
+    temporary dot-file, sync it, call ``before_rename()``, rename it to ``path``
+    and sync the folder.
 
     Any failure (a full disk, permissions, an immutable folder) is one
     line, as a SweepError, and leaves no temporary file behind.
@@ -104,7 +106,7 @@ def write_atomic(path: Path, data, before_rename=None) -> None:
     try:
         try:
             with open(tmp, "wb") as f:
-                f.write(data)
+                data(f) if callable(data) else f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             if before_rename is not None:
@@ -120,6 +122,31 @@ def write_atomic(path: Path, data, before_rename=None) -> None:
             os.close(dir_fd)
     except OSError as e:
         raise SweepError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+class _Hashing:
+    """A binary file that hashes what is written through it (for pyarrow's writer):
+    a part's digest without a second pass or an in-memory copy."""
+
+    def __init__(self, f):
+        self._f = f
+        self.hash = new_digest()
+        self.size = 0
+
+    def write(self, data) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        return self._f.write(data)
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def tell(self) -> int:
+        return self.size
+
+    @property
+    def closed(self) -> bool:
+        return self._f.closed
 
 
 def _grows(sidecar: dict, config: SweepConfig) -> bool:
@@ -380,14 +407,24 @@ class Store:
             }
         ).encode()
         table = table.cast(part_schema()).replace_schema_metadata(meta)
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression="lz4", use_dictionary=DICTIONARY_COLUMNS,
-                       write_page_checksum=True)  # fmt: skip
-        data = sink.getvalue()
         name = f"part-{len(self.parts()):06d}-{uuid.uuid4().hex[:8]}.parquet"
-        entry = Entry.of(name, data, table.column("trial_id").combine_chunks())
+        written: list[_Hashing] = []
+
+        def write(f) -> None:
+            out = _Hashing(f)
+            written.append(out)
+            pq.write_table(table, out, compression="lz4", use_dictionary=DICTIONARY_COLUMNS,
+                           write_page_checksum=True)  # fmt: skip
+
+        def record() -> None:  # before the rename: a visible part is always listed
+            ids = table.column("trial_id")
+            append_entry(self.path, Entry(name, written[0].size, table.num_rows,
+                                          written[0].hash.hexdigest(),
+                                          ids[0].as_py() if len(ids) else "",
+                                          ids[-1].as_py() if len(ids) else ""))  # fmt: skip
+
         target = self.path / name
-        write_atomic(target, data, before_rename=lambda: append_entry(self.path, entry))
+        write_atomic(target, write, before_rename=record)
         self._written += table.num_rows
         return target
 
