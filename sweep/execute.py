@@ -20,7 +20,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -32,7 +32,7 @@ from kernels.stop import FLAG, clear, request_stop
 from .config import BACKENDS, DEFAULT_BACKEND
 from .errors import SweepError
 from .plan import Chunk
-from .rows import DRIVER_PID, chunk_rows, run_chunk, to_table
+from .rows import DRIVER_PID, chunk_rows, run_chunk, stop_worker, to_table
 
 if TYPE_CHECKING:
     from kernels import BatchResult
@@ -199,10 +199,14 @@ def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[
             yield Finished(chunks[index], to_table(chunks[index], result), seconds)
             submit()
     except BaseException:
-        # Running kernels stop within an epoch; the cluster then closes at
-        # once rather than after its workers' grace period (4 s).
+        # Running kernels stop within an epoch. A local cluster's workers are
+        # then killed: one that is compiling a kernel would hold the close up
+        # for the nannies' grace period (4 s).
         with suppress(Exception):
-            client.run(request_stop)
+            pids = client.run(stop_worker, wait=True)
+            if scheduler is None:
+                for pid in pids.values():
+                    os.kill(pid, signal.SIGKILL)
         raise
     finally:
         client.close()
@@ -255,16 +259,29 @@ def _stop_on_interrupt() -> Iterator[None]:
 
 
 def _one_by_one(chunks: list[Chunk]) -> Iterator[Finished]:
-    """One chunk at a time, each in a helper thread: the main thread waits where a
-    signal can reach it, while a kernel holds none of Python's attention."""
-    with ThreadPoolExecutor(1, thread_name_prefix="sweep-chunk") as pool:
-        for chunk in chunks:
-            future = pool.submit(chunk_rows, chunk)
+    """One chunk at a time, each in a helper thread, while this thread waits where
+    a signal can reach it.
+
+    The helper is a daemon, and a stop does not wait for it: a kernel stops
+    within an epoch, but a first use compiles for seconds first (Numba and
+    the generated kernels write their caches atomically, so abandoning a
+    compile loses nothing).
+    """
+    for chunk in chunks:
+        future: Future = Future()
+
+        def train(chunk: Chunk = chunk, future: Future = future) -> None:
             try:
-                yield Finished(chunk, *future.result())
-            except BaseException:
-                request_stop()
-                raise
+                future.set_result(chunk_rows(chunk))
+            except BaseException as e:  # handed to the waiting thread
+                future.set_exception(e)
+
+        threading.Thread(target=train, name="sweep-chunk", daemon=True).start()
+        try:
+            yield Finished(chunk, *future.result())
+        except BaseException:
+            request_stop()
+            raise
 
 
 def _on_joblib(chunks: list[Chunk], jobs: int, backend: str) -> Iterator[Finished]:

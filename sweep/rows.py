@@ -17,7 +17,7 @@ import pyarrow as pa
 
 import kernels
 from kernels import DTYPES, BatchResult, init_batch
-from kernels.stop import FLAG, clear
+from kernels.stop import FLAG, clear, request_stop
 
 from .axes import SHAPE_AXES
 from .grid import curve_of, recipe_of, task_of
@@ -139,6 +139,12 @@ def _as_worker(driver: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="sweep-driver-watch", daemon=True).start()
+
+
+def stop_worker() -> int:
+    """Stop this worker process's kernels (run on every Dask worker); its pid."""
+    request_stop()
+    return os.getpid()
 
 
 def run_chunk(chunk: Chunk, index: int) -> tuple[int, BatchResult, float]:

@@ -312,3 +312,19 @@ def test_workers_that_keep_dying_end_a_dask_run_with_one_line(tmp_path):
     err = proc.stderr.read()
     assert proc.returncode == 2 and "died" in err and "run the same command again" in err, err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_stop_does_not_wait_for_a_kernel_to_compile(tmp_path):
+    env = dict(os.environ, SWEEP_KERNEL_CACHE=str(tmp_path / "kernels"),
+               NUMBA_CACHE_DIR=str(tmp_path / "numba"))  # fmt: skip
+    args = [sys.executable, "-m", "sweep", "run", *HEAVY, "--jobs", "1", "--out",
+            str(tmp_path / "s")]  # fmt: skip
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True, preexec_fn=_as_from_a_shell)  # fmt: skip
+    time.sleep(5)  # empty caches: compiling for ~20 s
+    assert proc.poll() is None
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - t0 < 2, err
+    assert proc.returncode == 130 and "0 trials are stored" in err
