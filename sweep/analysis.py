@@ -165,7 +165,7 @@ def failure_modes(
     for i, curve in enumerate(curves):
         if conv[i] or div[i] or solved[i]:
             continue
-        curve = np.asarray(curve, dtype=float)
+        curve = np.asarray(() if curve is None else curve, dtype=float)
         if curve.size < 2:
             failure[i] = "stuck"
             continue

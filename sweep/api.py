@@ -46,7 +46,8 @@ ROW_OVERHEAD = 160
 def resolve(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
     *, name: str | None = None, out: str | Path | None = None, jobs: int | str | None = None,
-    backend: str | None = None, chunk_size: int | str | None = None, **settings: Any,
+    backend: str | None = None, store: str | None = None, chunk_size: int | str | None = None,
+    **settings: Any,
 ) -> tuple[SweepConfig | Study, RunOptions]:  # fmt: skip
     """Turn any accepted form of input into a config and run options, or ConfigError.
 
@@ -63,24 +64,24 @@ def resolve(
         values = dict(config)
     elif config is not None:
         raise ConfigError("config", f"expected a SweepConfig, mapping or TOML path, got {config!r}")
-    given = {"name": name, "out": out, "jobs": jobs, "backend": backend}
+    given = {"name": name, "out": out, "jobs": jobs, "backend": backend, "store": store}
     chosen = {k: given[k] if given[k] is not None else values.get(k) for k in RUN_KEYS}
     cfg = make_study({k: v for k, v in values.items() if k not in RUN_KEYS}, **settings)
     return cfg, make_run_options(**chosen, chunk_size=chunk_size)
 
 
-def estimate(config: SweepConfig | Study) -> tuple[int, int]:
+def estimate(config: SweepConfig | Study, store: str = "full") -> tuple[int, int]:
     """(rows, bytes) the results of ``config`` will take, before compression."""
     rows = total = 0
     for shape, seeds, _ in trials(config):
         rows += len(seeds)
-        total += len(seeds) * (ROW_OVERHEAD + 8 * values_per_trial(shape))
+        total += len(seeds) * (ROW_OVERHEAD + 8 * values_per_trial(shape, store))
     return rows, total
 
 
-def check_size(config: SweepConfig, force: bool = False) -> None:
+def check_size(config: SweepConfig, force: bool = False, store: str = "full") -> None:
     """Refuse sweeps above :data:`MAX_TRIALS` or :data:`MAX_BYTES` unless forced."""
-    rows, size = estimate(config)
+    rows, size = estimate(config, store)
     if not force and (rows > MAX_TRIALS or size > MAX_BYTES):
         raise ConfigError(
             "grid", f"{rows:,} trials, about {size / 2**30:.1f} GiB of results, exceeds the "
@@ -94,12 +95,12 @@ def train(
     *, out: str | Path | None = None, name: str | None = None, jobs: int | None = None,
     backend: str | None = None, scheduler: str | None = None, progress: bool | None = None,
     overwrite: bool = False, extend: bool = False, force: bool = False,
-    chunk_size: int | None = None, **settings: Any,
+    chunk_size: int | None = None, store: str | None = None, **settings: Any,
 ) -> Trained:  # fmt: skip
     """Train every trial of a sweep not yet stored in ``out``; see :func:`run`."""
-    cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend,
+    cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, store=store,
                            chunk_size=chunk_size, **settings)  # fmt: skip
-    check_size(cfg, force)
+    check_size(cfg, force, options.store)
     check_backend(options.backend)
     out_dir = options.out
     show = sys.stderr.isatty() if progress is None else progress
@@ -107,7 +108,7 @@ def train(
         for note in store.notes:  # files moved aside, a sidecar rebuilt: always said
             print(note, file=sys.stderr)
         done = store.done_ids()
-        chunks = plan(cfg, done, options.jobs, options.chunk_size)
+        chunks = plan(cfg, done, options.jobs, options.chunk_size, options.store)
         todo = sum(c.size for c in chunks)
         jobs, note = worker_count(options.jobs, options.backend, len(chunks), force)
         if note:
@@ -176,7 +177,8 @@ def estimated_seconds(chunks: list, jobs: int) -> float:
 def dry_run(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
     *, out: str | Path | None = None, name: str | None = None, jobs: int | None = None,
-    backend: str | None = None, chunk_size: int | None = None, **settings: Any,
+    backend: str | None = None, chunk_size: int | None = None, store: str | None = None,
+    **settings: Any,
 ) -> str:  # fmt: skip
     """What :func:`run` would do, as text: trials, shapes, time, disk and memory.
 
@@ -186,15 +188,15 @@ def dry_run(
     """
     from kernels import codegen
 
-    cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend,
+    cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, store=store,
                            chunk_size=chunk_size, **settings)  # fmt: skip
     from .store import stored_ids
 
     folder = options.out
     done, damaged = stored_ids(folder) if folder.is_dir() else (set(), [])
-    chunks = plan(cfg, done, options.jobs, options.chunk_size)
+    chunks = plan(cfg, done, options.jobs, options.chunk_size, options.store)
     n_shapes = sum(1 for _ in shapes(cfg))
-    rows, size = estimate(cfg)
+    rows, size = estimate(cfg, options.store)
     scale, runs = calibration.factor()
     seconds = estimated_seconds(chunks, options.jobs) * scale
     basis = (f"the planner's cost model x {scale:.2f}, from {runs} earlier run"
@@ -205,7 +207,8 @@ def dry_run(
     cached = {p.stem for p in codegen.writable_cache_dir().glob("tinynet_tiled_*.py")}
     new_tiled = sum(1 for task, width, recipe in tiled
                     if _tiled_module_name(task, width, recipe) not in cached)  # fmt: skip
-    window = 2 * options.jobs * max((c.size * (ROW_OVERHEAD + 8 * values_per_trial(c.shape))
+    window = 2 * options.jobs * max((c.size * (ROW_OVERHEAD + 8 * values_per_trial(c.shape,
+                                                                                   c.store))
                                      for c in chunks), default=0)  # fmt: skip
     lines = [
         "dry run: nothing trained or written",
@@ -286,7 +289,8 @@ def run(
     cores), ``backend`` (threading, loky, sequential, dask), ``scheduler``
     (a Dask scheduler address), ``progress`` (None: a bar on a terminal),
     ``overwrite``, ``extend``, ``force`` (above the size limit),
-    ``chunk_size`` (see :mod:`sweep.plan`). Results stream to Parquet parts
+    ``chunk_size`` (see :mod:`sweep.plan`), ``store`` (``full``, or
+    ``summary``: no weights, outputs or loss curves). Results stream to Parquet parts
     as chunks finish; running again resumes. ``columns`` limits the
     returned columns.
     """

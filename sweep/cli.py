@@ -89,6 +89,10 @@ def cli() -> None:
               "(default: start a local cluster).")  # fmt: skip
 @click.option("--early-stop", "early_stop", is_flag=True, default=None,
               help=BY_NAME["early_stop"].help)  # fmt: skip
+@click.option("--store", metavar="WHAT",
+              help="full: every column; summary: parameters and statistics only, without "
+              "weights, outputs or loss curves (tens of bytes a trial, for studies of "
+              "millions of trials). [default: full]")  # fmt: skip
 @click.option("--chunk-size", metavar="N",
               help="Networks per chunk (one kernel call, one Parquet part). "
               "[default: about 0.5 s of work]")  # fmt: skip
@@ -104,8 +108,8 @@ def cli() -> None:
 @click.option("--force", is_flag=True, help=f"Run sweeps above the size limit "
               f"({api.MAX_TRIALS:,} trials or {api.MAX_BYTES // 2**30} GiB), and start more "
               "worker processes than there are cores.")  # fmt: skip
-def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, dry_run, overwrite,
-        extend, force, **axes):  # fmt: skip
+def run(config, out, name, jobs, backend, scheduler, store, chunk_size, quiet, dry_run,
+        overwrite, extend, force, **axes):  # fmt: skip
     """Train every trial of a sweep not yet stored in --out, then print a summary.
 
     With no options: XOR, seeds 0:1000, lr log:0.01:10:7, widths 1..6,
@@ -116,11 +120,11 @@ def run(config, out, name, jobs, backend, scheduler, chunk_size, quiet, dry_run,
     """
     if dry_run:
         click.echo(api.dry_run(config, out=out, name=name, jobs=jobs, backend=backend,
-                               chunk_size=chunk_size, **axes))  # fmt: skip
+                               store=store, chunk_size=chunk_size, **axes))  # fmt: skip
         return
     settings = dict(out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
                     overwrite=overwrite, extend=extend, force=force, chunk_size=chunk_size,
-                    **axes)  # fmt: skip
+                    store=store, **axes)  # fmt: skip
     done = api.train(config, progress=False if quiet else None, **settings)
     if not quiet:
         from .reports import SUMMARY_COLUMNS, summary

@@ -319,7 +319,11 @@ def make_study(values: Mapping[str, Any] | None = None, **overrides: Any) -> Swe
 
 
 #: Keys a TOML file may hold besides the config keys: options of the run.
-RUN_KEYS = ("name", "out", "jobs", "backend")
+RUN_KEYS = ("name", "out", "jobs", "backend", "store")
+#: What a run stores of each trial: every column, or all but the arrays
+#: (weights, outputs, loss curve; sweep.schema.ARRAY_COLUMNS), for studies
+#: of millions of trials that need only the statistics.
+STORES = ("full", "summary")
 #: Execution backends (see :mod:`sweep.execute`).
 BACKENDS = ("threading", "loky", "sequential", "dask")
 #: Threads: the kernels release the GIL (why, and when to choose another: sweep.execute).
@@ -346,6 +350,7 @@ class RunOptions:
     jobs: int
     backend: str
     chunk_size: int | None
+    store: str = "full"
 
 
 def _whole(field: str, value: Any, low: int, high: int | None = None) -> int:
@@ -359,7 +364,7 @@ def _whole(field: str, value: Any, low: int, high: int | None = None) -> int:
 
 
 def make_run_options(name: Any = None, out: Any = None, jobs: Any = None, backend: Any = None,
-                     chunk_size: Any = None) -> RunOptions:  # fmt: skip
+                     store: Any = None, chunk_size: Any = None) -> RunOptions:  # fmt: skip
     """Validate the options of a run; ``None`` means the default."""
     run_name = DEFAULT_NAME if name is None else name
     if not isinstance(run_name, str) or not run_name.strip() or "/" in run_name or run_name in (
@@ -372,7 +377,9 @@ def make_run_options(name: Any = None, out: Any = None, jobs: Any = None, backen
     _check("backend", run_backend in BACKENDS,
            f"unknown backend {run_backend!r} (choose {', '.join(BACKENDS)})")  # fmt: skip
     size = None if chunk_size is None else _whole("chunk_size", chunk_size, 1, MAX_CHUNK_SIZE)
-    return RunOptions(out_dir, n_jobs, run_backend, size)
+    kept = store or "full"
+    _check("store", kept in STORES, f"must be one of {', '.join(STORES)}, got {kept!r}")
+    return RunOptions(out_dir, n_jobs, run_backend, size, kept)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

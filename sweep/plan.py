@@ -51,8 +51,10 @@ _UPDATE_COST = {"batch": 1.0, "online": 2.1, "shuffled": 2.4}
 _MOMENTUM_COST = 1.2
 
 
-def values_per_trial(shape: Shape) -> int:
+def values_per_trial(shape: Shape, store: str = "full") -> int:
     """Float values one trial's row holds (weights, outputs, loss curve)."""
+    if store == "summary":
+        return 0
     X, Y = task_of(shape)
     n_in, n_out, h = X.shape[1], Y.shape[1], shape.width
     curve = curve_of(shape).size
@@ -84,6 +86,7 @@ class Chunk:
     lrs: np.ndarray  # float64
     kernel: str = "general"
     known_ids: np.ndarray | None = None  # the ids, where planning needed them
+    store: str = "full"  # what to keep of each trial (sweep.schema.STORES)
 
     @functools.cached_property
     def ids(self) -> np.ndarray:
@@ -101,7 +104,8 @@ class Chunk:
     def part(self, start: int, stop: int) -> Chunk:
         """The chunk of trials ``start:stop`` of this one."""
         ids = None if self.known_ids is None else self.known_ids[start:stop]
-        return Chunk(self.shape, self.seeds[start:stop], self.lrs[start:stop], self.kernel, ids)
+        return Chunk(self.shape, self.seeds[start:stop], self.lrs[start:stop], self.kernel, ids,
+                     self.store)  # fmt: skip
 
     @property
     def est_seconds(self) -> float:
@@ -111,14 +115,14 @@ class Chunk:
 
 def plan(
     config: SweepConfig | Study, done: Collection[str] = frozenset(), jobs: int = 1,
-    chunk_size: int | None = None,
+    chunk_size: int | None = None, store: str = "full",
 ) -> list[Chunk]:  # fmt: skip
     """Chunks holding every trial of ``config`` whose id is not in ``done``.
 
     ``chunk_size`` fixes the networks per chunk (default: from the cost
-    model). Most expensive chunks come first, so the tail of a parallel run
-    is short, except that the very first chunk is cut in pieces so the first
-    result arrives early.
+    model); ``store``: what the chunks' rows keep. Most expensive chunks come
+    first, so the tail of a parallel run is short, except that the very
+    first chunk is cut in pieces so the first result arrives early.
     """
     todo = []
     for shape, seeds, lrs in trials(config):
@@ -137,8 +141,8 @@ def plan(
         # Epoch k = 0 (statistics only) costs about a forward pass: count it as one.
         per_network = (shape.epochs + 1) * ns_per_network_epoch(shape, kernel) * 1e-9
         size = int(min(MAX_CHUNK, fair, max(MIN_CHUNK, TARGET_SECONDS / per_network)))
-        size = chunk_size or max(1, min(size, MAX_CHUNK_VALUES // values_per_trial(shape)))
-        whole = Chunk(shape, seeds, lrs, kernel, ids)
+        size = chunk_size or max(1, min(size, MAX_CHUNK_VALUES // max(1, values_per_trial(shape))))
+        whole = Chunk(shape, seeds, lrs, kernel, ids, store)
         chunks += [whole.part(start, start + size) for start in range(0, whole.size, size)]
     chunks.sort(key=lambda c: c.est_seconds, reverse=True)
     if chunk_size is None and chunks and chunks[0].size >= FIRST_SPLIT * MIN_CHUNK:

@@ -259,7 +259,7 @@ def write_plots(df: pd.DataFrame, out: str | Path, by: Sequence[str] | None = No
                     out / "time_to_converge.png", df)  # fmt: skip
 
     if "loss_curve" in df:
-        curves = df[df["loss_curve"].map(len) > 1]
+        curves = df[df["loss_curve"].map(lambda c: c is not None and len(c) > 1)]
         if len(curves):
 
             def draw_loss(ax, lines, color, label):

@@ -21,7 +21,7 @@ from kernels.stop import FLAG, clear, request_stop
 
 from .axes import SHAPE_AXES
 from .grid import curve_of, recipe_of, task_of
-from .schema import SCHEMA
+from .schema import ARRAY_COLUMNS, SCHEMA, SUMMARY_SCHEMA
 
 if TYPE_CHECKING:
     from .plan import Chunk
@@ -41,7 +41,8 @@ def _epochs(values: np.ndarray) -> pa.Array:
 
 
 def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
-    """The rows of a trained chunk, in :data:`sweep.schema.SCHEMA`."""
+    """The rows of a trained chunk, in :data:`sweep.schema.SCHEMA` (without the
+    array columns if the chunk's ``store`` is ``summary``)."""
     shape, n = chunk.shape, chunk.size
 
     def const(value, type_):
@@ -66,13 +67,11 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
         "final_loss": pa.array(result.final_loss.astype(np.float64)),
         "curve_every": const(shape.curve_every, pa.int64()),
         "curve": const(shape.curve, pa.string()),
-        "outputs": _lists(result.outputs),
-        "loss_curve": _lists(result.loss_curve),
-        "w_hidden": _lists(result.w_hidden),
-        "b_hidden": _lists(result.b_hidden),
-        "w_out": _lists(result.w_out),
-        "b_out": _lists(result.b_out),
     })  # fmt: skip
+    if chunk.store == "summary":
+        return pa.table([columns[name] for name in SUMMARY_SCHEMA.names], schema=SUMMARY_SCHEMA)
+    for name in ARRAY_COLUMNS:
+        columns[name] = _lists(getattr(result, name))
     return pa.table([columns[name] for name in SCHEMA.names], schema=SCHEMA)
 
 

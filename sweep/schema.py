@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from .axes import AXES, PARAM_COLUMNS
 
-__all__ = ["COLUMNS", "EPOCH_COLUMNS", "PARAM_COLUMNS", "SCHEMA", "part_schema"]
+__all__ = ["ARRAY_COLUMNS", "COLUMNS", "EPOCH_COLUMNS", "PARAM_COLUMNS", "SCHEMA", "part_schema"]
 
 _F64_LIST = pa.list_(pa.float64())
 
@@ -42,6 +42,9 @@ SCHEMA = pa.schema(
 )
 
 COLUMNS = tuple(SCHEMA.names)
+#: The columns ``--store summary`` leaves out (see sweep.config.STORES).
+ARRAY_COLUMNS = ("outputs", "loss_curve", "w_hidden", "b_hidden", "w_out", "b_out")
+SUMMARY_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in ARRAY_COLUMNS])
 #: What a column added after release 0.1.0 held for trials stored before it.
 ADDED_COLUMN_DEFAULTS = {"curve": "linear"} | {
     axis.column: axis.id_default
@@ -69,6 +72,8 @@ def _with_pandas_metadata(schema: pa.Schema) -> pa.Schema:
 
 
 @functools.cache
-def part_schema() -> pa.Schema:
-    """The schema every part is written with (pandas metadata included)."""
-    return _with_pandas_metadata(SCHEMA)
+def part_schema(store: str = "full") -> pa.Schema:
+    """The schema a part is written with (pandas metadata included); ``store``
+    ``summary``: without the array columns. Readers see every column: a
+    summary part's arrays read as nulls."""
+    return _with_pandas_metadata(SCHEMA if store == "full" else SUMMARY_SCHEMA)

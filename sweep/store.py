@@ -398,7 +398,8 @@ class Store:
     def write(self, table: pa.Table) -> Path:
         """Store a chunk's rows as a new part: the file, synced; its manifest line,
         synced; then the rename that makes it visible."""
-        meta = dict(part_schema().metadata)
+        schema = part_schema("full" if "outputs" in table.schema.names else "summary")
+        meta = dict(schema.metadata)
         meta[b"sweep"] = json.dumps(
             {
                 "format": FORMAT,
@@ -406,7 +407,7 @@ class Store:
                 "spec": self.sidecar["specs"][-1],
             }
         ).encode()
-        table = table.cast(part_schema()).replace_schema_metadata(meta)
+        table = table.cast(schema).replace_schema_metadata(meta)
         name = f"part-{len(self.parts()):06d}-{uuid.uuid4().hex[:8]}.parquet"
         written: list[_Hashing] = []
 

@@ -266,3 +266,22 @@ def test_a_dry_run_estimates_and_writes_nothing(tmp_path):
     text = sweep.dry_run(out=out, seeds="0:100", lr="0.5,1", width="2,3", epochs=1000)
     assert "trials: 400 in 2 shapes" in text and "time:" in text and "disk:" in text
     assert not out.exists()
+
+
+def test_summary_storage_keeps_the_statistics_without_the_arrays(tmp_path, small_sweep):
+    _, full = small_sweep
+    out = tmp_path / "summary"
+    summary = sweep.run(out=out, backend="sequential", chunk_size=16, store="summary", **SMALL)
+    arrays = ["outputs", "loss_curve", "w_hidden", "b_hidden", "w_out", "b_out"]
+    pd.testing.assert_frame_equal(summary.drop(columns=arrays), full.drop(columns=arrays))
+    assert summary[arrays].isna().all().all()  # read as nulls, in every reader
+    assert not set(arrays) & set(pd.read_parquet(out).columns)
+    assert sweep.report(out, failures=True).table.trials.sum() == len(full)
+
+
+def test_summary_storage_of_random_guessing_is_compact(tmp_path):
+    out = tmp_path / "guess"
+    sweep.run(out=out, seeds="0:20000", lr=0.5, width=2, epochs=0, store="summary",
+              progress=False)  # fmt: skip
+    size = sum(p.stat().st_size for p in out.glob("*.parquet"))
+    assert size / 20_000 <= 40  # bytes a trial (issue: scale)

@@ -77,7 +77,7 @@ BAD_CLI = [
     (["--output-activation", "linear"], "output_activation"), (["--loss", "mse"], "loss"),
     (["--inputs", "ternary"], "inputs"), (["--targets", "0:1:2"], "targets"),
     (["--targets", "1:1"], "targets"), (["--loss", "xent", "--targets", "-1:1"], "loss"),
-    (["--mse-target", "-0.01"], "mse_target"),
+    (["--mse-target", "-0.01"], "mse_target"), (["--store", "weights"], "store"),
     (["--bogus", "1"], "No such option"),
 ]  # fmt: skip
 
