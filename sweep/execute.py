@@ -16,9 +16,11 @@ Dask spans machines.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
@@ -124,13 +126,12 @@ class _Window:
 
 
 def _dask_client(scheduler: str | None, jobs: int):
-    import logging
-
     from dask.distributed import Client
 
     # The run says in one line what went wrong: Dask's own logging (the
     # scheduler and nannies live in this process; worker processes read the
     # environment) printed dozens of lines on a Ctrl-C or a worker's death.
+    # (Restored by _on_dask once the client is closed.)
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
 
@@ -167,7 +168,10 @@ def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[
     from dask.distributed import as_completed
     from distributed.scheduler import KilledWorker
 
+    dask_logs = logging.getLogger("distributed")
+    level = dask_logs.level
     client = _dask_client(scheduler, jobs)
+    run = uuid.uuid4().hex[:8]  # keys unique to this run: a shared cluster dedupes by key
     try:
         workers = len(client.scheduler_info().get("workers", {})) or jobs
         todo = iter(enumerate(chunks))
@@ -178,7 +182,7 @@ def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[
             item = next(todo, None)
             if item is not None:
                 i, chunk = item
-                future = client.submit(run_chunk, chunk, i, pure=False, key=f"sweep-chunk-{i}")
+                future = client.submit(run_chunk, chunk, i, key=f"sweep-{run}-chunk-{i}")
                 index_of[future.key] = i
                 running.add(future)
 
@@ -210,6 +214,7 @@ def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[
         raise
     finally:
         client.close()
+        dask_logs.setLevel(level)
 
 
 def execute(
