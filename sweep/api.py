@@ -133,6 +133,7 @@ def train(
                 for done_chunk in execute(chunks, jobs=jobs, backend=options.backend,
                                           scheduler=scheduler):  # fmt: skip
                     store.write(done_chunk.table)
+                    done_chunk.chunk.release()
                     timings.append((done_chunk.chunk.est_seconds, done_chunk.seconds))
                     if bar is not None:
                         bar.update(done_chunk.table.num_rows)

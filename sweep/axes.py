@@ -35,7 +35,9 @@ MAX_SEED = 2**32 - 1
 def _each(ok: Callable[[Any], bool], problem: str) -> Callable[[str, tuple], None]:
     """A check that every value satisfies ``ok`` (``problem`` formats the value)."""
 
-    def check(field: str, values: tuple) -> None:
+    def check(field: str, values: tuple | range) -> None:
+        if isinstance(values, range) and values.step == 1:
+            values = (values[0], values[-1])  # checks are bounds: a range's ends decide
         for v in values:
             if not ok(v):
                 raise ConfigError(field, problem.format(v=v))
@@ -90,7 +92,7 @@ AXES: tuple[Axis, ...] = (
          "encoder2..encoder64.",
          _each(is_task, "unknown task {v!r} (known: xor, xnor, and, or, parity2..parity8, "
                "encoder2..encoder64)"), classic=True),
-    Axis("seed", pa.int64(), "0:1000", specs.int_spec,
+    Axis("seed", pa.int64(), "0:1000", specs.seed_spec,
          "Seeds: 314, 0:1000 (half-open range) or 1,5,9.",
          _each(lambda v: 0 <= v <= MAX_SEED, f"seed {{v}} is outside 0..{MAX_SEED}"),
          key="seeds", per_trial=True, classic=True),

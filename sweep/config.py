@@ -127,7 +127,7 @@ class SweepConfig:
             return False
         listed = [k for k in self.values if k not in ("init_low", "init_high")
                   and k not in self.distributions]  # fmt: skip
-        return all(set(other.values[k]) <= set(self.values[k]) for k in listed)
+        return all(specs.is_subset(other.values[k], self.values[k]) for k in listed)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (stored with the results; equal dicts = same sweep).

@@ -19,6 +19,7 @@ from kernels import get_task
 from kernels.model import curve_epochs
 from kernels.recipe import Recipe
 
+from . import specs
 from .axes import PARAM_COLUMNS, SHAPE_AXES
 from .config import Study, SweepConfig, make_recipe
 
@@ -100,7 +101,7 @@ def _grid_blocks(grid: SweepConfig) -> Iterator[tuple[Any, np.ndarray, np.ndarra
     names = [a.name for a in SHAPE_AXES if a.name not in paired and a.name not in
              grid.distributions]  # fmt: skip
     sampled = list(grid.distributions)
-    seeds = np.asarray(grid.seeds, dtype=np.int64)
+    seeds = specs.as_array(grid.seeds)
     for combo in itertools.product(*(grid.values[name] for name in names)):
         values = dict(zip(names, combo, strict=True))
         for row in grid.point_rows:

@@ -101,6 +101,12 @@ class Chunk:
     def size(self) -> int:
         return len(self.seeds)
 
+    def release(self) -> None:
+        """Drop the ids once the chunk's rows are stored: the plan's list of chunks
+        lives for the whole run, and 10^7 ids as strings take ~650 MB."""
+        self.__dict__.pop("ids", None)
+        self.known_ids = None
+
     def part(self, start: int, stop: int) -> Chunk:
         """The chunk of trials ``start:stop`` of this one."""
         ids = None if self.known_ids is None else self.known_ids[start:stop]

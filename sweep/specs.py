@@ -72,7 +72,7 @@ def _float(field: str, item: Any) -> float:
     raise ConfigError(field, f"expected a number, got {item!r}")
 
 
-def _range(field: str, text: str) -> list[int]:
+def _range(field: str, text: str) -> range:
     parts = text.split(":")
     if len(parts) != 2:
         raise ConfigError(field, f"expected a range START:STOP, got {text!r}")
@@ -81,7 +81,37 @@ def _range(field: str, text: str) -> list[int]:
         raise ConfigError(field, f"range {text!r} is empty (STOP must exceed START)")
     if stop - start > MAX_VALUES:
         raise ConfigError(field, f"range {text!r} has more than {MAX_VALUES:,} values")
-    return list(range(start, stop))
+    return range(start, stop)
+
+
+def seed_spec(field: str, value: Any) -> tuple[int, ...] | range:
+    """:func:`int_spec`, but one range stays a ``range``: ``0:10000000`` costs
+    nothing until its chunks are planned, where ten million Python ints (and
+    the dict that checks them for repeats) took ~1 GB."""
+    items = _items(field, value)
+    if len(items) == 1 and isinstance(items[0], str) and ":" in items[0]:
+        seeds = _range(field, items[0])
+        # As compact_ints writes it back: a sweep's stored form does not change.
+        return seeds if len(seeds) >= 3 else tuple(seeds)
+    return int_spec(field, value)
+
+
+def is_subset(values: Sequence[int] | range, of: Sequence[int] | range) -> bool:
+    """Whether every value of ``values`` is one of ``of`` (ranges without expanding)."""
+    if isinstance(of, range):
+        if isinstance(values, range):
+            return len(values) == 0 or (values[0] in of and values[-1] in of)
+        return all(v in of for v in values)
+    return set(values) <= set(of)
+
+
+def as_array(values: Sequence[int] | range):
+    """Integers as an int64 numpy array (a range without a Python loop)."""
+    import numpy as np
+
+    if isinstance(values, range):
+        return np.arange(values.start, values.stop, values.step, dtype=np.int64)
+    return np.asarray(values, dtype=np.int64)
 
 
 def int_spec(field: str, value: Any) -> tuple[int, ...]:
@@ -186,6 +216,8 @@ def compact_ints(values: Sequence[int]) -> str:
     ``int_spec(compact_ints(v)) == tuple(v)`` for any sequence, so a sweep of a
     million seeds is stored as ``"0:1000000"``, not a million numbers.
     """
+    if isinstance(values, range) and values.step == 1 and len(values) >= 3:
+        return f"{values.start}:{values.stop}"
     items, i = [], 0
     while i < len(values):
         j = i
@@ -199,6 +231,8 @@ def compact_ints(values: Sequence[int]) -> str:
     return ",".join(items)
 
 
-def unique(values: tuple) -> tuple:
-    """Drop repeated values, keeping first occurrences in order."""
+def unique(values: tuple | range) -> tuple | range:
+    """Drop repeated values, keeping first occurrences in order (a range has none)."""
+    if isinstance(values, range):
+        return values
     return tuple(dict.fromkeys(values))

@@ -9,7 +9,8 @@ from sweep.errors import ConfigError
 
 def test_defaults_are_the_main_job():
     cfg = make_config()
-    assert cfg.task == ("xor",) and cfg.seeds == tuple(range(1000))
+    assert cfg.task == ("xor",) and tuple(cfg.seeds) == tuple(range(1000))
+    assert cfg.seeds == range(1000)  # kept as a range: nothing expanded until planned
     assert len(cfg.lr) == 7 and cfg.width == (1, 2, 3, 4, 5, 6)
     assert cfg.epochs == (10_000,) and cfg.tol == (0.1,) and cfg.dtype == ("float64",)
     assert cfg.n_trials == 42_000

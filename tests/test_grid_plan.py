@@ -82,3 +82,23 @@ def test_the_plan_generates_kernels_for_shapes_whose_work_pays_for_compiling():
     assert {c.kernel for c in plan(small)} == {"general"}
     exact = make_config(seeds="0:400", lr="0.5", width="2", epochs=10_000, exp="exact")
     assert {c.kernel for c in plan(exact)} == {"general"}
+
+
+def test_a_written_chunk_lets_go_of_its_ids(tmp_path, monkeypatch):
+    import sweep
+    from sweep.plan import Chunk
+
+    released = []
+    real = Chunk.release
+
+    def release(chunk):
+        before = chunk.ids.copy()
+        real(chunk)
+        assert "ids" not in chunk.__dict__ and chunk.known_ids is None
+        assert (chunk.ids == before).all()  # recomputed on demand, the same
+        released.append(chunk.size)
+
+    monkeypatch.setattr(Chunk, "release", release)
+    sweep.train(out=tmp_path / "s", seeds="0:100", lr="0.5,2", width=2, epochs=5,
+                chunk_size=30, backend="sequential", progress=False)  # fmt: skip
+    assert sum(released) == 200 and len(released) == 7

@@ -93,3 +93,16 @@ def test_a_million_seeds_are_stored_as_a_range():
     cfg = make_config(seeds="0:1000000", lr=0.5, width="1:4,9")
     assert cfg.to_dict()["seeds"] == "0:1000000" and cfg.to_dict()["width"] == "1:4,9"
     assert make_config(cfg.to_dict()) == cfg
+
+
+@given(st.integers(0, 50), st.integers(0, 50), st.lists(st.integers(0, 60), max_size=8))
+def test_a_seed_range_stays_a_range_and_behaves_like_its_values(start, n, listed):
+    from sweep.specs import as_array, compact_ints, is_subset, seed_spec
+
+    seeds = seed_spec("seeds", f"{start}:{start + n + 1}")
+    values = tuple(range(start, start + n + 1))
+    assert tuple(seeds) == values and isinstance(seeds, range) == (len(values) >= 3)
+    assert seed_spec("seeds", compact_ints(seeds)) == seeds  # its stored form reads back
+    assert as_array(seeds).tolist() == list(values)
+    for a, b in [(listed, seeds), (seeds, listed), (seeds, seed_spec("seeds", "10:40"))]:
+        assert is_subset(a, b) == (set(a) <= set(b))
