@@ -117,11 +117,18 @@ def as_array(values: Sequence[int] | range):
 def int_spec(field: str, value: Any) -> tuple[int, ...]:
     """Integers from ``7``, ``1,5,9``, ``0:1000`` (half-open) or a sequence."""
     out: list[int] = []
-    for item in _items(field, value):
-        if isinstance(item, str) and ":" in item:
-            out.extend(_range(field, item))
+    items = [_range(field, item) if isinstance(item, str) and ":" in item else _int(field, item)
+             for item in _items(field, value)]  # fmt: skip
+    # Counted before anything is expanded: many long ranges are refused at once,
+    # not after allocating them.
+    total = sum(len(item) if isinstance(item, range) else 1 for item in items)
+    if total > MAX_VALUES:
+        raise ConfigError(field, f"{total:,} values, more than {MAX_VALUES:,}")
+    for item in items:
+        if isinstance(item, range):
+            out.extend(item)
         else:
-            out.append(_int(field, item))
+            out.append(item)
     return tuple(out)
 
 

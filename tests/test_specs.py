@@ -106,3 +106,10 @@ def test_a_seed_range_stays_a_range_and_behaves_like_its_values(start, n, listed
     assert as_array(seeds).tolist() == list(values)
     for a, b in [(listed, seeds), (seeds, listed), (seeds, seed_spec("seeds", "10:40"))]:
         assert is_subset(a, b) == (set(a) <= set(b))
+
+
+def test_many_long_ranges_are_refused_before_they_are_expanded():
+    # Expanded, these would be 10^9 Python ints (it ran out of memory).
+    spec = ",".join(f"{i * 10**7}:{(i + 1) * 10**7}" for i in range(100))
+    with pytest.raises(ConfigError, match="1,000,000,000 values, more than 10,000,000"):
+        int_spec("seeds", spec)
