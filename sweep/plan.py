@@ -21,11 +21,21 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from kernels.choose import choose_kernel
 
 from .config import MAX_CHUNK_SIZE, Study, SweepConfig
-from .grid import Shape, curve_of, recipe_of, task_of, trial_ids, trials
+from .grid import (
+    COMPILED_IDS_FROM,
+    Shape,
+    curve_of,
+    recipe_of,
+    shape_key,
+    task_of,
+    trial_ids,
+    trials,
+)
 
 TARGET_SECONDS = 0.5
 MIN_CHUNK = 64
@@ -87,6 +97,7 @@ class Chunk:
     kernel: str = "general"
     known_ids: np.ndarray | None = None  # the ids, where planning needed them
     store: str = "full"  # what to keep of each trial (sweep.schema.STORES)
+    compiled_ids: bool = False  # hash ids with sweep.ids (a run of many trials)
 
     @functools.cached_property
     def ids(self) -> np.ndarray:
@@ -95,7 +106,15 @@ class Chunk:
         already had them: 10^6 ids take ~1 s of the GIL."""
         if self.known_ids is not None:
             return self.known_ids
-        return trial_ids(self.shape, self.seeds, self.lrs)
+        return trial_ids(self.shape, self.seeds, self.lrs, self.compiled_ids)
+
+    def id_array(self) -> pa.StringArray:
+        """The ids as Arrow text, for the rows (no Python strings when compiled)."""
+        if self.known_ids is None and self.compiled_ids:
+            from . import ids
+
+            return ids.to_arrow(ids.id_numbers(shape_key(self.shape), self.seeds, self.lrs))
+        return pa.array(self.ids.tolist(), type=pa.string())
 
     @property
     def size(self) -> int:
@@ -111,7 +130,7 @@ class Chunk:
         """The chunk of trials ``start:stop`` of this one."""
         ids = None if self.known_ids is None else self.known_ids[start:stop]
         return Chunk(self.shape, self.seeds[start:stop], self.lrs[start:stop], self.kernel, ids,
-                     self.store)  # fmt: skip
+                     self.store, self.compiled_ids)  # fmt: skip
 
     @property
     def est_seconds(self) -> float:
@@ -140,6 +159,7 @@ def plan(
         if len(seeds):
             todo.append((shape, seeds, lrs, ids))
     total = sum(len(t[1]) for t in todo)
+    compiled_ids = total >= COMPILED_IDS_FROM
     fair = max(MIN_CHUNK, math.ceil(total / (CHUNKS_PER_WORKER * max(1, jobs))))
     chunks = []
     for shape, seeds, lrs, ids in todo:
@@ -148,7 +168,7 @@ def plan(
         per_network = (shape.epochs + 1) * ns_per_network_epoch(shape, kernel) * 1e-9
         size = int(min(MAX_CHUNK, fair, max(MIN_CHUNK, TARGET_SECONDS / per_network)))
         size = chunk_size or max(1, min(size, MAX_CHUNK_VALUES // max(1, values_per_trial(shape))))
-        whole = Chunk(shape, seeds, lrs, kernel, ids, store)
+        whole = Chunk(shape, seeds, lrs, kernel, ids, store, compiled_ids)
         chunks += [whole.part(start, start + size) for start in range(0, whole.size, size)]
     chunks.sort(key=lambda c: c.est_seconds, reverse=True)
     if chunk_size is None and chunks and chunks[0].size >= FIRST_SPLIT * MIN_CHUNK:

@@ -51,7 +51,7 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
         return pa.repeat(pa.scalar(value, type=type_), n) if n else pa.array([], type=type_)
 
     columns = {
-        "trial_id": pa.array(chunk.ids.tolist(), type=pa.string()),
+        "trial_id": chunk.id_array(),
         "seed": pa.array(chunk.seeds, type=pa.int64()),
         "lr": pa.array(chunk.lrs, type=pa.float64()),
     }
