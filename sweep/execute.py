@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import pyarrow as pa
 from joblib import Parallel, delayed, parallel_config
@@ -35,9 +35,6 @@ from .config import BACKENDS, DEFAULT_BACKEND
 from .errors import SweepError
 from .plan import Chunk
 from .rows import DRIVER_PID, chunk_rows, run_chunk, stop_worker, to_table
-
-if TYPE_CHECKING:
-    from kernels import BatchResult
 
 
 class Finished(NamedTuple):
@@ -112,11 +109,13 @@ class _Window:
         self._free = threading.Semaphore(size)
         self._closed = threading.Event()
 
-    def run(self, chunk: Chunk, index: int) -> tuple[int, BatchResult, float]:
+    def run(self, chunk: Chunk, index: int) -> tuple[int, pa.Table, float]:
+        """Train a chunk and build its rows, in the worker thread: the ids'
+        hashing and Arrow's copies then run beside the writer, not in it."""
         while not self._free.acquire(timeout=0.05):
             if self._closed.is_set() or FLAG[0]:  # the run is ending: train nothing more
                 raise SweepError("the run ended before this chunk started")
-        return run_chunk(chunk, index)
+        return index, *chunk_rows(chunk)
 
     def written(self) -> None:
         self._free.release()
@@ -301,7 +300,8 @@ def _on_joblib(chunks: list[Chunk], jobs: int, backend: str) -> Iterator[Finishe
             for index, result, seconds in parallel(
                 delayed(task)(c, i) for i, c in enumerate(chunks)
             ):  # fmt: skip
-                yield Finished(chunks[index], to_table(chunks[index], result), seconds)
+                rows = result if window else to_table(chunks[index], result)
+                yield Finished(chunks[index], rows, seconds)
                 if window:
                     window.written()
         except SweepError:

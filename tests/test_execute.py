@@ -29,9 +29,9 @@ def test_warm_up_leaves_numba_ready():
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_threads_train_at_most_two_chunks_per_worker_ahead_of_the_writer(monkeypatch, jobs):
     started = []
-    monkeypatch.setattr(sweep.execute, "run_chunk",
-                        lambda c, i: (started.append(i), (i, c, 0.0))[1])  # fmt: skip
-    monkeypatch.setattr(sweep.execute, "to_table", lambda chunk, result: chunk)
+    # Threads build a chunk's rows where they train it: "rows" are the chunk here.
+    monkeypatch.setattr(sweep.execute, "chunk_rows",
+                        lambda c: (started.append(c), (c, 0.0))[1])  # fmt: skip
     chunks = [f"chunk {i}" for i in range(40)]
     written = []
     for done in sweep.execute.execute(chunks, jobs=jobs, backend="threading"):
