@@ -123,7 +123,7 @@ def train(
 
             bar = tqdm(total=todo, unit="trial", dynamic_ncols=True, desc=f"{out_dir}",
                        leave=True)  # fmt: skip
-            if done:
+            if len(done):
                 # With the bar, on stderr: stdout carries results (the summary).
                 bar.write(f"resuming: {len(done):,} trials already stored in {out_dir}",
                           file=sys.stderr)  # fmt: skip
@@ -194,7 +194,7 @@ def dry_run(
     from .store import stored_ids
 
     folder = options.out
-    done, damaged = stored_ids(folder) if folder.is_dir() else (set(), [])
+    done, damaged = stored_ids(folder) if folder.is_dir() else ((), [])
     chunks = plan(cfg, done, options.jobs, options.chunk_size, options.store)
     n_shapes = sum(1 for _ in shapes(cfg))
     rows, size = estimate(cfg, options.store)

@@ -199,3 +199,48 @@ def to_arrow(numbers: np.ndarray) -> pa.StringArray:
 def to_text(numbers: np.ndarray) -> np.ndarray:
     """Ids as an object array of Python strings."""
     return np.array(to_arrow(numbers).to_pylist(), dtype=object)
+
+
+_HEX_VALUE = np.full(256, 255, dtype=np.uint8)
+_HEX_VALUE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+_NIBBLE_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
+
+
+def from_arrow(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Stored ids (Arrow text) as uint64 numbers, vectorised: 10^7 ids take
+    80 MB this way, ~1 GB as a set of Python strings."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], pa.string())
+    n = len(column)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32, count=n + 1,
+                            offset=4 * column.offset)  # fmt: skip
+    if column.null_count or not (np.diff(offsets) == 16).all():
+        raise ValueError("trial ids must be 16 hex digits")
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    nibbles = _HEX_VALUE[data].reshape(n, 16)
+    if (nibbles == 255).any():
+        raise ValueError("trial ids must be 16 lowercase hex digits")
+    return np.bitwise_or.reduce(nibbles.astype(np.uint64) << _NIBBLE_SHIFTS, axis=1)
+
+
+def as_numbers(done) -> np.ndarray:
+    """Ids (numbers, or text in any collection) as a sorted uint64 array."""
+    if isinstance(done, np.ndarray) and done.dtype == np.uint64:
+        return np.sort(done)
+    return np.sort(np.fromiter((int(i, 16) for i in done), dtype=np.uint64, count=len(done)))
+
+
+def among(numbers: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """Which of ``numbers`` are in ``sorted_ids`` (a sorted uint64 array)."""
+    found = np.zeros(numbers.size, dtype=bool)
+    if sorted_ids.size == 0 or numbers.size == 0:
+        return found
+    # Looked up in sorted order: binary searches of random ids missed the
+    # cache (17 s for 10^7 in 10^7); in order they walk the array (~1 s).
+    order = np.argsort(numbers, kind="stable")
+    queries = numbers[order]
+    at = np.minimum(np.searchsorted(sorted_ids, queries), sorted_ids.size - 1)
+    found[order] = sorted_ids[at] == queries
+    return found

@@ -139,23 +139,32 @@ class Chunk:
 
 
 def plan(
-    config: SweepConfig | Study, done: Collection[str] = frozenset(), jobs: int = 1,
+    config: SweepConfig | Study, done: Collection[str] | np.ndarray = frozenset(), jobs: int = 1,
     chunk_size: int | None = None, store: str = "full",
 ) -> list[Chunk]:  # fmt: skip
-    """Chunks holding every trial of ``config`` whose id is not in ``done``.
+    """Chunks holding every trial of ``config`` whose id is not in ``done`` (ids as
+    text, or as numbers: :func:`sweep.ids.from_arrow`).
 
     ``chunk_size`` fixes the networks per chunk (default: from the cost
     model); ``store``: what the chunks' rows keep. Most expensive chunks come
     first, so the tail of a parallel run is short, except that the very
     first chunk is cut in pieces so the first result arrives early.
     """
+    from . import ids as id_numbers
+
+    stored = id_numbers.as_numbers(done) if len(done) else None
     todo = []
     for shape, seeds, lrs in trials(config):
         ids = None  # a fresh run's ids wait for the driver (see Chunk.ids)
-        if done:
-            ids = trial_ids(shape, seeds, lrs)
-            keep = np.fromiter((i not in done for i in ids), dtype=bool, count=len(ids))
-            seeds, lrs, ids = seeds[keep], lrs[keep], ids[keep]
+        if stored is not None:
+            if len(seeds) >= COMPILED_IDS_FROM:
+                numbers = id_numbers.id_numbers(shape_key(shape), seeds, lrs)
+            else:
+                text = trial_ids(shape, seeds, lrs)
+                numbers = np.fromiter((int(i, 16) for i in text), np.uint64, count=len(text))
+            keep = ~id_numbers.among(numbers, stored)
+            seeds, lrs = seeds[keep], lrs[keep]
+            ids = id_numbers.to_text(numbers[keep])
         if len(seeds):
             todo.append((shape, seeds, lrs, ids))
     total = sum(len(t[1]) for t in todo)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import filelock
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -238,7 +239,7 @@ class Store:
     trials of the intact parts are :meth:`done_ids`.
     """
 
-    def __init__(self, path: Path, sidecar: dict[str, Any], done: set[str], notes: list[str]):
+    def __init__(self, path: Path, sidecar: dict[str, Any], done: np.ndarray, notes: list[str]):
         self.path = path
         self.sidecar = sidecar
         self.notes = notes
@@ -349,7 +350,7 @@ class Store:
                           "versions": package_versions()}  # fmt: skip
         if grew_from is not None:
             sidecar["run"]["grew_from"] = grew_from
-        store = cls(path, sidecar, set(), notes)
+        store = cls(path, sidecar, np.zeros(0, dtype=np.uint64), notes)
         store._save_sidecar()
         store._check_parts()
         return store
@@ -363,11 +364,16 @@ class Store:
         """Scan the parts: collect the intact ones' ids, quarantine the rest, and
         rewrite the manifest if it lacks adopted parts or lists absent ones."""
 
+        from .ids import from_arrow  # Numba's, only where a run resumes
+
+        stored: list[np.ndarray] = []
+
         def ids(entry: Entry, data: bytes) -> None:
             table = pq.read_table(pa.BufferReader(data), columns=["trial_id"])
-            self._done.update(table.column("trial_id").to_pylist())
+            stored.append(from_arrow(table.column("trial_id")))
 
         found = scan(self.path, self.sidecar["created"], _names(), use=ids)
+        self._done = np.sort(np.concatenate(stored)) if stored else self._done
         self.notes += quarantine(self.path, found.problems)
         entries, intact = read_manifest(self.path)
         listed = set(entries or ())
@@ -386,8 +392,9 @@ class Store:
     def parts(self) -> list[Path]:
         return sorted(self.path.glob(PART_PATTERN))
 
-    def done_ids(self) -> set[str]:
-        """Ids of the trials already stored when the run started (intact parts only)."""
+    def done_ids(self) -> np.ndarray:
+        """Ids of the trials already stored when the run started (intact parts
+        only), as sorted numbers (:func:`sweep.ids.from_arrow`)."""
         return self._done
 
     @property
@@ -430,21 +437,23 @@ class Store:
         return target
 
 
-def stored_ids(path: Path) -> tuple[set[str], list[Problem]]:
-    """Ids of the trials in the intact parts of a results folder, and the files a
-    run would quarantine (reads only)."""
-    done: set[str] = set()
+def stored_ids(path: Path) -> tuple[np.ndarray, list[Problem]]:
+    """Ids (sorted numbers) of the trials in the intact parts of a results folder,
+    and the files a run would quarantine (reads only)."""
+    from .ids import from_arrow
+
+    done: list[np.ndarray] = [np.zeros(0, dtype=np.uint64)]
     sidecar, _ = sidecar_state(path)
     sidecar = sidecar or rebuilt_sidecar(path)
     if sidecar is None:
-        return done, []
+        return done[0], []
 
     def ids(entry: Entry, data: bytes) -> None:
         table = pq.read_table(pa.BufferReader(data), columns=["trial_id"])
-        done.update(table.column("trial_id").to_pylist())
+        done.append(from_arrow(table.column("trial_id")))
 
     found = scan(path, sidecar["created"], _names(), use=ids)
-    return done, found.problems
+    return np.sort(np.concatenate(done)), found.problems
 
 
 def read_sidecar(path: Path) -> dict | None:

@@ -54,3 +54,15 @@ def test_a_large_plan_writes_compiled_ids_and_a_small_one_python_ones(monkeypatc
     for chunk in large:
         assert chunk.id_array().to_pylist() == trial_ids(chunk.shape, chunk.seeds, chunk.lrs,
                                                          compiled=False).tolist()  # fmt: skip
+
+
+def test_stored_text_reads_back_as_the_numbers():
+    import pyarrow as pa
+
+    numbers = np.array([0, 1, 2**64 - 1, 0x071B41AF7EAFD7EF], dtype=np.uint64)
+    text = ids.to_arrow(numbers)
+    assert text.to_pylist()[3] == "071b41af7eafd7ef"
+    assert (ids.from_arrow(pa.chunked_array([text[:2], text[2:]])) == numbers).all()
+    assert ids.among(numbers, np.sort(numbers[1:3])).tolist() == [False, True, True, False]
+    with pytest.raises(ValueError, match="16 hex digits"):
+        ids.from_arrow(pa.array(["abc"]))
