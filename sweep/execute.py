@@ -129,7 +129,7 @@ def _dask_client(scheduler: str | None, jobs: int):
 
     # The run says in one line what went wrong: Dask's own logging (the
     # scheduler and nannies live in this process; worker processes read the
-    # environment) printed dozens of lines on a Ctrl-C or a worker's death.
+    # environment) prints dozens of lines on a Ctrl-C or a worker's death.
     # (Restored by _on_dask once the client is closed.)
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
@@ -143,7 +143,7 @@ def _dask_client(scheduler: str | None, jobs: int):
     # client owns this LocalCluster and closes it when it closes. Its worker
     # processes start with Ctrl-C ignored (an ignored signal stays ignored in
     # a new process, and Python keeps it so): a terminal's SIGINT reaches the
-    # whole process group, and each worker printed a traceback. The driver
+    # whole process group, and each worker would print a traceback. The driver
     # stops them.
     ignoring = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if ignoring else None
@@ -160,7 +160,7 @@ def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[
 
     Futures, not joblib's Dask backend: a chunk whose workers keep dying
     fails with KilledWorker after ``distributed.scheduler.allowed-failures``
-    deaths, which ends the run at once (joblib kept polling), and the
+    deaths, which ends the run at once (joblib's Dask backend polls on), and the
     window keeps the driver's memory flat.
     """
     import dask

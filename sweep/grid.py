@@ -133,8 +133,9 @@ def count_trials(config: SweepConfig | Study) -> int:
 
 
 #: From this many trials on, ids are hashed by compiled code (:mod:`sweep.ids`,
-#: the same ids): ~1 us a trial instead of ~3, for ~0.4 s of loading it once
-#: per process (and a ~5 s compile once per machine). Measured on a Zen 3.
+#: the same ids), a third of the time a trial, at the price of loading it once
+#: per process (~0.4 s) and compiling it once per machine: worth it only for
+#: runs this large (README, "Scale").
 COMPILED_IDS_FROM = 200_000
 
 

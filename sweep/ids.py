@@ -1,8 +1,8 @@
 """Trial ids for many trials at once: :func:`sweep.grid.trial_id`, compiled.
 
 A trial's id is BLAKE2b (8-byte digest) of its key text, ``<shape key>|seed=
-<seed>|lr=<repr(lr)>``, as 16 hex digits. Hashing each key in Python took
-~3 us a trial, most of a short trial's cost to the driver. Here the shape
+<seed>|lr=<repr(lr)>``, as 16 hex digits. Hashing each key in Python is
+most of a short trial's cost to the driver (README, "Scale"). Here the shape
 key is hashed once, up to its last whole 128-byte block (BLAKE2b's state
 after it is the same for every trial of the shape), each learning rate's
 ``repr`` is written once, and each trial's remaining bytes are hashed in
@@ -207,8 +207,8 @@ _NIBBLE_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
 
 
 def from_arrow(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Stored ids (Arrow text) as uint64 numbers, vectorised: 10^7 ids take
-    80 MB this way, ~1 GB as a set of Python strings."""
+    """Stored ids (Arrow text) as uint64 numbers, vectorised: 8 bytes an id,
+    where a set of Python strings takes ~100."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks else pa.array([], pa.string())
     n = len(column)
@@ -237,8 +237,8 @@ def among(numbers: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
     found = np.zeros(numbers.size, dtype=bool)
     if sorted_ids.size == 0 or numbers.size == 0:
         return found
-    # Looked up in sorted order: binary searches of random ids missed the
-    # cache (17 s for 10^7 in 10^7); in order they walk the array (~1 s).
+    # Looked up in sorted order: binary searches for random ids miss the cache
+    # at every step; in order, successive searches walk the array.
     order = np.argsort(numbers, kind="stable")
     queries = numbers[order]
     at = np.minimum(np.searchsorted(sorted_ids, queries), sorted_ids.size - 1)

@@ -122,7 +122,7 @@ class Chunk:
 
     def release(self) -> None:
         """Drop the ids once the chunk's rows are stored: the plan's list of chunks
-        lives for the whole run, and 10^7 ids as strings take ~650 MB."""
+        lives for the whole run, and its ids as strings would outgrow the rest."""
         self.__dict__.pop("ids", None)
         self.known_ids = None
 

@@ -112,8 +112,8 @@ _watching = threading.Event()
 def _as_worker(driver: int) -> None:
     """Set up a worker process (once): ignore Ctrl-C, and exit soon after the driver dies.
 
-    A driver killed outright (SIGKILL) cannot stop its workers, which kept
-    training (and holding ~200 MB each) for as long as their chunks lasted.
+    A driver killed outright (SIGKILL) cannot stop its workers, which would
+    keep training (and holding ~200 MB each) for as long as their chunks last.
     A thread here notices the parent change or the driver's pid vanish.
     """
     if _watching.is_set():

@@ -87,7 +87,7 @@ def _range(field: str, text: str) -> range:
 def seed_spec(field: str, value: Any) -> tuple[int, ...] | range:
     """:func:`int_spec`, but one range stays a ``range``: ``0:10000000`` costs
     nothing until its chunks are planned, where ten million Python ints (and
-    the dict that checks them for repeats) took ~1 GB."""
+    the dict that checks them for repeats) would take ~1 GB."""
     items = _items(field, value)
     if len(items) == 1 and isinstance(items[0], str) and ":" in items[0]:
         seeds = _range(field, items[0])
