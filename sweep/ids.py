@@ -163,12 +163,14 @@ def id_numbers(shape_key: str, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray
     """The ids (as uint64) of trials ``(seed, lr)`` of the shape whose key is
     ``shape_key`` (:func:`sweep.grid.shape_key`)."""
     seeds = np.ascontiguousarray(seeds, dtype=np.int64)
-    if seeds.size and seeds.min() < 0:
+    if seeds.size == 0:
+        return np.zeros(0, dtype=np.uint64)
+    if seeds.min() < 0:
         raise ValueError("seeds must not be negative")
     distinct, which = np.unique(np.asarray(lrs, dtype=np.float64), return_inverse=True)
     texts = [f"|lr={float(lr)!r}".encode() for lr in distinct]
     starts = np.cumsum([0] + [len(t) for t in texts]).astype(np.int64)
-    tails = np.frombuffer(b"".join(texts), dtype=np.uint8) if texts else np.zeros(0, np.uint8)
+    tails = np.frombuffer(b"".join(texts), dtype=np.uint8)
     mid, done, head = _midstate(shape_key.encode())
     out = np.empty(seeds.size, dtype=np.uint64)
     _hash_all(mid, done, head, seeds, tails, starts, which.astype(np.int64).ravel(), out)

@@ -37,9 +37,10 @@ def test_any_key_length_hashes_as_blake2b(prefix, seed, lr):
     assert ids.to_text(ids.id_numbers(prefix, np.array([seed]), np.array([lr])))[0] == want
 
 
-def test_negative_seeds_are_refused():
+def test_negative_seeds_are_refused_and_no_seeds_give_no_ids():
     with pytest.raises(ValueError, match="negative"):
         ids.id_numbers("k", np.array([-1]), np.array([0.5]))
+    assert ids.id_numbers("k", np.zeros(0, dtype=np.int64), np.zeros(0)).size == 0
 
 
 def test_a_large_plan_writes_compiled_ids_and_a_small_one_python_ones(monkeypatch):
