@@ -152,6 +152,17 @@ def trial_ids(shape: Any, seeds: np.ndarray, lrs: np.ndarray,
     return np.array([trial_id(shape, s, lr, prefix) for s, lr in pairs], dtype=object)
 
 
+def trial_numbers(shape: Any, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray:
+    """:func:`trial_ids` as uint64 numbers (:mod:`sweep.ids`), compiled for
+    :data:`COMPILED_IDS_FROM` trials on."""
+    from . import ids
+
+    if len(seeds) >= COMPILED_IDS_FROM:
+        return ids.id_numbers(shape_key(shape), seeds, lrs)
+    text = trial_ids(shape, seeds, lrs, compiled=False)
+    return np.fromiter((int(i, 16) for i in text), np.uint64, count=len(text))
+
+
 def grid_frame(config: SweepConfig | Study) -> pandas.DataFrame:
     """All trials of ``config`` as a DataFrame (``trial_id`` + parameter columns)."""
     import pandas as pd

@@ -53,7 +53,7 @@ def write_html(df: pd.DataFrame, file: str | Path, keys: Sequence[str], results:
     from .analysis import convergence_table, pooled_note
     from .bench import cpu_name
     from .plots import fixed_settings, write_plots
-    from .store import package_versions, rebuilt_sidecar, sidecar_state
+    from .store import described, package_versions
 
     file = Path(file)
     keys = list(keys)
@@ -61,7 +61,7 @@ def write_html(df: pd.DataFrame, file: str | Path, keys: Sequence[str], results:
     failures = reports.failure_table(df, keys)
     readable = reports.readable_table(table, keys)
     failures_readable = reports.readable_failures(failures, keys)
-    sidecar = sidecar_state(results)[0] or rebuilt_sidecar(results) or {}
+    sidecar = described(results) or {}
     note = pooled_note(df, keys)
     with tempfile.TemporaryDirectory() as tmp:
         figures = "\n".join(_figure(p) for p in write_plots(df, tmp, keys))

@@ -152,7 +152,14 @@ def sweep_stamp(metadata: dict[bytes, bytes] | None) -> dict | None:
         return None
 
 
-def _adoptable(data: bytes, created: str | None, names: list[str]) -> str | None:
+def identity(stamp: dict) -> str:
+    """Which sweep a sidecar or a part's stamp belongs to: its creation time and
+    its random id (sweeps created in the same second differ; sweeps written
+    before ids existed have none)."""
+    return f"{stamp.get('created')} {stamp.get('id') or ''}".strip()
+
+
+def _adoptable(data: bytes, sweep: str | None, names: list[str]) -> str | None:
     """Why a part without a manifest line may not be adopted (None: it may)."""
     try:
         table = pq.read_table(pa.BufferReader(data))  # every page decoded
@@ -163,8 +170,8 @@ def _adoptable(data: bytes, created: str | None, names: list[str]) -> str | None
     stamp = sweep_stamp(table.schema.metadata)
     if stamp is None:
         return "not a part of a sweep (no sweep in its metadata)"
-    if created is not None and stamp.get("created") != created:
-        return "a part of another sweep (created " + str(stamp.get("created")) + ")"
+    if sweep is not None and identity(stamp) != sweep:
+        return f"a part of another sweep ({identity(stamp)})"
     return None
 
 
@@ -189,13 +196,13 @@ def _read_checked(path: Path, listed: Entry | None) -> tuple[bytes | None, str |
 
 
 def scan(
-    folder: Path, created: str | None, names: list[str],
+    folder: Path, sweep: str | None, names: list[str],
     use: Callable[[Entry, bytes], None] | None = None,
 ) -> Scan:  # fmt: skip
     """Check every part in ``folder``, handing each intact one to ``use(entry, bytes)``
     (in the parts' order).
 
-    ``created``: the sweep's creation stamp, which parts adopted without a
+    ``sweep``: the sweep's :func:`identity`, which parts adopted without a
     manifest must carry (None: any one sweep's). ``names``: the columns a
     part may have.
     """
@@ -220,14 +227,13 @@ def scan(
                 ahead.append(pool.submit(_read_checked, *todo[i + READ_AHEAD]))
             name = path.name
             if reason is None and listed is None:
-                reason = _adoptable(data, created, names)
+                reason = _adoptable(data, sweep, names)
             if reason is not None:
                 result.problems.append(Problem(name, reason, listed.rows if listed else None))
                 continue
             if listed is None:
-                if created is None:  # the first adopted part names the sweep
-                    meta = pq.read_schema(pa.BufferReader(data)).metadata
-                    created = sweep_stamp(meta)["created"]
+                if sweep is None:  # the first adopted part names the sweep
+                    sweep = identity(sweep_stamp(pq.read_schema(pa.BufferReader(data)).metadata))
                 ids = pq.read_table(pa.BufferReader(data), columns=["trial_id"]).column("trial_id")
                 listed = Entry.of(name, data, ids.combine_chunks())
                 result.adopted.append(listed)

@@ -34,6 +34,7 @@ from .grid import (
     shape_key,
     task_of,
     trial_ids,
+    trial_numbers,
     trials,
 )
 
@@ -95,7 +96,7 @@ class Chunk:
     seeds: np.ndarray  # int64
     lrs: np.ndarray  # float64
     kernel: str = "general"
-    known_ids: np.ndarray | None = None  # the ids, where planning needed them
+    known_ids: np.ndarray | None = None  # the ids (numbers), where planning needed them
     store: str = "full"  # what to keep of each trial (sweep.schema.STORES)
     compiled_ids: bool = False  # hash ids with sweep.ids (a run of many trials)
 
@@ -104,15 +105,19 @@ class Chunk:
         """Trial ids (str objects). Computed when first asked for (by the
         driver, as it stores the rows, while workers train) unless planning
         already had them: 10^6 ids take ~1 s of the GIL."""
+        from . import ids
+
         if self.known_ids is not None:
-            return self.known_ids
+            return ids.to_text(self.known_ids)
         return trial_ids(self.shape, self.seeds, self.lrs, self.compiled_ids)
 
     def id_array(self) -> pa.StringArray:
         """The ids as Arrow text, for the rows (no Python strings when compiled)."""
-        if self.known_ids is None and self.compiled_ids:
-            from . import ids
+        from . import ids
 
+        if self.known_ids is not None:
+            return ids.to_arrow(self.known_ids)
+        if self.compiled_ids:
             return ids.to_arrow(ids.id_numbers(shape_key(self.shape), self.seeds, self.lrs))
         return pa.array(self.ids.tolist(), type=pa.string())
 
@@ -150,21 +155,16 @@ def plan(
     first, so the tail of a parallel run is short, except that the very
     first chunk is cut in pieces so the first result arrives early.
     """
-    from . import ids as id_numbers
+    from .ids import among, as_numbers
 
-    stored = id_numbers.as_numbers(done) if len(done) else None
+    stored = as_numbers(done) if len(done) else None
     todo = []
     for shape, seeds, lrs in trials(config):
         ids = None  # a fresh run's ids wait for the driver (see Chunk.ids)
         if stored is not None:
-            if len(seeds) >= COMPILED_IDS_FROM:
-                numbers = id_numbers.id_numbers(shape_key(shape), seeds, lrs)
-            else:
-                text = trial_ids(shape, seeds, lrs)
-                numbers = np.fromiter((int(i, 16) for i in text), np.uint64, count=len(text))
-            keep = ~id_numbers.among(numbers, stored)
-            seeds, lrs = seeds[keep], lrs[keep]
-            ids = id_numbers.to_text(numbers[keep])
+            numbers = trial_numbers(shape, seeds, lrs)
+            keep = ~among(numbers, stored)
+            seeds, lrs, ids = seeds[keep], lrs[keep], numbers[keep]
         if len(seeds):
             todo.append((shape, seeds, lrs, ids))
     total = sum(len(t[1]) for t in todo)

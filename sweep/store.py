@@ -46,6 +46,7 @@ from .integrity import (
     Problem,
     Scan,
     append_entry,
+    identity,
     manifest_text,
     new_digest,
     quarantine,
@@ -202,19 +203,27 @@ def rebuilt_sidecar(path: Path) -> dict | None:
             stamps.append(stamp)
     if not stamps:
         return None
-    created = sorted({str(s.get("created")) for s in stamps})
-    if len(created) > 1:
+    sweeps = sorted({identity(s) for s in stamps})
+    if len(sweeps) > 1:
         raise SweepError(
             f"{path / SIDECAR} is missing or invalid and the parts in {path} come from "
-            f"{len(created)} different sweeps (created {', '.join(created)}), so it cannot be "
+            f"{len(sweeps)} different sweeps ({', '.join(sweeps)}), so it cannot be "
             "rebuilt: move the other sweeps' parts out, or rerun with --overwrite"
         )
     specs: list[dict] = []
     for stamp in stamps:
         if stamp["spec"] not in specs:
             specs.append(stamp["spec"])
-    return {"format": FORMAT, "created": created[0], "specs": specs,
-            "versions": package_versions(), "runs": [], "rebuilt": _now()}  # fmt: skip
+    rebuilt = {"format": FORMAT, "created": stamps[0]["created"], "specs": specs,
+               "versions": package_versions(), "runs": [], "rebuilt": _now()}  # fmt: skip
+    if "id" in stamps[0]:
+        rebuilt["id"] = stamps[0]["id"]
+    return rebuilt
+
+
+def described(path: Path) -> dict | None:
+    """The sweep's sidecar, or one rebuilt from its parts (None: neither)."""
+    return sidecar_state(path)[0] or rebuilt_sidecar(path)
 
 
 def _sidecar_for_reading(path: Path) -> tuple[dict, list[str]]:
@@ -342,8 +351,8 @@ class Store:
             elif _grows(sidecar, config):  # every stored trial is one of this sweep's
                 grew_from, sidecar["specs"] = sidecar["specs"], []
         if sidecar is None:
-            sidecar = {"format": FORMAT, "created": _now(), "specs": [],
-                       "versions": package_versions(), "runs": []}  # fmt: skip
+            sidecar = {"format": FORMAT, "created": _now(), "id": uuid.uuid4().hex,
+                       "specs": [], "versions": package_versions(), "runs": []}  # fmt: skip
         if spec not in sidecar["specs"]:
             sidecar["specs"].append(spec)
         sidecar["run"] = {"started": _now(), "spec": len(sidecar["specs"]) - 1,
@@ -364,22 +373,12 @@ class Store:
         """Scan the parts: collect the intact ones' ids, quarantine the rest, and
         rewrite the manifest if it lacks adopted parts or lists absent ones."""
 
-        from .ids import from_arrow  # Numba's, only where a run resumes
-
-        stored: list[np.ndarray] = []
-
-        def ids(entry: Entry, data: bytes) -> None:
-            table = pq.read_table(pa.BufferReader(data), columns=["trial_id"])
-            stored.append(from_arrow(table.column("trial_id")))
-
-        found = scan(self.path, self.sidecar["created"], _names(), use=ids)
-        self._done = np.sort(np.concatenate(stored)) if stored else self._done
+        self._done, found = _scan_ids(self.path, identity(self.sidecar))
         self.notes += quarantine(self.path, found.problems)
         entries, intact = read_manifest(self.path)
         listed = set(entries or ())
         if found.adopted or not intact or listed != {e.part for e in found.good}:
             write_atomic(self.path / MANIFEST, manifest_text(found.good))
-        self._stored = found.rows
 
     def finish(self) -> None:
         """Record the run in the sidecar: it ended without error."""
@@ -407,13 +406,8 @@ class Store:
         synced; then the rename that makes it visible."""
         schema = part_schema("full" if "outputs" in table.schema.names else "summary")
         meta = dict(schema.metadata)
-        meta[b"sweep"] = json.dumps(
-            {
-                "format": FORMAT,
-                "created": self.sidecar["created"],
-                "spec": self.sidecar["specs"][-1],
-            }
-        ).encode()
+        stamp = {k: self.sidecar[k] for k in ("format", "created", "id") if k in self.sidecar}
+        meta[b"sweep"] = json.dumps({**stamp, "spec": self.sidecar["specs"][-1]}).encode()
         table = table.cast(schema).replace_schema_metadata(meta)
         name = f"part-{len(self.parts()):06d}-{uuid.uuid4().hex[:8]}.parquet"
         written: list[_Hashing] = []
@@ -437,23 +431,29 @@ class Store:
         return target
 
 
-def stored_ids(path: Path) -> tuple[np.ndarray, list[Problem]]:
-    """Ids (sorted numbers) of the trials in the intact parts of a results folder,
-    and the files a run would quarantine (reads only)."""
-    from .ids import from_arrow
+def _scan_ids(path: Path, sweep: str | None) -> tuple[np.ndarray, Scan]:
+    """The ids of the trials in the intact parts (sorted numbers, repeats kept),
+    and what :func:`sweep.integrity.scan` found."""
+    from .ids import from_arrow  # Numba's: only where ids are needed
 
     done: list[np.ndarray] = [np.zeros(0, dtype=np.uint64)]
-    sidecar, _ = sidecar_state(path)
-    sidecar = sidecar or rebuilt_sidecar(path)
-    if sidecar is None:
-        return done[0], []
 
     def ids(entry: Entry, data: bytes) -> None:
         table = pq.read_table(pa.BufferReader(data), columns=["trial_id"])
         done.append(from_arrow(table.column("trial_id")))
 
-    found = scan(path, sidecar["created"], _names(), use=ids)
-    return np.sort(np.concatenate(done)), found.problems
+    found = scan(path, sweep, _names(), use=ids)
+    return np.sort(np.concatenate(done)), found
+
+
+def stored_ids(path: Path) -> tuple[np.ndarray, list[Problem]]:
+    """Ids (sorted numbers) of the trials in the intact parts of a results folder,
+    and the files a run would quarantine (reads only)."""
+    sidecar = described(path)
+    if sidecar is None:
+        return np.zeros(0, dtype=np.uint64), []
+    done, found = _scan_ids(path, identity(sidecar))
+    return done, found.problems
 
 
 def read_sidecar(path: Path) -> dict | None:
@@ -528,7 +528,7 @@ def read(path: str | Path, columns: list[str] | None = None,
         tables.append(_conformed(reader.read(columns=wanted), schema))
 
     try:
-        found = scan(path, sidecar["created"], _names(), use=rows)
+        found = scan(path, identity(sidecar), _names(), use=rows)
     except (OSError, pa.ArrowException) as e:
         raise SweepError(f"cannot read results in {path}: {e}") from None
     if found.problems:
@@ -595,19 +595,12 @@ def verify(path: str | Path) -> tuple[list[str], bool]:
     elif not intact:
         lines.append(f"{MANIFEST}: damaged; parts are checked for readability only")
         sound = False
-    seen: dict[str, int] = {}
-
-    def ids(entry: Entry, data: bytes) -> None:
-        for trial in pq.read_table(pa.BufferReader(data), columns=["trial_id"]).column(
-            "trial_id"
-        ).to_pylist():  # fmt: skip
-            seen[trial] = seen.get(trial, 0) + 1
-
-    found = scan(path, sidecar["created"], _names(), use=ids)
+    done, found = _scan_ids(path, identity(sidecar))
     for p in found.problems:
         lines.append(str(p))
         sound = False
-    twice = sum(1 for n in seen.values() if n > 1)
+    repeats = done[1:] == done[:-1]
+    twice = np.count_nonzero(repeats & ~np.r_[False, repeats[:-1]])  # trials, not copies
     if twice:
         lines.append(f"{twice:,} trials are stored more than once")
         sound = False

@@ -113,7 +113,8 @@ def test_a_lost_or_invalid_sidecar_is_rebuilt_from_the_parts(copy, clean, damage
     trained = sweep.train(out=copy, **AXES)
     assert trained.trained == 0 and trained.stored_before == 48
     rebuilt = json.loads((copy / SIDECAR).read_text())
-    assert rebuilt["created"] == before["created"] and rebuilt["specs"] == before["specs"]
+    assert rebuilt["created"] == before["created"] and rebuilt["id"] == before["id"]
+    assert rebuilt["specs"] == before["specs"]
 
 
 def test_a_sidecar_cannot_be_rebuilt_from_two_sweeps_parts(copy, tmp_path):
