@@ -26,7 +26,7 @@ from .config import (
 )
 from .errors import ConfigError, SweepError, Terminated
 from .execute import check_backend, execute, start_here
-from .grid import grid_frame, recipe_of, shapes, trials
+from .grid import blocks, grid_frame, recipe_of, shapes
 from .plan import plan, values_per_trial
 from .schema import part_schema
 from .store import Store, load
@@ -73,9 +73,9 @@ def resolve(
 def estimate(config: SweepConfig | Study, store: str = "full") -> tuple[int, int]:
     """(rows, bytes) the results of ``config`` will take, before compression."""
     rows = total = 0
-    for shape, seeds, _ in trials(config):
-        rows += len(seeds)
-        total += len(seeds) * (ROW_OVERHEAD + 8 * values_per_trial(shape, store))
+    for block in blocks(config):
+        rows += len(block)
+        total += len(block) * (ROW_OVERHEAD + 8 * values_per_trial(block.shape, store))
     return rows, total
 
 
@@ -107,7 +107,7 @@ def train(
     with Store.open(out_dir, cfg, overwrite=overwrite, extend=extend) as store:
         for note in store.notes:  # files moved aside, a sidecar rebuilt: always said
             print(note, file=sys.stderr)
-        done = store.done_ids()
+        done = store.done
         chunks = plan(cfg, done, options.jobs, options.chunk_size, options.store)
         todo = sum(c.size for c in chunks)
         jobs, note = worker_count(options.jobs, options.backend, len(chunks), force)
@@ -123,16 +123,16 @@ def train(
 
             bar = tqdm(total=todo, unit="trial", dynamic_ncols=True, desc=f"{out_dir}",
                        leave=True)  # fmt: skip
-            if len(done):
+            if done.count:
                 # With the bar, on stderr: stdout carries results (the summary).
-                bar.write(f"resuming: {len(done):,} trials already stored in {out_dir}",
+                bar.write(f"resuming: {done.count:,} trials already stored in {out_dir}",
                           file=sys.stderr)  # fmt: skip
         timings = []
         try:
             with bar if bar is not None else nullcontext():
                 for done_chunk in execute(chunks, jobs=jobs, backend=options.backend,
                                           scheduler=scheduler):  # fmt: skip
-                    store.write(done_chunk.table)
+                    store.write(done_chunk.table, done_chunk.chunk.covers)
                     done_chunk.chunk.release()
                     timings.append((done_chunk.chunk.est_seconds, done_chunk.seconds))
                     if bar is not None:
@@ -146,7 +146,7 @@ def train(
                 f"stored in {out_dir}; run the same command again to resume",
                 terminated,
             ) from None
-    return Trained(cfg, out_dir, len(store.sidecar["specs"]) == 1, todo, len(done))
+    return Trained(cfg, out_dir, len(store.sidecar["specs"]) == 1, todo, done.count)
 
 
 def worker_count(jobs: int, backend: str, n_chunks: int, force: bool) -> tuple[int, str | None]:
@@ -191,10 +191,11 @@ def dry_run(
 
     cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, store=store,
                            chunk_size=chunk_size, **settings)  # fmt: skip
-    from .store import stored_ids
+    from .coverage import Stored
+    from .store import stored_trials
 
     folder = options.out
-    done, damaged = stored_ids(folder) if folder.is_dir() else ((), [])
+    done, damaged = stored_trials(folder) if folder.is_dir() else (Stored(), [])
     chunks = plan(cfg, done, options.jobs, options.chunk_size, options.store)
     n_shapes = sum(1 for _ in shapes(cfg))
     rows, size = estimate(cfg, options.store)
@@ -214,7 +215,7 @@ def dry_run(
     lines = [
         "dry run: nothing trained or written",
         f"trials: {rows:,} in {n_shapes:,} shape{'s' * (n_shapes != 1)}; "
-        f"{len(done):,} already stored in {folder}, {sum(c.size for c in chunks):,} to train "
+        f"{done.count:,} already stored in {folder}, {sum(c.size for c in chunks):,} to train "
         f"in {len(chunks):,} chunks",
         f"time: {_duration(seconds)} on {options.jobs} worker{'s' * (options.jobs != 1)} ({basis})",
         f"disk: about {_bytes(size)} of Parquet",

@@ -94,7 +94,8 @@ def cli() -> None:
               "weights, outputs or loss curves (tens of bytes a trial, for studies of "
               "millions of trials). [default: full]")  # fmt: skip
 @click.option("--chunk-size", metavar="N",
-              help="Networks per chunk (one kernel call, one Parquet part). "
+              help="Networks per chunk (one kernel call, one Parquet part), at most; "
+              "a chunk holds whole seeds (all their lrs) where N allows. "
               "[default: about 0.5 s of work]")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("--dry-run", "dry_run", is_flag=True,

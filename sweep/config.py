@@ -329,7 +329,7 @@ BACKENDS = ("threading", "loky", "sequential", "dask")
 #: Threads: the kernels release the GIL (why, and when to choose another: sweep.execute).
 DEFAULT_BACKEND = "threading"
 #: Largest ``chunk_size`` a user may ask for.
-MAX_CHUNK_SIZE = 16_384
+MAX_CHUNK_SIZE = 65_536
 DEFAULT_NAME = "xor"
 DEFAULT_ROOT = Path("results")
 

@@ -8,6 +8,7 @@ trials the product seeds x lr.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 from collections.abc import Iterator
@@ -75,33 +76,110 @@ def trial_id(shape: Any, seed: int, lr: float, prefix: str | None = None) -> str
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
-def trials(config: SweepConfig | Study) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
-    """Every shape of the sweep with its trials' seeds and learning rates (aligned
-    arrays, seed-major), each trial once: over the union of the grids, each the
-    product of its listed axes, its sampled points and its seeds."""
-    blocks: dict[Any, list[tuple[np.ndarray, np.ndarray]]] = {}
+@dataclasses.dataclass(frozen=True, eq=False)
+class Block:
+    """Trials of one shape, unexpanded: every seed of ``seeds`` with every lr of
+    ``lrs``, seed-major (trial k is seed ``k // len(lrs)`` with lr ``k % len(lrs)``),
+    or, if ``paired``, ``seeds[k]`` with ``lrs[k]``. Seeds given as a range stay
+    one until a chunk's are drawn (:meth:`take`): a sweep of 10^8 trials
+    never holds 10^8 of anything. ``ids``: the trials' ids (numbers), where
+    planning needed them."""
+
+    shape: Any
+    seeds: range | np.ndarray
+    lrs: np.ndarray
+    paired: bool = False
+    ids: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.seeds) if self.paired else len(self.seeds) * len(self.lrs)
+
+    def take(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Seeds and lrs (aligned int64 and float64 arrays) of trials ``start:stop``."""
+        if self.paired:
+            return specs.as_array(self.seeds[start:stop]), self.lrs[start:stop]
+        n = len(self.lrs)
+        first, last = start // n, -(-stop // n)
+        seeds = specs.as_array(self.seeds[first:last])
+        cut = slice(start - first * n, stop - first * n)
+        return np.repeat(seeds, n)[cut], np.tile(self.lrs, len(seeds))[cut]
+
+    def cuts(self, start: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
+        """Trials ``start:stop`` in pieces of at most ``size``, each a rectangle
+        (whole rows of lrs for consecutive seeds, or part of one seed's row)
+        where the block is a product, so that :meth:`rectangle` can record it."""
+        n = 1 if self.paired else len(self.lrs)
+        pos = start
+        while pos < stop:
+            end = min(pos + size // n * n, stop // n * n) if pos % n == 0 else pos
+            if end <= pos:  # within one seed's row: up to its end
+                end = min(stop, pos + size, (pos // n + 1) * n)
+            yield pos, end
+            pos = end
+
+    def rectangle(self, start: int, stop: int) -> tuple[int, int, tuple[float, ...]] | None:
+        """Trials ``start:stop`` as (lo, hi, lrs): every seed lo <= s < hi with each
+        of ``lrs``; None if they are not such a rectangle."""
+        if self.paired or stop <= start:
+            return None
+        n = len(self.lrs)
+        first, last = start // n, (stop - 1) // n
+        if first == last:
+            lrs = self.lrs[start - first * n : stop - first * n]
+        elif start % n == 0 and stop % n == 0:
+            lrs = self.lrs
+        else:
+            return None
+        seeds = self.seeds[first : last + 1]
+        lo, hi = int(seeds[0]), int(seeds[-1]) + 1
+        contiguous = (isinstance(seeds, range) and seeds.step == 1) or (
+            hi - lo == len(seeds) and bool(np.all(np.diff(seeds) == 1)))  # fmt: skip
+        return (lo, hi, tuple(float(lr) for lr in lrs)) if contiguous else None
+
+
+def blocks(config: SweepConfig | Study) -> Iterator[Block]:
+    """Every shape of the sweep with its trials, each trial once: over the union of
+    the grids, each the product of its listed axes, its sampled points and its seeds."""
+    parts: dict[Any, list[tuple[range | np.ndarray, np.ndarray]]] = {}
     for grid in config.grids:
         for shape, seeds, lrs in _grid_blocks(grid):
-            blocks.setdefault(shape, []).append((seeds, lrs))
-    for shape, parts in blocks.items():
-        if len(parts) == 1:  # one product of unique seeds and lrs: no repeats
-            yield shape, *parts[0]
+            parts.setdefault(shape, []).append((seeds, lrs))
+    for shape, these in parts.items():
+        if len(these) == 1:  # one product of unique seeds and lrs: no repeats
+            yield Block(shape, *these[0])
             continue
-        pairs = np.empty(sum(len(s) for s, _ in parts), dtype=[("seed", np.int64), ("lr", float)])
-        pairs["seed"] = np.concatenate([s for s, _ in parts])
-        pairs["lr"] = np.concatenate([lr for _, lr in parts])
+        lrs = these[0][1]
+        if all(np.array_equal(lr, lrs) for _, lr in these):  # more seeds, the same lrs
+            seeds = functools.reduce(np.union1d, (specs.as_array(s) for s, _ in these))
+            if len(seeds) and seeds[-1] - seeds[0] + 1 == len(seeds):
+                seeds = range(int(seeds[0]), int(seeds[-1]) + 1)
+            yield Block(shape, seeds, lrs)
+            continue
+        pairs = np.empty(sum(len(s) * len(lr) for s, lr in these),
+                         dtype=[("seed", np.int64), ("lr", float)])  # fmt: skip
+        pairs["seed"] = np.concatenate([np.repeat(specs.as_array(s), len(lr)) for s, lr in these])
+        pairs["lr"] = np.concatenate([np.tile(lr, len(s)) for s, lr in these])
         pairs = np.unique(pairs)
-        yield shape, np.ascontiguousarray(pairs["seed"]), np.ascontiguousarray(pairs["lr"])
+        yield Block(shape, np.ascontiguousarray(pairs["seed"]),
+                    np.ascontiguousarray(pairs["lr"]), paired=True)  # fmt: skip
 
 
-def _grid_blocks(grid: SweepConfig) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
-    """(shape, seeds, lrs) of one grid: seeds x lrs for each listed combination and
-    sampled point (a shape may come more than once, with other lrs)."""
+def trials(config: SweepConfig | Study) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+    """Every shape of the sweep with its trials' seeds and learning rates, as
+    aligned arrays (:func:`blocks`, expanded: for sweeps that fit in memory)."""
+    for block in blocks(config):
+        yield block.shape, *block.take(0, len(block))
+
+
+def _grid_blocks(grid: SweepConfig) -> Iterator[tuple[Any, range | np.ndarray, np.ndarray]]:
+    """(shape, seeds, lrs) of one grid, its trials the product seeds x lrs, for each
+    listed combination and sampled point (a shape may come more than once, with
+    other lrs)."""
     paired = ("init_low", "init_high")
     names = [a.name for a in SHAPE_AXES if a.name not in paired and a.name not in
              grid.distributions]  # fmt: skip
     sampled = list(grid.distributions)
-    seeds = specs.as_array(grid.seeds)
+    seeds = grid.seeds if isinstance(grid.seeds, range) else specs.as_array(grid.seeds)
     for combo in itertools.product(*(grid.values[name] for name in names)):
         values = dict(zip(names, combo, strict=True))
         for row in grid.point_rows:
@@ -119,17 +197,17 @@ def _grid_blocks(grid: SweepConfig) -> Iterator[tuple[Any, np.ndarray, np.ndarra
             for low, high in pairs:
                 shape = Shape(**values, init_low=low, init_high=high, curve=grid.curve,
                               curve_every=grid.curve_stride(values["epochs"]))  # fmt: skip
-                yield shape, np.repeat(seeds, len(lrs)), np.tile(lrs, len(seeds))
+                yield shape, seeds, lrs
 
 
 def shapes(config: SweepConfig | Study) -> list[Any]:
     """Every shape of the sweep."""
-    return [shape for shape, _, _ in trials(config)]
+    return [block.shape for block in blocks(config)]
 
 
 def count_trials(config: SweepConfig | Study) -> int:
     """How many trials the sweep has."""
-    return sum(len(seeds) for _, seeds, _ in trials(config))
+    return sum(len(block) for block in blocks(config))
 
 
 #: From this many trials on, ids are hashed by compiled code (:mod:`sweep.ids`,

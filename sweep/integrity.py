@@ -63,6 +63,8 @@ class Entry:
     sha256: str
     first_id: str
     last_id: str
+    #: The trials it holds as a rectangle (:func:`sweep.coverage.covers`), if they are one.
+    covers: dict | None = None
 
     @classmethod
     def of(cls, name: str, data: bytes, ids: pa.Array) -> Entry:
@@ -127,9 +129,14 @@ def read_manifest(folder: Path) -> tuple[dict[str, Entry] | None, bool]:
     return entries, True
 
 
+def _line(entry: Entry) -> bytes:
+    fields = {k: v for k, v in asdict(entry).items() if not (k == "covers" and v is None)}
+    return (json.dumps(fields, separators=(",", ":")) + "\n").encode()
+
+
 def append_entry(folder: Path, entry: Entry) -> None:
     """Add a part's line to the manifest, durably, before the part is renamed in."""
-    line = (json.dumps(asdict(entry), separators=(",", ":")) + "\n").encode()
+    line = _line(entry)
     fd = os.open(folder / MANIFEST, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)
@@ -140,8 +147,7 @@ def append_entry(folder: Path, entry: Entry) -> None:
 
 def manifest_text(entries: Iterable[Entry]) -> bytes:
     """A whole manifest (see :func:`sweep.store.write_atomic` to replace one)."""
-    return b"".join((json.dumps(asdict(e), separators=(",", ":")) + "\n").encode()
-                    for e in entries)  # fmt: skip
+    return b"".join(_line(e) for e in entries)
 
 
 def sweep_stamp(metadata: dict[bytes, bytes] | None) -> dict | None:

@@ -26,16 +26,17 @@ import pyarrow as pa
 from kernels.choose import choose_kernel
 
 from .config import MAX_CHUNK_SIZE, Study, SweepConfig
+from .coverage import Stored, covers
 from .grid import (
     COMPILED_IDS_FROM,
+    Block,
     Shape,
+    blocks,
     curve_of,
     recipe_of,
     shape_key,
     task_of,
     trial_ids,
-    trial_numbers,
-    trials,
 )
 
 TARGET_SECONDS = 0.5
@@ -88,17 +89,44 @@ def kernel_for(shape: Shape, trials: int) -> str:
     return choose_kernel(X, Y, shape.width, shape.exp, trials * shape.epochs, recipe_of(shape))
 
 
-@dataclass
+@dataclass(eq=False)
 class Chunk:
-    """Trials of one shape trained together by one kernel call."""
+    """Trials ``start:stop`` of a block (one shape), trained together by one kernel call.
 
-    shape: Shape
-    seeds: np.ndarray  # int64
-    lrs: np.ndarray  # float64
+    Its seeds and lrs are drawn from the block when first asked for (in the
+    worker thread, or as the chunk is sent to a worker process) and let go
+    once its rows are stored (:meth:`release`): the plan of a huge sweep holds
+    ranges, not trials.
+    """
+
+    block: Block
+    start: int
+    stop: int
     kernel: str = "general"
-    known_ids: np.ndarray | None = None  # the ids (numbers), where planning needed them
     store: str = "full"  # what to keep of each trial (sweep.schema.STORES)
     compiled_ids: bool = False  # hash ids with sweep.ids (a run of many trials)
+
+    @property
+    def shape(self) -> Shape:
+        return self.block.shape
+
+    @functools.cached_property
+    def _trials(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.block.take(self.start, self.stop)
+
+    @property
+    def seeds(self) -> np.ndarray:  # int64
+        return self._trials[0]
+
+    @property
+    def lrs(self) -> np.ndarray:  # float64
+        return self._trials[1]
+
+    @property
+    def known_ids(self) -> np.ndarray | None:
+        """The ids (numbers), where planning needed them."""
+        ids = self.block.ids
+        return None if ids is None else ids[self.start : self.stop]
 
     @functools.cached_property
     def ids(self) -> np.ndarray:
@@ -122,20 +150,34 @@ class Chunk:
         return pa.array(self.ids.tolist(), type=pa.string())
 
     @property
+    def covers(self) -> dict | None:
+        """The chunk's trials as its part's manifest line records them (None: not a
+        rectangle, then found by id; see :mod:`sweep.coverage`)."""
+        rectangle = self.block.rectangle(self.start, self.stop)
+        return None if rectangle is None else covers(shape_key(self.shape), rectangle)
+
+    @property
     def size(self) -> int:
-        return len(self.seeds)
+        return self.stop - self.start
 
     def release(self) -> None:
-        """Drop the ids once the chunk's rows are stored: the plan's list of chunks
-        lives for the whole run, and its ids as strings would outgrow the rest."""
+        """Drop the trials' arrays and ids once the chunk's rows are stored: the
+        plan's list of chunks lives for the whole run."""
         self.__dict__.pop("ids", None)
-        self.known_ids = None
+        self.__dict__.pop("_trials", None)
 
-    def part(self, start: int, stop: int) -> Chunk:
-        """The chunk of trials ``start:stop`` of this one."""
-        ids = None if self.known_ids is None else self.known_ids[start:stop]
-        return Chunk(self.shape, self.seeds[start:stop], self.lrs[start:stop], self.kernel, ids,
-                     self.store, self.compiled_ids)  # fmt: skip
+    def __getstate__(self) -> dict:
+        # Sent to a worker process: its own trials, not the block's.
+        seeds, lrs = self._trials if "_trials" in self.__dict__ else self.block.take(
+            self.start, self.stop)  # fmt: skip
+        own = Block(self.shape, seeds, lrs, paired=True, ids=self.known_ids)
+        state = {k: v for k, v in self.__dict__.items() if k not in ("ids", "_trials")}
+        return {**state, "block": own, "start": 0, "stop": self.size}
+
+    def parts(self, size: int) -> list[Chunk]:
+        """This chunk cut into chunks of at most ``size`` trials."""
+        return [Chunk(self.block, a, b, self.kernel, self.store, self.compiled_ids)
+                for a, b in self.block.cuts(self.start, self.stop, size)]  # fmt: skip
 
     @property
     def est_seconds(self) -> float:
@@ -144,46 +186,36 @@ class Chunk:
 
 
 def plan(
-    config: SweepConfig | Study, done: Collection[str] | np.ndarray = frozenset(), jobs: int = 1,
-    chunk_size: int | None = None, store: str = "full",
+    config: SweepConfig | Study, done: Stored | Collection[str] | np.ndarray = frozenset(),
+    jobs: int = 1, chunk_size: int | None = None, store: str = "full",
 ) -> list[Chunk]:  # fmt: skip
-    """Chunks holding every trial of ``config`` whose id is not in ``done`` (ids as
-    text, or as numbers: :func:`sweep.ids.from_arrow`).
+    """Chunks holding every trial of ``config`` not stored already: ``done`` is what
+    a folder holds (:class:`sweep.coverage.Stored`), or ids as text or numbers
+    (:func:`sweep.ids.from_arrow`).
 
     ``chunk_size`` fixes the networks per chunk (default: from the cost
     model); ``store``: what the chunks' rows keep. Most expensive chunks come
     first, so the tail of a parallel run is short, except that the very
     first chunk is cut in pieces so the first result arrives early.
     """
-    from .ids import among, as_numbers
-
-    stored = as_numbers(done) if len(done) else None
-    todo = []
-    for shape, seeds, lrs in trials(config):
-        ids = None  # a fresh run's ids wait for the driver (see Chunk.ids)
-        if stored is not None:
-            numbers = trial_numbers(shape, seeds, lrs)
-            keep = ~among(numbers, stored)
-            seeds, lrs, ids = seeds[keep], lrs[keep], numbers[keep]
-        if len(seeds):
-            todo.append((shape, seeds, lrs, ids))
-    total = sum(len(t[1]) for t in todo)
+    stored = Stored.of(done)
+    todo = [piece for block in blocks(config) for piece in stored.missing(block) if len(piece)]
+    total = sum(len(piece) for piece in todo)
     compiled_ids = total >= COMPILED_IDS_FROM
     fair = max(MIN_CHUNK, math.ceil(total / (CHUNKS_PER_WORKER * max(1, jobs))))
-    chunks = []
-    for shape, seeds, lrs, ids in todo:
-        kernel = kernel_for(shape, len(seeds))
+    chunks: list[Chunk] = []
+    for piece in todo:
+        shape = piece.shape
+        kernel = kernel_for(shape, len(piece))
         # Epoch k = 0 (statistics only) costs about a forward pass: count it as one.
         per_network = (shape.epochs + 1) * ns_per_network_epoch(shape, kernel) * 1e-9
         size = int(min(MAX_CHUNK, fair, max(MIN_CHUNK, TARGET_SECONDS / per_network)))
         size = chunk_size or max(1, min(size, MAX_CHUNK_VALUES // max(1, values_per_trial(shape))))
-        whole = Chunk(shape, seeds, lrs, kernel, ids, store, compiled_ids)
-        chunks += [whole.part(start, start + size) for start in range(0, whole.size, size)]
+        chunks += Chunk(piece, 0, len(piece), kernel, store, compiled_ids).parts(size)
     chunks.sort(key=lambda c: c.est_seconds, reverse=True)
     if chunk_size is None and chunks and chunks[0].size >= FIRST_SPLIT * MIN_CHUNK:
         # The first result arrives sooner (and shows the run is alive) when
         # the first chunk is cut into short pieces.
         first = chunks.pop(0)
-        step = -(-first.size // FIRST_SPLIT)
-        chunks = [first.part(i, i + step) for i in range(0, first.size, step)] + chunks
+        chunks = first.parts(-(-first.size // FIRST_SPLIT)) + chunks
     return chunks

@@ -59,6 +59,8 @@ from .schema import ADDED_COLUMN_DEFAULTS, PARAM_COLUMNS, part_schema
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .coverage import Stored
+
 SIDECAR = "_sweep.json"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
@@ -245,15 +247,19 @@ class Store:
 
     Opening checks every part (:func:`sweep.integrity.scan`): damaged and
     foreign files go to ``_quarantine/`` (``notes`` says which), and the
-    trials of the intact parts are :meth:`done_ids`.
+    trials of the intact parts are :attr:`done`.
     """
 
-    def __init__(self, path: Path, sidecar: dict[str, Any], done: np.ndarray, notes: list[str]):
+    def __init__(self, path: Path, sidecar: dict[str, Any], notes: list[str]):
         self.path = path
         self.sidecar = sidecar
         self.notes = notes
-        self._done = done
+        from .coverage import Stored
+
+        #: The trials stored when the run started (intact parts only).
+        self.done = Stored()
         self._written = 0
+        self._parts = 0
 
     @classmethod
     @contextmanager
@@ -359,7 +365,7 @@ class Store:
                           "versions": package_versions()}  # fmt: skip
         if grew_from is not None:
             sidecar["run"]["grew_from"] = grew_from
-        store = cls(path, sidecar, np.zeros(0, dtype=np.uint64), notes)
+        store = cls(path, sidecar, notes)
         store._save_sidecar()
         store._check_parts()
         return store
@@ -373,8 +379,9 @@ class Store:
         """Scan the parts: collect the intact ones' ids, quarantine the rest, and
         rewrite the manifest if it lacks adopted parts or lists absent ones."""
 
-        self._done, found = _scan_ids(self.path, identity(self.sidecar))
+        self.done, found = _scan_stored(self.path, identity(self.sidecar))
         self.notes += quarantine(self.path, found.problems)
+        self._parts = len(self.parts())
         entries, intact = read_manifest(self.path)
         listed = set(entries or ())
         if found.adopted or not intact or listed != {e.part for e in found.good}:
@@ -391,25 +398,21 @@ class Store:
     def parts(self) -> list[Path]:
         return sorted(self.path.glob(PART_PATTERN))
 
-    def done_ids(self) -> np.ndarray:
-        """Ids of the trials already stored when the run started (intact parts
-        only), as sorted numbers (:func:`sweep.ids.from_arrow`)."""
-        return self._done
-
     @property
     def stored(self) -> int:
         """Trials stored now: before the run, and written by it."""
-        return len(self._done) + self._written
+        return self.done.count + self._written
 
-    def write(self, table: pa.Table) -> Path:
-        """Store a chunk's rows as a new part: the file, synced; its manifest line,
+    def write(self, table: pa.Table, covers: dict | None = None) -> Path:
+        """Store a chunk's rows as a new part: the file, synced; its manifest line
+        (with ``covers``, the rectangle of trials it holds, if they are one),
         synced; then the rename that makes it visible."""
         schema = part_schema("full" if "outputs" in table.schema.names else "summary")
         meta = dict(schema.metadata)
         stamp = {k: self.sidecar[k] for k in ("format", "created", "id") if k in self.sidecar}
         meta[b"sweep"] = json.dumps({**stamp, "spec": self.sidecar["specs"][-1]}).encode()
         table = table.cast(schema).replace_schema_metadata(meta)
-        name = f"part-{len(self.parts()):06d}-{uuid.uuid4().hex[:8]}.parquet"
+        name = f"part-{self._parts:06d}-{uuid.uuid4().hex[:8]}.parquet"
         written: list[_Hashing] = []
 
         def write(f) -> None:
@@ -423,11 +426,13 @@ class Store:
             append_entry(self.path, Entry(name, written[0].size, table.num_rows,
                                           written[0].hash.hexdigest(),
                                           ids[0].as_py() if len(ids) else "",
-                                          ids[-1].as_py() if len(ids) else ""))  # fmt: skip
+                                          ids[-1].as_py() if len(ids) else "",
+                                          covers))  # fmt: skip
 
         target = self.path / name
         write_atomic(target, write, before_rename=record)
         self._written += table.num_rows
+        self._parts += 1
         return target
 
 
@@ -446,13 +451,40 @@ def _scan_ids(path: Path, sweep: str | None) -> tuple[np.ndarray, Scan]:
     return np.sort(np.concatenate(done)), found
 
 
-def stored_ids(path: Path) -> tuple[np.ndarray, list[Problem]]:
-    """Ids (sorted numbers) of the trials in the intact parts of a results folder,
+def _scan_stored(path: Path, sweep: str | None) -> tuple[Stored, Scan]:
+    """The trials in the intact parts (:class:`sweep.coverage.Stored`: the
+    rectangles their manifest lines record, else their ids), and what
+    :func:`sweep.integrity.scan` found. Every part is checked all the same."""
+    from .coverage import Stored
+    from .ids import from_arrow  # Numba's: only where ids are needed
+
+    stored, ids = Stored(), [np.zeros(0, dtype=np.uint64)]
+
+    def use(entry: Entry, data: bytes) -> None:
+        record = entry.covers
+        if record is not None:
+            lo, hi = record["seeds"]
+            if (hi - lo) * len(record["lrs"]) == entry.rows:
+                stored.add(record, entry.rows)
+                return
+        table = pq.read_table(pa.BufferReader(data), columns=["trial_id"])
+        ids.append(from_arrow(table.column("trial_id")))
+
+    found = scan(path, sweep, _names(), use=use)
+    stored.ids = np.sort(np.concatenate(ids))
+    stored.count += len(stored.ids)
+    return stored, found
+
+
+def stored_trials(path: Path) -> tuple[Stored, list[Problem]]:
+    """The trials in the intact parts of a results folder (:class:`sweep.coverage.Stored`),
     and the files a run would quarantine (reads only)."""
+    from .coverage import Stored
+
     sidecar = described(path)
     if sidecar is None:
-        return np.zeros(0, dtype=np.uint64), []
-    done, found = _scan_ids(path, identity(sidecar))
+        return Stored(), []
+    done, found = _scan_stored(path, identity(sidecar))
     return done, found.problems
 
 

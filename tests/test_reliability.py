@@ -77,7 +77,8 @@ def test_ctrl_c_stops_promptly_keeps_results_and_says_how_to_resume(
     assert "Traceback" not in err
     with pytest.warns(UserWarning, match="incomplete"):
         kept = sweep.load(out)
-    assert len(kept) >= 3 * 20 and kept.trial_id.is_unique
+    # Chunks of at most 20 trials hold whole seeds' rows of 3 lrs: 18.
+    assert len(kept) >= 3 * 18 and kept.trial_id.is_unique
     resumed = subprocess.run([sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
                              capture_output=True, text=True, timeout=120)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
