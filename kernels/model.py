@@ -209,10 +209,10 @@ def init_batch(
     batch = {}
     start = 0
     for (name, shape), size in zip(shapes.items(), sizes, strict=True):
-        block = draws[:, start : start + size].reshape(seeds.size, *shape)
+        block = draws[start : start + size].reshape(*shape, seeds.size)
         if name.startswith("b_"):
-            block = block[:, 0, :]  # (B, 1, n) -> (B, n)
-        batch[name] = np.ascontiguousarray(np.moveaxis(block, 0, -1), dtype=dtype)
+            block = block[0]  # (1, n, B) -> (n, B)
+        batch[name] = np.ascontiguousarray(block, dtype=dtype)
         start += size
     return batch
 

@@ -1,8 +1,10 @@
-"""Run chunks on a joblib backend and hand back their rows as they finish.
+"""Run chunks on a backend and hand back their rows as they finish.
 
-Backends: ``threading`` (default), ``loky`` (worker processes), ``sequential``
-(one chunk at a time, in this thread), ``dask`` (a ``dask.distributed`` cluster
-through joblib's Dask backend; needs the ``dask`` extra).
+Backends: ``threading`` (default, joblib's threads), ``loky`` (worker
+processes), ``sequential`` (one chunk at a time), ``dask`` (a
+``dask.distributed`` cluster; needs the ``dask`` extra). Each keeps at most
+two chunks per worker trained or training and not yet written, so the
+driver's memory stays flat however many chunks a sweep has.
 
 Threads are the default because the kernels (and the draws of initial
 weights) release the GIL: a chunk holds it only for its Python glue and for
@@ -102,7 +104,7 @@ class _Window:
     finished chunks up in memory: a 3,000,000-trial sweep at 200 epochs
     peaked at 2.2 GB, 0.9 GB with the window. A task waits here for a free
     slot; the driver frees one per chunk written. Worker processes (loky,
-    Dask) have no such window: joblib offers none across processes.
+    Dask) have theirs in :func:`_on_loky` and :func:`_on_dask`.
     """
 
     def __init__(self, size: int):
@@ -240,7 +242,10 @@ def execute(
         if backend == "dask":
             yield from _on_dask(chunks, jobs, scheduler)
             return
-        yield from _on_joblib(chunks, jobs, backend)
+        if backend == "loky":
+            yield from _on_loky(chunks, jobs)
+            return
+        yield from _on_threads(chunks, jobs)
 
 
 @contextmanager
@@ -288,34 +293,69 @@ def _one_by_one(chunks: list[Chunk]) -> Iterator[Finished]:
             raise
 
 
-def _on_joblib(chunks: list[Chunk], jobs: int, backend: str) -> Iterator[Finished]:
-    with parallel_config(backend=backend):
-        # pre_dispatch bounds the chunks queued; the window (threads), those
-        # finished but not yet written.
+def _on_threads(chunks: list[Chunk], jobs: int) -> Iterator[Finished]:
+    with parallel_config(backend="threading"):
+        # pre_dispatch bounds the chunks queued; the window, those finished
+        # but not yet written.
         parallel = Parallel(n_jobs=jobs, return_as="generator_unordered",
                             pre_dispatch="2*n_jobs")  # fmt: skip
-        window = _Window(2 * jobs) if backend == "threading" else None
-        task = window.run if window else run_chunk
+        window = _Window(2 * jobs)
         try:
-            for index, result, seconds in parallel(
-                delayed(task)(c, i) for i, c in enumerate(chunks)
+            for index, rows, seconds in parallel(
+                delayed(window.run)(c, i) for i, c in enumerate(chunks)
             ):  # fmt: skip
-                rows = result if window else to_table(chunks[index], result)
                 yield Finished(chunks[index], rows, seconds)
-                if window:
-                    window.written()
-        except SweepError:
-            raise
-        except Exception as e:  # a worker died
-            if type(e).__name__ == "TerminatedWorkerError":
-                raise SweepError(
-                    f"a worker stopped mid-chunk ({type(e).__name__}); the results written so "
-                    "far are kept: run the same command again to resume"
-                ) from None
-            raise
+                window.written()
         except BaseException:
             request_stop()
             raise
         finally:
-            if window:
-                window.close()
+            window.close()
+
+
+def _on_loky(chunks: list[Chunk], jobs: int) -> Iterator[Finished]:
+    """Train ``chunks`` in loky worker processes, at most two per worker in flight.
+
+    Futures, not joblib's ``Parallel``: joblib dispatches a task when one
+    finishes, not when its result is consumed, so with a writer slower than
+    the workers (short trials) finished chunks piled up in the driver. Here
+    a chunk is sent only once one is written. The pool is joblib's own
+    (:func:`release_workers` stops it).
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=jobs)
+    todo = iter(enumerate(chunks))
+    running: dict[Future, int] = {}
+
+    def submit() -> None:
+        item = next(todo, None)
+        if item is not None:
+            running[executor.submit(run_chunk, item[1], item[0])] = item[0]
+
+    try:
+        for _ in range(2 * jobs):
+            submit()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                del running[future]
+                index, result, seconds = future.result()
+                yield Finished(chunks[index], to_table(chunks[index], result), seconds)
+                submit()
+    except Exception as e:
+        if type(e).__name__ in ("TerminatedWorkerError", "BrokenProcessPool"):  # a worker died
+            raise SweepError(
+                f"a worker stopped mid-chunk ({type(e).__name__}); the results written so "
+                "far are kept: run the same command again to resume"
+            ) from None
+        raise
+    except BaseException:
+        # Ctrl-C: the workers ignore it; their chunks are abandoned, not awaited.
+        request_stop()
+        for future in running:
+            future.cancel()
+        executor.shutdown(wait=True, kill_workers=True)
+        raise

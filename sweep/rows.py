@@ -79,11 +79,15 @@ def train_chunk(chunk: Chunk) -> BatchResult:
     """Initialise and train a chunk's networks with the kernel."""
     shape = chunk.shape
     X, Y = task_of(shape)
-    # Trials of one seed share their initial weights: draw each seed once.
-    unique_seeds, index = np.unique(chunk.seeds, return_inverse=True)
-    init = init_batch(unique_seeds, X.shape[1], shape.width, Y.shape[1],
-                      shape.init_low, shape.init_high, DTYPES[shape.dtype])  # fmt: skip
-    params = {k: np.ascontiguousarray(v[..., index]) for k, v in init.items()}
+    seeds = chunk.seeds
+    if np.all(seeds[1:] > seeds[:-1]):  # one trial a seed (one lr, say): draw them as they are
+        params = init_batch(seeds, X.shape[1], shape.width, Y.shape[1], shape.init_low,
+                            shape.init_high, DTYPES[shape.dtype])  # fmt: skip
+    else:  # trials of one seed share their initial weights: draw each seed once
+        unique_seeds, index = np.unique(seeds, return_inverse=True)
+        init = init_batch(unique_seeds, X.shape[1], shape.width, Y.shape[1],
+                          shape.init_low, shape.init_high, DTYPES[shape.dtype])  # fmt: skip
+        params = {k: np.ascontiguousarray(v[..., index]) for k, v in init.items()}
     # kernels.train_batch loads Numba on first use: in workers, not in a driver
     # that only writes what they return.
     return kernels.train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol,

@@ -72,25 +72,27 @@ def _float(field: str, item: Any) -> float:
     raise ConfigError(field, f"expected a number, got {item!r}")
 
 
-def _range(field: str, text: str) -> range:
+def _range(field: str, text: str, most: int = MAX_VALUES) -> range:
     parts = text.split(":")
     if len(parts) != 2:
         raise ConfigError(field, f"expected a range START:STOP, got {text!r}")
     start, stop = (_int(field, p.strip()) for p in parts)
     if stop <= start:
         raise ConfigError(field, f"range {text!r} is empty (STOP must exceed START)")
-    if stop - start > MAX_VALUES:
-        raise ConfigError(field, f"range {text!r} has more than {MAX_VALUES:,} values")
+    if stop - start > most:
+        raise ConfigError(field, f"range {text!r} has more than {most:,} values")
     return range(start, stop)
 
 
 def seed_spec(field: str, value: Any) -> tuple[int, ...] | range:
     """:func:`int_spec`, but one range stays a ``range``: ``0:10000000`` costs
     nothing until its chunks are planned, where ten million Python ints (and
-    the dict that checks them for repeats) would take ~1 GB."""
+    the dict that checks them for repeats) would take ~1 GB. Such a range is
+    never expanded whole (:class:`sweep.grid.Block`), so it may span every
+    seed numpy takes (2**32)."""
     items = _items(field, value)
     if len(items) == 1 and isinstance(items[0], str) and ":" in items[0]:
-        seeds = _range(field, items[0])
+        seeds = _range(field, items[0], most=2**32)
         # As compact_ints writes it back: a sweep's stored form does not change.
         return seeds if len(seeds) >= 3 else tuple(seeds)
     return int_spec(field, value)

@@ -40,3 +40,34 @@ def test_threads_train_at_most_two_chunks_per_worker_ahead_of_the_writer(monkeyp
         written.append(table)
         assert len(started) - len(written) <= 2 * jobs
     assert sorted(written) == sorted(chunks)
+
+
+def test_worker_processes_get_at_most_two_chunks_each_ahead_of_the_writer(monkeypatch):
+    from joblib.externals import loky
+
+    from sweep.config import make_config
+    from sweep.plan import plan
+
+    real = loky.get_reusable_executor
+    sent = []
+
+    class Counting:  # the pool, counting what the driver hands it
+        def __init__(self, pool):
+            self.pool = pool
+
+        def submit(self, *args):
+            sent.append(args[1])
+            return self.pool.submit(*args)
+
+        def shutdown(self, **kwargs):
+            return self.pool.shutdown(**kwargs)
+
+    monkeypatch.setattr(loky, "get_reusable_executor", lambda **kw: Counting(real(**kw)))
+    chunks = plan(make_config(seeds="0:64", lr=0.5, width=2, epochs=10), jobs=2, chunk_size=4)
+    written = []
+    for done in sweep.execute.execute(chunks, jobs=2, backend="loky"):
+        time.sleep(0.02)  # a slow writer: without the window, every chunk would be sent
+        written.append(done.chunk)
+        assert len(sent) - len(written) <= 2 * 2
+    assert len(written) == len(chunks) == 16 and {id(c) for c in written} == {id(c) for c in chunks}
+    assert done.table.num_rows == 4  # rows, built by the driver from what the worker returned

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sweep.errors import ConfigError
-from sweep.specs import float_spec, int_spec, name_spec
+from sweep.specs import float_spec, int_spec, name_spec, seed_spec
 
 
 @pytest.mark.parametrize(
@@ -113,3 +113,19 @@ def test_many_long_ranges_are_refused_before_they_are_expanded():
     spec = ",".join(f"{i * 10**7}:{(i + 1) * 10**7}" for i in range(100))
     with pytest.raises(ConfigError, match="1,000,000,000 values, more than 10,000,000"):
         int_spec("seeds", spec)
+
+
+def test_one_seed_range_may_span_every_seed_and_stays_unexpanded():
+    import time
+
+    from sweep.api import check_size
+    from sweep.config import make_config
+
+    t0 = time.perf_counter()
+    cfg = make_config(seeds="0:100000000", lr="0.5,1", width=2, epochs=0)
+    assert cfg.n_trials == 2 * 10**8
+    with pytest.raises(ConfigError, match="200,000,000 trials"):
+        check_size(cfg, store="summary")
+    assert time.perf_counter() - t0 < 5  # 10^8 seeds expanded would take ~1 s and 0.8 GB
+    with pytest.raises(ConfigError, match="more than 4,294,967,296 values"):
+        seed_spec("seeds", "0:4294967297")
