@@ -95,54 +95,142 @@ def _compress(h, block, offset, counter, last, m):
     h[7] ^= v7 ^ v15
 
 
+#: Trials hashed side by side: a key's rounds are a serial chain, but the
+#: same step of 64 trials vectorises (4 words a vector on AVX2); about twice
+#: as fast as one at a time on a Zen 3.
+_LANES = 64
+
+
+@njit(**JIT)
+def _g(v, a, b, c, d, m, x, y):
+    """BLAKE2b's G function on rows a, b, c, d of the lanes' states, message words x, y."""
+    va, vb, vc, vd, mx, my = v[a], v[b], v[c], v[d], m[x], m[y]
+    for lane in range(va.size):
+        p = va[lane] + vb[lane] + mx[lane]
+        s = _rotr(vd[lane] ^ p, 32)
+        r = vc[lane] + s
+        q = _rotr(vb[lane] ^ r, 24)
+        p = p + q + my[lane]
+        s = _rotr(s ^ p, 16)
+        r = r + s
+        va[lane] = p
+        vd[lane] = s
+        vc[lane] = r
+        vb[lane] = _rotr(q ^ r, 63)
+
+
+@njit(**JIT)
+def _compress_lanes(h, m, counter, last, active, v):
+    """:func:`_compress` of one block in each lane: states ``h`` (8, lanes), words
+    ``m`` (16, lanes); ``counter``, and the masks ``last`` (all ones: the final
+    block) and ``active`` (all ones: the lane has this block), by lane. ``v``: scratch."""
+    n = h.shape[1]
+    for i in range(8):
+        for lane in range(n):
+            v[i, lane] = h[i, lane]
+            v[i + 8, lane] = _IV[i]
+    for lane in range(n):
+        v[12, lane] ^= counter[lane]
+        v[14, lane] ^= last[lane]
+    for r in range(12):
+        s = _SIGMA[r % 10]
+        _g(v, 0, 4, 8, 12, m, s[0], s[1])
+        _g(v, 1, 5, 9, 13, m, s[2], s[3])
+        _g(v, 2, 6, 10, 14, m, s[4], s[5])
+        _g(v, 3, 7, 11, 15, m, s[6], s[7])
+        _g(v, 0, 5, 10, 15, m, s[8], s[9])
+        _g(v, 1, 6, 11, 12, m, s[10], s[11])
+        _g(v, 2, 7, 8, 13, m, s[12], s[13])
+        _g(v, 3, 4, 9, 14, m, s[14], s[15])
+    for i in range(8):
+        for lane in range(n):
+            h[i, lane] ^= (v[i, lane] ^ v[i + 8, lane]) & active[lane]
+
+
 @njit(**JIT)
 def _hash_all(mid, done, head, seeds, tails, tail_starts, which, out):
     """Each trial's id: BLAKE2b from the midstate ``mid`` (after ``done`` bytes)
-    over ``head`` + ``|seed=<seed>`` + its learning rate's tail."""
+    over ``head`` + ``|seed=<seed>`` + its learning rate's tail, :data:`_LANES`
+    trials at a time. Only the bytes after ``head|seed=`` differ between
+    trials: the message words before them are the template's."""
     n_head = head.size
-    buf = np.zeros(2 * _BLOCK + n_head + 64 + tails.size, dtype=np.uint8)
+    fixed = n_head + _SEED_TEXT.size  # bytes every key of the shape starts with
+    width = (fixed + _MAX_DIGITS + tails.size + 2 * _BLOCK) // _BLOCK * _BLOCK
+    template = np.zeros(width, dtype=np.uint8)
+    template[:n_head] = head
+    template[n_head:fixed] = _SEED_TEXT
+    words = np.zeros(width // 8, dtype=np.uint64)
+    for w in range(width // 8):
+        for q in range(8):
+            words[w] |= np.uint64(template[8 * w + q]) << np.uint64(8 * q)
+    buf = np.empty((_LANES, width), dtype=np.uint8)
+    for lane in range(_LANES):
+        buf[lane] = template
+    length = np.full(_LANES, fixed, dtype=np.int64)
     digits = np.empty(_MAX_DIGITS, dtype=np.uint8)
-    h = np.empty(8, dtype=np.uint64)
-    m = np.empty(16, dtype=np.uint64)
-    seed_text = _SEED_TEXT
-    for j in range(seeds.size):
-        n = 0
-        for i in range(n_head):
-            buf[n] = head[i]
-            n += 1
-        for i in range(seed_text.size):
-            buf[n] = seed_text[i]
-            n += 1
-        s = seeds[j]
-        k = 0
-        while True:
-            digits[k] = 48 + s % 10
-            k += 1
-            s //= 10
-            if s == 0:
-                break
-        for i in range(k):
-            buf[n] = digits[k - 1 - i]
-            n += 1
-        t = which[j]
-        for i in range(tail_starts[t], tail_starts[t + 1]):
-            buf[n] = tails[i]
-            n += 1
-        for i in range(n, n + _BLOCK):  # the last block's zero padding
-            buf[i] = 0
+    h = np.empty((8, _LANES), dtype=np.uint64)
+    m = np.empty((16, _LANES), dtype=np.uint64)
+    v = np.empty((16, _LANES), dtype=np.uint64)
+    counter = np.empty(_LANES, dtype=np.uint64)
+    last = np.empty(_LANES, dtype=np.uint64)
+    active = np.empty(_LANES, dtype=np.uint64)
+    first_word = fixed // 8  # words before it are the template's
+    for j0 in range(0, seeds.size, _LANES):
+        lanes = min(_LANES, seeds.size - j0)
+        blocks = 1
+        for lane in range(lanes):
+            row = buf[lane]
+            n = fixed
+            s = seeds[j0 + lane]
+            k = 0
+            while True:
+                digits[k] = 48 + s % 10
+                k += 1
+                s //= 10
+                if s == 0:
+                    break
+            for i in range(k):
+                row[n] = digits[k - 1 - i]
+                n += 1
+            t = which[j0 + lane]
+            for i in range(tail_starts[t], tail_starts[t + 1]):
+                row[n] = tails[i]
+                n += 1
+            for i in range(n, length[lane]):  # the previous key's bytes: zero padding again
+                row[i] = 0
+            length[lane] = n
+            blocks = max(blocks, (n + _BLOCK - 1) // _BLOCK)
         for i in range(8):
-            h[i] = mid[i]
-        offset = 0
-        while n - offset > _BLOCK:
-            _compress(h, buf, offset, done + offset + _BLOCK, False, m)
-            offset += _BLOCK
-        _compress(h, buf, offset, done + n, True, m)
-        # The digest is h[0]'s bytes, little endian; read big endian it is the id.
-        word = h[0]
-        swapped = np.uint64(0)
-        for b in range(8):
-            swapped = (swapped << np.uint64(8)) | ((word >> np.uint64(8 * b)) & np.uint64(255))
-        out[j] = swapped
+            for lane in range(_LANES):
+                h[i, lane] = mid[i]
+        for b in range(blocks):
+            offset = b * _BLOCK
+            for i in range(16):
+                w = offset // 8 + i
+                if w < first_word:
+                    for lane in range(_LANES):
+                        m[i, lane] = words[w]
+                    continue
+                for lane in range(_LANES):
+                    row = buf[lane]
+                    word = np.uint64(0)
+                    for q in range(8):
+                        word |= np.uint64(row[8 * w + q]) << np.uint64(8 * q)
+                    m[i, lane] = word
+            for lane in range(_LANES):
+                n = length[lane]
+                mine = (n + _BLOCK - 1) // _BLOCK
+                final = b == mine - 1
+                active[lane] = np.uint64(0xFFFFFFFFFFFFFFFF) if b < mine else np.uint64(0)
+                last[lane] = np.uint64(0xFFFFFFFFFFFFFFFF) if final else np.uint64(0)
+                counter[lane] = np.uint64(done + (n if final else offset + _BLOCK))
+            _compress_lanes(h, m, counter, last, active, v)
+        for lane in range(lanes):
+            word = h[0, lane]
+            swapped = np.uint64(0)
+            for q in range(8):
+                swapped = (swapped << np.uint64(8)) | ((word >> np.uint64(8 * q)) & np.uint64(255))
+            out[j0 + lane] = swapped
 
 
 def _midstate(prefix: bytes) -> tuple[np.ndarray, int, np.ndarray]:
