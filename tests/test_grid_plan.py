@@ -102,3 +102,17 @@ def test_a_written_chunk_lets_go_of_its_ids(tmp_path, monkeypatch):
     sweep.train(out=tmp_path / "s", seeds="0:100", lr="0.5,2", width=2, epochs=5,
                 chunk_size=30, backend="sequential", progress=False)  # fmt: skip
     assert sum(released) == 200 and len(released) == 7
+
+
+def test_a_chunk_sent_to_a_worker_carries_its_own_trials_only():
+    import pickle
+
+    # Seeds given as a list: the block holds an array of a million.
+    cfg = make_config(seeds="0:500000,600000:1100000", lr="0.5,1", width=2, epochs=0)
+    chunk = plan(cfg, jobs=2)[-1]
+    data = pickle.dumps(chunk)
+    assert "_trials" not in chunk.__dict__  # sending drew its trials without keeping them
+    assert len(data) < 20 * chunk.size + 10_000  # a seed and an lr a trial, not the block's
+    back = pickle.loads(data)
+    assert back.shape == chunk.shape and back.covers is None  # workers record nothing
+    assert (back.seeds == chunk.seeds).all() and (back.lrs == chunk.lrs).all()
