@@ -24,10 +24,13 @@ ACTIVATIONS = ("logistic", "tanh")
 LOSSES = ("sse", "xent")
 UPDATES = ("batch", "online", "shuffled")
 INPUTS = ("binary", "bipolar")
+OPTIMIZERS = ("gd", "nesterov")
 
 LOGISTIC, TANH = range(len(ACTIVATIONS))
 SSE, XENT = range(len(LOSSES))
 BATCH, ONLINE, SHUFFLED = range(len(UPDATES))
+#: Codes of :attr:`Variant.momentum`: none, heavy ball, Nesterov.
+HEAVY_BALL, NESTEROV = 1, 2
 
 
 class RecipeError(ValueError):
@@ -43,15 +46,16 @@ class Variant(NamedTuple):
     """The part of a recipe a kernel is compiled for (codes and switches).
 
     Everything else (momentum and weight decay values, targets) is a run-time
-    number. Momentum and decay are switches so that a recipe without them
-    runs the notebook's arithmetic, operation for operation.
+    number. Momentum (0: none, :data:`HEAVY_BALL` or :data:`NESTEROV`) and
+    decay are switches so that a recipe without them runs the notebook's
+    arithmetic, operation for operation.
     """
 
     activation: int
     output_activation: int
     loss: int
     update: int
-    momentum: bool
+    momentum: int
     decay: bool
 
 
@@ -73,6 +77,7 @@ class Recipe:
     weight_decay: float = 0.0
     inputs: str = "binary"
     targets: tuple[float, float] = (0.0, 1.0)
+    optimizer: str = "gd"
 
     def __post_init__(self) -> None:
         self.check()
@@ -80,7 +85,7 @@ class Recipe:
     def check(self) -> None:
         """RecipeError (naming the field) unless every setting is valid together."""
         choices = {"activation": ACTIVATIONS, "output_activation": ACTIVATIONS, "loss": LOSSES,
-                   "update": UPDATES, "inputs": INPUTS}  # fmt: skip
+                   "update": UPDATES, "inputs": INPUTS, "optimizer": OPTIMIZERS}  # fmt: skip
         for field, names in choices.items():
             value = getattr(self, field)
             if value not in names:
@@ -88,6 +93,9 @@ class Recipe:
         mu = self.momentum
         if not (isinstance(mu, (int, float)) and math.isfinite(mu) and 0 <= mu < 1):
             raise RecipeError("momentum", f"must be in [0, 1), got {mu!r}")
+        if self.optimizer == "nesterov" and mu == 0:
+            raise RecipeError("optimizer", "nesterov needs momentum > 0 (its look-ahead is "
+                              "the momentum term), got momentum 0")  # fmt: skip
         lam = self.weight_decay
         if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
             raise RecipeError("weight_decay", f"must be finite and at least 0, got {lam!r}")
@@ -118,8 +126,15 @@ class Recipe:
         """What a compiled kernel is specialised for."""
         return Variant(ACTIVATIONS.index(self.activation),
                        ACTIVATIONS.index(self.output_activation), LOSSES.index(self.loss),
-                       UPDATES.index(self.update), self.momentum > 0,
+                       UPDATES.index(self.update), self.momentum_code,
                        self.weight_decay > 0)  # fmt: skip
+
+    @property
+    def momentum_code(self) -> int:
+        """:attr:`Variant.momentum`: 0 without momentum, else the kind."""
+        if self.momentum == 0:
+            return 0
+        return NESTEROV if self.optimizer == "nesterov" else HEAVY_BALL
 
     @property
     def margin(self) -> float:

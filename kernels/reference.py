@@ -133,7 +133,10 @@ class _Net:
                 g = g - self.lam * w
             if r.momentum > 0:
                 self.velocity[name] = self.mu * self.velocity[name] + lr * g
-                setattr(self, name, w + self.velocity[name])
+                if r.optimizer == "nesterov":  # a step to where the momentum leads
+                    setattr(self, name, (w + lr * g) + self.mu * self.velocity[name])
+                else:
+                    setattr(self, name, w + self.velocity[name])
             else:
                 setattr(self, name, w + lr * g)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from numba import njit
 
 from .numerics import JIT, like, logistic, madd, tanh
-from .recipe import TANH, XENT
+from .recipe import NESTEROV, TANH, XENT
 
 # Not cached on disk: a piece is compiled into the kernels that call it, and
 # those are cached with a stamp of these sources (kernels.general), so an edit
@@ -72,14 +72,18 @@ def descend(momentum, decay, w, g, v, lr, mu, lam, fast):
     """One update of a parameter ``w`` from ``g``, minus its loss gradient.
 
     Weight decay (``decay``; weights only, not biases) takes ``lam * w`` off
-    ``g``. Plain gradient descent: ``w + lr * g``. Heavy-ball momentum:
-    ``v <- mu * v + lr * g``, then ``w + v``. Returns ``(w, v)`` (``v``
-    untouched without momentum).
+    ``g``. Plain gradient descent: ``w + lr * g``. Heavy-ball momentum
+    (``momentum`` 1): ``v <- mu * v + lr * g``, then ``w + v``. Nesterov
+    (``momentum`` 2, as ``torch.optim.SGD(nesterov=True)``): the same ``v``,
+    then ``w + lr * g + mu * v``, a step to where the momentum leads. Returns
+    ``(w, v)`` (``v`` untouched without momentum).
     """
     if decay:
         g = madd(-lam, w, g, fast)
     if momentum:
         v = madd(lr, g, mu * v, fast)
+        if momentum == NESTEROV:
+            return madd(mu, v, madd(lr, g, w, fast), fast), v
         return w + v, v
     return madd(lr, g, w, fast), v
 

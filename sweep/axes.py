@@ -155,6 +155,10 @@ AXES: tuple[Axis, ...] = (
          "A TSS criterion T is MSE = T / N (N = samples x outputs); an RMS criterion R "
          "is MSE = R^2. [default: none]",
          _each(lambda v: v is None or (_finite(v) and v > 0), "must be positive, got {v!r}")),
+    Axis("optimizer", pa.string(), DEFAULT.optimizer, specs.name_spec,
+         "gd (gradient descent; with --momentum, heavy ball) or nesterov (Nesterov "
+         "momentum, as torch.optim.SGD(nesterov=True): v <- mu v - lr g, w <- w - lr g + "
+         "mu v; needs --momentum > 0).", recipe=True),
 )  # fmt: skip
 
 BY_NAME = {axis.name: axis for axis in AXES}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kernels import get_task
-from kernels.recipe import DEFAULT, Recipe, RecipeError, Variant
+from kernels.recipe import DEFAULT, HEAVY_BALL, NESTEROV, Recipe, RecipeError, Variant
 
 BAD = [
     (dict(momentum=1.0), "momentum"), (dict(momentum=-0.1), "momentum"),
@@ -16,6 +16,7 @@ BAD = [
     (dict(targets=(0.0, float("inf"))), "targets"),
     (dict(loss="xent", output_activation="tanh"), "loss"),
     (dict(loss="xent", targets=(-1.0, 1.0)), "loss"),
+    (dict(optimizer="adagrad"), "optimizer"), (dict(optimizer="nesterov"), "optimizer"),
 ]  # fmt: skip
 
 
@@ -56,4 +57,5 @@ def test_the_variant_switches_momentum_and_decay_on_their_values():
     assert Recipe(momentum=0.0, weight_decay=0.0).variant == DEFAULT.variant
     v = Recipe(activation="tanh", loss="xent", update="shuffled", momentum=0.5,
                weight_decay=1e-4).variant  # fmt: skip
-    assert v == Variant(1, 0, 1, 2, True, True)
+    assert v == Variant(1, 0, 1, 2, HEAVY_BALL, True)
+    assert Recipe(momentum=0.9, optimizer="nesterov").variant.momentum == NESTEROV

@@ -80,7 +80,8 @@ def torch_train(X, Y, params, lr, epochs, recipe, seed):
 
     torch.optim.SGD keeps v <- mu v + g and steps w <- w - lr v; with a
     constant lr that is the heavy-ball update v <- mu v - lr g, w <- w + v
-    (its v is ours over -lr). Its weight_decay adds lambda w to g, as ours,
+    (its v is ours over -lr). With nesterov=True it steps w <- w - lr (g + mu v),
+    which is ours: w <- w - lr g + mu v. Its weight_decay adds lambda w to g, as ours,
     here on the weights only (a parameter group without it for the biases).
     """
     torch = pytest.importorskip("torch")  # the [test] extra installs it
@@ -91,7 +92,8 @@ def torch_train(X, Y, params, lr, epochs, recipe, seed):
     opt = torch.optim.SGD([{"params": [p["w_hidden"], p["w_out"]],
                             "weight_decay": recipe.weight_decay},
                            {"params": [p["b_hidden"], p["b_out"]], "weight_decay": 0.0}],
-                          lr=lr, momentum=recipe.momentum)  # fmt: skip
+                          lr=lr, momentum=recipe.momentum,
+                          nesterov=recipe.optimizer == "nesterov")  # fmt: skip
     act = {"logistic": torch.sigmoid, "tanh": torch.tanh}
 
     def loss(rows):
@@ -124,6 +126,8 @@ TORCH_RECIPES = [
     Recipe(update="shuffled", output_activation="tanh", targets=(-1.0, 1.0), inputs="bipolar"),
     Recipe(loss="xent", momentum=0.5, targets=(0.1, 0.9)),
     Recipe(loss="xent", update="shuffled", activation="tanh", weight_decay=1e-2, momentum=0.9),
+    Recipe(optimizer="nesterov", momentum=0.9),
+    Recipe(optimizer="nesterov", momentum=0.5, update="online", weight_decay=1e-3),
 ]  # fmt: skip
 
 

@@ -29,12 +29,16 @@ RECIPES = {
                                    inputs="bipolar", targets=(0.1, 0.9)),
     "tanh-tanh-decay": Recipe(activation="tanh", output_activation="tanh", weight_decay=1e-3,
                               inputs="bipolar", targets=(-1.0, 1.0)),
+    "nesterov-decay": Recipe(optimizer="nesterov", momentum=0.9, weight_decay=1e-3),
+    "nesterov-online-tanh": Recipe(optimizer="nesterov", momentum=0.5, update="online",
+                                   activation="tanh", inputs="bipolar"),
 }  # fmt: skip
 #: Each recipe's task (one shape per recipe: its generated kernel compiles once;
 #: small, as compiling takes seconds; test_tiled covers larger shapes).
 TASKS = {"notebook": "xor", "tanh-momentum-bipolar": "or", "tanh-out-online-decay": "xnor",
          "xent-shuffled-momentum-decay": "parity3", "xent-online-momentum": "and",
-         "tanh-tanh-decay": "encoder3"}  # fmt: skip
+         "tanh-tanh-decay": "encoder3", "nesterov-decay": "xor",
+         "nesterov-online-tanh": "xnor"}  # fmt: skip
 FLOATS = ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "outputs", "loss_curve")
 INTS = ("epoch_solved", "epoch_converged", "epoch_diverged", "epoch_mse_target")
 #: float32 against the float32 reference, fast arithmetic (FMA, own exp and tanh):
