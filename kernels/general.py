@@ -30,8 +30,8 @@ from numba import njit
 from . import model
 from .numerics import JIT, madd
 from .orders import draw_order
-from .recipe import BATCH, SHUFFLED, Variant
-from .step import activate, descend, hidden_delta, observe, output_delta, record
+from .recipe import ADAM, BATCH, SHUFFLED, Variant
+from .step import activate, adam, descend, hidden_delta, observe, output_delta, record
 
 #: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1: never).
 SOLVED, CONVERGED, DIVERGED, HIT = range(4)
@@ -231,41 +231,55 @@ def _lane_backward(act, fast, xg, th, hid, dout, grad, acc):
 
 
 @njit(**_PIECE)
-def _update(momentum, decay, fast, th, grad, vel, lr, mu, lam, live, check, bh, wo, bo):
+def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, hyper, live, check, bh, wo, bo):
     """theta <- theta + step for every row (weight decay on the weights only:
     rows below ``bh`` and from ``wo`` to ``bo``), clearing ``grad``; frozen
-    networks keep their state. ``check`` collects new * 0, NaN exactly when a
-    new parameter is not finite."""
+    networks keep their state. ``vel`` holds the optimiser's state, a block
+    of rows per quantity (momentum: velocities; Adam: first, then second
+    moments). ``hyper``: (mu, lambda, beta1, beta2, eps, c1, c2). ``check``
+    collects new * 0, NaN exactly when a new parameter is not finite."""
     rows, nb = th.shape
     zero = th.dtype.type(0.0)
-    mu_t = th.dtype.type(mu)
-    lam_t = th.dtype.type(lam)
+    mu_t, lam_t, b1, b2, eps, c1, c2 = hyper
     for r in range(rows):
         weight = r < bh or wo <= r < bo
         for j in range(nb):
-            v = vel[r, j] if momentum else zero
-            if weight:
-                w, v = descend(momentum, decay, th[r, j], grad[r, j], v, lr[j], mu_t, lam_t, fast)
+            if optimizer == ADAM:
+                m, s = vel[r, j], vel[rows + r, j]
+                if weight:
+                    w, m, s = adam(decay, th[r, j], grad[r, j], m, s, lr[j], lam_t, b1, b2,
+                                   eps, c1, c2, fast)  # fmt: skip
+                else:
+                    w, m, s = adam(False, th[r, j], grad[r, j], m, s, lr[j], lam_t, b1, b2,
+                                   eps, c1, c2, fast)  # fmt: skip
+                vel[r, j] = m if live[j] else vel[r, j]
+                vel[rows + r, j] = s if live[j] else vel[rows + r, j]
             else:
-                w, v = descend(momentum, False, th[r, j], grad[r, j], v, lr[j], mu_t, lam_t, fast)
+                v = vel[r, j] if momentum else zero
+                if weight:
+                    w, v = descend(momentum, decay, th[r, j], grad[r, j], v, lr[j], mu_t, lam_t,
+                                   fast)  # fmt: skip
+                else:
+                    w, v = descend(momentum, False, th[r, j], grad[r, j], v, lr[j], mu_t, lam_t,
+                                   fast)  # fmt: skip
+                if momentum:
+                    vel[r, j] = v if live[j] else vel[r, j]
             grad[r, j] = zero
             check[j] = madd(w, zero, check[j], fast)
             th[r, j] = w if live[j] else th[r, j]
-            if momentum:
-                vel[r, j] = v if live[j] else vel[r, j]
 
 
 @functools.cache
 def block_kernel(variant: Variant, fast: bool):
     """The compiled kernel that trains one block of networks in place."""
-    ACT, OUT, LOSS, UPDATE, MOMENTUM, DECAY = variant
+    ACT, OUT, LOSS, UPDATE, MOMENTUM, DECAY, OPTIMIZER = variant
     FAST = fast
     ONLINE = UPDATE != BATCH
     SHUFFLE = UPDATE == SHUFFLED
     STAMP = source_stamp()  # in the closure: part of Numba's cache key
 
     @njit(**JIT)
-    def train_block(X, Y, sgn, th, vel, lr, mu, lam, epochs, tol, margin, mse_target,
+    def train_block(X, Y, sgn, th, vel, lr, hyper, epochs, tol, margin, mse_target,
                     points, early_stop, states, events, curve, outputs,
                     final_loss, stop):  # fmt: skip
         """Train the networks of one block (arrays are block-local; see block_kernel)."""
@@ -295,6 +309,10 @@ def block_kernel(variant: Variant, fast: bool):
         xg = np.empty((n_in, nb), dtype=th.dtype)
         yg = np.empty((n_out, nb), dtype=th.dtype)
 
+        mu_t, lam_t, b1, b2, eps = dt(hyper[0]), dt(hyper[1]), dt(hyper[2]), dt(hyper[3]), dt(
+            hyper[4])  # fmt: skip
+        one = dt(1.0)
+        p1, p2 = one, one  # beta1^t and beta2^t: Adam's bias corrections, update by update
         stopping = False
         nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)
         for k in range(epochs + 1):
@@ -355,7 +373,9 @@ def block_kernel(variant: Variant, fast: bool):
             for j in range(nb):
                 check[j] = zero
             if not ONLINE:
-                _update(MOMENTUM, DECAY, FAST, th, grad, vel, lr, mu, lam, live, check,
+                p1, p2 = p1 * b1, p2 * b2
+                _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr,
+                        (mu_t, lam_t, b1, b2, eps, one - p1, one - p2), live, check,
                         bh_, wo_, bo_)  # fmt: skip
             elif not SHUFFLE:
                 for p in range(n_samples):
@@ -369,7 +389,9 @@ def block_kernel(variant: Variant, fast: bool):
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
                     _backward(ACT, FAST, X, p, nz, c, th, hid, dout, grad, acc)
-                    _update(MOMENTUM, DECAY, FAST, th, grad, vel, lr, mu, lam, live, check,
+                    p1, p2 = p1 * b1, p2 * b2
+                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr,
+                            (mu_t, lam_t, b1, b2, eps, one - p1, one - p2), live, check,
                             bh_, wo_, bo_)  # fmt: skip
             else:
                 for j in range(nb):
@@ -389,7 +411,9 @@ def block_kernel(variant: Variant, fast: bool):
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
                     _lane_backward(ACT, FAST, xg, th, hid, dout, grad, acc)
-                    _update(MOMENTUM, DECAY, FAST, th, grad, vel, lr, mu, lam, live, check,
+                    p1, p2 = p1 * b1, p2 * b2
+                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr,
+                            (mu_t, lam_t, b1, b2, eps, one - p1, one - p2), live, check,
                             bh_, wo_, bo_)  # fmt: skip
             for j in range(nb):
                 if live[j] and check[j] != check[j]:

@@ -24,13 +24,17 @@ ACTIVATIONS = ("logistic", "tanh")
 LOSSES = ("sse", "xent")
 UPDATES = ("batch", "online", "shuffled")
 INPUTS = ("binary", "bipolar")
-OPTIMIZERS = ("gd", "nesterov")
+OPTIMIZERS = ("gd", "nesterov", "adam")
 
 LOGISTIC, TANH = range(len(ACTIVATIONS))
 SSE, XENT = range(len(LOSSES))
 BATCH, ONLINE, SHUFFLED = range(len(UPDATES))
 #: Codes of :attr:`Variant.momentum`: none, heavy ball, Nesterov.
 HEAVY_BALL, NESTEROV = 1, 2
+#: Code of :attr:`Variant.optimizer` for the rules with state of their own.
+ADAM = OPTIMIZERS.index("adam")
+#: Settings only some optimisers use, with the optimisers that use them.
+OPTIMIZER_SETTINGS = {"beta1": ("adam",), "beta2": ("adam",), "adam_eps": ("adam",)}
 
 
 class RecipeError(ValueError):
@@ -45,10 +49,11 @@ class RecipeError(ValueError):
 class Variant(NamedTuple):
     """The part of a recipe a kernel is compiled for (codes and switches).
 
-    Everything else (momentum and weight decay values, targets) is a run-time
-    number. Momentum (0: none, :data:`HEAVY_BALL` or :data:`NESTEROV`) and
-    decay are switches so that a recipe without them runs the notebook's
-    arithmetic, operation for operation.
+    Everything else (momentum and weight decay values, targets, the
+    optimiser's constants) is a run-time number. Momentum (0: none,
+    :data:`HEAVY_BALL` or :data:`NESTEROV`) and decay are switches so that a
+    recipe without them runs the notebook's arithmetic, operation for
+    operation. ``optimizer`` is the index in :data:`OPTIMIZERS`.
     """
 
     activation: int
@@ -57,6 +62,7 @@ class Variant(NamedTuple):
     update: int
     momentum: int
     decay: bool
+    optimizer: int = 0
 
 
 def format_number(value: float) -> str:
@@ -78,6 +84,9 @@ class Recipe:
     inputs: str = "binary"
     targets: tuple[float, float] = (0.0, 1.0)
     optimizer: str = "gd"
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_eps: float = 1e-8
 
     def __post_init__(self) -> None:
         self.check()
@@ -96,6 +105,21 @@ class Recipe:
         if self.optimizer == "nesterov" and mu == 0:
             raise RecipeError("optimizer", "nesterov needs momentum > 0 (its look-ahead is "
                               "the momentum term), got momentum 0")  # fmt: skip
+        if self.optimizer == "adam" and mu > 0:
+            raise RecipeError("optimizer", f"adam keeps its own momentum (beta1); momentum "
+                              f"must be 0 with it, got {mu!r}")  # fmt: skip
+        for name, users in OPTIMIZER_SETTINGS.items():
+            value, default = getattr(self, name), self.__dataclass_fields__[name].default
+            if self.optimizer not in users and value != default:
+                raise RecipeError(name, f"only {', '.join(users)} uses it (optimizer is "
+                                  f"{self.optimizer}); leave it at {default!r}")  # fmt: skip
+        for name in ("beta1", "beta2"):
+            beta = getattr(self, name)
+            if not (isinstance(beta, (int, float)) and math.isfinite(beta) and 0 <= beta < 1):
+                raise RecipeError(name, f"must be in [0, 1), got {beta!r}")
+        eps = self.adam_eps
+        if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
+            raise RecipeError("adam_eps", f"must be positive and finite, got {eps!r}")
         lam = self.weight_decay
         if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
             raise RecipeError("weight_decay", f"must be finite and at least 0, got {lam!r}")
@@ -127,7 +151,7 @@ class Recipe:
         return Variant(ACTIVATIONS.index(self.activation),
                        ACTIVATIONS.index(self.output_activation), LOSSES.index(self.loss),
                        UPDATES.index(self.update), self.momentum_code,
-                       self.weight_decay > 0)  # fmt: skip
+                       self.weight_decay > 0, OPTIMIZERS.index(self.optimizer))  # fmt: skip
 
     @property
     def momentum_code(self) -> int:

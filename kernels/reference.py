@@ -93,6 +93,11 @@ class _Net:
         self.exp, self.tanh = exp, tanh
         self.mu, self.lam = dtype.type(recipe.momentum), dtype.type(recipe.weight_decay)
         self.velocity = {name: np.zeros_like(getattr(self, name)) for name in self.names}
+        # Adam: second moments (velocity holds the first) and beta^t, update by update.
+        self.second = {name: np.zeros_like(getattr(self, name)) for name in self.names}
+        self.b1, self.b2 = dtype.type(recipe.beta1), dtype.type(recipe.beta2)
+        self.eps = dtype.type(recipe.adam_eps)
+        self.p1 = self.p2 = dtype.type(1.0)
 
     names = ("wo", "bo", "wh", "bh")
 
@@ -127,11 +132,19 @@ class _Net:
             "wh": ordered_matmul(X.T, d_hidden),
             "bh": ordered_matmul(ones, d_hidden),
         }
+        one = self.b1.dtype.type(1.0)
+        self.p1, self.p2 = self.p1 * self.b1, self.p2 * self.b2
         for name in self.names:
             w, g = getattr(self, name), minus_gradient[name]
             if r.weight_decay > 0 and name in ("wh", "wo"):  # weights only, not biases
                 g = g - self.lam * w
-            if r.momentum > 0:
+            if r.optimizer == "adam":  # torch.optim.Adam's arithmetic (kernels.step.adam)
+                m = (one - self.b1) * g + self.b1 * self.velocity[name]
+                s = (one - self.b2) * g * g + self.b2 * self.second[name]
+                self.velocity[name], self.second[name] = m, s
+                denom = np.sqrt(s) / np.sqrt(one - self.p2) + self.eps
+                setattr(self, name, w + (lr / (one - self.p1)) * (m / denom))
+            elif r.momentum > 0:
                 self.velocity[name] = self.mu * self.velocity[name] + lr * g
                 if r.optimizer == "nesterov":  # a step to where the momentum leads
                     setattr(self, name, (w + lr * g) + self.mu * self.velocity[name])

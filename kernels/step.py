@@ -21,6 +21,7 @@ in :func:`activate` and :func:`slope`, its name in
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from .numerics import JIT, like, logistic, madd, tanh
@@ -86,6 +87,23 @@ def descend(momentum, decay, w, g, v, lr, mu, lam, fast):
             return madd(mu, v, madd(lr, g, w, fast), fast), v
         return w + v, v
     return madd(lr, g, w, fast), v
+
+
+@njit(**_PIECE)
+def adam(decay, w, g, m, s, lr, lam, b1, b2, eps, c1, c2, fast):
+    """One Adam update (Kingma & Ba 2015) of ``w`` from ``g``, minus its loss
+    gradient, in ``torch.optim.Adam``'s arithmetic: moments ``m <- b1 m + (1 -
+    b1) g`` (of minus the gradient) and ``s <- b2 s + (1 - b2) g^2``, then
+    ``w + (lr / c1) m / (sqrt(s) / sqrt(c2) + eps)`` with the bias corrections
+    ``c1 = 1 - b1^t``, ``c2 = 1 - b2^t`` of update t. Weight decay as in
+    :func:`descend` (torch's ``weight_decay``, not AdamW's). Returns ``(w, m, s)``."""
+    one = like(w, 1.0)
+    if decay:
+        g = madd(-lam, w, g, fast)
+    m = madd(one - b1, g, b1 * m, fast)
+    s = madd((one - b2) * g, g, b2 * s, fast)
+    denom = np.sqrt(s) / np.sqrt(c2) + eps
+    return madd(lr / c1, m / denom, w, fast), m, s
 
 
 @njit(**_PIECE)

@@ -115,7 +115,11 @@ def train_batch(
         return result
     sgn = recipe.signs(Y)
     Xc, Yc = (np.ascontiguousarray(a, dtype=dtype) for a in recipe.code(X, Y))
-    vel = np.zeros_like(theta) if recipe.momentum > 0 else np.zeros((0, n), dtype=dtype)
+    # The optimiser's state, a block of rows per quantity: momentum's velocities,
+    # or Adam's two moments, all from zero.
+    slots = 2 if recipe.optimizer == "adam" else int(recipe.momentum > 0)
+    vel = np.zeros((slots * theta.shape[0], n), dtype=dtype)
+    hyper = (recipe.momentum, recipe.weight_decay, recipe.beta1, recipe.beta2, recipe.adam_eps)
     events = np.full((4, n), -1, dtype=np.int64)
     curve = np.empty((points.size, n), dtype=dtype)
     outputs = np.empty((X.shape[0], n_out, n), dtype=dtype)
@@ -128,7 +132,7 @@ def train_batch(
         th, v, lr_b, st, ev, cv, out, loss = (
             np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last
         )
-        kern(Xc, Yc, sgn, th, v, lr_b, recipe.momentum, recipe.weight_decay, run["epochs"],
+        kern(Xc, Yc, sgn, th, v, lr_b, hyper, run["epochs"],
              run["tol"], run["margin"], target, points, run["early_stop"], st, ev,
              cv, out, loss, stop)  # fmt: skip
         if stop[0]:

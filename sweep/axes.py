@@ -156,9 +156,16 @@ AXES: tuple[Axis, ...] = (
          "is MSE = R^2. [default: none]",
          _each(lambda v: v is None or (_finite(v) and v > 0), "must be positive, got {v!r}")),
     Axis("optimizer", pa.string(), DEFAULT.optimizer, specs.name_spec,
-         "gd (gradient descent; with --momentum, heavy ball) or nesterov (Nesterov "
+         "gd (gradient descent; with --momentum, heavy ball), nesterov (Nesterov "
          "momentum, as torch.optim.SGD(nesterov=True): v <- mu v - lr g, w <- w - lr g + "
-         "mu v; needs --momentum > 0).", recipe=True),
+         "mu v; needs --momentum > 0) or adam (Kingma & Ba 2015, as torch.optim.Adam; "
+         "--beta1, --beta2, --adam-eps).", recipe=True),
+    Axis("beta1", pa.float64(), DEFAULT.beta1, specs.float_spec,
+         "Adam's decay of the first moment, in [0, 1).", recipe=True),
+    Axis("beta2", pa.float64(), DEFAULT.beta2, specs.float_spec,
+         "Adam's decay of the second moment, in [0, 1).", recipe=True),
+    Axis("adam_eps", pa.float64(), DEFAULT.adam_eps, specs.float_spec,
+         "Adam's epsilon, added to the root of the second moment (> 0).", recipe=True),
 )  # fmt: skip
 
 BY_NAME = {axis.name: axis for axis in AXES}

@@ -17,6 +17,10 @@ BAD = [
     (dict(loss="xent", output_activation="tanh"), "loss"),
     (dict(loss="xent", targets=(-1.0, 1.0)), "loss"),
     (dict(optimizer="adagrad"), "optimizer"), (dict(optimizer="nesterov"), "optimizer"),
+    (dict(optimizer="adam", momentum=0.9), "optimizer"), (dict(beta1=0.5), "beta1"),
+    (dict(adam_eps=1e-6, optimizer="nesterov", momentum=0.5), "adam_eps"),
+    (dict(optimizer="adam", beta2=1.0), "beta2"),
+    (dict(optimizer="adam", adam_eps=0.0), "adam_eps"),
 ]  # fmt: skip
 
 

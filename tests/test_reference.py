@@ -81,7 +81,9 @@ def torch_train(X, Y, params, lr, epochs, recipe, seed):
     torch.optim.SGD keeps v <- mu v + g and steps w <- w - lr v; with a
     constant lr that is the heavy-ball update v <- mu v - lr g, w <- w + v
     (its v is ours over -lr). With nesterov=True it steps w <- w - lr (g + mu v),
-    which is ours: w <- w - lr g + mu v. Its weight_decay adds lambda w to g, as ours,
+    which is ours: w <- w - lr g + mu v. torch.optim.Adam's update is ours
+    (kernels.step.adam) but for its first moment, which it moves by a lerp:
+    equal to rounding. Its weight_decay adds lambda w to g, as ours,
     here on the weights only (a parameter group without it for the biases).
     """
     torch = pytest.importorskip("torch")  # the [test] extra installs it
@@ -89,11 +91,14 @@ def torch_train(X, Y, params, lr, epochs, recipe, seed):
 
     Xc, Yc = (torch.tensor(a, dtype=torch.float64) for a in recipe.code(X, Y))
     p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
-    opt = torch.optim.SGD([{"params": [p["w_hidden"], p["w_out"]],
-                            "weight_decay": recipe.weight_decay},
-                           {"params": [p["b_hidden"], p["b_out"]], "weight_decay": 0.0}],
-                          lr=lr, momentum=recipe.momentum,
-                          nesterov=recipe.optimizer == "nesterov")  # fmt: skip
+    groups = [{"params": [p["w_hidden"], p["w_out"]], "weight_decay": recipe.weight_decay},
+              {"params": [p["b_hidden"], p["b_out"]], "weight_decay": 0.0}]  # fmt: skip
+    if recipe.optimizer == "adam":
+        opt = torch.optim.Adam(groups, lr=lr, betas=(recipe.beta1, recipe.beta2),
+                               eps=recipe.adam_eps)  # fmt: skip
+    else:
+        opt = torch.optim.SGD(groups, lr=lr, momentum=recipe.momentum,
+                              nesterov=recipe.optimizer == "nesterov")  # fmt: skip
     act = {"logistic": torch.sigmoid, "tanh": torch.tanh}
 
     def loss(rows):
@@ -128,6 +133,8 @@ TORCH_RECIPES = [
     Recipe(loss="xent", update="shuffled", activation="tanh", weight_decay=1e-2, momentum=0.9),
     Recipe(optimizer="nesterov", momentum=0.9),
     Recipe(optimizer="nesterov", momentum=0.5, update="online", weight_decay=1e-3),
+    Recipe(optimizer="adam"),
+    Recipe(optimizer="adam", update="online", weight_decay=1e-3, beta1=0.5, beta2=0.99),
 ]  # fmt: skip
 
 
