@@ -30,8 +30,8 @@ from numba import njit
 from . import model
 from .numerics import JIT, madd
 from .orders import draw_order
-from .recipe import ADAM, BATCH, SHUFFLED, Variant
-from .step import activate, adam, descend, hidden_delta, observe, output_delta, record
+from .recipe import ADAM, BATCH, IRPROP, RPROP, SHUFFLED, Variant
+from .step import activate, adam, descend, hidden_delta, observe, output_delta, record, rprop
 
 #: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1: never).
 SOLVED, CONVERGED, DIVERGED, HIT = range(4)
@@ -231,20 +231,36 @@ def _lane_backward(act, fast, xg, th, hid, dout, grad, acc):
 
 
 @njit(**_PIECE)
-def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, hyper, live, check, bh, wo, bo):
+def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, c1, c2, live, check, bh,
+            wo, bo):  # fmt: skip
     """theta <- theta + step for every row (weight decay on the weights only:
     rows below ``bh`` and from ``wo`` to ``bo``), clearing ``grad``; frozen
     networks keep their state. ``vel`` holds the optimiser's state, a block
     of rows per quantity (momentum: velocities; Adam: first, then second
-    moments). ``hyper``: (mu, lambda, beta1, beta2, eps, c1, c2). ``check``
-    collects new * 0, NaN exactly when a new parameter is not finite."""
+    moments; Rprop: step sizes, kept gradients, last changes). ``consts``:
+    (mu, lambda, beta1, beta2, eps, eta+, eta-, delta max, delta min); ``c1``,
+    ``c2``: Adam's bias corrections for this update. ``check`` collects
+    new * 0, NaN exactly when a new parameter is not finite."""
     rows, nb = th.shape
     zero = th.dtype.type(0.0)
-    mu_t, lam_t, b1, b2, eps, c1, c2 = hyper
+    mu_t, lam_t, b1, b2, eps, up, down, most, least = consts
     for r in range(rows):
         weight = r < bh or wo <= r < bo
         for j in range(nb):
-            if optimizer == ADAM:
+            if optimizer in (RPROP, IRPROP):
+                step, gp = vel[r, j], vel[rows + r, j]
+                dw = vel[2 * rows + r, j] if optimizer == RPROP else zero
+                if weight:
+                    w, step, gp, dw = rprop(optimizer, decay, th[r, j], grad[r, j], step, gp, dw,
+                                            lam_t, up, down, most, least, fast)  # fmt: skip
+                else:
+                    w, step, gp, dw = rprop(optimizer, False, th[r, j], grad[r, j], step, gp, dw,
+                                            lam_t, up, down, most, least, fast)  # fmt: skip
+                vel[r, j] = step if live[j] else vel[r, j]
+                vel[rows + r, j] = gp if live[j] else vel[rows + r, j]
+                if optimizer == RPROP:
+                    vel[2 * rows + r, j] = dw if live[j] else vel[2 * rows + r, j]
+            elif optimizer == ADAM:
                 m, s = vel[r, j], vel[rows + r, j]
                 if weight:
                     w, m, s = adam(decay, th[r, j], grad[r, j], m, s, lr[j], lam_t, b1, b2,
@@ -311,6 +327,8 @@ def block_kernel(variant: Variant, fast: bool):
 
         mu_t, lam_t, b1, b2, eps = dt(hyper[0]), dt(hyper[1]), dt(hyper[2]), dt(hyper[3]), dt(
             hyper[4])  # fmt: skip
+        up, down, most, least = dt(hyper[5]), dt(hyper[6]), dt(hyper[7]), dt(hyper[8])
+        consts = (mu_t, lam_t, b1, b2, eps, up, down, most, least)
         one = dt(1.0)
         p1, p2 = one, one  # beta1^t and beta2^t: Adam's bias corrections, update by update
         stopping = False
@@ -374,9 +392,8 @@ def block_kernel(variant: Variant, fast: bool):
                 check[j] = zero
             if not ONLINE:
                 p1, p2 = p1 * b1, p2 * b2
-                _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr,
-                        (mu_t, lam_t, b1, b2, eps, one - p1, one - p2), live, check,
-                        bh_, wo_, bo_)  # fmt: skip
+                _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, one - p1,
+                        one - p2, live, check, bh_, wo_, bo_)  # fmt: skip
             elif not SHUFFLE:
                 for p in range(n_samples):
                     c = nnz[p]
@@ -390,9 +407,8 @@ def block_kernel(variant: Variant, fast: bool):
                             grad[bo_ + o, j] = d
                     _backward(ACT, FAST, X, p, nz, c, th, hid, dout, grad, acc)
                     p1, p2 = p1 * b1, p2 * b2
-                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr,
-                            (mu_t, lam_t, b1, b2, eps, one - p1, one - p2), live, check,
-                            bh_, wo_, bo_)  # fmt: skip
+                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, one - p1,
+                            one - p2, live, check, bh_, wo_, bo_)  # fmt: skip
             else:
                 for j in range(nb):
                     states[j] = draw_order(states[j], order, j)
@@ -412,9 +428,8 @@ def block_kernel(variant: Variant, fast: bool):
                             grad[bo_ + o, j] = d
                     _lane_backward(ACT, FAST, xg, th, hid, dout, grad, acc)
                     p1, p2 = p1 * b1, p2 * b2
-                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr,
-                            (mu_t, lam_t, b1, b2, eps, one - p1, one - p2), live, check,
-                            bh_, wo_, bo_)  # fmt: skip
+                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, one - p1,
+                            one - p2, live, check, bh_, wo_, bo_)  # fmt: skip
             for j in range(nb):
                 if live[j] and check[j] != check[j]:
                     events[DIVERGED, j] = k + 1

@@ -24,17 +24,23 @@ ACTIVATIONS = ("logistic", "tanh")
 LOSSES = ("sse", "xent")
 UPDATES = ("batch", "online", "shuffled")
 INPUTS = ("binary", "bipolar")
-OPTIMIZERS = ("gd", "nesterov", "adam")
+OPTIMIZERS = ("gd", "nesterov", "adam", "rprop", "irprop-")
 
 LOGISTIC, TANH = range(len(ACTIVATIONS))
 SSE, XENT = range(len(LOSSES))
 BATCH, ONLINE, SHUFFLED = range(len(UPDATES))
 #: Codes of :attr:`Variant.momentum`: none, heavy ball, Nesterov.
 HEAVY_BALL, NESTEROV = 1, 2
-#: Code of :attr:`Variant.optimizer` for the rules with state of their own.
-ADAM = OPTIMIZERS.index("adam")
+#: Codes of :attr:`Variant.optimizer` for the rules with state of their own.
+ADAM, RPROP, IRPROP = (OPTIMIZERS.index(name) for name in ("adam", "rprop", "irprop-"))
 #: Settings only some optimisers use, with the optimisers that use them.
-OPTIMIZER_SETTINGS = {"beta1": ("adam",), "beta2": ("adam",), "adam_eps": ("adam",)}
+OPTIMIZER_SETTINGS = {
+    "beta1": ("adam",), "beta2": ("adam",), "adam_eps": ("adam",),
+    "eta_plus": ("rprop", "irprop-"), "eta_minus": ("rprop", "irprop-"),
+    "delta_max": ("rprop", "irprop-"), "delta_min": ("rprop", "irprop-"),
+}  # fmt: skip
+#: Quantities of state each optimiser keeps per parameter (a block of rows each).
+STATE_SLOTS = {"gd": 0, "nesterov": 1, "adam": 2, "rprop": 3, "irprop-": 2}
 
 
 class RecipeError(ValueError):
@@ -87,6 +93,10 @@ class Recipe:
     beta1: float = 0.9
     beta2: float = 0.999
     adam_eps: float = 1e-8
+    eta_plus: float = 1.2
+    eta_minus: float = 0.5
+    delta_max: float = 50.0
+    delta_min: float = 1e-6
 
     def __post_init__(self) -> None:
         self.check()
@@ -120,6 +130,26 @@ class Recipe:
         eps = self.adam_eps
         if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
             raise RecipeError("adam_eps", f"must be positive and finite, got {eps!r}")
+        self._check_rprop()
+
+    def _check_rprop(self) -> None:
+        def number(name: str, ok, what: str) -> None:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and ok(value)):
+                raise RecipeError(name, f"must be {what}, got {value!r}")
+
+        number("eta_plus", lambda v: v > 1, "above 1")
+        number("eta_minus", lambda v: 0 < v < 1, "in (0, 1)")
+        number("delta_min", lambda v: v > 0, "positive")
+        number("delta_max", lambda v: v > self.delta_min, "above delta_min")
+        if self.optimizer in ("rprop", "irprop-"):
+            if self.update != "batch":
+                raise RecipeError("optimizer", f"{self.optimizer} adapts each step to the "
+                                  "whole task's gradient: batch updates only, got update "
+                                  f"{self.update}")  # fmt: skip
+            if self.momentum > 0:
+                raise RecipeError("optimizer", f"{self.optimizer} has no momentum; momentum "
+                                  f"must be 0 with it, got {self.momentum!r}")  # fmt: skip
         lam = self.weight_decay
         if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
             raise RecipeError("weight_decay", f"must be finite and at least 0, got {lam!r}")
@@ -159,6 +189,11 @@ class Recipe:
         if self.momentum == 0:
             return 0
         return NESTEROV if self.optimizer == "nesterov" else HEAVY_BALL
+
+    @property
+    def state_slots(self) -> int:
+        """Quantities of state the optimiser keeps per parameter (momentum: 1)."""
+        return STATE_SLOTS[self.optimizer] or int(self.momentum > 0)
 
     @property
     def margin(self) -> float:

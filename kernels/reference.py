@@ -98,6 +98,12 @@ class _Net:
         self.b1, self.b2 = dtype.type(recipe.beta1), dtype.type(recipe.beta2)
         self.eps = dtype.type(recipe.adam_eps)
         self.p1 = self.p2 = dtype.type(1.0)
+        # Rprop: each weight's step size (from the learning rate), kept gradient, last change.
+        self.up, self.down = dtype.type(recipe.eta_plus), dtype.type(recipe.eta_minus)
+        self.most, self.least = dtype.type(recipe.delta_max), dtype.type(recipe.delta_min)
+        self.steps: dict[str, np.ndarray] = {}
+        self.kept = {name: np.zeros_like(getattr(self, name)) for name in self.names}
+        self.change = {name: np.zeros_like(getattr(self, name)) for name in self.names}
 
     names = ("wo", "bo", "wh", "bh")
 
@@ -138,7 +144,9 @@ class _Net:
             w, g = getattr(self, name), minus_gradient[name]
             if r.weight_decay > 0 and name in ("wh", "wo"):  # weights only, not biases
                 g = g - self.lam * w
-            if r.optimizer == "adam":  # torch.optim.Adam's arithmetic (kernels.step.adam)
+            if r.optimizer in ("rprop", "irprop-"):
+                self._rprop(name, w, g, lr)
+            elif r.optimizer == "adam":  # torch.optim.Adam's arithmetic (kernels.step.adam)
                 m = (one - self.b1) * g + self.b1 * self.velocity[name]
                 s = (one - self.b2) * g * g + self.b2 * self.second[name]
                 self.velocity[name], self.second[name] = m, s
@@ -152,6 +160,20 @@ class _Net:
                     setattr(self, name, w + self.velocity[name])
             else:
                 setattr(self, name, w + lr * g)
+
+    def _rprop(self, name: str, w: np.ndarray, g: np.ndarray, lr) -> None:
+        """Rprop (with weight-backtracking) or iRprop- on one parameter array."""
+        step = self.steps.setdefault(name, np.full_like(w, lr))
+        same = self.kept[name] * g
+        grow, shrink = same > 0, same < 0
+        step = np.where(grow, np.minimum(step * self.up, self.most), step)
+        step = np.where(shrink, np.maximum(step * self.down, self.least), step)
+        g = np.where(shrink, np.zeros_like(g), g)  # forgotten after a sign change
+        change = np.where(g > 0, step, np.where(g < 0, -step, np.zeros_like(step)))
+        if self.recipe.optimizer == "rprop":  # a sign change undoes the last change instead
+            change = np.where(shrink, -self.change[name], change)
+        self.steps[name], self.kept[name], self.change[name] = step, g, change
+        setattr(self, name, w + change)
 
     def finite(self) -> bool:
         return all(np.isfinite(getattr(self, name)).all() for name in self.names)

@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from .numerics import JIT, like, logistic, madd, tanh
-from .recipe import NESTEROV, TANH, XENT
+from .recipe import NESTEROV, RPROP, TANH, XENT
 
 # Not cached on disk: a piece is compiled into the kernels that call it, and
 # those are cached with a stamp of these sources (kernels.general), so an edit
@@ -104,6 +104,34 @@ def adam(decay, w, g, m, s, lr, lam, b1, b2, eps, c1, c2, fast):
     s = madd((one - b2) * g, g, b2 * s, fast)
     denom = np.sqrt(s) / np.sqrt(c2) + eps
     return madd(lr / c1, m / denom, w, fast), m, s
+
+
+@njit(**_PIECE)
+def rprop(kind, decay, w, g, step, gp, dw, lam, up, down, most, least, fast):
+    """One Rprop update of ``w`` from ``g``, minus its loss gradient over the whole
+    task: only signs count. ``step`` is the weight's own step size, ``gp`` the
+    ``g`` it kept from the last update, ``dw`` its last change.
+
+    Same sign as before: the step grows (``up``, at most ``most``); opposite:
+    it shrinks (``down``, at least ``least``) and, for ``kind`` RPROP
+    (Riedmiller & Braun 1993, with weight-backtracking), the last change is
+    undone and ``g`` forgotten, so the next update only steps; for iRprop-
+    (Igel & Hüsken 2000; ``torch.optim.Rprop``) ``g`` is forgotten and the
+    weight does not move. Otherwise the weight moves by ``step`` along ``g``'s
+    sign. Returns ``(w, step, gp, dw)``."""
+    zero = like(w, 0.0)
+    if decay:
+        g = madd(-lam, w, g, fast)
+    same = gp * g
+    if same > zero:
+        step = min(step * up, most)
+    elif same < zero:
+        step = max(step * down, least)
+        if kind == RPROP:
+            return w - dw, step, zero, -dw
+        g = zero
+    dw = step if g > zero else (-step if g < zero else zero)
+    return w + dw, step, g, dw
 
 
 @njit(**_PIECE)

@@ -158,14 +158,27 @@ AXES: tuple[Axis, ...] = (
     Axis("optimizer", pa.string(), DEFAULT.optimizer, specs.name_spec,
          "gd (gradient descent; with --momentum, heavy ball), nesterov (Nesterov "
          "momentum, as torch.optim.SGD(nesterov=True): v <- mu v - lr g, w <- w - lr g + "
-         "mu v; needs --momentum > 0) or adam (Kingma & Ba 2015, as torch.optim.Adam; "
-         "--beta1, --beta2, --adam-eps).", recipe=True),
+         "mu v; needs --momentum > 0), adam (Kingma & Ba 2015, as torch.optim.Adam; "
+         "--beta1, --beta2, --adam-eps), rprop (Riedmiller & Braun 1993, with "
+         "weight-backtracking) or irprop- (Igel & Hüsken 2000, as torch.optim.Rprop); "
+         "the Rprops take --lr as the initial step size and batch updates only.",
+         recipe=True),
     Axis("beta1", pa.float64(), DEFAULT.beta1, specs.float_spec,
          "Adam's decay of the first moment, in [0, 1).", recipe=True),
     Axis("beta2", pa.float64(), DEFAULT.beta2, specs.float_spec,
          "Adam's decay of the second moment, in [0, 1).", recipe=True),
     Axis("adam_eps", pa.float64(), DEFAULT.adam_eps, specs.float_spec,
          "Adam's epsilon, added to the root of the second moment (> 0).", recipe=True),
+    Axis("eta_plus", pa.float64(), DEFAULT.eta_plus, specs.float_spec,
+         "Rprop's growth of a step size while its gradient keeps its sign (> 1).",
+         recipe=True),
+    Axis("eta_minus", pa.float64(), DEFAULT.eta_minus, specs.float_spec,
+         "Rprop's shrinking of a step size when its gradient changes sign, in (0, 1).",
+         recipe=True),
+    Axis("delta_max", pa.float64(), DEFAULT.delta_max, specs.float_spec,
+         "Rprop's largest step size.", recipe=True),
+    Axis("delta_min", pa.float64(), DEFAULT.delta_min, specs.float_spec,
+         "Rprop's smallest step size (> 0).", recipe=True),
 )  # fmt: skip
 
 BY_NAME = {axis.name: axis for axis in AXES}

@@ -21,6 +21,11 @@ BAD = [
     (dict(adam_eps=1e-6, optimizer="nesterov", momentum=0.5), "adam_eps"),
     (dict(optimizer="adam", beta2=1.0), "beta2"),
     (dict(optimizer="adam", adam_eps=0.0), "adam_eps"),
+    (dict(optimizer="rprop", update="online"), "optimizer"),
+    (dict(optimizer="irprop-", momentum=0.5), "optimizer"), (dict(eta_plus=1.1), "eta_plus"),
+    (dict(optimizer="rprop", eta_plus=1.0), "eta_plus"),
+    (dict(optimizer="irprop-", eta_minus=1.0), "eta_minus"),
+    (dict(optimizer="rprop", delta_min=1.0, delta_max=0.5), "delta_max"),
 ]  # fmt: skip
 
 

@@ -83,8 +83,11 @@ def torch_train(X, Y, params, lr, epochs, recipe, seed):
     (its v is ours over -lr). With nesterov=True it steps w <- w - lr (g + mu v),
     which is ours: w <- w - lr g + mu v. torch.optim.Adam's update is ours
     (kernels.step.adam) but for its first moment, which it moves by a lerp:
-    equal to rounding. Its weight_decay adds lambda w to g, as ours,
-    here on the weights only (a parameter group without it for the biases).
+    equal to rounding. torch.optim.Rprop is iRprop- (Igel & Hüsken 2000): on a
+    sign change it forgets the gradient and does not move, where Riedmiller &
+    Braun's Rprop undoes its last change; its lr is the initial step size.
+    Their weight_decay adds lambda w to g, as ours, here on the weights only (a
+    parameter group without it for the biases; Rprop has none).
     """
     torch = pytest.importorskip("torch")  # the [test] extra installs it
     import torch.nn.functional as F
@@ -93,7 +96,11 @@ def torch_train(X, Y, params, lr, epochs, recipe, seed):
     p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
     groups = [{"params": [p["w_hidden"], p["w_out"]], "weight_decay": recipe.weight_decay},
               {"params": [p["b_hidden"], p["b_out"]], "weight_decay": 0.0}]  # fmt: skip
-    if recipe.optimizer == "adam":
+    if recipe.optimizer == "irprop-":  # torch's Rprop has no weight decay
+        opt = torch.optim.Rprop([p[k] for k in params], lr=lr,
+                                etas=(recipe.eta_minus, recipe.eta_plus),
+                                step_sizes=(recipe.delta_min, recipe.delta_max))  # fmt: skip
+    elif recipe.optimizer == "adam":
         opt = torch.optim.Adam(groups, lr=lr, betas=(recipe.beta1, recipe.beta2),
                                eps=recipe.adam_eps)  # fmt: skip
     else:
@@ -135,6 +142,10 @@ TORCH_RECIPES = [
     Recipe(optimizer="nesterov", momentum=0.5, update="online", weight_decay=1e-3),
     Recipe(optimizer="adam"),
     Recipe(optimizer="adam", update="online", weight_decay=1e-3, beta1=0.5, beta2=0.99),
+    Recipe(optimizer="irprop-"),
+    # Sign-only rules turn a gradient whose sign is decided at rounding level (a
+    # saturated unit) into a whole step: compared on runs that do not saturate.
+    Recipe(optimizer="irprop-", eta_plus=1.1, eta_minus=0.3, delta_max=1.0),
 ]  # fmt: skip
 
 

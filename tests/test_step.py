@@ -35,6 +35,9 @@ RECIPES = {
     "adam-decay": Recipe(optimizer="adam", weight_decay=1e-3),
     "adam-online-xent": Recipe(optimizer="adam", update="online", loss="xent", beta1=0.5,
                                beta2=0.9, adam_eps=1e-6, targets=(0.1, 0.9)),
+    "rprop-decay": Recipe(optimizer="rprop", weight_decay=1e-3),
+    "irprop-tanh": Recipe(optimizer="irprop-", activation="tanh", eta_plus=1.3, eta_minus=0.4,
+                          delta_max=10.0, delta_min=1e-4, inputs="bipolar"),
 }  # fmt: skip
 #: Each recipe's task (one shape per recipe: its generated kernel compiles once;
 #: small, as compiling takes seconds; test_tiled covers larger shapes).
@@ -42,7 +45,7 @@ TASKS = {"notebook": "xor", "tanh-momentum-bipolar": "or", "tanh-out-online-deca
          "xent-shuffled-momentum-decay": "parity3", "xent-online-momentum": "and",
          "tanh-tanh-decay": "encoder3", "nesterov-decay": "xor",
          "nesterov-online-tanh": "xnor", "adam-decay": "parity3",
-         "adam-online-xent": "or"}  # fmt: skip
+         "adam-online-xent": "or", "rprop-decay": "xor", "irprop-tanh": "parity3"}  # fmt: skip
 FLOATS = ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "outputs", "loss_curve")
 INTS = ("epoch_solved", "epoch_converged", "epoch_diverged", "epoch_mse_target")
 #: float32 against the float32 reference, fast arithmetic (FMA, own exp and tanh):
@@ -68,7 +71,7 @@ def _rng(*keys) -> np.random.Generator:
 
 def _general_only(recipe: Recipe) -> bool:
     """Recipes the generated kernels do not implement (they refuse them)."""
-    return recipe.update == "shuffled" or recipe.optimizer == "adam"
+    return recipe.update == "shuffled" or recipe.optimizer in ("adam", "rprop", "irprop-")
 
 
 @functools.cache
@@ -166,7 +169,7 @@ def test_every_variant_is_the_reference(name, kernel, dtype, exp):
 def test_the_generated_kernel_is_the_general_kernel_bit_for_bit(name, dtype):
     X, Y, params, lr, run, _, _ = _case(name, dtype)
     if _general_only(run["recipe"]):
-        with pytest.raises(ValueError, match="shuffled|adam"):
+        with pytest.raises(ValueError, match="shuffled|adam|rprop"):
             train_batch(X, Y, params, lr, kernel="tiled", **run)
         return
     general = train_batch(X, Y, params, lr, kernel="general", **run)
