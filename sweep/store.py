@@ -69,9 +69,8 @@ FORMAT = "sweep-results/1"
 #: Columns worth a Parquet dictionary (few distinct values). Trying one on
 #: float lists and unique ids made writes 3.5x slower and parts 20% larger.
 DICTIONARY_COLUMNS = ["task", "dtype", "exp"]
-#: Columns written without compression or statistics: ids are random hex,
-#: which lz4 shrank by 13% for a quarter of a summary part's write time, and
-#: whose min and max tell a reader nothing (65,536-trial parts, Zen 3).
+#: Columns written without statistics: ids are random hex, whose min and max
+#: tell a reader nothing (and cost a tenth of a summary part's write time).
 RAW_COLUMNS = ("trial_id",)
 #: Columns delta-coded: seeds ascend within a chunk, so they take almost nothing.
 DELTA_COLUMNS = ("seed",)
@@ -475,7 +474,7 @@ class Store:
 def _write_parquet(table: pa.Table, sink) -> None:
     names = table.schema.names
     pq.write_table(table, sink, use_dictionary=DICTIONARY_COLUMNS,
-                   compression={n: "none" if n in RAW_COLUMNS else "lz4" for n in names},
+                   compression="lz4",
                    write_statistics=[n for n in names if n not in RAW_COLUMNS],
                    column_encoding=dict.fromkeys(DELTA_COLUMNS, "DELTA_BINARY_PACKED"),
                    write_page_checksum=True)  # fmt: skip
