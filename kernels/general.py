@@ -30,8 +30,18 @@ from numba import njit
 from . import model
 from .numerics import JIT, madd
 from .orders import draw_order
-from .recipe import ADAM, BATCH, IRPROP, RPROP, SHUFFLED, Variant
-from .step import activate, adam, descend, hidden_delta, observe, output_delta, record, rprop
+from .recipe import ADAM, BATCH, IRPROP, QUICKPROP, RPROP, SHUFFLED, Variant
+from .step import (
+    activate,
+    adam,
+    descend,
+    hidden_delta,
+    observe,
+    output_delta,
+    quickprop,
+    record,
+    rprop,
+)
 
 #: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1: never).
 SOLVED, CONVERGED, DIVERGED, HIT = range(4)
@@ -237,17 +247,29 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, c1, c2,
     rows below ``bh`` and from ``wo`` to ``bo``), clearing ``grad``; frozen
     networks keep their state. ``vel`` holds the optimiser's state, a block
     of rows per quantity (momentum: velocities; Adam: first, then second
-    moments; Rprop: step sizes, kept gradients, last changes). ``consts``:
-    (mu, lambda, beta1, beta2, eps, eta+, eta-, delta max, delta min); ``c1``,
+    moments; Rprop: step sizes, kept gradients, last changes; Quickprop: kept
+    gradients, last changes). ``consts``:
+    (mu, lambda, beta1, beta2, eps, eta+, eta-, delta max, delta min, Quickprop's
+    mu); ``c1``,
     ``c2``: Adam's bias corrections for this update. ``check`` collects
     new * 0, NaN exactly when a new parameter is not finite."""
     rows, nb = th.shape
     zero = th.dtype.type(0.0)
-    mu_t, lam_t, b1, b2, eps, up, down, most, least = consts
+    mu_t, lam_t, b1, b2, eps, up, down, most, least, qmu = consts
     for r in range(rows):
         weight = r < bh or wo <= r < bo
         for j in range(nb):
-            if optimizer in (RPROP, IRPROP):
+            if optimizer == QUICKPROP:
+                gp, dw = vel[r, j], vel[rows + r, j]
+                if weight:
+                    w, gp, dw = quickprop(decay, th[r, j], grad[r, j], gp, dw, lr[j], lam_t, qmu,
+                                          fast)  # fmt: skip
+                else:
+                    w, gp, dw = quickprop(False, th[r, j], grad[r, j], gp, dw, lr[j], lam_t, qmu,
+                                          fast)  # fmt: skip
+                vel[r, j] = gp if live[j] else vel[r, j]
+                vel[rows + r, j] = dw if live[j] else vel[rows + r, j]
+            elif optimizer in (RPROP, IRPROP):
                 step, gp = vel[r, j], vel[rows + r, j]
                 dw = vel[2 * rows + r, j] if optimizer == RPROP else zero
                 if weight:
@@ -328,7 +350,7 @@ def block_kernel(variant: Variant, fast: bool):
         mu_t, lam_t, b1, b2, eps = dt(hyper[0]), dt(hyper[1]), dt(hyper[2]), dt(hyper[3]), dt(
             hyper[4])  # fmt: skip
         up, down, most, least = dt(hyper[5]), dt(hyper[6]), dt(hyper[7]), dt(hyper[8])
-        consts = (mu_t, lam_t, b1, b2, eps, up, down, most, least)
+        consts = (mu_t, lam_t, b1, b2, eps, up, down, most, least, dt(hyper[9]))
         one = dt(1.0)
         p1, p2 = one, one  # beta1^t and beta2^t: Adam's bias corrections, update by update
         stopping = False

@@ -24,7 +24,7 @@ ACTIVATIONS = ("logistic", "tanh")
 LOSSES = ("sse", "xent")
 UPDATES = ("batch", "online", "shuffled")
 INPUTS = ("binary", "bipolar")
-OPTIMIZERS = ("gd", "nesterov", "adam", "rprop", "irprop-")
+OPTIMIZERS = ("gd", "nesterov", "adam", "rprop", "irprop-", "quickprop")
 
 LOGISTIC, TANH = range(len(ACTIVATIONS))
 SSE, XENT = range(len(LOSSES))
@@ -32,15 +32,19 @@ BATCH, ONLINE, SHUFFLED = range(len(UPDATES))
 #: Codes of :attr:`Variant.momentum`: none, heavy ball, Nesterov.
 HEAVY_BALL, NESTEROV = 1, 2
 #: Codes of :attr:`Variant.optimizer` for the rules with state of their own.
-ADAM, RPROP, IRPROP = (OPTIMIZERS.index(name) for name in ("adam", "rprop", "irprop-"))
+ADAM, RPROP, IRPROP, QUICKPROP = (OPTIMIZERS.index(name) for name in
+                                   ("adam", "rprop", "irprop-", "quickprop"))  # fmt: skip
+#: Optimisers that adapt each step to the whole task's gradient: batch updates only.
+BATCH_ONLY = ("rprop", "irprop-", "quickprop")
 #: Settings only some optimisers use, with the optimisers that use them.
 OPTIMIZER_SETTINGS = {
     "beta1": ("adam",), "beta2": ("adam",), "adam_eps": ("adam",),
     "eta_plus": ("rprop", "irprop-"), "eta_minus": ("rprop", "irprop-"),
     "delta_max": ("rprop", "irprop-"), "delta_min": ("rprop", "irprop-"),
+    "max_factor": ("quickprop",),
 }  # fmt: skip
 #: Quantities of state each optimiser keeps per parameter (a block of rows each).
-STATE_SLOTS = {"gd": 0, "nesterov": 1, "adam": 2, "rprop": 3, "irprop-": 2}
+STATE_SLOTS = {"gd": 0, "nesterov": 1, "adam": 2, "rprop": 3, "irprop-": 2, "quickprop": 2}
 
 
 class RecipeError(ValueError):
@@ -97,6 +101,7 @@ class Recipe:
     eta_minus: float = 0.5
     delta_max: float = 50.0
     delta_min: float = 1e-6
+    max_factor: float = 1.75
 
     def __post_init__(self) -> None:
         self.check()
@@ -142,7 +147,8 @@ class Recipe:
         number("eta_minus", lambda v: 0 < v < 1, "in (0, 1)")
         number("delta_min", lambda v: v > 0, "positive")
         number("delta_max", lambda v: v > self.delta_min, "above delta_min")
-        if self.optimizer in ("rprop", "irprop-"):
+        number("max_factor", lambda v: v > 0, "positive")
+        if self.optimizer in BATCH_ONLY:
             if self.update != "batch":
                 raise RecipeError("optimizer", f"{self.optimizer} adapts each step to the "
                                   "whole task's gradient: batch updates only, got update "

@@ -144,7 +144,9 @@ class _Net:
             w, g = getattr(self, name), minus_gradient[name]
             if r.weight_decay > 0 and name in ("wh", "wo"):  # weights only, not biases
                 g = g - self.lam * w
-            if r.optimizer in ("rprop", "irprop-"):
+            if r.optimizer == "quickprop":
+                self._quickprop(name, w, g, lr)
+            elif r.optimizer in ("rprop", "irprop-"):
                 self._rprop(name, w, g, lr)
             elif r.optimizer == "adam":  # torch.optim.Adam's arithmetic (kernels.step.adam)
                 m = (one - self.b1) * g + self.b1 * self.velocity[name]
@@ -174,6 +176,23 @@ class _Net:
             change = np.where(shrink, -self.change[name], change)
         self.steps[name], self.kept[name], self.change[name] = step, g, change
         setattr(self, name, w + change)
+
+    @np.errstate(divide="ignore", invalid="ignore")  # the parabola's jump may be 0/0: an outcome
+    def _quickprop(self, name: str, w: np.ndarray, g: np.ndarray, lr) -> None:
+        """Quickprop (Fahlman 1988) on one parameter array (kept: last g; change: last step)."""
+        mu = self.recipe.max_factor
+        mu = w.dtype.type(mu)
+        gp, dw = self.kept[name], self.change[name]
+        shrink = mu / (w.dtype.type(1.0) + mu)
+        zero = np.zeros_like(w)
+        jump = (g / (gp - g)) * dw
+        up, down = dw > 0, dw < 0
+        step = np.where(up & (g > 0), lr * g, zero)
+        step = np.where(down & (g < 0), lr * g, step)
+        big = np.where(up, g > shrink * gp, g < shrink * gp)
+        step = np.where(up | down, step + np.where(big, mu * dw, jump), lr * g)
+        self.kept[name], self.change[name] = g, step
+        setattr(self, name, w + step)
 
     def finite(self) -> bool:
         return all(np.isfinite(getattr(self, name)).all() for name in self.names)

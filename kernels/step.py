@@ -135,6 +135,33 @@ def rprop(kind, decay, w, g, step, gp, dw, lam, up, down, most, least, fast):
 
 
 @njit(**_PIECE)
+def quickprop(decay, w, g, gp, dw, lr, lam, mu, fast):
+    """One Quickprop update (Fahlman 1988, his Quickprop 1 code) of ``w`` from
+    ``g``, minus its loss gradient over the whole task; ``gp`` is last epoch's
+    ``g``, ``dw`` the last change.
+
+    After a step up (``dw > 0``): add ``lr * g`` if ``g`` still points up,
+    then jump to the minimum of the parabola through the two slopes,
+    ``g / (gp - g) * dw``, or ``mu * dw`` if that would be more than ``mu``
+    times the last step (``g > mu / (1 + mu) * gp``). A step down likewise.
+    No last step: gradient descent, ``lr * g``. Returns ``(w, g, step)``."""
+    zero, one = like(w, 0.0), like(w, 1.0)
+    if decay:
+        g = madd(-lam, w, g, fast)
+    shrink = mu / (one + mu)
+    step = zero
+    if dw != zero:
+        up = dw > zero
+        if (g > zero) if up else (g < zero):  # the slope still points the last step's way
+            step = madd(lr, g, step, fast)
+        big = (g > shrink * gp) if up else (g < shrink * gp)
+        step = madd(mu if big else g / (gp - g), dw, step, fast)
+    else:
+        step = madd(lr, g, step, fast)
+    return w + step, g, step
+
+
+@njit(**_PIECE)
 def observe(e, sign, worst, miss, sse, fast):
     """Fold one output's error ``e`` into its network's epoch statistics:
     ``worst`` max |e| (converged), ``miss`` max of ``sign * e`` (solved; sign is

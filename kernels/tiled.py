@@ -52,7 +52,7 @@ from .codegen import (
     constant,
 )
 from .model import BatchResult, unflatten
-from .recipe import ADAM, BATCH, DEFAULT, IRPROP, ONLINE, RPROP, Recipe, Variant
+from .recipe import ADAM, BATCH, DEFAULT, IRPROP, ONLINE, QUICKPROP, RPROP, Recipe, Variant
 
 #: Networks per block (measured on XOR H = 32: 32 best, 16 and 128 ~7% slower).
 NB = 32
@@ -67,7 +67,7 @@ MAX_TILE_PARAMS = 18
 MAX_TILE_OUTPUTS = 16
 MAX_SAMPLES = 8
 #: Update modes a generated kernel implements (with gradient descent, heavy-ball
-#: or Nesterov momentum; Adam and Rprop train in the general kernel).
+#: or Nesterov momentum; Adam, the Rprops and Quickprop train in the general kernel).
 UPDATES = (BATCH, ONLINE)
 
 
@@ -441,7 +441,7 @@ def choose_tile(width: int, per_unit: int, n_samples: int, most: int = MAX_TILE)
 @functools.lru_cache(maxsize=256)
 def _plan_for(x_bytes: bytes, y_bytes: bytes, x_shape: tuple, y_shape: tuple, width: int,
               variant: Variant, signs: tuple) -> tuple[int, str] | None:  # fmt: skip
-    if variant.update not in UPDATES or variant.optimizer in (ADAM, RPROP, IRPROP):
+    if variant.update not in UPDATES or variant.optimizer in (ADAM, RPROP, IRPROP, QUICKPROP):
         return None
     X = np.frombuffer(x_bytes).reshape(x_shape)
     Y = np.frombuffer(y_bytes).reshape(y_shape)
@@ -471,7 +471,7 @@ def _plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> tuple[int
 def fits(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT) -> bool:
     """Whether a tile of this shape vectorises and compiles in a few seconds
     (:data:`MAX_TILE_PARAMS`, :data:`codegen.MAX_LINES`) for a recipe the
-    generated kernels implement (:data:`UPDATES`, not Adam or Rprop); any width then fits."""
+    generated kernels implement (:data:`UPDATES`, gd and nesterov); any width then fits."""
     return width >= 1 and _plan(X, Y, width, recipe) is not None
 
 

@@ -116,13 +116,15 @@ def train_batch(
     sgn = recipe.signs(Y)
     Xc, Yc = (np.ascontiguousarray(a, dtype=dtype) for a in recipe.code(X, Y))
     # The optimiser's state, a block of rows per quantity, from zero (momentum's
-    # velocities; Adam's moments; Rprop's kept gradients and last changes)
+    # velocities; Adam's moments; Rprop's and Quickprop's kept gradients and
+    # last changes)
     # but Rprop's step sizes, from the learning rate (its initial step).
     vel = np.zeros((recipe.state_slots * theta.shape[0], n), dtype=dtype)
     if recipe.optimizer in ("rprop", "irprop-"):
         vel[: theta.shape[0]] = lr_arr
     hyper = (recipe.momentum, recipe.weight_decay, recipe.beta1, recipe.beta2, recipe.adam_eps,
-             recipe.eta_plus, recipe.eta_minus, recipe.delta_max, recipe.delta_min)  # fmt: skip
+             recipe.eta_plus, recipe.eta_minus, recipe.delta_max, recipe.delta_min,
+             recipe.max_factor)  # fmt: skip
     events = np.full((4, n), -1, dtype=np.int64)
     curve = np.empty((points.size, n), dtype=dtype)
     outputs = np.empty((X.shape[0], n_out, n), dtype=dtype)

@@ -160,9 +160,10 @@ AXES: tuple[Axis, ...] = (
          "momentum, as torch.optim.SGD(nesterov=True): v <- mu v - lr g, w <- w - lr g + "
          "mu v; needs --momentum > 0), adam (Kingma & Ba 2015, as torch.optim.Adam; "
          "--beta1, --beta2, --adam-eps), rprop (Riedmiller & Braun 1993, with "
-         "weight-backtracking) or irprop- (Igel & Hüsken 2000, as torch.optim.Rprop); "
-         "the Rprops take --lr as the initial step size and batch updates only.",
-         recipe=True),
+         "weight-backtracking), irprop- (Igel & Hüsken 2000, as torch.optim.Rprop) or "
+         "quickprop (Fahlman 1988; --lr is its gradient term's rate, --max-factor its "
+         "mu); the Rprops take --lr as the initial step size; these three batch updates "
+         "only.", recipe=True),
     Axis("beta1", pa.float64(), DEFAULT.beta1, specs.float_spec,
          "Adam's decay of the first moment, in [0, 1).", recipe=True),
     Axis("beta2", pa.float64(), DEFAULT.beta2, specs.float_spec,
@@ -179,6 +180,8 @@ AXES: tuple[Axis, ...] = (
          "Rprop's largest step size.", recipe=True),
     Axis("delta_min", pa.float64(), DEFAULT.delta_min, specs.float_spec,
          "Rprop's smallest step size (> 0).", recipe=True),
+    Axis("max_factor", pa.float64(), DEFAULT.max_factor, specs.float_spec,
+         "Quickprop's mu: no step more than mu times the last one (> 0).", recipe=True),
 )  # fmt: skip
 
 BY_NAME = {axis.name: axis for axis in AXES}

@@ -26,6 +26,9 @@ BAD = [
     (dict(optimizer="rprop", eta_plus=1.0), "eta_plus"),
     (dict(optimizer="irprop-", eta_minus=1.0), "eta_minus"),
     (dict(optimizer="rprop", delta_min=1.0, delta_max=0.5), "delta_max"),
+    (dict(optimizer="quickprop", update="shuffled"), "optimizer"),
+    (dict(max_factor=2.0), "max_factor"),
+    (dict(optimizer="quickprop", max_factor=0.0), "max_factor"),
 ]  # fmt: skip
 
 

@@ -1,5 +1,7 @@
 """The oracle against the notebook's own code run verbatim, and against PyTorch."""
 
+import collections
+
 import numpy as np
 import pytest
 
@@ -159,3 +161,76 @@ def test_pytorch_autograd_and_sgd_retrain_the_same_networks(recipe):
         for name in params:
             np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-9, atol=1e-12,
                                        err_msg=name)  # fmt: skip
+
+
+def fahlman_quickprop(X, Y, params, lr, epochs, mu, seen):
+    """Quickprop transcribed from Fahlman's Quickprop 1 code (1988; UPDATE_WEIGHTS
+    in T. Regier's C translation), weight by weight, with its mode-switch
+    threshold 0, no split epsilon and no momentum; the slopes (minus the
+    gradient of the squared error over the task) come from torch autograd.
+    ``seen`` counts the rule's cases met."""
+    torch = pytest.importorskip("torch")
+
+    Xt, Yt = (torch.tensor(a, dtype=torch.float64) for a in (X, Y))
+    p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    prev_slopes = {k: np.zeros(v.size) for k, v in params.items()}
+    deltas = {k: np.zeros(v.size) for k, v in params.items()}
+    shrink = mu / (1.0 + mu)
+    for _ in range(epochs):
+        for t in p.values():
+            t.grad = None
+        hidden = torch.sigmoid(Xt @ p["w_hidden"] + p["b_hidden"])
+        out = torch.sigmoid(hidden @ p["w_out"] + p["b_out"])
+        (0.5 * ((Yt - out) ** 2).sum()).backward()
+        with torch.no_grad():
+            for k, t in p.items():
+                slopes = (-t.grad).numpy().ravel()
+                weights = t.numpy().reshape(-1)  # a view: updated in place
+                delta, prev = deltas[k], prev_slopes[k]
+                for i in range(slopes.size):
+                    s, step = slopes[i], 0.0
+                    if delta[i] > 0.0:
+                        if s > 0.0:
+                            step += lr * s
+                            seen["gradient term"] += 1
+                        if s > shrink * prev[i]:
+                            step += mu * delta[i]
+                            seen["largest step"] += 1
+                        else:
+                            step += s / (prev[i] - s) * delta[i]
+                            seen["parabola"] += 1
+                    elif delta[i] < 0.0:
+                        if s < 0.0:
+                            step += lr * s
+                            seen["gradient term"] += 1
+                        if s < shrink * prev[i]:
+                            step += mu * delta[i]
+                            seen["largest step"] += 1
+                        else:
+                            step += s / (prev[i] - s) * delta[i]
+                            seen["parabola"] += 1
+                    else:
+                        step += lr * s
+                        seen["gradient descent"] += 1
+                    delta[i] = step
+                    weights[i] += step
+                    prev[i] = s
+    return {k: v.detach().numpy() for k, v in p.items()}
+
+
+@pytest.mark.parametrize("mu", [1.75, 1.2])
+def test_quickprop_is_fahlmans_published_rule(mu):
+    # Quickprop's jumps divide by differences of slopes, so the two gradients'
+    # rounding (~1e-16) grows by orders of magnitude within tens of epochs:
+    # compared over 12, where every case of the rule is met.
+    X, Y = get_task("xor")
+    seen = collections.Counter()
+    for seed, lr in ((3, 0.5), (11, 1.5), (5, 0.1)):
+        params = init_uniform(seed, 2, 3, 1, -1.0, 1.0)
+        recipe = Recipe(optimizer="quickprop", max_factor=mu)
+        ours = train_one(X, Y, params, lr, 12, 0.1, 0, recipe=recipe, seed=seed)
+        theirs = fahlman_quickprop(X, Y, params, lr, 12, mu, seen)
+        for name in params:
+            np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-9, atol=1e-12,
+                                       err_msg=name)  # fmt: skip
+    assert set(seen) == {"gradient term", "largest step", "parabola", "gradient descent"}
