@@ -114,51 +114,23 @@ class Recipe:
             value = getattr(self, field)
             if value not in names:
                 raise RecipeError(field, f"must be one of {', '.join(names)}, got {value!r}")
-        mu = self.momentum
-        if not (isinstance(mu, (int, float)) and math.isfinite(mu) and 0 <= mu < 1):
-            raise RecipeError("momentum", f"must be in [0, 1), got {mu!r}")
-        if self.optimizer == "nesterov" and mu == 0:
-            raise RecipeError("optimizer", "nesterov needs momentum > 0 (its look-ahead is "
-                              "the momentum term), got momentum 0")  # fmt: skip
-        if self.optimizer == "adam" and mu > 0:
-            raise RecipeError("optimizer", f"adam keeps its own momentum (beta1); momentum "
-                              f"must be 0 with it, got {mu!r}")  # fmt: skip
-        for name, users in OPTIMIZER_SETTINGS.items():
-            value, default = getattr(self, name), self.__dataclass_fields__[name].default
-            if self.optimizer not in users and value != default:
-                raise RecipeError(name, f"only {', '.join(users)} uses it (optimizer is "
-                                  f"{self.optimizer}); leave it at {default!r}")  # fmt: skip
-        for name in ("beta1", "beta2"):
-            beta = getattr(self, name)
-            if not (isinstance(beta, (int, float)) and math.isfinite(beta) and 0 <= beta < 1):
-                raise RecipeError(name, f"must be in [0, 1), got {beta!r}")
-        eps = self.adam_eps
-        if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
-            raise RecipeError("adam_eps", f"must be positive and finite, got {eps!r}")
-        self._check_rprop()
 
-    def _check_rprop(self) -> None:
         def number(name: str, ok, what: str) -> None:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and ok(value)):
                 raise RecipeError(name, f"must be {what}, got {value!r}")
 
+        number("momentum", lambda v: 0 <= v < 1, "in [0, 1)")
+        number("weight_decay", lambda v: v >= 0, "finite and at least 0")
+        number("beta1", lambda v: 0 <= v < 1, "in [0, 1)")
+        number("beta2", lambda v: 0 <= v < 1, "in [0, 1)")
+        number("adam_eps", lambda v: v > 0, "positive and finite")
         number("eta_plus", lambda v: v > 1, "above 1")
         number("eta_minus", lambda v: 0 < v < 1, "in (0, 1)")
         number("delta_min", lambda v: v > 0, "positive")
         number("delta_max", lambda v: v > self.delta_min, "above delta_min")
         number("max_factor", lambda v: v > 0, "positive")
-        if self.optimizer in BATCH_ONLY:
-            if self.update != "batch":
-                raise RecipeError("optimizer", f"{self.optimizer} adapts each step to the "
-                                  "whole task's gradient: batch updates only, got update "
-                                  f"{self.update}")  # fmt: skip
-            if self.momentum > 0:
-                raise RecipeError("optimizer", f"{self.optimizer} has no momentum; momentum "
-                                  f"must be 0 with it, got {self.momentum!r}")  # fmt: skip
-        lam = self.weight_decay
-        if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
-            raise RecipeError("weight_decay", f"must be finite and at least 0, got {lam!r}")
+        self._check_optimizer()
         low, high = self.targets
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise RecipeError("targets", f"LOW must be below HIGH, got {self.targets_text}")
@@ -168,6 +140,24 @@ class Recipe:
                                   f"{self.output_activation}")  # fmt: skip
             if low < 0 or high > 1:
                 raise RecipeError("loss", f"xent needs targets in [0, 1], got {self.targets_text}")
+
+    def _check_optimizer(self) -> None:
+        """The optimiser with the settings it gives a meaning to, and no others."""
+        name, mu = self.optimizer, self.momentum
+        if name == "nesterov" and mu == 0:
+            raise RecipeError("optimizer", "nesterov needs momentum > 0 (its look-ahead is "
+                              "the momentum term), got momentum 0")  # fmt: skip
+        if STATE_SLOTS[name] > 1 and mu > 0:  # a rule with state of its own
+            raise RecipeError("optimizer", f"{name} has no heavy-ball momentum; momentum "
+                              f"must be 0 with it, got {mu!r}")  # fmt: skip
+        if name in BATCH_ONLY and self.update != "batch":
+            raise RecipeError("optimizer", f"{name} adapts each step to the whole task's "
+                              f"gradient: batch updates only, got {self.update}")  # fmt: skip
+        for setting, users in OPTIMIZER_SETTINGS.items():
+            value, default = getattr(self, setting), self.__dataclass_fields__[setting].default
+            if name not in users and value != default:
+                raise RecipeError(setting, f"only {', '.join(users)} uses it (optimizer is "
+                                  f"{name}); leave it at {default!r}")  # fmt: skip
 
     def check_tol(self, tol: float) -> None:
         """RecipeError unless ``tol`` lies in (0, HIGH - LOW)."""
