@@ -42,7 +42,7 @@ from .model import param_offsets
 from .recipe import Variant
 
 #: Bump to regenerate every cached kernel.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 #: Least work (network-epochs) for which a generated kernel pays: about 0.05 s
 #: of training, against 1.5-5 s to compile a new shape (once per machine, then
 #: loaded from the cache in 10 ms).
@@ -58,7 +58,7 @@ N_EVENTS = 5
 _ENV_CACHE = "SWEEP_KERNEL_CACHE"
 #: What a generated kernel is called with (see :func:`run`).
 SIGNATURE = ("theta, lr, events, curve, outputs, final_loss, work, epochs, tol, margin, "
-             "mse_target, mu, lam, points, early_stop, stop")  # fmt: skip
+             "mse_target, mu, lam, po, points, early_stop, stop")  # fmt: skip
 
 
 def param_rows(n_in: int, width: int, n_out: int) -> list[str]:
@@ -96,7 +96,7 @@ def active_inputs(X: np.ndarray, p: int) -> list[tuple[str, int]]:
 class Arithmetic:
     """Calls of the step's pieces in one variant (``fast``: the exp and FMAs; the
     recipe's codes are the generated module's constants ACT, OUT, LOSS,
-    MOMENTUM, DECAY)."""
+    MOMENTUM, DECAY, PRIME)."""
 
     def __init__(self, fast: bool):
         self.fast = fast
@@ -109,10 +109,10 @@ class Arithmetic:
         return f"activate({kind}, {x}, {self.fast})"
 
     def output_delta(self, e: str, yhat: str) -> str:
-        return f"output_delta(LOSS, OUT, {e}, {yhat}, {self.fast})"
+        return f"output_delta(LOSS, OUT, {e}, {yhat}, PRIME, po_t, {self.fast})"
 
     def hidden_delta(self, err: str, s: str) -> str:
-        return f"hidden_delta(ACT, {err}, {s}, {self.fast})"
+        return f"hidden_delta(ACT, {err}, {s}, PRIME, po_t, {self.fast})"
 
     def descend(self, decay: str, w: str, g: str, v: str) -> str:
         return f"descend(MOMENTUM, {decay}, {w}, {g}, {v}, lr_j, mu_t, lam_t, {self.fast})"
@@ -185,7 +185,7 @@ def module_source(generator: str, X: np.ndarray, Y: np.ndarray, width: int, vari
         f"PARAMS = {param_rows(n_in, width, n_out)!r}",
         f"ACT, OUT, LOSS, UPDATE = {variant.activation}, {variant.output_activation}, "
         f"{variant.loss}, {variant.update}",
-        f"MOMENTUM, DECAY = {variant.momentum}, {variant.decay}",
+        f"MOMENTUM, DECAY, PRIME = {variant.momentum}, {variant.decay}, {variant.prime}",
         "",
         "",
     ]
@@ -267,7 +267,8 @@ def unblocked(flat: np.ndarray, n_rows: int, n: int, nb: int) -> np.ndarray:
 def run(
     module: ModuleType, nb: int, work_rows: int, X: np.ndarray, Y: np.ndarray,
     theta: np.ndarray, lr: np.ndarray, momentum: bool, fast: bool, *, epochs: int,
-    tol: float, margin: float, mse_target: float, mu: float, lam: float, points: np.ndarray,
+    tol: float, margin: float, mse_target: float, mu: float, lam: float, po: float,
+    points: np.ndarray,
     early_stop: bool, stop: np.ndarray,
 ):  # fmt: skip
     """Train with a generated kernel (blocks of ``nb`` networks, ``work_rows`` rows
@@ -296,7 +297,7 @@ def run(
     work = np.zeros(work_rows * nb, dtype=dtype)
     kernel = module.train_fast if fast else module.train_exact
     kernel(flat, lr_b, events, curve, outputs, final_loss, work, epochs, tol, margin,
-           mse_target, mu, lam, points, early_stop, stop)  # fmt: skip
+           mse_target, mu, lam, po, points, early_stop, stop)  # fmt: skip
     theta = unblocked(flat, rows.shape[0], n, nb)[:n_params]
     return (
         theta,

@@ -126,7 +126,7 @@ def _forward(act, fast, X, p, nz, c, th, hid, oacc, acc):
 
 
 @njit(**_PIECE)
-def _backward(act, fast, X, p, nz, c, th, hid, dout, grad, acc):
+def _backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc):
     """Add sample ``p``'s gradient terms (minus the gradient) to ``grad``, one
     hidden unit at a time: its output weights', then its delta's (the error
     it receives, sum_o dout_o * w_out[h, o], times its slope)."""
@@ -153,7 +153,7 @@ def _backward(act, fast, X, p, nz, c, th, hid, dout, grad, acc):
                 hv = hid[h, j]
                 grad[wo + o, j] = madd(hv, d, grad[wo + o, j], fast)
                 e = d * th[wo + o, j] if first else madd(d, th[wo + o, j], acc[j], fast)
-                delta = hidden_delta(act, e, hv, fast)
+                delta = hidden_delta(act, e, hv, prime, po, fast)
                 grad[bh, j] = grad[bh, j] + delta
                 grad[w, j] = madd(x, delta, grad[w, j], fast)
         elif c == 2:
@@ -165,7 +165,7 @@ def _backward(act, fast, X, p, nz, c, th, hid, dout, grad, acc):
                 hv = hid[h, j]
                 grad[wo + o, j] = madd(hv, d, grad[wo + o, j], fast)
                 e = d * th[wo + o, j] if first else madd(d, th[wo + o, j], acc[j], fast)
-                delta = hidden_delta(act, e, hv, fast)
+                delta = hidden_delta(act, e, hv, prime, po, fast)
                 grad[bh, j] = grad[bh, j] + delta
                 grad[w0, j] = madd(x0, delta, grad[w0, j], fast)
                 grad[w1, j] = madd(x1, delta, grad[w1, j], fast)
@@ -175,7 +175,7 @@ def _backward(act, fast, X, p, nz, c, th, hid, dout, grad, acc):
                 hv = hid[h, j]
                 grad[wo + o, j] = madd(hv, d, grad[wo + o, j], fast)
                 e = d * th[wo + o, j] if first else madd(d, th[wo + o, j], acc[j], fast)
-                delta = hidden_delta(act, e, hv, fast)
+                delta = hidden_delta(act, e, hv, prime, po, fast)
                 acc[j] = delta
                 grad[bh, j] = grad[bh, j] + delta
             for t in range(c):
@@ -214,7 +214,7 @@ def _lane_forward(act, fast, xg, th, hid, oacc, acc):
 
 
 @njit(**_PIECE)
-def _lane_backward(act, fast, xg, th, hid, dout, grad, acc):
+def _lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc):
     """:func:`_backward` for one sample per network (``xg``), into a cleared ``grad``."""
     n_in, nb = xg.shape
     n_out = dout.shape[0]
@@ -231,7 +231,7 @@ def _lane_backward(act, fast, xg, th, hid, dout, grad, acc):
                 grad[wo + o, j] = hid[h, j] * d
                 acc[j] = d * th[wo + o, j] if o == 0 else madd(d, th[wo + o, j], acc[j], fast)
         for j in range(nb):
-            acc[j] = hidden_delta(act, acc[j], hid[h, j], fast)
+            acc[j] = hidden_delta(act, acc[j], hid[h, j], prime, po, fast)
             grad[bh_ + h, j] = acc[j]
         for i in range(n_in):
             w = i * width + h
@@ -310,7 +310,7 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, c1, c2,
 @functools.cache
 def block_kernel(variant: Variant, fast: bool):
     """The compiled kernel that trains one block of networks in place."""
-    ACT, OUT, LOSS, UPDATE, MOMENTUM, DECAY, OPTIMIZER = variant
+    ACT, OUT, LOSS, UPDATE, MOMENTUM, DECAY, OPTIMIZER, PRIME = variant
     FAST = fast
     ONLINE = UPDATE != BATCH
     SHUFFLE = UPDATE == SHUFFLED
@@ -347,10 +347,12 @@ def block_kernel(variant: Variant, fast: bool):
         xg = np.empty((n_in, nb), dtype=th.dtype)
         yg = np.empty((n_out, nb), dtype=th.dtype)
 
-        mu_t, lam_t, b1, b2, eps = dt(hyper[0]), dt(hyper[1]), dt(hyper[2]), dt(hyper[3]), dt(
-            hyper[4])  # fmt: skip
-        up, down, most, least = dt(hyper[5]), dt(hyper[6]), dt(hyper[7]), dt(hyper[8])
-        consts = (mu_t, lam_t, b1, b2, eps, up, down, most, least, dt(hyper[9]))
+        mu_t, lam_t = dt(hyper.momentum), dt(hyper.weight_decay)
+        b1, b2, eps = dt(hyper.beta1), dt(hyper.beta2), dt(hyper.adam_eps)
+        up, down = dt(hyper.eta_plus), dt(hyper.eta_minus)
+        most, least = dt(hyper.delta_max), dt(hyper.delta_min)
+        consts = (mu_t, lam_t, b1, b2, eps, up, down, most, least, dt(hyper.max_factor))
+        po = dt(hyper.prime_offset)
         one = dt(1.0)
         p1, p2 = one, one  # beta1^t and beta2^t: Adam's bias corrections, update by update
         stopping = False
@@ -378,11 +380,11 @@ def block_kernel(variant: Variant, fast: bool):
                                                             FAST)  # fmt: skip
                         outputs[p, o, j] = yhat  # what stays is the last epoch's
                         if train_here:
-                            d = output_delta(LOSS, OUT, e, yhat, FAST)
+                            d = output_delta(LOSS, OUT, e, yhat, PRIME, po, FAST)
                             dout[o, j] = d
                             grad[bo_ + o, j] = grad[bo_ + o, j] + d
                 if train_here:
-                    _backward(ACT, FAST, X, p, nz, c, th, hid, dout, grad, acc)
+                    _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc)
 
             for j in range(nb):
                 mse = sse[j] / n_terms
@@ -424,10 +426,10 @@ def block_kernel(variant: Variant, fast: bool):
                         y = dt(Y[p, o])
                         for j in range(nb):
                             yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
-                            d = output_delta(LOSS, OUT, y - yhat, yhat, FAST)
+                            d = output_delta(LOSS, OUT, y - yhat, yhat, PRIME, po, FAST)
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
-                    _backward(ACT, FAST, X, p, nz, c, th, hid, dout, grad, acc)
+                    _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc)
                     p1, p2 = p1 * b1, p2 * b2
                     _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, one - p1,
                             one - p2, live, check, bh_, wo_, bo_)  # fmt: skip
@@ -445,10 +447,10 @@ def block_kernel(variant: Variant, fast: bool):
                     for o in range(n_out):
                         for j in range(nb):
                             yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
-                            d = output_delta(LOSS, OUT, yg[o, j] - yhat, yhat, FAST)
+                            d = output_delta(LOSS, OUT, yg[o, j] - yhat, yhat, PRIME, po, FAST)
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
-                    _lane_backward(ACT, FAST, xg, th, hid, dout, grad, acc)
+                    _lane_backward(ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc)
                     p1, p2 = p1 * b1, p2 * b2
                     _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, one - p1,
                             one - p2, live, check, bh_, wo_, bo_)  # fmt: skip

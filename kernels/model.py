@@ -15,7 +15,10 @@ Training minimises, over the samples p and outputs o, with e = y - yhat:
   stable form of the same derivative).
 
 Derivatives are written in terms of a unit's output (logistic y (1 - y),
-tanh 1 - y^2). With g the gradient of E (over all samples for ``batch``, one
+tanh 1 - y^2). A sigmoid-prime offset c > 0 (Fahlman 1988) adds c to every
+derivative backpropagation multiplies by (not to the forward pass, and not
+to the output delta of ``xent``, which has none): the step then follows a
+changed slope, no longer the gradient of E. With g the gradient of E (over all samples for ``batch``, one
 sample for ``online`` and ``shuffled``) and lambda the weight decay (on
 ``w_hidden`` and ``w_out`` only, never the biases), g' = g + lambda w and:
 

@@ -1,9 +1,10 @@
 """A training recipe: how a network is trained, besides its shape and learning rate.
 
 One frozen value, :class:`Recipe`, names every choice of the training step:
-activations, loss, update mode, momentum, weight decay and the coding of
-inputs and targets. Its defaults are the notebook's: logistic units, squared
-error, full-batch gradient descent, 0/1 inputs and targets. The arithmetic of
+activations, loss, update mode, momentum, weight decay, the optimiser, the
+sigmoid-prime offset and the coding of inputs and targets. Its defaults are
+the notebook's: logistic units, squared error, full-batch gradient descent,
+0/1 inputs and targets. The arithmetic of
 each choice is in :mod:`kernels.step` (compiled) and :mod:`kernels.reference`
 (numpy); the equations are in :mod:`kernels.model`.
 
@@ -60,10 +61,11 @@ class Variant(NamedTuple):
     """The part of a recipe a kernel is compiled for (codes and switches).
 
     Everything else (momentum and weight decay values, targets, the
-    optimiser's constants) is a run-time number. Momentum (0: none,
-    :data:`HEAVY_BALL` or :data:`NESTEROV`) and decay are switches so that a
-    recipe without them runs the notebook's arithmetic, operation for
-    operation. ``optimizer`` is the index in :data:`OPTIMIZERS`.
+    optimiser's constants, the prime offset) is a run-time number. Momentum (0:
+    none, :data:`HEAVY_BALL` or :data:`NESTEROV`), decay and ``prime`` (a
+    sigmoid-prime offset above 0) are switches so that a recipe without them
+    runs the notebook's arithmetic, operation for operation. ``optimizer`` is
+    the index in :data:`OPTIMIZERS`.
     """
 
     activation: int
@@ -73,6 +75,23 @@ class Variant(NamedTuple):
     momentum: int
     decay: bool
     optimizer: int = 0
+    prime: bool = False
+
+
+class Constants(NamedTuple):
+    """A recipe's numbers, as the general kernel receives them (run-time values)."""
+
+    momentum: float
+    weight_decay: float
+    beta1: float
+    beta2: float
+    adam_eps: float
+    eta_plus: float
+    eta_minus: float
+    delta_max: float
+    delta_min: float
+    max_factor: float
+    prime_offset: float
 
 
 def format_number(value: float) -> str:
@@ -102,6 +121,7 @@ class Recipe:
     delta_max: float = 50.0
     delta_min: float = 1e-6
     max_factor: float = 1.75
+    prime_offset: float = 0.0
 
     def __post_init__(self) -> None:
         self.check()
@@ -130,6 +150,7 @@ class Recipe:
         number("delta_min", lambda v: v > 0, "positive")
         number("delta_max", lambda v: v > self.delta_min, "above delta_min")
         number("max_factor", lambda v: v > 0, "positive")
+        number("prime_offset", lambda v: v >= 0, "finite and at least 0")
         self._check_optimizer()
         low, high = self.targets
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
@@ -177,7 +198,13 @@ class Recipe:
         return Variant(ACTIVATIONS.index(self.activation),
                        ACTIVATIONS.index(self.output_activation), LOSSES.index(self.loss),
                        UPDATES.index(self.update), self.momentum_code,
-                       self.weight_decay > 0, OPTIMIZERS.index(self.optimizer))  # fmt: skip
+                       self.weight_decay > 0, OPTIMIZERS.index(self.optimizer),
+                       self.prime_offset > 0)  # fmt: skip
+
+    @property
+    def constants(self) -> Constants:
+        """The numbers a kernel runs with (see :class:`Constants`)."""
+        return Constants(*(float(getattr(self, name)) for name in Constants._fields))
 
     @property
     def momentum_code(self) -> int:

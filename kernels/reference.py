@@ -111,7 +111,11 @@ class _Net:
         return self.tanh(a) if kind == "tanh" else sigmoid(a, self.exp)
 
     def slope(self, kind: str, y: np.ndarray) -> np.ndarray:
-        return tanh_derivative(y) if kind == "tanh" else sigmoid_derivative(y)
+        """The derivative backpropagation uses, plus the recipe's sigmoid-prime offset."""
+        d = tanh_derivative(y) if kind == "tanh" else sigmoid_derivative(y)
+        if self.recipe.prime_offset > 0:
+            d = d + y.dtype.type(self.recipe.prime_offset)
+        return d
 
     def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = self.recipe

@@ -52,20 +52,33 @@ def slope(kind, y, fast):
 
 
 @njit(**_PIECE)
-def output_delta(loss, kind, e, yhat, fast):
-    """Minus the loss gradient at an output's pre-activation, from its error
-    ``e = y - yhat``: squared error ``e * slope``; cross-entropy (logistic
-    outputs) ``e``, the stable form of the same derivative."""
-    if loss == XENT:
-        return e
-    return e * slope(kind, yhat, fast)
+def backprop_slope(kind, y, prime, offset, fast):
+    """The slope backpropagation uses: :func:`slope`, plus ``offset`` when
+    ``prime`` is set (Fahlman's sigmoid-prime offset against flat spots: a
+    saturated unit keeps passing on a part of its error)."""
+    d = slope(kind, y, fast)
+    if prime:
+        return d + offset
+    return d
 
 
 @njit(**_PIECE)
-def hidden_delta(kind, err, s, fast):
+def output_delta(loss, kind, e, yhat, prime, offset, fast):
+    """Minus the loss gradient at an output's pre-activation, from its error
+    ``e = y - yhat``: squared error ``e * slope``; cross-entropy (logistic
+    outputs) ``e``, the stable form of the same derivative (no slope, so no
+    offset). ``prime``, ``offset``: see :func:`backprop_slope`."""
+    if loss == XENT:
+        return e
+    return e * backprop_slope(kind, yhat, prime, offset, fast)
+
+
+@njit(**_PIECE)
+def hidden_delta(kind, err, s, prime, offset, fast):
     """Backpropagation through a hidden unit of output ``s``: the error it
-    receives (sum of output deltas times its output weights) times its slope."""
-    return err * slope(kind, s, fast)
+    receives (sum of output deltas times its output weights) times its slope
+    (:func:`backprop_slope`)."""
+    return err * backprop_slope(kind, s, prime, offset, fast)
 
 
 @njit(**_PIECE)

@@ -186,8 +186,8 @@ def _prologue(w: Writer, fast: bool, lay: _Layout, n_samples: int) -> None:
     w("dt = theta.dtype.type")
     w("it = events.dtype.type  # epochs in the events' own width (int32 for float32)")
     w("zero, one = dt(0.0), dt(1.0)")
-    w("tol_t, margin_t, target_t, mu_t, lam_t = dt(tol), dt(margin), dt(mse_target), dt(mu), "
-      "dt(lam)")  # fmt: skip
+    w("tol_t, margin_t, target_t = dt(tol), dt(margin), dt(mse_target)")
+    w("mu_t, lam_t, po_t = dt(mu), dt(lam), dt(po)")
     w(f"n_terms = dt({n_samples * lay.n_out})")
     w(f"n_blocks = lr.size // {NB}")
     w("n_points = points.size")
@@ -505,7 +505,7 @@ def train(X: np.ndarray, Y: np.ndarray, recipe: Recipe, theta: np.ndarray, lr: n
     lay = _Layout(X.shape[0], n_in, width, n_out, recipe.variant)
     theta, events, final_loss, outputs, curve = codegen.run(
         module, NB, lay.work_rows, Xc, Yc, theta, lr, recipe.momentum > 0, fast,
-        mu=recipe.momentum, lam=recipe.weight_decay, **run)  # fmt: skip
+        mu=recipe.momentum, lam=recipe.weight_decay, po=recipe.prime_offset, **run)  # fmt: skip
     return BatchResult(
         **unflatten(theta, n_in, width, n_out),
         epoch_solved=events[SOLVED],

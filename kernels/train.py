@@ -122,9 +122,7 @@ def train_batch(
     vel = np.zeros((recipe.state_slots * theta.shape[0], n), dtype=dtype)
     if recipe.optimizer in ("rprop", "irprop-"):
         vel[: theta.shape[0]] = lr_arr
-    hyper = (recipe.momentum, recipe.weight_decay, recipe.beta1, recipe.beta2, recipe.adam_eps,
-             recipe.eta_plus, recipe.eta_minus, recipe.delta_max, recipe.delta_min,
-             recipe.max_factor)  # fmt: skip
+    hyper = recipe.constants
     events = np.full((4, n), -1, dtype=np.int64)
     curve = np.empty((points.size, n), dtype=dtype)
     outputs = np.empty((X.shape[0], n_out, n), dtype=dtype)

@@ -182,6 +182,10 @@ AXES: tuple[Axis, ...] = (
          "Rprop's smallest step size (> 0).", recipe=True),
     Axis("max_factor", pa.float64(), DEFAULT.max_factor, specs.float_spec,
          "Quickprop's mu: no step more than mu times the last one (> 0).", recipe=True),
+    Axis("prime_offset", pa.float64(), DEFAULT.prime_offset, specs.float_spec,
+         "Added to each unit's activation derivative in backpropagation (>= 0; Fahlman "
+         "1988 used 0.1 against flat spots). Not a gradient any more: any optimiser "
+         "follows the changed slopes.", recipe=True),
 )  # fmt: skip
 
 BY_NAME = {axis.name: axis for axis in AXES}

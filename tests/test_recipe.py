@@ -29,6 +29,7 @@ BAD = [
     (dict(optimizer="quickprop", update="shuffled"), "optimizer"),
     (dict(max_factor=2.0), "max_factor"),
     (dict(optimizer="quickprop", max_factor=0.0), "max_factor"),
+    (dict(prime_offset=-0.1), "prime_offset"), (dict(prime_offset=float("nan")), "prime_offset"),
 ]  # fmt: skip
 
 

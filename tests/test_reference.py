@@ -163,13 +163,34 @@ def test_pytorch_autograd_and_sgd_retrain_the_same_networks(recipe):
                                        err_msg=name)  # fmt: skip
 
 
-def fahlman_quickprop(X, Y, params, lr, epochs, mu, seen):
+def offset_sigmoid(torch, offset: float):
+    """The logistic function whose backward pass uses y (1 - y) + ``offset``: Fahlman's
+    ACTIVATION_PRIME with its SigmoidPrimeOffset, as a torch autograd function."""
+
+    class OffsetSigmoid(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            y = torch.sigmoid(a)
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad):
+            (y,) = ctx.saved_tensors
+            return grad * (y * (1 - y) + offset)
+
+    return OffsetSigmoid.apply
+
+
+def fahlman_quickprop(X, Y, params, lr, epochs, mu, seen, prime_offset=0.0):
     """Quickprop transcribed from Fahlman's Quickprop 1 code (1988; UPDATE_WEIGHTS
     in T. Regier's C translation), weight by weight, with its mode-switch
     threshold 0, no split epsilon and no momentum; the slopes (minus the
-    gradient of the squared error over the task) come from torch autograd.
-    ``seen`` counts the rule's cases met."""
+    gradient of the squared error over the task, with ``prime_offset`` added
+    to every sigmoid's derivative as his ACTIVATION_PRIME does) come from
+    torch autograd. ``seen`` counts the rule's cases met."""
     torch = pytest.importorskip("torch")
+    sigmoid = offset_sigmoid(torch, prime_offset)
 
     Xt, Yt = (torch.tensor(a, dtype=torch.float64) for a in (X, Y))
     p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
@@ -179,8 +200,8 @@ def fahlman_quickprop(X, Y, params, lr, epochs, mu, seen):
     for _ in range(epochs):
         for t in p.values():
             t.grad = None
-        hidden = torch.sigmoid(Xt @ p["w_hidden"] + p["b_hidden"])
-        out = torch.sigmoid(hidden @ p["w_out"] + p["b_out"])
+        hidden = sigmoid(Xt @ p["w_hidden"] + p["b_hidden"])
+        out = sigmoid(hidden @ p["w_out"] + p["b_out"])
         (0.5 * ((Yt - out) ** 2).sum()).backward()
         with torch.no_grad():
             for k, t in p.items():
@@ -218,8 +239,8 @@ def fahlman_quickprop(X, Y, params, lr, epochs, mu, seen):
     return {k: v.detach().numpy() for k, v in p.items()}
 
 
-@pytest.mark.parametrize("mu", [1.75, 1.2])
-def test_quickprop_is_fahlmans_published_rule(mu):
+@pytest.mark.parametrize(("mu", "prime_offset"), [(1.75, 0.1), (1.2, 0.0)])
+def test_quickprop_is_fahlmans_published_rule(mu, prime_offset):
     # Quickprop's jumps divide by differences of slopes, so the two gradients'
     # rounding (~1e-16) grows by orders of magnitude within tens of epochs:
     # compared over 12, where every case of the rule is met.
@@ -227,9 +248,9 @@ def test_quickprop_is_fahlmans_published_rule(mu):
     seen = collections.Counter()
     for seed, lr in ((3, 0.5), (11, 1.5), (5, 0.1)):
         params = init_uniform(seed, 2, 3, 1, -1.0, 1.0)
-        recipe = Recipe(optimizer="quickprop", max_factor=mu)
+        recipe = Recipe(optimizer="quickprop", max_factor=mu, prime_offset=prime_offset)
         ours = train_one(X, Y, params, lr, 12, 0.1, 0, recipe=recipe, seed=seed)
-        theirs = fahlman_quickprop(X, Y, params, lr, 12, mu, seen)
+        theirs = fahlman_quickprop(X, Y, params, lr, 12, mu, seen, prime_offset)
         for name in params:
             np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-9, atol=1e-12,
                                        err_msg=name)  # fmt: skip

@@ -21,15 +21,18 @@ RECIPES = {
     "notebook": Recipe(),
     "tanh-momentum-bipolar": Recipe(activation="tanh", momentum=0.9, inputs="bipolar",
                                     targets=(0.1, 0.9)),
-    "tanh-out-online-decay": Recipe(output_activation="tanh", update="online",
-                                    weight_decay=1e-3, targets=(-1.0, 1.0)),
-    "xent-shuffled-momentum-decay": Recipe(activation="tanh", loss="xent", update="shuffled",
-                                           momentum=0.5, weight_decay=1e-4),
+    "tanh-out-online-decay-prime": Recipe(output_activation="tanh", update="online",
+                                          weight_decay=1e-3, targets=(-1.0, 1.0),
+                                          prime_offset=0.05),
+    "xent-shuffled-momentum-decay-prime": Recipe(activation="tanh", loss="xent",
+                                                 update="shuffled", momentum=0.5,
+                                                 weight_decay=1e-4, prime_offset=0.1),
     "xent-online-momentum": Recipe(loss="xent", update="online", momentum=0.9,
                                    inputs="bipolar", targets=(0.1, 0.9)),
     "tanh-tanh-decay": Recipe(activation="tanh", output_activation="tanh", weight_decay=1e-3,
                               inputs="bipolar", targets=(-1.0, 1.0)),
-    "nesterov-decay": Recipe(optimizer="nesterov", momentum=0.9, weight_decay=1e-3),
+    "nesterov-decay-prime": Recipe(optimizer="nesterov", momentum=0.9, weight_decay=1e-3,
+                                   prime_offset=0.1),
     "adam-online-xent-decay": Recipe(optimizer="adam", update="online", loss="xent",
                                      weight_decay=1e-3, beta1=0.5, beta2=0.9, adam_eps=1e-6,
                                      targets=(0.1, 0.9)),
@@ -41,9 +44,9 @@ RECIPES = {
 }  # fmt: skip
 #: Each recipe's task (one shape per recipe: its generated kernel compiles once;
 #: small, as compiling takes seconds; test_tiled covers larger shapes).
-TASKS = {"notebook": "xor", "tanh-momentum-bipolar": "or", "tanh-out-online-decay": "xnor",
-         "xent-shuffled-momentum-decay": "parity3", "xent-online-momentum": "and",
-         "tanh-tanh-decay": "encoder3", "nesterov-decay": "xor",
+TASKS = {"notebook": "xor", "tanh-momentum-bipolar": "or", "tanh-out-online-decay-prime": "xnor",
+         "xent-shuffled-momentum-decay-prime": "parity3", "xent-online-momentum": "and",
+         "tanh-tanh-decay": "encoder3", "nesterov-decay-prime": "xor",
          "adam-online-xent-decay": "or", "rprop-decay": "xor", "irprop-tanh": "parity3",
          "quickprop-decay-xent": "encoder4"}  # fmt: skip
 FLOATS = ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "outputs", "loss_curve")
