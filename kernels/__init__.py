@@ -5,8 +5,9 @@ and the definitions of every statistic, :mod:`kernels.train` for the fused
 kernel, :mod:`kernels.tiled` for its shape-specialised form and
 :mod:`kernels.reference` for the numpy oracle.
 
-``train_batch`` is imported on first use: it loads Numba (~0.2 s), which a
-process that only plans or stores results never needs (``init_batch`` loads
+``train_batch`` and ``train_restarting`` (:mod:`kernels.restarts`) are
+imported on first use: they load Numba (~0.2 s), which a process that only
+plans or stores results never needs (``init_batch`` loads
 it too, on its first call: its draws are compiled, :mod:`kernels.draws`).
 """
 
@@ -43,6 +44,7 @@ __all__ = [
     "param_shapes",
     "task_names",
     "train_batch",
+    "train_restarting",
 ]
 
 
@@ -51,4 +53,8 @@ def __getattr__(name: str) -> Any:
         from .train import train_batch
 
         return train_batch
+    if name == "train_restarting":
+        from .restarts import train_restarting
+
+        return train_restarting
     raise AttributeError(f"module 'kernels' has no attribute {name!r}")

@@ -266,21 +266,23 @@ def unblocked(flat: np.ndarray, n_rows: int, n: int, nb: int) -> np.ndarray:
 
 def run(
     module: ModuleType, nb: int, work_rows: int, X: np.ndarray, Y: np.ndarray,
-    theta: np.ndarray, lr: np.ndarray, momentum: bool, fast: bool, *, epochs: int,
+    theta: np.ndarray, velocity: np.ndarray, lr: np.ndarray, fast: bool, *, epochs: int,
     tol: float, margin: float, mse_target: float, mu: float, lam: float, po: float,
     points: np.ndarray,
     early_stop: bool, stop: np.ndarray,
 ):  # fmt: skip
     """Train with a generated kernel (blocks of ``nb`` networks, ``work_rows`` rows
-    of scratch per block); ``theta`` is the (rows, n) flat parameters.
+    of scratch per block); ``theta`` is the (rows, n) flat parameters,
+    ``velocity`` momentum's (rows, n) velocities (updated in place) or, without
+    momentum, (0, n).
 
     Returns ``(theta, events, final_loss, outputs, curve)``, network-last.
     """
     n_params, n = theta.shape
     n_samples, n_out = Y.shape
     dtype = theta.dtype
-    # Velocities (zero) follow the parameters of each block, with momentum.
-    rows = np.concatenate([theta, np.zeros_like(theta)]) if momentum else theta
+    # Velocities follow the parameters of each block, with momentum.
+    rows = np.concatenate([theta, velocity]) if velocity.size else theta
     n_blocks = -(-n // nb)
     flat = blocked(rows, n_blocks, nb)
     lr_b = blocked(lr[None, :], n_blocks, nb)
@@ -298,7 +300,8 @@ def run(
     kernel = module.train_fast if fast else module.train_exact
     kernel(flat, lr_b, events, curve, outputs, final_loss, work, epochs, tol, margin,
            mse_target, mu, lam, po, points, early_stop, stop)  # fmt: skip
-    theta = unblocked(flat, rows.shape[0], n, nb)[:n_params]
+    trained = unblocked(flat, rows.shape[0], n, nb)
+    theta, velocity[...] = trained[:n_params], trained[n_params:]
     return (
         theta,
         unblocked(events, N_EVENTS, n, nb).astype(np.int64),

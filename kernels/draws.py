@@ -31,9 +31,10 @@ _LANES = 128
 
 
 @njit(cache=True, nogil=True)
-def uniform_draws(seeds, n, low, high):
+def uniform_draws(seeds, n, low, high, skip=0):
     """(n, len(seeds)) float64, network-last: column j is
-    ``RandomState(seeds[j]).uniform(low, high, n)``.
+    ``RandomState(seeds[j]).uniform(low, high, n)``, or with ``skip`` the
+    ``n`` draws after the first ``skip`` (a stream read on).
 
     Seeding is ``mt19937_seed`` (numpy's legacy seeding of an integer in
     [0, 2**32)), words ``0 .. limit - 1`` only: the draws ahead read no
@@ -49,7 +50,7 @@ def uniform_draws(seeds, n, low, high):
     span = high - low
     # Draw i reads words 2i and 2i + 1, which (in the first pass) read words
     # up to 2i + 1 + 397.
-    limit = min(_N, 2 * n + _M + 1)
+    limit = min(_N, 2 * (skip + n) + _M + 1)
     for j0 in range(0, n_seeds, _LANES):
         m = min(_LANES, n_seeds - j0)
         for lane in range(_LANES):
@@ -61,7 +62,7 @@ def uniform_draws(seeds, n, low, high):
                 v = before[lane]
                 row[lane] = np.uint32(1812433253) * (v ^ (v >> np.uint32(30))) + step
         pos = 0
-        for i in range(n):
+        for i in range(-skip, n):
             for half in range(2):
                 nxt, ahead = (pos + 1) % _N, (pos + _M) % _N
                 for lane in range(_LANES):
@@ -74,6 +75,8 @@ def uniform_draws(seeds, n, low, high):
                     y ^= (y << np.uint32(15)) & np.uint32(0xEFC60000)
                     word[half, lane] = y ^ (y >> np.uint32(18))
                 pos = nxt
+            if i < 0:
+                continue
             for lane in range(m):
                 a = np.int64(word[0, lane] >> np.uint32(5))
                 b = np.int64(word[1, lane] >> np.uint32(6))

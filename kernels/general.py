@@ -241,7 +241,7 @@ def _lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc):
 
 
 @njit(**_PIECE)
-def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, c1, c2, live, check, bh,
+def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, live, check, bh,
             wo, bo):  # fmt: skip
     """theta <- theta + step for every row (weight decay on the weights only:
     rows below ``bh`` and from ``wo`` to ``bo``), clearing ``grad``; frozen
@@ -250,12 +250,15 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, c1, c2,
     moments; Rprop: step sizes, kept gradients, last changes; Quickprop: kept
     gradients, last changes). ``consts``:
     (mu, lambda, beta1, beta2, eps, eta+, eta-, delta max, delta min, Quickprop's
-    mu); ``c1``,
-    ``c2``: Adam's bias corrections for this update. ``check`` collects
-    new * 0, NaN exactly when a new parameter is not finite."""
+    mu); ``pw``: each network's beta1^t and beta2^t, Adam's bias corrections
+    (advanced here to this update's t). ``check`` collects new * 0, NaN
+    exactly when a new parameter is not finite."""
     rows, nb = th.shape
-    zero = th.dtype.type(0.0)
+    zero, one = th.dtype.type(0.0), th.dtype.type(1.0)
     mu_t, lam_t, b1, b2, eps, up, down, most, least, qmu = consts
+    if optimizer == ADAM:
+        for j in range(nb):
+            pw[0, j], pw[1, j] = pw[0, j] * b1, pw[1, j] * b2
     for r in range(rows):
         weight = r < bh or wo <= r < bo
         for j in range(nb):
@@ -286,10 +289,10 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, c1, c2,
                 m, s = vel[r, j], vel[rows + r, j]
                 if weight:
                     w, m, s = adam(decay, th[r, j], grad[r, j], m, s, lr[j], lam_t, b1, b2,
-                                   eps, c1, c2, fast)  # fmt: skip
+                                   eps, one - pw[0, j], one - pw[1, j], fast)  # fmt: skip
                 else:
                     w, m, s = adam(False, th[r, j], grad[r, j], m, s, lr[j], lam_t, b1, b2,
-                                   eps, c1, c2, fast)  # fmt: skip
+                                   eps, one - pw[0, j], one - pw[1, j], fast)  # fmt: skip
                 vel[r, j] = m if live[j] else vel[r, j]
                 vel[rows + r, j] = s if live[j] else vel[rows + r, j]
             else:
@@ -317,7 +320,7 @@ def block_kernel(variant: Variant, fast: bool):
     STAMP = source_stamp()  # in the closure: part of Numba's cache key
 
     @njit(**JIT)
-    def train_block(X, Y, sgn, th, vel, lr, hyper, epochs, tol, margin, mse_target,
+    def train_block(X, Y, sgn, th, vel, pw, lr, hyper, epochs, tol, margin, mse_target,
                     points, early_stop, states, events, curve, outputs,
                     final_loss, stop):  # fmt: skip
         """Train the networks of one block (arrays are block-local; see block_kernel)."""
@@ -353,8 +356,6 @@ def block_kernel(variant: Variant, fast: bool):
         most, least = dt(hyper.delta_max), dt(hyper.delta_min)
         consts = (mu_t, lam_t, b1, b2, eps, up, down, most, least, dt(hyper.max_factor))
         po = dt(hyper.prime_offset)
-        one = dt(1.0)
-        p1, p2 = one, one  # beta1^t and beta2^t: Adam's bias corrections, update by update
         stopping = False
         nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)
         for k in range(epochs + 1):
@@ -415,9 +416,8 @@ def block_kernel(variant: Variant, fast: bool):
             for j in range(nb):
                 check[j] = zero
             if not ONLINE:
-                p1, p2 = p1 * b1, p2 * b2
-                _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, one - p1,
-                        one - p2, live, check, bh_, wo_, bo_)  # fmt: skip
+                _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw, live,
+                        check, bh_, wo_, bo_)  # fmt: skip
             elif not SHUFFLE:
                 for p in range(n_samples):
                     c = nnz[p]
@@ -430,9 +430,8 @@ def block_kernel(variant: Variant, fast: bool):
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
                     _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc)
-                    p1, p2 = p1 * b1, p2 * b2
-                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, one - p1,
-                            one - p2, live, check, bh_, wo_, bo_)  # fmt: skip
+                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw,
+                            live, check, bh_, wo_, bo_)  # fmt: skip
             else:
                 for j in range(nb):
                     states[j] = draw_order(states[j], order, j)
@@ -451,9 +450,8 @@ def block_kernel(variant: Variant, fast: bool):
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
                     _lane_backward(ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc)
-                    p1, p2 = p1 * b1, p2 * b2
-                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, one - p1,
-                            one - p2, live, check, bh_, wo_, bo_)  # fmt: skip
+                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw,
+                            live, check, bh_, wo_, bo_)  # fmt: skip
             for j in range(nb):
                 if live[j] and check[j] != check[j]:
                     events[DIVERGED, j] = k + 1

@@ -18,9 +18,10 @@ Derivatives are written in terms of a unit's output (logistic y (1 - y),
 tanh 1 - y^2). A sigmoid-prime offset c > 0 (Fahlman 1988) adds c to every
 derivative backpropagation multiplies by (not to the forward pass, and not
 to the output delta of ``xent``, which has none): the step then follows a
-changed slope, no longer the gradient of E. With g the gradient of E (over all samples for ``batch``, one
-sample for ``online`` and ``shuffled``) and lambda the weight decay (on
-``w_hidden`` and ``w_out`` only, never the biases), g' = g + lambda w and:
+changed slope, no longer the gradient of E. With g the gradient of E (over
+all samples for ``batch``, one sample for ``online`` and ``shuffled``) and
+lambda the weight decay (on ``w_hidden`` and ``w_out`` only, never the
+biases), g' = g + lambda w and:
 
 - gradient descent: theta <- theta - lr g';
 - heavy-ball momentum mu > 0: v <- mu v - lr g', theta <- theta + v, from
@@ -191,8 +192,13 @@ def init_batch(
     low: float = 0.0,
     high: float = 1.0,
     dtype: type = np.float64,
+    attempt: int = 0,
 ) -> dict[str, np.ndarray]:
     """Initial weights of many networks in the batched (network-last) layout.
+
+    ``attempt`` > 0: the weights of a network's ``attempt``-th restart, the
+    next draws of the same generator in the same order (``attempt`` times a
+    network's parameter count of draws after the first).
 
     Each network's weights are exactly :func:`init_uniform`'s: uniform draws
     are consecutive in the stream, so one draw of the total size equals the
@@ -208,7 +214,8 @@ def init_batch(
         raise ValueError("seeds must be between 0 and 2**32 - 1 (numpy's RandomState)")
     shapes = param_shapes(n_in, width, n_out)
     sizes = [int(np.prod(shape)) for shape in shapes.values()]
-    draws = uniform_draws(seeds.ravel(), sum(sizes), float(low), float(high))
+    total = sum(sizes)
+    draws = uniform_draws(seeds.ravel(), total, float(low), float(high), attempt * total)
     batch = {}
     start = 0
     for (name, shape), size in zip(shapes.items(), sizes, strict=True):
@@ -238,10 +245,15 @@ class BatchResult:
     outputs: np.ndarray  # (samples, n_out, B)
     loss_curve: np.ndarray  # (points, B)
     epoch_mse_target: np.ndarray | None = None  # (B,) int64; None: all -1
+    restarts: np.ndarray | None = None  # (B,) int64; None: all 0
+    #: What training would carry on from (kernels.train.TrainState), if asked for.
+    state: object | None = None
 
     def __post_init__(self) -> None:
         if self.epoch_mse_target is None:
             self.epoch_mse_target = np.full(self.final_loss.shape[0], -1, dtype=np.int64)
+        if self.restarts is None:
+            self.restarts = np.zeros(self.final_loss.shape[0], dtype=np.int64)
 
     @property
     def converged(self) -> np.ndarray:

@@ -218,16 +218,24 @@ def train_one(
     mse_target: float | None = None,
     tanh: Callable = np.tanh,
     curve_points: np.ndarray | None = None,
+    restart_after: int = 0,
+    init: tuple[float, float] = (0.0, 1.0),
 ) -> dict:
     """Train one network as the notebook does, with ``recipe``, and return every statistic.
 
     ``X``, ``Y``: the task's 0/1 patterns (the recipe codes them); ``seed``:
-    the trial's seed, which the shuffled update draws its orders from.
+    the trial's seed, which the shuffled update draws its orders from and,
+    with ``restart_after`` > 0, each restart its weights (``RandomState(seed)``
+    read on past ``params``, uniform in ``init``; see :mod:`kernels.restarts`).
     """
     dtype = np.dtype(params["b_out"].dtype)
     signs = recipe.signs(Y)
     X, Y = (a.astype(dtype) for a in recipe.code(X, Y))
     net = _Net(params, recipe, dtype, exp, tanh)
+    generator = np.random.RandomState(0 if seed is None else int(seed))
+    for value in params.values():  # the draws of the first attempt, read past
+        generator.uniform(size=value.size)
+    start = restarts = 0
     lr = dtype.type(lr)
     tol_t, margin = dtype.type(tol), dtype.type(recipe.margin)
     target = dtype.type(-np.inf if mse_target is None else mse_target)
@@ -239,21 +247,32 @@ def train_one(
     frozen = False
     curve = []
     for k in range(epochs + 1):
-        # Statistics at theta_k, over the whole task.
-        _, predicted = net.forward(X)
-        error = Y - predicted
-        mse = ordered_sum(error**2) / dtype.type(error.size)
+        for attempt_starts in (False, True):
+            if attempt_starts:
+                if not (restart_after and k - start == restart_after and converged < 0
+                        and k < epochs):  # fmt: skip
+                    break
+                # Not converged within its N epochs: a new attempt, from the next
+                # draws, whose statistics are this epoch's.
+                fresh = {name: generator.uniform(*init, size=value.shape).astype(dtype)
+                         for name, value in params.items()}  # fmt: skip
+                net = _Net(fresh, recipe, dtype, exp, tanh)
+                start, restarts = k, restarts + 1
+                solved = converged = diverged = hit = -1
+            # Statistics at theta_k, over the whole task.
+            _, predicted = net.forward(X)
+            error = Y - predicted
+            mse = ordered_sum(error**2) / dtype.type(error.size)
+            if diverged < 0:
+                if solved < 0 and np.max(signs * error) < margin:
+                    solved = k
+                if converged < 0 and np.max(np.abs(error)) < tol_t:
+                    converged = k
+                if hit < 0 and mse < target:
+                    hit = k
         if k in curve_at:
             curve.append(mse)
-        if diverged < 0:
-            if solved < 0 and np.max(signs * error) < margin:
-                solved = k
-            if converged < 0 and np.max(np.abs(error)) < tol_t:
-                converged = k
-            if hit < 0 and mse < target:
-                hit = k
-        if early_stop and solved >= 0 and converged >= 0:
-            frozen = True
+        frozen = early_stop and solved >= 0 and converged >= 0
         if k == epochs or diverged >= 0 or frozen:
             continue
         # Training: theta_k -> theta_{k+1}.
@@ -279,6 +298,7 @@ def train_one(
         "final_loss": mse,
         "outputs": predicted,
         "loss_curve": np.array(curve, dtype=dtype),
+        "restarts": restarts,
     }
 
 
@@ -297,6 +317,8 @@ def train_batch(
     mse_target: float | None = None,
     tanh: Callable = np.tanh,
     curve_points: np.ndarray | None = None,
+    restart_after: int = 0,
+    init: tuple[float, float] = (0.0, 1.0),
 ) -> BatchResult:
     """:func:`train_one` over a batch given in the network-last layout."""
     n = params["b_out"].shape[-1]
@@ -311,8 +333,8 @@ def train_batch(
             "b_out": params["b_out"][None, :, j],
         }
         runs.append(train_one(X, Y, one, float(lr_j), epochs, tol, curve_every, exp, early_stop,
-                              recipe, int(seeds[j]), mse_target, tanh,
-                              curve_points))  # fmt: skip
+                              recipe, int(seeds[j]), mse_target, tanh, curve_points,
+                              restart_after, init))  # fmt: skip
 
     def stack(key: str, squeeze_row: bool = False) -> np.ndarray:
         arrays = [r[key][0] if squeeze_row else r[key] for r in runs]
@@ -333,4 +355,5 @@ def train_batch(
         final_loss=np.array([r["final_loss"] for r in runs]),
         outputs=stack("outputs"),
         loss_curve=stack("loss_curve"),
+        restarts=events("restarts"),
     )

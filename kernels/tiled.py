@@ -494,17 +494,18 @@ def load(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT):
     return codegen.load("tiled", _fitting_plan(X, Y, width, recipe)[1])
 
 
-def train(X: np.ndarray, Y: np.ndarray, recipe: Recipe, theta: np.ndarray, lr: np.ndarray,
-          fast: bool, **run) -> BatchResult:  # fmt: skip
+def train(X: np.ndarray, Y: np.ndarray, recipe: Recipe, theta: np.ndarray,
+          velocity: np.ndarray, lr: np.ndarray, fast: bool, **run) -> BatchResult:  # fmt: skip
     """Train with the generated kernel; arguments as prepared by :func:`kernels.train_batch`
-    (``X``, ``Y``: the task's 0/1 patterns; ``theta``: the flat parameters)."""
+    (``X``, ``Y``: the task's 0/1 patterns; ``theta``: the flat parameters;
+    ``velocity``: momentum's, updated in place; empty without momentum)."""
     n_in, n_out = X.shape[1], Y.shape[1]
     width = (theta.shape[0] - n_out) // (n_in + 1 + n_out)
     module = load(X, Y, width, recipe)
     Xc, Yc = recipe.code(X, Y)
     lay = _Layout(X.shape[0], n_in, width, n_out, recipe.variant)
     theta, events, final_loss, outputs, curve = codegen.run(
-        module, NB, lay.work_rows, Xc, Yc, theta, lr, recipe.momentum > 0, fast,
+        module, NB, lay.work_rows, Xc, Yc, theta, velocity, lr, fast,
         mu=recipe.momentum, lam=recipe.weight_decay, po=recipe.prime_offset, **run)  # fmt: skip
     return BatchResult(
         **unflatten(theta, n_in, width, n_out),

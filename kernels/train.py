@@ -8,6 +8,8 @@ made of the pieces in :mod:`kernels.step` and give identical results;
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 
@@ -21,6 +23,45 @@ from .stop import Stopped
 
 #: Networks per cache block of the general kernel; measured in benchmarks/kernel.py.
 BLOCK = 256
+
+
+@dataclass
+class TrainState:
+    """What training carries from epoch to epoch besides the weights, network-last:
+    the optimiser's state (``velocity``, a block of rows per quantity, see
+    :attr:`kernels.recipe.Recipe.state_slots`), Adam's beta1^t and beta2^t
+    (``powers``) and the shuffled update's generators (``orders``). Handing a
+    run's final state to the next run continues training exactly."""
+
+    velocity: np.ndarray  # (slots * rows, B)
+    powers: np.ndarray  # (2, B)
+    orders: np.ndarray  # (B,) uint64
+
+    @classmethod
+    def initial(cls, recipe: Recipe, rows: int, lr: np.ndarray,
+                seeds: np.ndarray | None) -> TrainState:  # fmt: skip
+        """The state before the first update: zero, but Rprop's step sizes (the
+        learning rate, its initial step) and the orders (from the seeds)."""
+        n, dtype = lr.shape[0], lr.dtype
+        velocity = np.zeros((recipe.state_slots * rows, n), dtype=dtype)
+        if recipe.optimizer in ("rprop", "irprop-"):
+            velocity[:rows] = lr
+        orders = np.zeros(n, dtype=np.uint64)
+        if recipe.update == "shuffled":
+            if seeds is None:
+                raise ValueError("the shuffled update draws its orders from the seeds: pass seeds")
+            orders[:] = initial_states(np.broadcast_to(seeds, (n,)))
+        return cls(velocity, np.ones((2, n), dtype=dtype), orders)
+
+    def take(self, index: np.ndarray) -> TrainState:
+        """The state of some networks (a copy)."""
+        return TrainState(self.velocity[:, index], self.powers[:, index], self.orders[index])
+
+    def put(self, index: np.ndarray, part: TrainState) -> None:
+        """Write ``part``, the state of the networks ``index``, into this one."""
+        self.velocity[:, index] = part.velocity
+        self.powers[:, index] = part.powers
+        self.orders[index] = part.orders
 
 
 @njit(**JIT)
@@ -54,6 +95,7 @@ def train_batch(
     mse_target: float | None = None,
     curve_points: np.ndarray | None = None,
     stop: np.ndarray | None = None,
+    state: TrainState | None = None,
 ) -> BatchResult:
     """Train a batch of networks of one shape and return their statistics.
 
@@ -71,8 +113,10 @@ def train_batch(
     (epochs, ascending: :func:`kernels.model.curve_epochs`). ``stop``: a
     one-byte array read once an epoch (:mod:`kernels.stop`); once it is set,
     training ends early and :class:`kernels.stop.Stopped` is raised. ``kernel``:
-    ``general``, ``tiled`` or ``auto`` (same results). The inputs are not
-    modified. Definitions of everything: :mod:`kernels.model`.
+    ``general``, ``tiled`` or ``auto`` (same results). ``state``: carry on from
+    an earlier run's :attr:`BatchResult.state` (:class:`TrainState`), instead
+    of from the initial state; the result's ``state`` is where this run ends.
+    The inputs are not modified. Definitions of everything: :mod:`kernels.model`.
     """
     if exp not in EXP_MODES:
         raise ValueError(f"exp must be one of {EXP_MODES}, got {exp!r}")
@@ -90,11 +134,10 @@ def train_batch(
     n_out = params["b_out"].shape[0]
     lr_arr = np.empty(n, dtype=dtype)
     lr_arr[:] = lr
-    states = np.zeros(n, dtype=np.uint64)
-    if recipe.update == "shuffled":
-        if seeds is None:
-            raise ValueError("the shuffled update draws its orders from the seeds: pass seeds")
-        states[:] = initial_states(np.broadcast_to(seeds, (n,)))
+    if state is None:
+        state = TrainState.initial(recipe, theta.shape[0], lr_arr, seeds)
+    else:
+        state = TrainState(*(np.array(a, dtype=a.dtype) for a in vars(state).values()))
     X = np.ascontiguousarray(X, dtype=np.float64)
     Y = np.ascontiguousarray(Y, dtype=np.float64)
     target = -np.inf if mse_target is None else float(mse_target)
@@ -109,38 +152,34 @@ def train_batch(
     run = dict(epochs=int(epochs), tol=float(tol), margin=recipe.margin, mse_target=target,
                points=points, early_stop=bool(early_stop), stop=stop)  # fmt: skip
     if kernel == "tiled":
-        result = tiled.train(X, Y, recipe, theta, lr_arr, exp == "fast", **run)
+        result = tiled.train(X, Y, recipe, theta, state.velocity, lr_arr, exp == "fast", **run)
         if stop[0]:
             raise Stopped("training was stopped")
+        result.state = state
         return result
     sgn = recipe.signs(Y)
     Xc, Yc = (np.ascontiguousarray(a, dtype=dtype) for a in recipe.code(X, Y))
-    # The optimiser's state, a block of rows per quantity, from zero (momentum's
-    # velocities; Adam's moments; Rprop's and Quickprop's kept gradients and
-    # last changes)
-    # but Rprop's step sizes, from the learning rate (its initial step).
-    vel = np.zeros((recipe.state_slots * theta.shape[0], n), dtype=dtype)
-    if recipe.optimizer in ("rprop", "irprop-"):
-        vel[: theta.shape[0]] = lr_arr
     hyper = recipe.constants
     events = np.full((4, n), -1, dtype=np.int64)
     curve = np.empty((points.size, n), dtype=dtype)
     outputs = np.empty((X.shape[0], n_out, n), dtype=dtype)
     final_loss = np.empty(n, dtype=dtype)
     kern = general.block_kernel(recipe.variant, exp == "fast")
-    network_last = [theta, vel, lr_arr, states, events, curve, outputs, final_loss]
+    network_last = [theta, state.velocity, state.powers, lr_arr, state.orders, events, curve,
+                    outputs, final_loss]  # fmt: skip
     # Blocks of networks go through the kernel one at a time: a block's
     # working set stays in cache, and contiguous copies let LLVM vectorise.
     for j0 in range(0, n, block):
-        th, v, lr_b, st, ev, cv, out, loss = (
+        th, v, pw, lr_b, st, ev, cv, out, loss = (
             np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last
         )
-        kern(Xc, Yc, sgn, th, v, lr_b, hyper, run["epochs"],
+        kern(Xc, Yc, sgn, th, v, pw, lr_b, hyper, run["epochs"],
              run["tol"], run["margin"], target, points, run["early_stop"], st, ev,
              cv, out, loss, stop)  # fmt: skip
         if stop[0]:
             raise Stopped("training was stopped")
-        for full, done in zip(network_last, (th, v, lr_b, st, ev, cv, out, loss), strict=True):
+        for full, done in zip(network_last, (th, v, pw, lr_b, st, ev, cv, out, loss),
+                              strict=True):  # fmt: skip
             full[..., j0 : j0 + block] = done
     return BatchResult(
         **unflatten(theta, n_in, width, n_out),
@@ -151,4 +190,5 @@ def train_batch(
         final_loss=final_loss,
         outputs=outputs,
         loss_curve=curve,
+        state=state,
     )

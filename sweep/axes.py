@@ -182,6 +182,11 @@ AXES: tuple[Axis, ...] = (
          "Rprop's smallest step size (> 0).", recipe=True),
     Axis("max_factor", pa.float64(), DEFAULT.max_factor, specs.float_spec,
          "Quickprop's mu: no step more than mu times the last one (> 0).", recipe=True),
+    Axis("restart_after", pa.int64(), 0, specs.int_spec,
+         "Restart a network that has not converged within N epochs of its attempt, "
+         "from the next draws of its seed's generator, within the same --epochs budget "
+         "(0: never). Epoch columns count total epochs; restarts counts them.",
+         _each(lambda v: v >= 0, "must be at least 0, got {v}")),
     Axis("prime_offset", pa.float64(), DEFAULT.prime_offset, specs.float_spec,
          "Added to each unit's activation derivative in backpropagation (>= 0; Fahlman "
          "1988 used 0.1 against flat spots). Not a gradient any more: any optimiser "

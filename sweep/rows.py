@@ -65,6 +65,7 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
         "epoch_diverged": _epochs(result.epoch_diverged),
         "epoch_mse_target": _epochs(result.epoch_mse_target),
         "final_loss": pa.array(result.final_loss.astype(np.float64)),
+        "restarts": pa.array(result.restarts, type=pa.int64()),
         "curve_every": const(shape.curve_every, pa.int64()),
         "curve": const(shape.curve, pa.string()),
     })  # fmt: skip
@@ -80,6 +81,13 @@ def train_chunk(chunk: Chunk) -> BatchResult:
     shape = chunk.shape
     X, Y = task_of(shape)
     seeds = chunk.seeds
+    run = dict(curve_points=curve_of(shape), exp=shape.exp, early_stop=shape.early_stop,
+               kernel=chunk.kernel, recipe=recipe_of(shape), mse_target=shape.mse_target,
+               stop=FLAG)  # fmt: skip
+    if shape.restart_after:
+        return kernels.train_restarting(X, Y, seeds, chunk.lrs, shape.epochs, shape.restart_after,
+                                shape.width, (shape.init_low, shape.init_high),
+                                DTYPES[shape.dtype], shape.tol, **run)  # fmt: skip
     if np.all(seeds[1:] > seeds[:-1]):  # one trial a seed (one lr, say): draw them as they are
         params = init_batch(seeds, X.shape[1], shape.width, Y.shape[1], shape.init_low,
                             shape.init_high, DTYPES[shape.dtype])  # fmt: skip
@@ -90,11 +98,8 @@ def train_chunk(chunk: Chunk) -> BatchResult:
         params = {k: np.ascontiguousarray(v[..., index]) for k, v in init.items()}
     # kernels.train_batch loads Numba on first use: in workers, not in a driver
     # that only writes what they return.
-    return kernels.train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol,
-                               curve_points=curve_of(shape), exp=shape.exp,
-                               early_stop=shape.early_stop, kernel=chunk.kernel,
-                               recipe=recipe_of(shape), seeds=chunk.seeds,
-                               mse_target=shape.mse_target, stop=FLAG)  # fmt: skip
+    return kernels.train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol, seeds=seeds,
+                               **run)  # fmt: skip
 
 
 #: Set by the driver for the worker processes it starts (see :func:`run_chunk`).

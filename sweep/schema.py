@@ -27,6 +27,7 @@ OUTCOMES = (
     ("epoch_diverged", pa.int64()),
     ("epoch_mse_target", pa.int64()),
     ("final_loss", pa.float64()),
+    ("restarts", pa.int64()),
     ("curve_every", pa.int64()),
     ("curve", pa.string()),
     ("outputs", _F64_LIST),
@@ -46,7 +47,7 @@ COLUMNS = tuple(SCHEMA.names)
 ARRAY_COLUMNS = ("outputs", "loss_curve", "w_hidden", "b_hidden", "w_out", "b_out")
 SUMMARY_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in ARRAY_COLUMNS])
 #: What a column added after release 0.1.0 held for trials stored before it.
-ADDED_COLUMN_DEFAULTS = {"curve": "linear"} | {
+ADDED_COLUMN_DEFAULTS = {"curve": "linear", "restarts": 0} | {
     axis.column: axis.id_default
     for axis in AXES
     if not axis.classic and axis.id_default is not None

@@ -43,3 +43,17 @@ def test_a_worker_never_imports_pandas():
                           timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["4", "False"]
+
+
+def test_a_chunk_with_restarts_counts_them_and_total_epochs():
+    config = make_config(seeds="0:30", lr="4,8", width=2, epochs=600, tol=0.2, init_low=-1.0,
+                         restart_after=100)  # fmt: skip
+    table = chunk_rows(plan(config)[0])[0].to_pandas()
+    restarts = table["restarts"].to_numpy()
+    assert table["restart_after"].eq(100).all() and restarts.max() >= 2 and (restarts == 0).any()
+    done = table["epoch_converged"].notna().to_numpy()
+    epochs = table["epoch_converged"].to_numpy(dtype=float, na_value=-1)
+    # A converged attempt began at restarts x N and converged within its N epochs.
+    assert (epochs[done] >= restarts[done] * 100).all()
+    assert (epochs[done] <= restarts[done] * 100 + 100).all()
+    assert (restarts[~done] == 5).all()  # restarted at every boundary before the last epoch
