@@ -75,9 +75,10 @@ def _nonzero_inputs(X):
 
 
 @njit(**_PIECE)
-def _forward(act, fast, X, p, nz, c, th, hid, oacc, acc):
+def _forward(act, fast, X, p, nz, c, th, hid, oacc, acc, ws):
     """Hidden outputs of sample ``p`` (into ``hid``), fused with their terms of
-    the output sums (``oacc``, from +0.0: the reference's order)."""
+    the output sums (``oacc``, from +0.0: the reference's order), then the
+    shortcuts' terms (rows from ``ws``; none if ``ws`` < 0)."""
     n_out, nb = oacc.shape
     width = hid.shape[0]
     bh_, wo_, _, _ = _offsets(X.shape[1], width, n_out)
@@ -123,13 +124,22 @@ def _forward(act, fast, X, p, nz, c, th, hid, oacc, acc):
         for o in range(1, n_out):
             for j in range(nb):
                 oacc[o, j] = madd(hid[h, j], th[wo + o, j], oacc[o, j], fast)
+    if ws >= 0:
+        for t in range(c):
+            i = nz[p, t]
+            x = dt(X[p, i])
+            for o in range(n_out):
+                w = ws + i * n_out + o
+                for j in range(nb):
+                    oacc[o, j] = madd(x, th[w, j], oacc[o, j], fast)
 
 
 @njit(**_PIECE)
-def _backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc):
+def _backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
     """Add sample ``p``'s gradient terms (minus the gradient) to ``grad``, one
     hidden unit at a time: its output weights', then its delta's (the error
-    it receives, sum_o dout_o * w_out[h, o], times its slope)."""
+    it receives, sum_o dout_o * w_out[h, o], times its slope); then the
+    shortcuts' (rows from ``ws``; none if ``ws`` < 0)."""
     n_out, nb = dout.shape
     width = hid.shape[0]
     bh_, wo_, _, _ = _offsets(X.shape[1], width, n_out)
@@ -184,10 +194,18 @@ def _backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc):
                 w = i * width + h
                 for j in range(nb):
                     grad[w, j] = madd(x, acc[j], grad[w, j], fast)
+    if ws >= 0:
+        for t in range(c):
+            i = nz[p, t]
+            x = dt(X[p, i])
+            for o in range(n_out):
+                w = ws + i * n_out + o
+                for j in range(nb):
+                    grad[w, j] = madd(x, dout[o, j], grad[w, j], fast)
 
 
 @njit(**_PIECE)
-def _lane_forward(act, fast, xg, th, hid, oacc, acc):
+def _lane_forward(act, fast, xg, th, hid, oacc, acc, ws):
     """:func:`_forward` where each network sees its own sample (``xg``: inputs
     by network): zero inputs are skipped by selection, sums start at +0.0."""
     n_in, nb = xg.shape
@@ -211,10 +229,17 @@ def _lane_forward(act, fast, xg, th, hid, oacc, acc):
         for o in range(n_out):
             for j in range(nb):
                 oacc[o, j] = madd(hid[h, j], th[wo_ + h * n_out + o, j], oacc[o, j], fast)
+    if ws >= 0:
+        for i in range(n_in):
+            for o in range(n_out):
+                w = ws + i * n_out + o
+                for j in range(nb):
+                    x = xg[i, j]
+                    oacc[o, j] = madd(x, th[w, j], oacc[o, j], fast) if x != 0 else oacc[o, j]
 
 
 @njit(**_PIECE)
-def _lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc):
+def _lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws):
     """:func:`_backward` for one sample per network (``xg``), into a cleared ``grad``."""
     n_in, nb = xg.shape
     n_out = dout.shape[0]
@@ -238,13 +263,20 @@ def _lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc):
             for j in range(nb):
                 x = xg[i, j]
                 grad[w, j] = x * acc[j] if x != 0 else zero
+    if ws >= 0:
+        for i in range(n_in):
+            for o in range(n_out):
+                w = ws + i * n_out + o
+                for j in range(nb):
+                    x = xg[i, j]
+                    grad[w, j] = x * dout[o, j] if x != 0 else zero
 
 
 @njit(**_PIECE)
 def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, live, check, bh,
-            wo, bo):  # fmt: skip
+            wo, bo, ws):  # fmt: skip
     """theta <- theta + step for every row (weight decay on the weights only:
-    rows below ``bh`` and from ``wo`` to ``bo``), clearing ``grad``; frozen
+    rows below ``bh``, from ``wo`` to ``bo`` and from ``ws`` on), clearing ``grad``; frozen
     networks keep their state. ``vel`` holds the optimiser's state, a block
     of rows per quantity (momentum: velocities; Adam: first, then second
     moments; Rprop: step sizes, kept gradients, last changes; Quickprop: kept
@@ -260,7 +292,7 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, liv
         for j in range(nb):
             pw[0, j], pw[1, j] = pw[0, j] * b1, pw[1, j] * b2
     for r in range(rows):
-        weight = r < bh or wo <= r < bo
+        weight = r < bh or wo <= r < bo or r >= ws
         for j in range(nb):
             if optimizer == QUICKPROP:
                 gp, dw = vel[r, j], vel[rows + r, j]
@@ -311,10 +343,12 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, liv
 
 
 @functools.cache
-def block_kernel(variant: Variant, fast: bool):
-    """The compiled kernel that trains one block of networks in place."""
+def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False):
+    """The compiled kernel that trains one block of networks in place
+    (``shortcuts``: networks with direct input -> output weights)."""
     ACT, OUT, LOSS, UPDATE, MOMENTUM, DECAY, OPTIMIZER, PRIME = variant
     FAST = fast
+    SHORTCUTS = shortcuts
     ONLINE = UPDATE != BATCH
     SHUFFLE = UPDATE == SHUFFLED
     STAMP = source_stamp()  # in the closure: part of Numba's cache key
@@ -328,8 +362,10 @@ def block_kernel(variant: Variant, fast: bool):
         n_samples, n_in = X.shape
         n_out = Y.shape[1]
         rows, nb = th.shape
-        width = (rows - n_out) // (n_in + 1 + n_out)
-        bh_, wo_, bo_, _ = _offsets(n_in, width, n_out)
+        direct = n_in * n_out if SHORTCUTS else 0
+        width = (rows - direct - n_out) // (n_in + 1 + n_out)
+        bh_, wo_, bo_, ws_ = _offsets(n_in, width, n_out)
+        wsf = ws_ if SHORTCUTS else -1  # where the shortcuts' rows start (-1: none)
         dt = th.dtype.type
         zero = dt(0.0)
         tol_t, margin_t, target_t = dt(tol), dt(margin), dt(mse_target)
@@ -370,7 +406,7 @@ def block_kernel(variant: Variant, fast: bool):
             # theta_k on every sample: statistics (and, batch, the gradient sums).
             for p in range(n_samples):
                 c = nnz[p]
-                _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc)
+                _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
                 for o in range(n_out):
                     y = dt(Y[p, o])
                     sign = dt(sgn[p, o])
@@ -385,7 +421,7 @@ def block_kernel(variant: Variant, fast: bool):
                             dout[o, j] = d
                             grad[bo_ + o, j] = grad[bo_ + o, j] + d
                 if train_here:
-                    _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc)
+                    _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
 
             for j in range(nb):
                 mse = sse[j] / n_terms
@@ -417,11 +453,11 @@ def block_kernel(variant: Variant, fast: bool):
                 check[j] = zero
             if not ONLINE:
                 _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw, live,
-                        check, bh_, wo_, bo_)  # fmt: skip
+                        check, bh_, wo_, bo_, ws_)  # fmt: skip
             elif not SHUFFLE:
                 for p in range(n_samples):
                     c = nnz[p]
-                    _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc)
+                    _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
                     for o in range(n_out):
                         y = dt(Y[p, o])
                         for j in range(nb):
@@ -429,9 +465,9 @@ def block_kernel(variant: Variant, fast: bool):
                             d = output_delta(LOSS, OUT, y - yhat, yhat, PRIME, po, FAST)
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
-                    _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc)
+                    _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
                     _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw,
-                            live, check, bh_, wo_, bo_)  # fmt: skip
+                            live, check, bh_, wo_, bo_, ws_)  # fmt: skip
             else:
                 for j in range(nb):
                     states[j] = draw_order(states[j], order, j)
@@ -442,16 +478,16 @@ def block_kernel(variant: Variant, fast: bool):
                             xg[i, j] = dt(X[p, i])
                         for o in range(n_out):
                             yg[o, j] = dt(Y[p, o])
-                    _lane_forward(ACT, FAST, xg, th, hid, oacc, acc)
+                    _lane_forward(ACT, FAST, xg, th, hid, oacc, acc, wsf)
                     for o in range(n_out):
                         for j in range(nb):
                             yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
                             d = output_delta(LOSS, OUT, yg[o, j] - yhat, yhat, PRIME, po, FAST)
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
-                    _lane_backward(ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc)
+                    _lane_backward(ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf)
                     _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw,
-                            live, check, bh_, wo_, bo_)  # fmt: skip
+                            live, check, bh_, wo_, bo_, ws_)  # fmt: skip
             for j in range(nb):
                 if live[j] and check[j] != check[j]:
                     events[DIVERGED, j] = k + 1

@@ -76,6 +76,9 @@ import numpy as np
 DEFAULT_TOL = 0.1
 #: Parameter names in init (and flattening) order.
 PARAM_NAMES = ("w_hidden", "b_hidden", "w_out", "b_out")
+#: Direct input -> output weights (n_in x n_out) of a network with shortcuts,
+#: after the others in init and flattening order.
+SHORTCUT = "w_shortcut"
 #: Floating-point types a network can be trained in.
 DTYPES = {"float64": np.float64, "float32": np.float32}
 #: The kernels' exp: ``fast`` (vectorised) or ``exact`` (libm); see kernels.train.
@@ -85,21 +88,27 @@ EXP_MODES = ("fast", "exact")
 KERNELS = ("auto", "general", "tiled")
 
 
-def param_shapes(n_in: int, width: int, n_out: int) -> dict[str, tuple[int, int]]:
-    """Shapes of one network's parameters, in init order."""
-    return {
+def param_shapes(n_in: int, width: int, n_out: int,
+                 shortcuts: bool = False) -> dict[str, tuple[int, int]]:  # fmt: skip
+    """Shapes of one network's parameters, in init order (``shortcuts``: and
+    :data:`SHORTCUT` last, so the draws of the others are the same with it)."""
+    shapes = {
         "w_hidden": (n_in, width),
         "b_hidden": (1, width),
         "w_out": (width, n_out),
         "b_out": (1, n_out),
     }
+    if shortcuts:
+        shapes[SHORTCUT] = (n_in, n_out)
+    return shapes
 
 
 def param_offsets(n_in: int, width: int, n_out: int) -> tuple[int, int, int, int]:
     """The flat layout, in init order: rows where ``b_hidden``, ``w_out`` and
-    ``b_out`` start, and the number of rows. ``w_hidden[i, h]`` is row
-    ``i * width + h``, ``w_out[h, o]`` row ``w_out + h * n_out + o``. Plain
-    Python, so the kernels compile this very function."""
+    ``b_out`` start, and the number of rows without shortcuts. ``w_hidden[i,
+    h]`` is row ``i * width + h``, ``w_out[h, o]`` row ``w_out + h * n_out +
+    o``; shortcuts follow, ``w_shortcut[i, o]`` at row ``rows + i * n_out +
+    o``. Plain Python, so the kernels compile this very function."""
     bh = n_in * width
     wo = bh + width
     bo = wo + width * n_out
@@ -109,21 +118,26 @@ def param_offsets(n_in: int, width: int, n_out: int) -> tuple[int, int, int, int
 def flatten(params: dict[str, np.ndarray], dtype=None) -> np.ndarray:
     """Batched parameters (network-last, :func:`init_batch`) as one (rows, B) array."""
     n = params["b_out"].shape[-1]
+    names = PARAM_NAMES + ((SHORTCUT,) if params.get(SHORTCUT) is not None else ())
     return np.ascontiguousarray(
-        np.concatenate([params[name].reshape(-1, n) for name in PARAM_NAMES]), dtype=dtype
+        np.concatenate([params[name].reshape(-1, n) for name in names]), dtype=dtype
     )
 
 
-def unflatten(theta: np.ndarray, n_in: int, width: int, n_out: int) -> dict[str, np.ndarray]:
+def unflatten(theta: np.ndarray, n_in: int, width: int, n_out: int,
+              shortcuts: bool = False) -> dict[str, np.ndarray]:  # fmt: skip
     """Inverse of :func:`flatten`."""
     bh, wo, bo, rows = param_offsets(n_in, width, n_out)
     n = theta.shape[-1]
-    return {
+    params = {
         "w_hidden": theta[:bh].reshape(n_in, width, n),
         "b_hidden": theta[bh:wo],
         "w_out": theta[wo:bo].reshape(width, n_out, n),
         "b_out": theta[bo:rows],
     }
+    if shortcuts:
+        params[SHORTCUT] = theta[rows : rows + n_in * n_out].reshape(n_in, n_out, n)
+    return params
 
 
 def default_curve_every(epochs: int) -> int:
@@ -169,8 +183,9 @@ def curve_epochs(epochs: int, curve_every: int, scale: str = "linear") -> np.nda
 
 
 def init_uniform(
-    seed: int, n_in: int, width: int, n_out: int, low: float = 0.0, high: float = 1.0
-) -> dict[str, np.ndarray]:
+    seed: int, n_in: int, width: int, n_out: int, low: float = 0.0, high: float = 1.0,
+    shortcuts: bool = False,
+) -> dict[str, np.ndarray]:  # fmt: skip
     """One network's initial weights, exactly as the notebook draws them.
 
     ``RandomState(seed).uniform(low, high, size)`` in the order hidden
@@ -180,7 +195,7 @@ def init_uniform(
     rs = np.random.RandomState(seed)
     return {
         name: rs.uniform(low, high, size=shape)
-        for name, shape in param_shapes(n_in, width, n_out).items()
+        for name, shape in param_shapes(n_in, width, n_out, shortcuts).items()
     }
 
 
@@ -193,6 +208,7 @@ def init_batch(
     high: float = 1.0,
     dtype: type = np.float64,
     attempt: int = 0,
+    shortcuts: bool = False,
 ) -> dict[str, np.ndarray]:
     """Initial weights of many networks in the batched (network-last) layout.
 
@@ -212,7 +228,7 @@ def init_batch(
     seeds = np.asarray(seeds, dtype=np.int64)
     if seeds.size and (seeds.min() < 0 or seeds.max() > 2**32 - 1):
         raise ValueError("seeds must be between 0 and 2**32 - 1 (numpy's RandomState)")
-    shapes = param_shapes(n_in, width, n_out)
+    shapes = param_shapes(n_in, width, n_out, shortcuts)
     sizes = [int(np.prod(shape)) for shape in shapes.values()]
     total = sum(sizes)
     draws = uniform_draws(seeds.ravel(), total, float(low), float(high), attempt * total)
@@ -246,6 +262,7 @@ class BatchResult:
     loss_curve: np.ndarray  # (points, B)
     epoch_mse_target: np.ndarray | None = None  # (B,) int64; None: all -1
     restarts: np.ndarray | None = None  # (B,) int64; None: all 0
+    w_shortcut: np.ndarray | None = None  # (n_in, n_out, B); None: no shortcuts
     #: What training would carry on from (kernels.train.TrainState), if asked for.
     state: object | None = None
 
@@ -269,4 +286,4 @@ class BatchResult:
 
     def flat_params(self) -> np.ndarray:
         """Final weights as (B, n_params), row-major in init order."""
-        return flatten({name: getattr(self, name) for name in PARAM_NAMES}).T
+        return flatten({name: getattr(self, name) for name in PARAM_NAMES + (SHORTCUT,)}).T

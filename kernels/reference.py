@@ -36,13 +36,13 @@ def tanh_derivative(y: np.ndarray) -> np.ndarray:
     return 1.0 - y * y
 
 
-def input_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """x @ w over the nonzero inputs only, summed in order from +0.0.
+def input_matmul(x: np.ndarray, w: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """x @ w over the nonzero inputs only, summed in order from +0.0 (or onto ``start``).
 
     An input of 0 contributes nothing (the kernel skips it), which only
     matters once a weight is infinite: 0 * inf would be NaN.
     """
-    out = np.zeros((x.shape[0], w.shape[1]), dtype=w.dtype)
+    out = np.zeros((x.shape[0], w.shape[1]), dtype=w.dtype) if start is None else start
     for k in range(x.shape[1]):
         out = np.where(x[:, k : k + 1] != 0, out + x[:, k : k + 1] * w[k : k + 1, :], out)
     return out
@@ -89,6 +89,10 @@ class _Net:
     def __init__(self, params: dict, recipe: Recipe, dtype, exp: Callable, tanh: Callable):
         self.wh, self.bh = params["w_hidden"].copy(), params["b_hidden"].copy()
         self.wo, self.bo = params["w_out"].copy(), params["b_out"].copy()
+        self.shortcuts = params.get("w_shortcut") is not None
+        if self.shortcuts:  # direct input -> output weights
+            self.ws = params["w_shortcut"].copy()
+            self.names = ("wo", "bo", "wh", "bh", "ws")
         self.recipe = recipe
         self.exp, self.tanh = exp, tanh
         self.mu, self.lam = dtype.type(recipe.momentum), dtype.type(recipe.weight_decay)
@@ -120,9 +124,10 @@ class _Net:
     def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = self.recipe
         hidden = self.activation(r.activation, input_matmul(X, self.wh) + self.bh)
-        return hidden, self.activation(
-            r.output_activation, ordered_matmul(hidden, self.wo) + self.bo
-        )
+        total = ordered_matmul(hidden, self.wo)
+        if self.shortcuts:  # then the inputs' direct terms, in order, zeros skipped
+            total = input_matmul(X, self.ws, total)
+        return hidden, self.activation(r.output_activation, total + self.bo)
 
     def step(self, X: np.ndarray, Y: np.ndarray, lr) -> None:
         """One update from the samples X, Y (the whole task, or one sample)."""
@@ -142,11 +147,13 @@ class _Net:
             "wh": ordered_matmul(X.T, d_hidden),
             "bh": ordered_matmul(ones, d_hidden),
         }
+        if self.shortcuts:
+            minus_gradient["ws"] = ordered_matmul(X.T, d_predicted)
         one = self.b1.dtype.type(1.0)
         self.p1, self.p2 = self.p1 * self.b1, self.p2 * self.b2
         for name in self.names:
             w, g = getattr(self, name), minus_gradient[name]
-            if r.weight_decay > 0 and name in ("wh", "wo"):  # weights only, not biases
+            if r.weight_decay > 0 and name in ("wh", "wo", "ws"):  # weights only, not biases
                 g = g - self.lam * w
             if r.optimizer == "quickprop":
                 self._quickprop(name, w, g, lr)
@@ -291,6 +298,7 @@ def train_one(
         "b_hidden": net.bh,
         "w_out": net.wo,
         "b_out": net.bo,
+        "w_shortcut": net.ws if net.shortcuts else None,
         "epoch_solved": solved,
         "epoch_converged": converged,
         "epoch_diverged": diverged,
@@ -332,6 +340,8 @@ def train_batch(
             "w_out": params["w_out"][..., j],
             "b_out": params["b_out"][None, :, j],
         }
+        if params.get("w_shortcut") is not None:
+            one["w_shortcut"] = params["w_shortcut"][..., j]
         runs.append(train_one(X, Y, one, float(lr_j), epochs, tol, curve_every, exp, early_stop,
                               recipe, int(seeds[j]), mse_target, tanh, curve_points,
                               restart_after, init))  # fmt: skip
@@ -356,4 +366,5 @@ def train_batch(
         outputs=stack("outputs"),
         loss_curve=stack("loss_curve"),
         restarts=events("restarts"),
+        w_shortcut=stack("w_shortcut") if runs and runs[0]["w_shortcut"] is not None else None,
     )

@@ -51,16 +51,17 @@ def train_restarting(
     recipe: Recipe = DEFAULT,
     mse_target: float | None = None,
     stop: np.ndarray | None = None,
+    shortcuts: bool = False,
 ) -> BatchResult:
-    """Train networks of ``width`` hidden units from ``seeds`` (weights uniform
-    in ``init``), restarting each attempt that has not converged within
-    ``restart_after`` epochs (0: never). Other arguments as
-    :func:`kernels.train_batch`; the result's ``restarts`` counts each
-    network's restarts."""
+    """Train networks of ``width`` hidden units (``shortcuts``: and direct input
+    -> output weights) from ``seeds`` (weights uniform in ``init``),
+    restarting each attempt that has not converged within ``restart_after``
+    epochs (0: never). Other arguments as :func:`kernels.train_batch`; the
+    result's ``restarts`` counts each network's restarts."""
     seeds = np.asarray(seeds, dtype=np.int64)
     n, n_in, n_out = seeds.size, X.shape[1], Y.shape[1]
     low, high = init
-    params = init_batch(seeds, n_in, width, n_out, low, high, dtype)
+    params = init_batch(seeds, n_in, width, n_out, low, high, dtype, shortcuts=shortcuts)
     points = curve_epochs(epochs, 0) if curve_points is None else np.asarray(curve_points)
     run = dict(tol=tol, exp=exp, early_stop=early_stop, recipe=recipe, mse_target=mse_target,
                stop=stop)  # fmt: skip
@@ -86,9 +87,10 @@ def train_restarting(
         if not active.size:
             break
         inside = (points >= start) & (points <= end)
-        part = train_batch(X, Y, unflatten(theta[:, active], n_in, width, n_out), lrs[active],
-                           end - start, curve_points=points[inside] - start, kernel=kernel,
-                           seeds=seeds[active], state=state.take(active), **run)  # fmt: skip
+        mine = unflatten(theta[:, active], n_in, width, n_out, shortcuts)
+        part = train_batch(X, Y, mine, lrs[active], end - start, kernel=kernel,
+                           curve_points=points[inside] - start, seeds=seeds[active],
+                           state=state.take(active), **run)  # fmt: skip
         theta[:, active] = part.flat_params().T
         state.put(active, part.state)
         for row, name in enumerate(_EVENTS):
@@ -105,7 +107,9 @@ def train_restarting(
             again = active[(restarts[active] == start // restart_after) & ~converged]
             if again.size:
                 attempt = start // restart_after + 1
-                fresh = init_batch(seeds[again], n_in, width, n_out, low, high, dtype, attempt)
+                fresh = init_batch(
+                    seeds[again], n_in, width, n_out, low, high, dtype, attempt, shortcuts
+                )
                 theta[:, again] = flatten(fresh, dtype)
                 initial = TrainState.initial(recipe, theta.shape[0], lrs[again], seeds[again])
                 initial.orders = state.orders[again]  # the orders run on
@@ -115,7 +119,7 @@ def train_restarting(
     for j in np.flatnonzero(ended < epochs):  # finished early: the frozen loss stays flat
         curve[points > ended[j], j] = final_loss[j]
     return BatchResult(
-        **unflatten(theta, n_in, width, n_out),
+        **unflatten(theta, n_in, width, n_out, shortcuts),
         **{name: events[row] for row, name in enumerate(_EVENTS)},
         final_loss=final_loss,
         outputs=outputs,

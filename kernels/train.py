@@ -15,7 +15,7 @@ from numba import njit
 
 from . import general, tiled
 from .choose import choose_kernel
-from .model import EXP_MODES, KERNELS, BatchResult, curve_epochs, flatten, unflatten
+from .model import EXP_MODES, KERNELS, SHORTCUT, BatchResult, curve_epochs, flatten, unflatten
 from .numerics import JIT
 from .orders import initial_states
 from .recipe import DEFAULT, Recipe
@@ -130,6 +130,7 @@ def train_batch(
     if dtype not in (np.float64, np.float32):
         raise ValueError(f"dtype must be float64 or float32, got {dtype}")
     theta = flatten(params, dtype)
+    shortcuts = params.get(SHORTCUT) is not None
     n_in, width, n = params["w_hidden"].shape
     n_out = params["b_out"].shape[0]
     lr_arr = np.empty(n, dtype=dtype)
@@ -142,7 +143,13 @@ def train_batch(
     Y = np.ascontiguousarray(Y, dtype=np.float64)
     target = -np.inf if mse_target is None else float(mse_target)
     if kernel == "auto":
-        kernel = choose_kernel(X, Y, width, exp, n * max(int(epochs), 1), recipe)
+        kernel = (
+            "general"
+            if shortcuts
+            else choose_kernel(X, Y, width, exp, n * max(int(epochs), 1), recipe)
+        )
+    if kernel == "tiled" and shortcuts:
+        raise ValueError("no tiled kernel for networks with shortcuts: use the general kernel")
     if curve_points is None:
         curve_points = curve_epochs(epochs, curve_every)
     points = np.ascontiguousarray(curve_points, dtype=np.int64)
@@ -164,7 +171,7 @@ def train_batch(
     curve = np.empty((points.size, n), dtype=dtype)
     outputs = np.empty((X.shape[0], n_out, n), dtype=dtype)
     final_loss = np.empty(n, dtype=dtype)
-    kern = general.block_kernel(recipe.variant, exp == "fast")
+    kern = general.block_kernel(recipe.variant, exp == "fast", shortcuts)
     network_last = [theta, state.velocity, state.powers, lr_arr, state.orders, events, curve,
                     outputs, final_loss]  # fmt: skip
     # Blocks of networks go through the kernel one at a time: a block's
@@ -182,7 +189,7 @@ def train_batch(
                               strict=True):  # fmt: skip
             full[..., j0 : j0 + block] = done
     return BatchResult(
-        **unflatten(theta, n_in, width, n_out),
+        **unflatten(theta, n_in, width, n_out, shortcuts),
         epoch_solved=events[general.SOLVED],
         epoch_converged=events[general.CONVERGED],
         epoch_diverged=events[general.DIVERGED],

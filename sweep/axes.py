@@ -182,6 +182,10 @@ AXES: tuple[Axis, ...] = (
          "Rprop's smallest step size (> 0).", recipe=True),
     Axis("max_factor", pa.float64(), DEFAULT.max_factor, specs.float_spec,
          "Quickprop's mu: no step more than mu times the last one (> 0).", recipe=True),
+    Axis("shortcuts", pa.bool_(), False, specs.bools_spec,
+         "Direct input -> output weights besides the hidden layer (true, false or "
+         "false,true), as in the 1986 XOR network with one hidden unit; drawn after the "
+         "other weights, stored in w_shortcut. The general kernel trains them."),
     Axis("restart_after", pa.int64(), 0, specs.int_spec,
          "Restart a network that has not converged within N epochs of its attempt, "
          "from the next draws of its seed's generator, within the same --epochs budget "

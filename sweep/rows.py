@@ -36,6 +36,9 @@ def _lists(batched: np.ndarray) -> pa.ListArray:
     return pa.ListArray.from_arrays(offsets, values)
 
 
+_F64_LIST = pa.list_(pa.float64())
+
+
 def _epochs(values: np.ndarray) -> pa.Array:
     return pa.array(values, mask=values < 0, type=pa.int64())
 
@@ -72,7 +75,8 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
     if chunk.store == "summary":
         return pa.table([columns[name] for name in SUMMARY_SCHEMA.names], schema=SUMMARY_SCHEMA)
     for name in ARRAY_COLUMNS:
-        columns[name] = _lists(getattr(result, name))
+        value = getattr(result, name)  # w_shortcut: None without shortcuts, a null list
+        columns[name] = pa.nulls(n, _F64_LIST) if value is None else _lists(value)
     return pa.table([columns[name] for name in SCHEMA.names], schema=SCHEMA)
 
 
@@ -84,10 +88,12 @@ def train_chunk(chunk: Chunk) -> BatchResult:
     run = dict(curve_points=curve_of(shape), exp=shape.exp, early_stop=shape.early_stop,
                kernel=chunk.kernel, recipe=recipe_of(shape), mse_target=shape.mse_target,
                stop=FLAG)  # fmt: skip
-    if shape.restart_after:
-        return kernels.train_restarting(X, Y, seeds, chunk.lrs, shape.epochs, shape.restart_after,
-                                shape.width, (shape.init_low, shape.init_high),
-                                DTYPES[shape.dtype], shape.tol, **run)  # fmt: skip
+    if shape.restart_after or shape.shortcuts:
+        return kernels.train_restarting(X, Y, seeds, chunk.lrs, shape.epochs,
+                                        shape.restart_after, shape.width,
+                                        (shape.init_low, shape.init_high), DTYPES[shape.dtype],
+                                        shape.tol, shortcuts=shape.shortcuts,
+                                        **run)  # fmt: skip
     if np.all(seeds[1:] > seeds[:-1]):  # one trial a seed (one lr, say): draw them as they are
         params = init_batch(seeds, X.shape[1], shape.width, Y.shape[1], shape.init_low,
                             shape.init_high, DTYPES[shape.dtype])  # fmt: skip

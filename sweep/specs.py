@@ -219,6 +219,15 @@ def bool_spec(field: str, value: Any) -> bool:
     raise ConfigError(field, f"expected true or false, got {value!r}")
 
 
+def bools_spec(field: str, value: Any) -> tuple[bool, ...]:
+    """Yes/no values: one (:func:`bool_spec`), a comma list (``false,true``) or a list."""
+    if isinstance(value, str):
+        value = value.split(",")
+    elif not isinstance(value, (list, tuple)):
+        value = [value]
+    return tuple(dict.fromkeys(bool_spec(field, v) for v in value))
+
+
 def compact_ints(values: Sequence[int]) -> str:
     """The shortest spec for a sequence of integers: runs become ``START:STOP``.
 

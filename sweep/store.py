@@ -654,8 +654,9 @@ def load(path: str | Path, columns: list[str] | None = None, skip_damaged: bool 
     for name, default in ADDED_COLUMN_DEFAULTS.items():
         if name in frame and frame[name].isna().any():
             frame[name] = frame[name].where(frame[name].notna(), default)
-            if pa.types.is_integer(part_schema().field(name).type):  # read as float for its nulls
-                frame[name] = frame[name].astype(np.int64)
+            kind = part_schema().field(name).type  # read as float or object for its nulls
+            if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+                frame[name] = frame[name].astype(kind.to_pandas_dtype())
     return frame.sort_values(list(PARAM_COLUMNS), kind="stable", ignore_index=True)
 
 

@@ -58,3 +58,26 @@ def test_flat_params_are_row_major_in_init_order():
     np.testing.assert_array_equal(
         result.flat_params()[1], np.concatenate([one[k].ravel() for k in one])
     )
+
+
+def test_shortcut_weights_are_drawn_after_the_others_which_stay_the_same():
+    seeds = np.array([3, 314])
+    plain = init_batch(seeds, 2, 2, 1, -1.0, 1.0)
+    direct = init_batch(seeds, 2, 2, 1, -1.0, 1.0, shortcuts=True)
+    for name in plain:
+        np.testing.assert_array_equal(direct[name], plain[name])
+    for j, seed in enumerate(seeds):
+        rs = np.random.RandomState(seed)
+        rs.uniform(-1.0, 1.0, size=9)  # w_hidden, b_hidden, w_out, b_out
+        np.testing.assert_array_equal(direct["w_shortcut"][..., j],
+                                      rs.uniform(-1.0, 1.0, size=(2, 1)))  # fmt: skip
+
+
+def test_a_restart_draws_on_from_the_same_generator():
+    seeds = np.array([0, 7, 2**32 - 1])
+    second = init_batch(seeds, 3, 2, 2, attempt=2, shortcuts=True)
+    rows = sum(int(np.prod(s)) for s in param_shapes(3, 2, 2, True).values())
+    for j, seed in enumerate(seeds):
+        draws = np.random.RandomState(seed).uniform(size=3 * rows)[2 * rows :]
+        got = np.concatenate([second[k][..., j].ravel() for k in param_shapes(3, 2, 2, True)])
+        np.testing.assert_array_equal(got, draws)

@@ -57,3 +57,21 @@ def test_a_chunk_with_restarts_counts_them_and_total_epochs():
     assert (epochs[done] >= restarts[done] * 100).all()
     assert (epochs[done] <= restarts[done] * 100 + 100).all()
     assert (restarts[~done] == 5).all()  # restarted at every boundary before the last epoch
+
+
+def test_shortcut_weights_are_stored_only_for_networks_that_have_them():
+    import pytest
+
+    from kernels import get_task, init_batch, train_batch
+
+    config = make_config(seeds="0:20", lr=0.5, width=1, epochs=2000, momentum=0.9,
+                         init_low=-0.5, init_high=0.5, shortcuts="false,true")  # fmt: skip
+    tables = [chunk_rows(chunk)[0].to_pandas() for chunk in plan(config)]
+    rows = {bool(t["shortcuts"].iloc[0]): t for t in tables}
+    assert rows[False]["w_shortcut"].isna().all()
+    assert rows[True]["w_shortcut"].map(len).eq(2).all()  # XOR: 2 inputs x 1 output
+    # One hidden unit cannot compute XOR; with direct input -> output weights it can.
+    assert not rows[False]["converged"].any() and rows[True]["converged"].mean() > 0.5
+    X, Y = get_task("xor")
+    with pytest.raises(ValueError, match="shortcuts"):
+        train_batch(X, Y, init_batch([0], 2, 1, 1, shortcuts=True), 0.5, 5, kernel="tiled")

@@ -201,11 +201,14 @@ def test_the_general_kernel_on_random_shapes_is_the_reference(case):
     span = recipe.targets[1] - recipe.targets[0]
     run = dict(epochs=int(rng.integers(0, 40)), tol=0.2 * span, curve_every=3, recipe=recipe,
                seeds=seeds, mse_target=0.05 * span**2)  # fmt: skip
-    params = init_batch(seeds, X.shape[1], width, Y.shape[1], -1.0, 1.0)
+    shortcuts = case % 4 == 1  # direct input -> output weights (each compiles a kernel)
+    params = init_batch(seeds, X.shape[1], width, Y.shape[1], -1.0, 1.0, shortcuts=shortcuts)
     got = train_batch(X, Y, params, lr, exp="exact", kernel="general",
                       block=int(rng.choice([1, 4, 256])), **run)  # fmt: skip
     want = reference.train_batch(X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, **run)
     assert_same(got, want, rtol=0, atol=0)
+    if shortcuts:
+        np.testing.assert_array_equal(got.w_shortcut, want.w_shortcut)
 
 
 def test_momentum_zero_and_decay_zero_are_the_plain_update_bit_for_bit():
@@ -230,12 +233,13 @@ def _loss(X, Y, p, recipe: Recipe) -> float:
         return np.tanh(a) if kind == "tanh" else 1 / (1 + np.exp(-a))
 
     hidden = f(recipe.activation, Xc @ p["w_hidden"] + p["b_hidden"])
-    out = f(recipe.output_activation, hidden @ p["w_out"] + p["b_out"])
+    direct = Xc @ p["w_shortcut"] if "w_shortcut" in p else 0.0
+    out = f(recipe.output_activation, hidden @ p["w_out"] + direct + p["b_out"])
     if recipe.loss == "xent":
         loss = -np.sum(Yc * np.log(out) + (1 - Yc) * np.log(1 - out))
     else:
         loss = 0.5 * np.sum((Yc - out) ** 2)
-    decay = sum(np.sum(p[k] ** 2) for k in ("w_hidden", "w_out"))
+    decay = sum(np.sum(p[k] ** 2) for k in ("w_hidden", "w_out", "w_shortcut") if k in p)
     return loss + 0.5 * recipe.weight_decay * decay
 
 
@@ -295,6 +299,22 @@ def test_one_kernel_update_is_minus_lr_times_the_gradient(name):
             step = getattr(stepped, key)[..., 0].reshape(one[key].shape) - one[key]
             np.testing.assert_allclose(step, -0.3 * grads[key], rtol=1e-6, atol=1e-9,
                                        err_msg=key)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["notebook", "tanh-tanh-decay"])
+def test_with_shortcuts_one_update_is_minus_lr_times_the_gradient(name):
+    # The oracle and the general kernel, with direct input -> output weights.
+    recipe = RECIPES[name]
+    for task, width, seed in (("xor", 1, 0), ("encoder4", 2, 2)):
+        X, Y = get_task(task)
+        one = init_uniform(seed, X.shape[1], width, Y.shape[1], -1.0, 1.0, shortcuts=True)
+        grads = _finite_differences(X, Y, one, recipe)
+        oracle = reference.train_one(X, Y, one, 0.3, 1, 0.1, 0, recipe=recipe)
+        kernel = train_batch(X, Y, _batch(one), 0.3, 1, exp="exact", recipe=recipe)
+        for key in one:
+            for stepped in (oracle[key], getattr(kernel, key)[..., 0].reshape(one[key].shape)):
+                np.testing.assert_allclose(stepped - one[key], -0.3 * grads[key], rtol=1e-6,
+                                           atol=1e-9, err_msg=key)  # fmt: skip
 
 
 @pytest.mark.parametrize("kernel", ["general", "tiled"])
