@@ -18,6 +18,10 @@ from pathlib import Path
 KEEP = 20
 #: Shortest training worth remembering, in seconds (start-up would dominate).
 MIN_SECONDS = 1.0
+#: Fewest chunks worth remembering: a chunk that compiles a kernel takes
+#: seconds for milliseconds of estimated work, and each worker's first chunk
+#: may compile one, so the median ratio needs more chunks than that.
+MIN_CHUNKS = 5
 
 
 def _file() -> Path:
@@ -50,7 +54,11 @@ def record(estimated: float, measured: float) -> None:
 
 def record_chunks(timings: list[tuple[float, float]]) -> None:
     """Remember a run from its chunks' (estimated, measured) seconds: the median
-    ratio, so that the chunks that compiled a kernel do not count."""
+    ratio, so that the chunks that compiled a kernel do not count (a run of
+    fewer than :data:`MIN_CHUNKS` chunks is not remembered: compiling could be
+    most of it)."""
+    if len(timings) < MIN_CHUNKS:
+        return
     estimated = sum(e for e, _ in timings)
     measured = sum(m for _, m in timings)
     ratios = [m / e for e, m in timings if e > 0]
