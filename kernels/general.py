@@ -49,6 +49,7 @@ SOLVED, CONVERGED, DIVERGED, HIT = range(4)
 SOURCES = ("numerics.py", "step.py", "recipe.py", "orders.py", "model.py", "general.py")
 _PIECE = {**JIT, "cache": False}
 _offsets = njit(**_PIECE)(model.param_offsets)
+_layers = njit(**_PIECE)(model.layer_offsets)
 
 
 def source_stamp() -> str:
@@ -273,10 +274,111 @@ def _lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws):
 
 
 @njit(**_PIECE)
+def _deep_forward(act, fast, xg, th, hid, hid2, oacc, acc, w2, b2, wo, ws):
+    """The forward pass of a network with two hidden layers, each network on its
+    own inputs (``xg``, zeros skipped as the first layer's inputs always are):
+    the first layer's outputs into ``hid``, the second's into ``hid2``, the
+    output sums (before the bias) into ``oacc``; rows from :func:`_layers`."""
+    n_in, nb = xg.shape
+    width, width2, n_out = hid.shape[0], hid2.shape[0], oacc.shape[0]
+    zero = th.dtype.type(0.0)
+    for h in range(width):
+        for j in range(nb):
+            acc[j] = zero
+        for i in range(n_in):
+            w = i * width + h
+            for j in range(nb):
+                x = xg[i, j]
+                acc[j] = madd(x, th[w, j], acc[j], fast) if x != 0 else acc[j]
+        for j in range(nb):
+            hid[h, j] = activate(act, acc[j] + th[n_in * width + h, j], fast)
+    for k in range(width2):
+        for j in range(nb):
+            acc[j] = hid[0, j] * th[w2 + k, j]
+        for h in range(1, width):
+            for j in range(nb):
+                acc[j] = madd(hid[h, j], th[w2 + h * width2 + k, j], acc[j], fast)
+        for j in range(nb):
+            hid2[k, j] = activate(act, acc[j] + th[b2 + k, j], fast)
+    for o in range(n_out):
+        for j in range(nb):
+            oacc[o, j] = hid2[0, j] * th[wo + o, j]
+        for k in range(1, width2):
+            for j in range(nb):
+                oacc[o, j] = madd(hid2[k, j], th[wo + k * n_out + o, j], oacc[o, j], fast)
+    if ws >= 0:
+        for i in range(n_in):
+            for o in range(n_out):
+                w = ws + i * n_out + o
+                for j in range(nb):
+                    x = xg[i, j]
+                    oacc[o, j] = madd(x, th[w, j], oacc[o, j], fast) if x != 0 else oacc[o, j]
+
+
+@njit(**_PIECE)
+def _deep_backward(act, prime, po, fast, xg, th, hid, hid2, dout, grad, acc, d2, w2, b2, wo,
+                   ws):  # fmt: skip
+    """Add one sample's gradient terms (minus the gradient) of a network with two
+    hidden layers to ``grad``: the output weights', the second layer's (its
+    deltas into ``d2``), the first layer's, then the shortcuts'. The output
+    biases' are the caller's, as in :func:`_backward`."""
+    n_in, nb = xg.shape
+    width, width2, n_out = hid.shape[0], hid2.shape[0], dout.shape[0]
+    for k in range(width2):
+        row = wo + k * n_out
+        for j in range(nb):
+            acc[j] = dout[0, j] * th[row, j]
+        for o in range(n_out):
+            for j in range(nb):
+                grad[row + o, j] = madd(hid2[k, j], dout[o, j], grad[row + o, j], fast)
+                if o > 0:
+                    acc[j] = madd(dout[o, j], th[row + o, j], acc[j], fast)
+        for j in range(nb):
+            d2[k, j] = hidden_delta(act, acc[j], hid2[k, j], prime, po, fast)
+            grad[b2 + k, j] = grad[b2 + k, j] + d2[k, j]
+    for h in range(width):
+        row = w2 + h * width2
+        for j in range(nb):
+            acc[j] = d2[0, j] * th[row, j]
+        for k in range(width2):
+            for j in range(nb):
+                grad[row + k, j] = madd(hid[h, j], d2[k, j], grad[row + k, j], fast)
+                if k > 0:
+                    acc[j] = madd(d2[k, j], th[row + k, j], acc[j], fast)
+        for j in range(nb):
+            acc[j] = hidden_delta(act, acc[j], hid[h, j], prime, po, fast)
+            grad[n_in * width + h, j] = grad[n_in * width + h, j] + acc[j]
+        for i in range(n_in):
+            w = i * width + h
+            for j in range(nb):
+                x = xg[i, j]
+                grad[w, j] = madd(x, acc[j], grad[w, j], fast) if x != 0 else grad[w, j]
+    if ws >= 0:
+        for i in range(n_in):
+            for o in range(n_out):
+                w = ws + i * n_out + o
+                for j in range(nb):
+                    x = xg[i, j]
+                    grad[w, j] = madd(x, dout[o, j], grad[w, j], fast) if x != 0 else grad[w, j]
+
+
+@njit(**_PIECE)
+def _sample_inputs(X, p, xg):
+    """Every network's inputs: sample ``p``'s."""
+    n_in, nb = xg.shape
+    dt = xg.dtype.type
+    for i in range(n_in):
+        x = dt(X[p, i])
+        for j in range(nb):
+            xg[i, j] = x
+
+
+@njit(**_PIECE)
 def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, live, check, bh,
-            wo, bo, ws):  # fmt: skip
+            w2, b2, wo, bo, ws):  # fmt: skip
     """theta <- theta + step for every row (weight decay on the weights only:
-    rows below ``bh``, from ``wo`` to ``bo`` and from ``ws`` on), clearing ``grad``; frozen
+    rows below ``bh``, from ``w2`` to ``b2``, from ``wo`` to ``bo`` and from
+    ``ws`` on), clearing ``grad``; frozen
     networks keep their state. ``vel`` holds the optimiser's state, a block
     of rows per quantity (momentum: velocities; Adam: first, then second
     moments; Rprop: step sizes, kept gradients, last changes; Quickprop: kept
@@ -287,12 +389,12 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, liv
     exactly when a new parameter is not finite."""
     rows, nb = th.shape
     zero, one = th.dtype.type(0.0), th.dtype.type(1.0)
-    mu_t, lam_t, b1, b2, eps, up, down, most, least, qmu = consts
+    mu_t, lam_t, beta1, beta2, eps, up, down, most, least, qmu = consts
     if optimizer == ADAM:
         for j in range(nb):
-            pw[0, j], pw[1, j] = pw[0, j] * b1, pw[1, j] * b2
+            pw[0, j], pw[1, j] = pw[0, j] * beta1, pw[1, j] * beta2
     for r in range(rows):
-        weight = r < bh or wo <= r < bo or r >= ws
+        weight = r < bh or w2 <= r < b2 or wo <= r < bo or r >= ws
         for j in range(nb):
             if optimizer == QUICKPROP:
                 gp, dw = vel[r, j], vel[rows + r, j]
@@ -320,10 +422,10 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, liv
             elif optimizer == ADAM:
                 m, s = vel[r, j], vel[rows + r, j]
                 if weight:
-                    w, m, s = adam(decay, th[r, j], grad[r, j], m, s, lr[j], lam_t, b1, b2,
+                    w, m, s = adam(decay, th[r, j], grad[r, j], m, s, lr[j], lam_t, beta1, beta2,
                                    eps, one - pw[0, j], one - pw[1, j], fast)  # fmt: skip
                 else:
-                    w, m, s = adam(False, th[r, j], grad[r, j], m, s, lr[j], lam_t, b1, b2,
+                    w, m, s = adam(False, th[r, j], grad[r, j], m, s, lr[j], lam_t, beta1, beta2,
                                    eps, one - pw[0, j], one - pw[1, j], fast)  # fmt: skip
                 vel[r, j] = m if live[j] else vel[r, j]
                 vel[rows + r, j] = s if live[j] else vel[rows + r, j]
@@ -343,28 +445,28 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, liv
 
 
 @functools.cache
-def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False):
+def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bool = False):
     """The compiled kernel that trains one block of networks in place
-    (``shortcuts``: networks with direct input -> output weights)."""
+    (``shortcuts``: networks with direct input -> output weights; ``deep``: with
+    a second hidden layer)."""
     ACT, OUT, LOSS, UPDATE, MOMENTUM, DECAY, OPTIMIZER, PRIME = variant
     FAST = fast
     SHORTCUTS = shortcuts
+    DEEP = deep
     ONLINE = UPDATE != BATCH
     SHUFFLE = UPDATE == SHUFFLED
     STAMP = source_stamp()  # in the closure: part of Numba's cache key
 
     @njit(**JIT)
-    def train_block(X, Y, sgn, th, vel, pw, lr, hyper, epochs, tol, margin, mse_target,
-                    points, early_stop, states, events, curve, outputs,
+    def train_block(X, Y, sgn, th, vel, pw, lr, hyper, width, width2, epochs, tol, margin,
+                    mse_target, points, early_stop, states, events, curve, outputs,
                     final_loss, stop):  # fmt: skip
         """Train the networks of one block (arrays are block-local; see block_kernel)."""
         STAMP  # noqa: B018 (a closure variable: Numba's cache key includes its value)
         n_samples, n_in = X.shape
         n_out = Y.shape[1]
         rows, nb = th.shape
-        direct = n_in * n_out if SHORTCUTS else 0
-        width = (rows - direct - n_out) // (n_in + 1 + n_out)
-        bh_, wo_, bo_, ws_ = _offsets(n_in, width, n_out)
+        bh_, w2_, b2_, wo_, bo_, ws_ = _layers(n_in, width, width2, n_out)
         wsf = ws_ if SHORTCUTS else -1  # where the shortcuts' rows start (-1: none)
         dt = th.dtype.type
         zero = dt(0.0)
@@ -374,6 +476,8 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False):
 
         grad = np.zeros_like(th)
         hid = np.empty((width, nb), dtype=th.dtype)
+        hid2 = np.empty((width2, nb), dtype=th.dtype)
+        d2 = np.empty((width2, nb), dtype=th.dtype)
         dout = np.empty((n_out, nb), dtype=th.dtype)
         oacc = np.empty((n_out, nb), dtype=th.dtype)
         acc = np.empty(nb, dtype=th.dtype)
@@ -406,7 +510,11 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False):
             # theta_k on every sample: statistics (and, batch, the gradient sums).
             for p in range(n_samples):
                 c = nnz[p]
-                _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
+                if DEEP:
+                    _sample_inputs(X, p, xg)
+                    _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
+                else:
+                    _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
                 for o in range(n_out):
                     y = dt(Y[p, o])
                     sign = dt(sgn[p, o])
@@ -420,7 +528,10 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False):
                             d = output_delta(LOSS, OUT, e, yhat, PRIME, po, FAST)
                             dout[o, j] = d
                             grad[bo_ + o, j] = grad[bo_ + o, j] + d
-                if train_here:
+                if train_here and DEEP:
+                    _deep_backward(ACT, PRIME, po, FAST, xg, th, hid, hid2, dout, grad, acc, d2,
+                                   w2_, b2_, wo_, wsf)  # fmt: skip
+                elif train_here:
                     _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
 
             for j in range(nb):
@@ -453,11 +564,15 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False):
                 check[j] = zero
             if not ONLINE:
                 _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw, live,
-                        check, bh_, wo_, bo_, ws_)  # fmt: skip
+                        check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
             elif not SHUFFLE:
                 for p in range(n_samples):
                     c = nnz[p]
-                    _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
+                    if DEEP:
+                        _sample_inputs(X, p, xg)
+                        _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
+                    else:
+                        _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
                     for o in range(n_out):
                         y = dt(Y[p, o])
                         for j in range(nb):
@@ -465,9 +580,14 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False):
                             d = output_delta(LOSS, OUT, y - yhat, yhat, PRIME, po, FAST)
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
-                    _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
+                    if DEEP:
+                        _deep_backward(ACT, PRIME, po, FAST, xg, th, hid, hid2, dout, grad, acc,
+                                       d2, w2_, b2_, wo_, wsf)  # fmt: skip
+                    else:
+                        _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc,
+                                  wsf)  # fmt: skip
                     _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw,
-                            live, check, bh_, wo_, bo_, ws_)  # fmt: skip
+                            live, check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
             else:
                 for j in range(nb):
                     states[j] = draw_order(states[j], order, j)
@@ -478,16 +598,23 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False):
                             xg[i, j] = dt(X[p, i])
                         for o in range(n_out):
                             yg[o, j] = dt(Y[p, o])
-                    _lane_forward(ACT, FAST, xg, th, hid, oacc, acc, wsf)
+                    if DEEP:
+                        _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
+                    else:
+                        _lane_forward(ACT, FAST, xg, th, hid, oacc, acc, wsf)
                     for o in range(n_out):
                         for j in range(nb):
                             yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
                             d = output_delta(LOSS, OUT, yg[o, j] - yhat, yhat, PRIME, po, FAST)
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
-                    _lane_backward(ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf)
+                    if DEEP:
+                        _deep_backward(ACT, PRIME, po, FAST, xg, th, hid, hid2, dout, grad, acc,
+                                       d2, w2_, b2_, wo_, wsf)  # fmt: skip
+                    else:
+                        _lane_backward(ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf)
                     _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw,
-                            live, check, bh_, wo_, bo_, ws_)  # fmt: skip
+                            live, check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
             for j in range(nb):
                 if live[j] and check[j] != check[j]:
                     events[DIVERGED, j] = k + 1

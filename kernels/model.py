@@ -81,6 +81,11 @@ PARAM_NAMES = ("w_hidden", "b_hidden", "w_out", "b_out")
 #: Direct input -> output weights (n_in x n_out) of a network with shortcuts,
 #: after the others in init and flattening order.
 SHORTCUT = "w_shortcut"
+#: A second hidden layer's weights (H x H2) and biases (1 x H2), between the
+#: first layer's and the output's in init and flattening order.
+LAYER2 = ("w_hidden2", "b_hidden2")
+#: Every parameter a network may have, in init and flattening order.
+ALL_PARAMS = ("w_hidden", "b_hidden", *LAYER2, "w_out", "b_out", SHORTCUT)
 #: Floating-point types a network can be trained in.
 DTYPES = {"float64": np.float64, "float32": np.float32}
 #: The kernels' exp: ``fast`` (vectorised) or ``exact`` (libm); see kernels.train.
@@ -90,19 +95,35 @@ EXP_MODES = ("fast", "exact")
 KERNELS = ("auto", "general", "tiled")
 
 
-def param_shapes(n_in: int, width: int, n_out: int,
-                 shortcuts: bool = False) -> dict[str, tuple[int, int]]:  # fmt: skip
-    """Shapes of one network's parameters, in init order (``shortcuts``: and
-    :data:`SHORTCUT` last, so the draws of the others are the same with it)."""
-    shapes = {
-        "w_hidden": (n_in, width),
-        "b_hidden": (1, width),
-        "w_out": (width, n_out),
-        "b_out": (1, n_out),
-    }
+def param_shapes(n_in: int, width: int, n_out: int, shortcuts: bool = False,
+                 width2: int = 0) -> dict[str, tuple[int, int]]:  # fmt: skip
+    """Shapes of one network's parameters, in init order: the first hidden
+    layer's, with ``width2`` > 0 the second's (:data:`LAYER2`), the output's,
+    and with ``shortcuts`` :data:`SHORTCUT` last. A shape with neither draws
+    what it drew before they existed."""
+    last = width2 or width
+    shapes = {"w_hidden": (n_in, width), "b_hidden": (1, width)}
+    if width2:
+        shapes |= {"w_hidden2": (width, width2), "b_hidden2": (1, width2)}
+    shapes |= {"w_out": (last, n_out), "b_out": (1, n_out)}
     if shortcuts:
         shapes[SHORTCUT] = (n_in, n_out)
     return shapes
+
+
+def layer_offsets(n_in: int, width: int, width2: int,
+                  n_out: int) -> tuple[int, int, int, int, int, int]:  # fmt: skip
+    """:func:`param_offsets` with a second hidden layer of ``width2`` units (0:
+    none): rows where ``b_hidden``, ``w_hidden2``, ``b_hidden2``, ``w_out`` and
+    ``b_out`` start, and the number of rows without shortcuts.
+    ``w_hidden2[h, k]`` is row ``w_hidden2 + h * width2 + k``; ``w_out[k, o]``
+    row ``w_out + k * n_out + o`` with k over the last hidden layer."""
+    bh = n_in * width
+    w2 = bh + width
+    b2 = w2 + width * width2
+    wo = b2 + width2
+    bo = wo + (width2 if width2 > 0 else width) * n_out
+    return bh, w2, b2, wo, bo, bo + n_out
 
 
 def param_offsets(n_in: int, width: int, n_out: int) -> tuple[int, int, int, int]:
@@ -120,21 +141,22 @@ def param_offsets(n_in: int, width: int, n_out: int) -> tuple[int, int, int, int
 def flatten(params: dict[str, np.ndarray], dtype=None) -> np.ndarray:
     """Batched parameters (network-last, :func:`init_batch`) as one (rows, B) array."""
     n = params["b_out"].shape[-1]
-    names = PARAM_NAMES + ((SHORTCUT,) if params.get(SHORTCUT) is not None else ())
+    names = [name for name in ALL_PARAMS if params.get(name) is not None]
     return np.ascontiguousarray(
         np.concatenate([params[name].reshape(-1, n) for name in names]), dtype=dtype
     )
 
 
 def unflatten(theta: np.ndarray, n_in: int, width: int, n_out: int,
-              shortcuts: bool = False) -> dict[str, np.ndarray]:  # fmt: skip
+              shortcuts: bool = False, width2: int = 0) -> dict[str, np.ndarray]:  # fmt: skip
     """Inverse of :func:`flatten`."""
-    bh, wo, bo, rows = param_offsets(n_in, width, n_out)
+    bh, w2, b2, wo, bo, rows = layer_offsets(n_in, width, width2, n_out)
     n = theta.shape[-1]
-    params = {
-        "w_hidden": theta[:bh].reshape(n_in, width, n),
-        "b_hidden": theta[bh:wo],
-        "w_out": theta[wo:bo].reshape(width, n_out, n),
+    params = {"w_hidden": theta[:bh].reshape(n_in, width, n), "b_hidden": theta[bh:w2]}
+    if width2:
+        params |= {"w_hidden2": theta[w2:b2].reshape(width, width2, n), "b_hidden2": theta[b2:wo]}
+    params |= {
+        "w_out": theta[wo:bo].reshape(width2 or width, n_out, n),
         "b_out": theta[bo:rows],
     }
     if shortcuts:
@@ -186,7 +208,7 @@ def curve_epochs(epochs: int, curve_every: int, scale: str = "linear") -> np.nda
 
 def init_uniform(
     seed: int, n_in: int, width: int, n_out: int, low: float = 0.0, high: float = 1.0,
-    shortcuts: bool = False,
+    shortcuts: bool = False, width2: int = 0,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """One network's initial weights, exactly as the notebook draws them.
 
@@ -197,7 +219,7 @@ def init_uniform(
     rs = np.random.RandomState(seed)
     return {
         name: rs.uniform(low, high, size=shape)
-        for name, shape in param_shapes(n_in, width, n_out, shortcuts).items()
+        for name, shape in param_shapes(n_in, width, n_out, shortcuts, width2).items()
     }
 
 
@@ -211,6 +233,7 @@ def init_batch(
     dtype: type = np.float64,
     attempt: int = 0,
     shortcuts: bool = False,
+    width2: int = 0,
 ) -> dict[str, np.ndarray]:
     """Initial weights of many networks in the batched (network-last) layout.
 
@@ -230,7 +253,7 @@ def init_batch(
     seeds = np.asarray(seeds, dtype=np.int64)
     if seeds.size and (seeds.min() < 0 or seeds.max() > 2**32 - 1):
         raise ValueError("seeds must be between 0 and 2**32 - 1 (numpy's RandomState)")
-    shapes = param_shapes(n_in, width, n_out, shortcuts)
+    shapes = param_shapes(n_in, width, n_out, shortcuts, width2)
     sizes = [int(np.prod(shape)) for shape in shapes.values()]
     total = sum(sizes)
     draws = uniform_draws(seeds.ravel(), total, float(low), float(high), attempt * total)
@@ -238,7 +261,7 @@ def init_batch(
     start = 0
     for (name, shape), size in zip(shapes.items(), sizes, strict=True):
         block = draws[start : start + size].reshape(*shape, seeds.size)
-        if name.startswith("b_"):
+        if shape[0] == 1 and name.startswith("b_"):
             block = block[0]  # (1, n, B) -> (n, B)
         batch[name] = np.ascontiguousarray(block, dtype=dtype)
         start += size
@@ -265,6 +288,8 @@ class BatchResult:
     epoch_mse_target: np.ndarray | None = None  # (B,) int64; None: all -1
     restarts: np.ndarray | None = None  # (B,) int64; None: all 0
     w_shortcut: np.ndarray | None = None  # (n_in, n_out, B); None: no shortcuts
+    w_hidden2: np.ndarray | None = None  # (H, H2, B); None: one hidden layer
+    b_hidden2: np.ndarray | None = None  # (H2, B)
     #: What training would carry on from (kernels.train.TrainState), if asked for.
     state: object | None = None
 
@@ -288,4 +313,4 @@ class BatchResult:
 
     def flat_params(self) -> np.ndarray:
         """Final weights as (B, n_params), row-major in init order."""
-        return flatten({name: getattr(self, name) for name in PARAM_NAMES + (SHORTCUT,)}).T
+        return flatten({name: getattr(self, name) for name in ALL_PARAMS}).T

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .model import BatchResult, curve_epochs
+from .model import ALL_PARAMS, BatchResult, curve_epochs
 from .recipe import DEFAULT, Recipe
 
 _MASK = (1 << 64) - 1
@@ -90,9 +90,13 @@ class _Net:
         self.wh, self.bh = params["w_hidden"].copy(), params["b_hidden"].copy()
         self.wo, self.bo = params["w_out"].copy(), params["b_out"].copy()
         self.shortcuts = params.get("w_shortcut") is not None
+        self.deep = params.get("w_hidden2") is not None
+        if self.deep:  # a second hidden layer
+            self.wh2, self.bh2 = params["w_hidden2"].copy(), params["b_hidden2"].copy()
         if self.shortcuts:  # direct input -> output weights
             self.ws = params["w_shortcut"].copy()
-            self.names = ("wo", "bo", "wh", "bh", "ws")
+        self.names = ("wo", "bo", "wh", "bh") + ("wh2", "bh2") * self.deep + ("ws",) * (
+            self.shortcuts)  # fmt: skip
         self.recipe = recipe
         self.exp, self.tanh = exp, tanh
         self.mu, self.lam = dtype.type(recipe.momentum), dtype.type(recipe.weight_decay)
@@ -109,8 +113,6 @@ class _Net:
         self.kept = {name: np.zeros_like(getattr(self, name)) for name in self.names}
         self.change = {name: np.zeros_like(getattr(self, name)) for name in self.names}
 
-    names = ("wo", "bo", "wh", "bh")
-
     def activation(self, kind: str, a: np.ndarray) -> np.ndarray:
         return self.tanh(a) if kind == "tanh" else sigmoid(a, self.exp)
 
@@ -121,39 +123,49 @@ class _Net:
             d = d + y.dtype.type(self.recipe.prime_offset)
         return d
 
-    def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, X: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """(the hidden layers' outputs, first to last; the outputs)."""
         r = self.recipe
-        hidden = self.activation(r.activation, input_matmul(X, self.wh) + self.bh)
-        total = ordered_matmul(hidden, self.wo)
+        layers = [self.activation(r.activation, input_matmul(X, self.wh) + self.bh)]
+        if self.deep:
+            second = ordered_matmul(layers[0], self.wh2) + self.bh2
+            layers.append(self.activation(r.activation, second))
+        total = ordered_matmul(layers[-1], self.wo)
         if self.shortcuts:  # then the inputs' direct terms, in order, zeros skipped
             total = input_matmul(X, self.ws, total)
-        return hidden, self.activation(r.output_activation, total + self.bo)
+        return layers, self.activation(r.output_activation, total + self.bo)
 
     def step(self, X: np.ndarray, Y: np.ndarray, lr) -> None:
         """One update from the samples X, Y (the whole task, or one sample)."""
         r = self.recipe
-        hidden, predicted = self.forward(X)
+        layers, predicted = self.forward(X)
         error = Y - predicted
         # Minus the gradient of the loss at the outputs' pre-activations.
         if r.loss == "xent":
             d_predicted = error
         else:
             d_predicted = error * self.slope(r.output_activation, predicted)
-        d_hidden = ordered_matmul(d_predicted, self.wo.T) * self.slope(r.activation, hidden)
         ones = np.ones((1, len(X)), dtype=X.dtype)
+        d_last = ordered_matmul(d_predicted, self.wo.T) * self.slope(r.activation, layers[-1])
         minus_gradient = {
-            "wo": ordered_matmul(hidden.T, d_predicted),
+            "wo": ordered_matmul(layers[-1].T, d_predicted),
             "bo": ordered_matmul(ones, d_predicted),
-            "wh": ordered_matmul(X.T, d_hidden),
-            "bh": ordered_matmul(ones, d_hidden),
         }
+        if self.deep:  # back through the second layer to the first
+            minus_gradient["wh2"] = ordered_matmul(layers[0].T, d_last)
+            minus_gradient["bh2"] = ordered_matmul(ones, d_last)
+            d_first = ordered_matmul(d_last, self.wh2.T) * self.slope(r.activation, layers[0])
+        else:
+            d_first = d_last
+        minus_gradient["wh"] = ordered_matmul(X.T, d_first)
+        minus_gradient["bh"] = ordered_matmul(ones, d_first)
         if self.shortcuts:
             minus_gradient["ws"] = ordered_matmul(X.T, d_predicted)
         one = self.b1.dtype.type(1.0)
         self.p1, self.p2 = self.p1 * self.b1, self.p2 * self.b2
         for name in self.names:
             w, g = getattr(self, name), minus_gradient[name]
-            if r.weight_decay > 0 and name in ("wh", "wo", "ws"):  # weights only, not biases
+            if r.weight_decay > 0 and name in ("wh", "wh2", "wo", "ws"):  # weights, not biases
                 g = g - self.lam * w
             if r.optimizer == "quickprop":
                 self._quickprop(name, w, g, lr)
@@ -261,8 +273,8 @@ def train_one(
                     break
                 # Not converged within its N epochs: a new attempt, from the next
                 # draws, whose statistics are this epoch's.
-                fresh = {name: generator.uniform(*init, size=value.shape).astype(dtype)
-                         for name, value in params.items()}  # fmt: skip
+                fresh = {name: generator.uniform(*init, size=params[name].shape).astype(dtype)
+                         for name in ALL_PARAMS if params.get(name) is not None}  # fmt: skip
                 net = _Net(fresh, recipe, dtype, exp, tanh)
                 start, restarts = k, restarts + 1
                 solved = converged = diverged = hit = -1
@@ -299,6 +311,8 @@ def train_one(
         "w_out": net.wo,
         "b_out": net.bo,
         "w_shortcut": net.ws if net.shortcuts else None,
+        "w_hidden2": net.wh2 if net.deep else None,
+        "b_hidden2": net.bh2 if net.deep else None,
         "epoch_solved": solved,
         "epoch_converged": converged,
         "epoch_diverged": diverged,
@@ -340,6 +354,9 @@ def train_batch(
             "w_out": params["w_out"][..., j],
             "b_out": params["b_out"][None, :, j],
         }
+        if params.get("w_hidden2") is not None:
+            one["w_hidden2"] = params["w_hidden2"][..., j]
+            one["b_hidden2"] = params["b_hidden2"][None, :, j]
         if params.get("w_shortcut") is not None:
             one["w_shortcut"] = params["w_shortcut"][..., j]
         runs.append(train_one(X, Y, one, float(lr_j), epochs, tol, curve_every, exp, early_stop,
@@ -367,4 +384,10 @@ def train_batch(
         loss_curve=stack("loss_curve"),
         restarts=events("restarts"),
         w_shortcut=stack("w_shortcut") if runs and runs[0]["w_shortcut"] is not None else None,
+        w_hidden2=stack("w_hidden2") if runs and runs[0]["w_hidden2"] is not None else None,
+        b_hidden2=(
+            stack("b_hidden2", squeeze_row=True)
+            if runs and runs[0]["w_hidden2"] is not None
+            else None
+        ),  # fmt: skip
     )

@@ -52,16 +52,19 @@ def train_restarting(
     mse_target: float | None = None,
     stop: np.ndarray | None = None,
     shortcuts: bool = False,
+    width2: int = 0,
 ) -> BatchResult:
-    """Train networks of ``width`` hidden units (``shortcuts``: and direct input
-    -> output weights) from ``seeds`` (weights uniform in ``init``),
-    restarting each attempt that has not converged within ``restart_after``
-    epochs (0: never). Other arguments as :func:`kernels.train_batch`; the
-    result's ``restarts`` counts each network's restarts."""
+    """Train networks of ``width`` hidden units (``width2`` > 0: then a second
+    layer of as many; ``shortcuts``: and direct input -> output weights) from
+    ``seeds`` (weights uniform in ``init``), restarting each attempt that has
+    not converged within ``restart_after`` epochs (0: never). Other arguments
+    as :func:`kernels.train_batch`; the result's ``restarts`` counts each
+    network's restarts."""
     seeds = np.asarray(seeds, dtype=np.int64)
     n, n_in, n_out = seeds.size, X.shape[1], Y.shape[1]
     low, high = init
-    params = init_batch(seeds, n_in, width, n_out, low, high, dtype, shortcuts=shortcuts)
+    topology = dict(shortcuts=shortcuts, width2=width2)
+    params = init_batch(seeds, n_in, width, n_out, low, high, dtype, **topology)
     points = curve_epochs(epochs, 0) if curve_points is None else np.asarray(curve_points)
     run = dict(tol=tol, exp=exp, early_stop=early_stop, recipe=recipe, mse_target=mse_target,
                stop=stop)  # fmt: skip
@@ -87,7 +90,7 @@ def train_restarting(
         if not active.size:
             break
         inside = (points >= start) & (points <= end)
-        mine = unflatten(theta[:, active], n_in, width, n_out, shortcuts)
+        mine = unflatten(theta[:, active], n_in, width, n_out, **topology)
         part = train_batch(X, Y, mine, lrs[active], end - start, kernel=kernel,
                            curve_points=points[inside] - start, seeds=seeds[active],
                            state=state.take(active), **run)  # fmt: skip
@@ -107,9 +110,8 @@ def train_restarting(
             again = active[(restarts[active] == start // restart_after) & ~converged]
             if again.size:
                 attempt = start // restart_after + 1
-                fresh = init_batch(
-                    seeds[again], n_in, width, n_out, low, high, dtype, attempt, shortcuts
-                )
+                fresh = init_batch(seeds[again], n_in, width, n_out, low, high, dtype, attempt,
+                                   **topology)  # fmt: skip
                 theta[:, again] = flatten(fresh, dtype)
                 initial = TrainState.initial(recipe, theta.shape[0], lrs[again], seeds[again])
                 initial.orders = state.orders[again]  # the orders run on
@@ -119,7 +121,7 @@ def train_restarting(
     for j in np.flatnonzero(ended < epochs):  # finished early: the frozen loss stays flat
         curve[points > ended[j], j] = final_loss[j]
     return BatchResult(
-        **unflatten(theta, n_in, width, n_out, shortcuts),
+        **unflatten(theta, n_in, width, n_out, **topology),
         **{name: events[row] for row, name in enumerate(_EVENTS)},
         final_loss=final_loss,
         outputs=outputs,

@@ -132,6 +132,7 @@ def train_batch(
     theta = flatten(params, dtype)
     shortcuts = params.get(SHORTCUT) is not None
     n_in, width, n = params["w_hidden"].shape
+    width2 = params["w_hidden2"].shape[1] if params.get("w_hidden2") is not None else 0
     n_out = params["b_out"].shape[0]
     lr_arr = np.empty(n, dtype=dtype)
     lr_arr[:] = lr
@@ -142,14 +143,13 @@ def train_batch(
     X = np.ascontiguousarray(X, dtype=np.float64)
     Y = np.ascontiguousarray(Y, dtype=np.float64)
     target = -np.inf if mse_target is None else float(mse_target)
+    plain = not (shortcuts or width2)  # the generated kernels' topology
     if kernel == "auto":
-        kernel = (
-            "general"
-            if shortcuts
-            else choose_kernel(X, Y, width, exp, n * max(int(epochs), 1), recipe)
-        )
-    if kernel == "tiled" and shortcuts:
-        raise ValueError("no tiled kernel for networks with shortcuts: use the general kernel")
+        work = n * max(int(epochs), 1)
+        kernel = choose_kernel(X, Y, width, exp, work, recipe) if plain else "general"
+    if kernel == "tiled" and not plain:
+        raise ValueError("no tiled kernel for networks with shortcuts or a second hidden "
+                         "layer: use the general kernel")  # fmt: skip
     if curve_points is None:
         curve_points = curve_epochs(epochs, curve_every)
     points = np.ascontiguousarray(curve_points, dtype=np.int64)
@@ -171,7 +171,7 @@ def train_batch(
     curve = np.empty((points.size, n), dtype=dtype)
     outputs = np.empty((X.shape[0], n_out, n), dtype=dtype)
     final_loss = np.empty(n, dtype=dtype)
-    kern = general.block_kernel(recipe.variant, exp == "fast", shortcuts)
+    kern = general.block_kernel(recipe.variant, exp == "fast", shortcuts, width2 > 0)
     network_last = [theta, state.velocity, state.powers, lr_arr, state.orders, events, curve,
                     outputs, final_loss]  # fmt: skip
     # Blocks of networks go through the kernel one at a time: a block's
@@ -180,7 +180,7 @@ def train_batch(
         th, v, pw, lr_b, st, ev, cv, out, loss = (
             np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last
         )
-        kern(Xc, Yc, sgn, th, v, pw, lr_b, hyper, run["epochs"],
+        kern(Xc, Yc, sgn, th, v, pw, lr_b, hyper, width, width2, run["epochs"],
              run["tol"], run["margin"], target, points, run["early_stop"], st, ev,
              cv, out, loss, stop)  # fmt: skip
         if stop[0]:
@@ -189,7 +189,7 @@ def train_batch(
                               strict=True):  # fmt: skip
             full[..., j0 : j0 + block] = done
     return BatchResult(
-        **unflatten(theta, n_in, width, n_out, shortcuts),
+        **unflatten(theta, n_in, width, n_out, shortcuts, width2),
         epoch_solved=events[general.SOLVED],
         epoch_converged=events[general.CONVERGED],
         epoch_diverged=events[general.DIVERGED],

@@ -182,6 +182,11 @@ AXES: tuple[Axis, ...] = (
          "Rprop's smallest step size (> 0).", recipe=True),
     Axis("max_factor", pa.float64(), DEFAULT.max_factor, specs.float_spec,
          "Quickprop's mu: no step more than mu times the last one (> 0).", recipe=True),
+    Axis("width2", pa.int64(), 0, specs.int_spec,
+         "Units of a second hidden layer (0: none), e.g. --width 2 --width2 2 for "
+         "2-2-2-1; comma lists and ranges as --width. Its weights are drawn after the "
+         "first layer's and stored in w_hidden2, b_hidden2. The general kernel trains it.",
+         _each(lambda v: 0 <= v <= MAX_WIDTH, f"must be between 0 and {MAX_WIDTH}, got {{v}}")),
     Axis("shortcuts", pa.bool_(), False, specs.bools_spec,
          "Direct input -> output weights besides the hidden layer (true, false or "
          "false,true), as in the 1986 XOR network with one hidden unit; drawn after the "

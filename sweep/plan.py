@@ -78,14 +78,16 @@ def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
     X, Y = task_of(shape)
     n_samples, n_in = X.shape
     n_out = Y.shape[1]
-    units = n_samples * (shape.width * (n_in + 2 * n_out + 3) + 3 * n_out)
+    width, width2 = shape.width, shape.width2
+    units = n_samples * (width * (n_in + 3) + width2 * (2 * width + 3)
+                         + (width2 or width) * 2 * n_out + 3 * n_out)  # fmt: skip
     recipe = _UPDATE_COST[shape.update] * (_MOMENTUM_COST if shape.momentum > 0 else 1.0)
     return _NS_PER_UNIT[(shape.dtype, shape.exp, kernel)] * units * recipe
 
 
 def kernel_for(shape: Shape, trials: int) -> str:
     """The kernel that trains ``trials`` trials of ``shape`` in this run."""
-    if shape.shortcuts:  # the generated kernels have no shortcut weights
+    if shape.shortcuts or shape.width2:  # the generated kernels have one hidden layer, no more
         return "general"
     X, Y = task_of(shape)
     return choose_kernel(X, Y, shape.width, shape.exp, trials * shape.epochs, recipe_of(shape))

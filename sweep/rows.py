@@ -75,7 +75,7 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
     if chunk.store == "summary":
         return pa.table([columns[name] for name in SUMMARY_SCHEMA.names], schema=SUMMARY_SCHEMA)
     for name in ARRAY_COLUMNS:
-        value = getattr(result, name)  # w_shortcut: None without shortcuts, a null list
+        value = getattr(result, name)  # None where the topology has none: a null list
         columns[name] = pa.nulls(n, _F64_LIST) if value is None else _lists(value)
     return pa.table([columns[name] for name in SCHEMA.names], schema=SCHEMA)
 
@@ -88,12 +88,12 @@ def train_chunk(chunk: Chunk) -> BatchResult:
     run = dict(curve_points=curve_of(shape), exp=shape.exp, early_stop=shape.early_stop,
                kernel=chunk.kernel, recipe=recipe_of(shape), mse_target=shape.mse_target,
                stop=FLAG)  # fmt: skip
-    if shape.restart_after or shape.shortcuts:
+    if shape.restart_after or shape.shortcuts or shape.width2:
         return kernels.train_restarting(X, Y, seeds, chunk.lrs, shape.epochs,
                                         shape.restart_after, shape.width,
                                         (shape.init_low, shape.init_high), DTYPES[shape.dtype],
                                         shape.tol, shortcuts=shape.shortcuts,
-                                        **run)  # fmt: skip
+                                        width2=shape.width2, **run)  # fmt: skip
     if np.all(seeds[1:] > seeds[:-1]):  # one trial a seed (one lr, say): draw them as they are
         params = init_batch(seeds, X.shape[1], shape.width, Y.shape[1], shape.init_low,
                             shape.init_high, DTYPES[shape.dtype])  # fmt: skip

@@ -37,6 +37,8 @@ OUTCOMES = (
     ("w_out", _F64_LIST),
     ("b_out", _F64_LIST),
     ("w_shortcut", _F64_LIST),
+    ("w_hidden2", _F64_LIST),
+    ("b_hidden2", _F64_LIST),
 )
 
 SCHEMA = pa.schema(
@@ -46,7 +48,7 @@ SCHEMA = pa.schema(
 COLUMNS = tuple(SCHEMA.names)
 #: The columns ``--store summary`` leaves out (see sweep.config.STORES).
 ARRAY_COLUMNS = ("outputs", "loss_curve", "w_hidden", "b_hidden", "w_out", "b_out",
-                 "w_shortcut")  # fmt: skip
+                 "w_shortcut", "w_hidden2", "b_hidden2")  # fmt: skip
 SUMMARY_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in ARRAY_COLUMNS])
 #: What a column added after release 0.1.0 held for trials stored before it.
 ADDED_COLUMN_DEFAULTS = {"curve": "linear", "restarts": 0} | {

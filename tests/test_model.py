@@ -81,3 +81,17 @@ def test_a_restart_draws_on_from_the_same_generator():
         draws = np.random.RandomState(seed).uniform(size=3 * rows)[2 * rows :]
         got = np.concatenate([second[k][..., j].ravel() for k in param_shapes(3, 2, 2, True)])
         np.testing.assert_array_equal(got, draws)
+
+
+def test_a_second_hidden_layer_is_drawn_between_the_first_and_the_output():
+    got = init_uniform(11, 3, 4, 2, -1.0, 1.0, width2=5)
+    assert list(got) == ["w_hidden", "b_hidden", "w_hidden2", "b_hidden2", "w_out", "b_out"]
+    assert got["w_hidden2"].shape == (4, 5) and got["w_out"].shape == (5, 2)
+    draws = np.random.RandomState(11).uniform(-1.0, 1.0, size=12 + 4 + 20 + 5 + 10 + 2)
+    np.testing.assert_array_equal(np.concatenate([v.ravel() for v in got.values()]), draws)
+    plain = init_uniform(11, 3, 4, 2, -1.0, 1.0)  # the first layer's draws are unchanged
+    for name in ("w_hidden", "b_hidden"):
+        np.testing.assert_array_equal(got[name], plain[name])
+    batch = init_batch([11], 3, 4, 2, -1.0, 1.0, width2=5)
+    for name, value in got.items():
+        np.testing.assert_array_equal(batch[name][..., 0], value.reshape(batch[name].shape[:-1]))

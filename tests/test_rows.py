@@ -75,3 +75,12 @@ def test_shortcut_weights_are_stored_only_for_networks_that_have_them():
     X, Y = get_task("xor")
     with pytest.raises(ValueError, match="shortcuts"):
         train_batch(X, Y, init_batch([0], 2, 1, 1, shortcuts=True), 0.5, 5, kernel="tiled")
+
+
+def test_a_second_hidden_layer_is_stored_in_its_own_columns():
+    config = make_config(seeds="0:6", lr=2.0, width=2, width2="0,3", epochs=50)
+    rows = {int(t["width2"][0].as_py()): t.to_pandas()
+            for t in (chunk_rows(chunk)[0] for chunk in plan(config))}  # fmt: skip
+    assert rows[0]["w_hidden2"].isna().all() and rows[0]["b_hidden2"].isna().all()
+    assert rows[3]["w_hidden2"].map(len).eq(6).all() and rows[3]["b_hidden2"].map(len).eq(3).all()
+    assert rows[3]["w_out"].map(len).eq(3).all()  # from the second layer's three units

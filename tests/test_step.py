@@ -201,14 +201,19 @@ def test_the_general_kernel_on_random_shapes_is_the_reference(case):
     span = recipe.targets[1] - recipe.targets[0]
     run = dict(epochs=int(rng.integers(0, 40)), tol=0.2 * span, curve_every=3, recipe=recipe,
                seeds=seeds, mse_target=0.05 * span**2)  # fmt: skip
-    shortcuts = case % 4 == 1  # direct input -> output weights (each compiles a kernel)
-    params = init_batch(seeds, X.shape[1], width, Y.shape[1], -1.0, 1.0, shortcuts=shortcuts)
+    # Other topologies in a third of the cases (each compiles a kernel): direct
+    # input -> output weights, a second hidden layer, or both.
+    shortcuts, width2 = case in (1, 7), {4: 1, 7: 4, 10: 3}.get(case, 0)
+    params = init_batch(seeds, X.shape[1], width, Y.shape[1], -1.0, 1.0, shortcuts=shortcuts,
+                        width2=width2)  # fmt: skip
     got = train_batch(X, Y, params, lr, exp="exact", kernel="general",
                       block=int(rng.choice([1, 4, 256])), **run)  # fmt: skip
     want = reference.train_batch(X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, **run)
     assert_same(got, want, rtol=0, atol=0)
-    if shortcuts:
-        np.testing.assert_array_equal(got.w_shortcut, want.w_shortcut)
+    for name in ("w_shortcut", "w_hidden2", "b_hidden2"):
+        assert (getattr(want, name) is None) == (getattr(got, name) is None), name
+        if getattr(want, name) is not None:
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
 
 
 def test_momentum_zero_and_decay_zero_are_the_plain_update_bit_for_bit():
@@ -233,13 +238,16 @@ def _loss(X, Y, p, recipe: Recipe) -> float:
         return np.tanh(a) if kind == "tanh" else 1 / (1 + np.exp(-a))
 
     hidden = f(recipe.activation, Xc @ p["w_hidden"] + p["b_hidden"])
+    if "w_hidden2" in p:
+        hidden = f(recipe.activation, hidden @ p["w_hidden2"] + p["b_hidden2"])
     direct = Xc @ p["w_shortcut"] if "w_shortcut" in p else 0.0
     out = f(recipe.output_activation, hidden @ p["w_out"] + direct + p["b_out"])
     if recipe.loss == "xent":
         loss = -np.sum(Yc * np.log(out) + (1 - Yc) * np.log(1 - out))
     else:
         loss = 0.5 * np.sum((Yc - out) ** 2)
-    decay = sum(np.sum(p[k] ** 2) for k in ("w_hidden", "w_out", "w_shortcut") if k in p)
+    decay = sum(np.sum(p[k] ** 2) for k in ("w_hidden", "w_hidden2", "w_out", "w_shortcut")
+                if k in p)  # fmt: skip
     return loss + 0.5 * recipe.weight_decay * decay
 
 
@@ -302,12 +310,15 @@ def test_one_kernel_update_is_minus_lr_times_the_gradient(name):
 
 
 @pytest.mark.parametrize("name", ["notebook", "tanh-tanh-decay"])
-def test_with_shortcuts_one_update_is_minus_lr_times_the_gradient(name):
-    # The oracle and the general kernel, with direct input -> output weights.
+@pytest.mark.parametrize("topology", [dict(shortcuts=True), dict(width2=3),
+                                      dict(width2=2, shortcuts=True)], ids=str)  # fmt: skip
+def test_other_topologies_update_by_minus_lr_times_the_gradient(name, topology):
+    # The oracle and the general kernel, with direct input -> output weights
+    # and with a second hidden layer.
     recipe = RECIPES[name]
     for task, width, seed in (("xor", 1, 0), ("encoder4", 2, 2)):
         X, Y = get_task(task)
-        one = init_uniform(seed, X.shape[1], width, Y.shape[1], -1.0, 1.0, shortcuts=True)
+        one = init_uniform(seed, X.shape[1], width, Y.shape[1], -1.0, 1.0, **topology)
         grads = _finite_differences(X, Y, one, recipe)
         oracle = reference.train_one(X, Y, one, 0.3, 1, 0.1, 0, recipe=recipe)
         kernel = train_batch(X, Y, _batch(one), 0.3, 1, exp="exact", recipe=recipe)
