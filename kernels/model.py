@@ -3,7 +3,9 @@
 Network: n_in -> H hidden -> n_out, parameters ``w_hidden`` (n_in x H),
 ``b_hidden`` (1 x H), ``w_out`` (H x n_out), ``b_out`` (1 x n_out); with
 shortcuts also ``w_shortcut`` (n_in x n_out), whose terms x_i w_io join each
-output's sum after the hidden units' and before its bias. Hidden
+output's sum after the hidden units' and before its bias. With a second
+hidden layer of H2 units, ``w_hidden2`` (H x H2) and ``b_hidden2`` (1 x H2)
+come between, and ``w_out`` is H2 x n_out. Hidden
 and output units apply an activation ``f`` to their pre-activation ``a``
 (:class:`kernels.recipe.Recipe`): logistic 1 / (1 + e^-a) (the notebook's) or
 tanh. Inputs are a task's bits coded 0/1 (``binary``) or -1/+1

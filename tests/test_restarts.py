@@ -88,3 +88,18 @@ def test_no_restart_before_the_last_epoch_is_plain_training(every):
     got = train_restarting(X, Y, seeds, 0.5, 50, every, 2, curve_points=np.arange(0, 51, 5))
     assert_same(got, plain, rtol=0, atol=0)
     assert not got.restarts.any()
+
+
+def test_restarts_redraw_every_parameter_of_other_topologies_as_the_reference():
+    X, Y, seeds, lr, epochs, every, width, init, dt, run = _run("notebook", "float64", 7)
+    topology = dict(width2=2, shortcuts=True)
+    got = train_restarting(X, Y, seeds, lr, epochs, every, width, init, dt, exp="exact",
+                           kernel="general", **topology, **run)  # fmt: skip
+    params = init_batch(seeds, X.shape[1], width, Y.shape[1], *init, dtype=dt, **topology)
+    want = reference.train_batch(X, Y, params, lr, epochs, run.pop("tol"), 0, seeds=seeds,
+                                 exp=libm_exp, tanh=libm_tanh, restart_after=every, init=init,
+                                 **run)  # fmt: skip
+    assert_same(got, want, rtol=0, atol=0)
+    for name in ("w_hidden2", "b_hidden2", "w_shortcut", "restarts"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    assert want.restarts.max() > 0
