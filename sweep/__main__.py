@@ -3,6 +3,8 @@ process of its own, which it sets up for a one-shot command."""
 
 import gc
 import os
+import sys
+import threading
 
 
 def main() -> None:
@@ -15,6 +17,16 @@ def main() -> None:
 
     try:
         cli_main()
+    except SystemExit as e:
+        if any(t.name == "sweep-chunk" and t.is_alive() for t in threading.enumerate()):
+            # A stop leaves a chunk's thread behind, which may be compiling a
+            # kernel; finalising the interpreter around LLVM at work crashes
+            # now and then (SIGSEGV instead of 130). The results are written
+            # and closed by now: leave without finalising.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(e.code if isinstance(e.code, int) else 1)
+        raise
     finally:
         # Nothing is left to collect: spare the interpreter's shutdown its
         # garbage-collector passes over Numba's and pandas' objects (0.15-0.3 s).
