@@ -7,8 +7,11 @@ the kernel a sweep of long trials picks for it (the generated kernel
 implements gd and nesterov; the others train in the general kernel), and gd
 on the general kernel too. Every round times
 each case once, interleaved, so all see the same machine load; figures are
-medians over ``--repeat`` rounds. The goal (issue "classic optimisers"):
-each optimiser within 1.6x of plain GD.
+medians over ``--repeat`` rounds; JAX ``jit(vmap)`` of the same update
+rules (benchmarks/peers.py, without the statistics the kernels keep) is
+timed in the same rounds. The goals (issue "classic optimisers"): each
+optimiser within 1.6x of plain GD, and at least 3x JAX's speed (``x jax``:
+JAX's time over ours). ``--no-jax`` leaves JAX out.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import statistics
 import time
 
 import kernel  # noqa: F401  (pins one thread for BLAS and XLA before numpy loads)
+from peers import jax_optimizer
 
 from kernels import get_task, init_batch, train_batch
 from kernels.choose import choose_kernel
@@ -40,6 +44,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4096)
     parser.add_argument("--epochs", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-jax", action="store_true", help="leave JAX out")
     args = parser.parse_args()
     X, Y = get_task("xor")
     cases = {(name, h): recipe for h in (2, 8) for name, recipe in OPTIMIZERS.items()}
@@ -60,24 +65,36 @@ def main() -> None:
 
     for key in cases:  # compiles, untimed
         run(*key, 1)
+    jax = {} if args.no_jax else {  # compiled as they are built
+        key: jax_optimizer(X, Y, params[key[1]], 0.1, args.epochs, recipe)
+        for key, recipe in cases.items() if key[0] != "gd (general)"
+    }  # fmt: skip
     times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
+    jax_times: dict[tuple[str, int], list[float]] = {key: [] for key in jax}
     for _ in range(args.repeat):
         for key in cases:
             t0 = time.perf_counter()
             run(*key, args.epochs)
             times[key].append(time.perf_counter() - t0)
+            if key in jax:
+                t0 = time.perf_counter()
+                jax[key]()
+                jax_times[key].append(time.perf_counter() - t0)
     print(f"# {cpu_name()}, 1 thread, XOR 2-H-1, float64, fast exp, B = {args.batch}, "
           f"E = {args.epochs}, medians of {args.repeat}")  # fmt: skip
     print(f"{'optimizer':>18} {'H':>2} {'kernel':>8} {'ns/net-epoch':>13} {'x gd':>6} "
-          f"{'x gd general':>13}")  # fmt: skip
+          f"{'x gd general':>13} {'jax ns':>8} {'x jax':>6}")  # fmt: skip
 
-    def ns(key: tuple[str, int]) -> float:
-        return statistics.median(times[key]) / (args.batch * args.epochs) * 1e9
+    def ns(key: tuple[str, int], measured=times) -> float:
+        return statistics.median(measured[key]) / (args.batch * args.epochs) * 1e9
 
     for name, h in sorted(times, key=lambda key: key[1]):
         mine = ns((name, h))
+        theirs = f"{ns((name, h), jax_times):>8.1f} {ns((name, h), jax_times) / mine:>6.2f}" if (
+            name, h) in jax else f"{'-':>8} {'-':>6}"  # fmt: skip
         print(f"{name:>18} {h:>2} {kernels[(name, h)]:>8} {mine:>13.1f} "
-              f"{mine / ns(('gd', h)):>6.2f} {mine / ns(('gd (general)', h)):>13.2f}")  # fmt: skip
+              f"{mine / ns(('gd', h)):>6.2f} {mine / ns(('gd (general)', h)):>13.2f} "
+              f"{theirs}")  # fmt: skip
 
 
 if __name__ == "__main__":
