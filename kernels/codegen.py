@@ -42,7 +42,7 @@ from .model import param_offsets
 from .recipe import Variant
 
 #: Bump to regenerate every cached kernel.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 #: Least work (network-epochs) for which a generated kernel pays: about 0.05 s
 #: of training, against 1.5-5 s to compile a new shape (once per machine, then
 #: loaded from the cache in 10 ms).
@@ -58,7 +58,9 @@ N_EVENTS = 5
 _ENV_CACHE = "SWEEP_KERNEL_CACHE"
 #: What a generated kernel is called with (see :func:`run`).
 SIGNATURE = ("theta, lr, events, curve, outputs, final_loss, work, epochs, tol, margin, "
-             "mse_target, mu, lam, po, points, early_stop, stop")  # fmt: skip
+             "mse_target, momentum, weight_decay, beta1, beta2, adam_eps, eta_plus, "
+             "eta_minus, delta_max, delta_min, max_factor, prime_offset, points, early_stop, "
+             "stop")  # fmt: skip
 
 
 def param_rows(n_in: int, width: int, n_out: int) -> list[str]:
@@ -116,6 +118,17 @@ class Arithmetic:
 
     def descend(self, decay: str, w: str, g: str, v: str) -> str:
         return f"descend(MOMENTUM, {decay}, {w}, {g}, {v}, lr_j, mu_t, lam_t, {self.fast})"
+
+    def adam(self, decay: str, w: str, g: str, state: str) -> str:
+        return (f"adam({decay}, {w}, {g}, {state}, lr_j, lam_t, b1_t, b2_t, eps_t, c1, c2, "
+                f"{self.fast})")  # fmt: skip
+
+    def rprop(self, kind: str, decay: str, w: str, g: str, state: str) -> str:
+        return (f"rprop({kind}, {decay}, {w}, {g}, {state}, lam_t, up_t, down_t, most_t, "
+                f"least_t, {self.fast})")  # fmt: skip
+
+    def quickprop(self, decay: str, w: str, g: str, state: str) -> str:
+        return f"quickprop({decay}, {w}, {g}, {state}, lr_j, lam_t, qmu_t, {self.fast})"
 
     def observe(self, e: str, sign: float) -> str:
         sign_text = "one" if sign > 0 else "-one"
@@ -177,7 +190,9 @@ def module_source(generator: str, X: np.ndarray, Y: np.ndarray, width: int, vari
         "from numba import njit",
         "",
         "from kernels.numerics import JIT, madd",
-        "from kernels.step import activate, descend, hidden_delta, observe, output_delta, record",
+        "from kernels.recipe import IRPROP, RPROP",
+        "from kernels.step import activate, adam, descend, hidden_delta, observe, output_delta, "
+        "quickprop, record, rprop",
         "",
         f"X = np.array({X.tolist()!r})",
         f"Y = np.array({Y.tolist()!r})",
@@ -266,23 +281,23 @@ def unblocked(flat: np.ndarray, n_rows: int, n: int, nb: int) -> np.ndarray:
 
 def run(
     module: ModuleType, nb: int, work_rows: int, X: np.ndarray, Y: np.ndarray,
-    theta: np.ndarray, velocity: np.ndarray, lr: np.ndarray, fast: bool, *, epochs: int,
-    tol: float, margin: float, mse_target: float, mu: float, lam: float, po: float,
-    points: np.ndarray,
+    theta: np.ndarray, state: np.ndarray, lr: np.ndarray, fast: bool, *, epochs: int,
+    tol: float, margin: float, mse_target: float, constants: tuple, points: np.ndarray,
     early_stop: bool, stop: np.ndarray,
 ):  # fmt: skip
     """Train with a generated kernel (blocks of ``nb`` networks, ``work_rows`` rows
     of scratch per block); ``theta`` is the (rows, n) flat parameters,
-    ``velocity`` momentum's (rows, n) velocities (updated in place) or, without
-    momentum, (0, n).
+    ``state`` the optimiser's rows after them (updated in place; (0, n)
+    without), ``constants`` the recipe's numbers
+    (:class:`kernels.recipe.Constants`).
 
     Returns ``(theta, events, final_loss, outputs, curve)``, network-last.
     """
     n_params, n = theta.shape
     n_samples, n_out = Y.shape
     dtype = theta.dtype
-    # Velocities follow the parameters of each block, with momentum.
-    rows = np.concatenate([theta, velocity]) if velocity.size else theta
+    # The optimiser's state follows the parameters of each block.
+    rows = np.concatenate([theta, state]) if state.size else theta
     n_blocks = -(-n // nb)
     flat = blocked(rows, n_blocks, nb)
     lr_b = blocked(lr[None, :], n_blocks, nb)
@@ -299,9 +314,9 @@ def run(
     work = np.zeros(work_rows * nb, dtype=dtype)
     kernel = module.train_fast if fast else module.train_exact
     kernel(flat, lr_b, events, curve, outputs, final_loss, work, epochs, tol, margin,
-           mse_target, mu, lam, po, points, early_stop, stop)  # fmt: skip
+           mse_target, *constants, points, early_stop, stop)  # fmt: skip
     trained = unblocked(flat, rows.shape[0], n, nb)
-    theta, velocity[...] = trained[:n_params], trained[n_params:]
+    theta, state[...] = trained[:n_params], trained[n_params:]
     return (
         theta,
         unblocked(events, N_EVENTS, n, nb).astype(np.int64),

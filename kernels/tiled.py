@@ -21,7 +21,8 @@ Batch update, per epoch:
 
 Online update: 1 and the statistics of 2 at theta_k, then for each sample in
 order its own 1 (the first sample's is the one at theta_k), 2 and 3. The
-shuffled update (a different sample order in each network) runs on the
+shuffled update (a different sample order in each network), and online
+updates with an optimiser that keeps state of its own (Adam), run on the
 general kernel only.
 
 Each parameter is loaded twice and stored once per update, against about ten
@@ -52,7 +53,19 @@ from .codegen import (
     constant,
 )
 from .model import BatchResult, unflatten
-from .recipe import ADAM, BATCH, DEFAULT, IRPROP, ONLINE, QUICKPROP, RPROP, Recipe, Variant
+from .recipe import (
+    ADAM,
+    BATCH,
+    DEFAULT,
+    IRPROP,
+    ONLINE,
+    OPTIMIZERS,
+    QUICKPROP,
+    RPROP,
+    STATE_SLOTS,
+    Recipe,
+    Variant,
+)
 
 #: Networks per block (measured on XOR H = 32: 32 best, 16 and 128 ~7% slower).
 NB = 32
@@ -66,25 +79,33 @@ MAX_TILE = 4
 MAX_TILE_PARAMS = 18
 MAX_TILE_OUTPUTS = 16
 MAX_SAMPLES = 8
-#: Update modes a generated kernel implements (with gradient descent, heavy-ball
-#: or Nesterov momentum; Adam, the Rprops and Quickprop train in the general kernel).
+#: Update modes a generated kernel implements: both with gradient descent,
+#: heavy-ball or Nesterov momentum; batch with the optimisers that keep state
+#: of their own (Adam, the Rprops, Quickprop).
 UPDATES = (BATCH, ONLINE)
+#: Optimisers (indices in kernels.recipe.OPTIMIZERS) with state of their own.
+STATEFUL = (ADAM, RPROP, IRPROP, QUICKPROP)
 
 
 class _Layout:
     """Row offsets (in units of NB) of the parameters in ``theta`` and of the
     per-block scratch in ``work``. A tile's parameters are addressed from two
     bases: ``tb`` (row of its first unit: input weights and biases) and ``tw``
-    (its first unit's output weights, ``n_out`` rows per unit). With momentum
-    each parameter's velocity lies ``velocity`` rows after it."""
+    (its first unit's output weights, ``n_out`` rows per unit). The
+    optimiser's state follows the parameters, a block of ``n_params`` rows per
+    quantity (:attr:`kernels.recipe.Recipe.state_slots`): quantity ``q`` of a
+    parameter lies ``q * velocity`` after it. Adam's beta1^t and beta2^t
+    follow, one row each (``powers``)."""
 
     def __init__(self, n_samples: int, n_in: int, width: int, n_out: int, variant: Variant):
         self.n_in, self.width, self.n_out = n_in, width, n_out
         self.decay = variant.decay
-        momentum = variant.momentum
+        self.optimizer = variant.optimizer
         self.bh, self.wo, self.bo, self.n_params = codegen.param_offsets(n_in, width, n_out)
         self.velocity = self.n_params * NB
-        self.n_rows = self.n_params * (2 if momentum else 1)
+        self.slots = STATE_SLOTS[OPTIMIZERS[variant.optimizer]] or int(variant.momentum > 0)
+        self.powers = self.n_params * (1 + self.slots)
+        self.n_rows = self.powers + 2 * (variant.optimizer == ADAM)
         self.acc = n_samples * width  # output sums, then output deltas
         self.check = self.acc + n_samples * n_out
         self.work_rows = self.check + 1
@@ -140,24 +161,50 @@ def _statistics(w: Writer) -> None:
 def _update(w: Writer, ar: Arithmetic, lay: _Layout, momentum: bool,
             rows: list[tuple[str, str, str, bool]], check: bool = True) -> None:  # fmt: skip
     """Emit theta_{k+1} from theta_k and ``(name, gradient sum, offset, is a
-    weight)`` rows; frozen networks keep theta_k (and their velocities).
+    weight)`` rows; frozen networks keep theta_k (and the optimiser's state).
     ``check`` collects new * 0, NaN exactly when a new parameter is not finite
     (online updates check once, at the end of the epoch: a parameter that is
     not finite stays so)."""
+    stateful = lay.optimizer in STATEFUL
+    if lay.optimizer == ADAM:  # this update's bias corrections (see _advance_powers)
+        w(f"c1 = one - theta[th + {lay.powers * NB} + j]")
+        w(f"c2 = one - theta[th + {(lay.powers + 1) * NB} + j]")
     for name, grad, offset, weight in rows:
         decay = "DECAY" if weight else "False"
-        if grad == "zero" and not (momentum or (weight and lay.decay)):
+        if grad == "zero" and not (momentum or stateful or (weight and lay.decay)):
             continue  # w + lr * 0 is w: a sample with this input at 0 leaves it alone
-        if momentum:
-            vel = f"theta[{offset} + {lay.velocity} + j]"
-            w(f"v0 = {vel}")
-            w(f"new, v = {ar.descend(decay, name, grad, 'v0')}")
-            w(f"{vel} = v if ok else v0")
+        state = [f"theta[{offset} + {q * lay.velocity} + j]" for q in range(1, lay.slots + 1)]
+        if stateful or momentum:
+            for q, place in enumerate(state):
+                w(f"q{q} = {place}")
+            old = ", ".join(f"q{q}" for q in range(lay.slots))
+            new = ", ".join(f"n{q}" for q in range(lay.slots))
+            if lay.optimizer == ADAM:
+                call = ar.adam(decay, name, grad, old)
+            elif lay.optimizer == RPROP:
+                call = ar.rprop("RPROP", decay, name, grad, old)
+            elif lay.optimizer == IRPROP:  # its last change is not kept
+                call, new = ar.rprop("IRPROP", decay, name, grad, f"{old}, zero"), f"{new}, _"
+            elif lay.optimizer == QUICKPROP:
+                call = ar.quickprop(decay, name, grad, old)
+            else:
+                call = ar.descend(decay, name, grad, old)
+            w(f"new, {new} = {call}")
+            for q, place in enumerate(state):
+                w(f"{place} = n{q} if ok else q{q}")
         else:
             w(f"new, _ = {ar.descend(decay, name, grad, 'zero')}")
         if check:
             w(f"check = {ar.madd('new', 'zero', 'check')}")
         w(f"theta[{offset} + j] = new if ok else {name}")
+
+
+def _advance_powers(w: Writer, lay: _Layout) -> None:
+    """Emit Adam's beta1^t and beta2^t, advanced to this update for network ``j``
+    (every network, as the general kernel does: a frozen one never uses them)."""
+    for q, beta in enumerate(("b1_t", "b2_t")):
+        w(f"theta[th + {(lay.powers + q) * NB} + j] = theta[th + {(lay.powers + q) * NB} + j] "
+          f"* {beta}")  # fmt: skip
 
 
 def _mark_diverged(w: Writer, check: str) -> None:
@@ -187,7 +234,10 @@ def _prologue(w: Writer, fast: bool, lay: _Layout, n_samples: int) -> None:
     w("it = events.dtype.type  # epochs in the events' own width (int32 for float32)")
     w("zero, one = dt(0.0), dt(1.0)")
     w("tol_t, margin_t, target_t = dt(tol), dt(margin), dt(mse_target)")
-    w("mu_t, lam_t, po_t = dt(mu), dt(lam), dt(po)")
+    w("mu_t, lam_t, po_t = dt(momentum), dt(weight_decay), dt(prime_offset)")
+    w("b1_t, b2_t, eps_t = dt(beta1), dt(beta2), dt(adam_eps)")
+    w("up_t, down_t, most_t, least_t, qmu_t = dt(eta_plus), dt(eta_minus), dt(delta_max), "
+      "dt(delta_min), dt(max_factor)")  # fmt: skip
     w(f"n_terms = dt({n_samples * lay.n_out})")
     w(f"n_blocks = lr.size // {NB}")
     w("n_points = points.size")
@@ -296,6 +346,8 @@ def _outputs(w: Writer, ar: Arithmetic, Y: np.ndarray, signs: np.ndarray, lay: _
         w("check = zero")
         if mode == "batch":
             w("lr_j = lr[net + j]")
+            if lay.optimizer == ADAM:
+                _advance_powers(w, lay)
             _update_output_bias(w, ar, lay, momentum, sums, check=True)
         w(f"work[{lay.check * NB} + j] = check")
     w.depth -= 1
@@ -441,7 +493,8 @@ def choose_tile(width: int, per_unit: int, n_samples: int, most: int = MAX_TILE)
 @functools.lru_cache(maxsize=256)
 def _plan_for(x_bytes: bytes, y_bytes: bytes, x_shape: tuple, y_shape: tuple, width: int,
               variant: Variant, signs: tuple) -> tuple[int, str] | None:  # fmt: skip
-    if variant.update not in UPDATES or variant.optimizer in (ADAM, RPROP, IRPROP, QUICKPROP):
+    if variant.update not in UPDATES or (variant.optimizer in STATEFUL
+                                         and variant.update != BATCH):  # fmt: skip
         return None
     X = np.frombuffer(x_bytes).reshape(x_shape)
     Y = np.frombuffer(y_bytes).reshape(y_shape)
@@ -471,7 +524,8 @@ def _plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> tuple[int
 def fits(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT) -> bool:
     """Whether a tile of this shape vectorises and compiles in a few seconds
     (:data:`MAX_TILE_PARAMS`, :data:`codegen.MAX_LINES`) for a recipe the
-    generated kernels implement (:data:`UPDATES`, gd and nesterov); any width then fits."""
+    generated kernels implement (:data:`UPDATES`; the optimisers of
+    :data:`STATEFUL` with batch updates only); any width then fits."""
     return width >= 1 and _plan(X, Y, width, recipe) is not None
 
 
@@ -495,18 +549,18 @@ def load(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT):
 
 
 def train(X: np.ndarray, Y: np.ndarray, recipe: Recipe, theta: np.ndarray,
-          velocity: np.ndarray, lr: np.ndarray, fast: bool, **run) -> BatchResult:  # fmt: skip
+          state: np.ndarray, lr: np.ndarray, fast: bool, **run) -> BatchResult:  # fmt: skip
     """Train with the generated kernel; arguments as prepared by :func:`kernels.train_batch`
     (``X``, ``Y``: the task's 0/1 patterns; ``theta``: the flat parameters;
-    ``velocity``: momentum's, updated in place; empty without momentum)."""
+    ``state``: the optimiser's rows, then Adam's powers, updated in place)."""
     n_in, n_out = X.shape[1], Y.shape[1]
     width = (theta.shape[0] - n_out) // (n_in + 1 + n_out)
     module = load(X, Y, width, recipe)
     Xc, Yc = recipe.code(X, Y)
     lay = _Layout(X.shape[0], n_in, width, n_out, recipe.variant)
     theta, events, final_loss, outputs, curve = codegen.run(
-        module, NB, lay.work_rows, Xc, Yc, theta, velocity, lr, fast,
-        mu=recipe.momentum, lam=recipe.weight_decay, po=recipe.prime_offset, **run)  # fmt: skip
+        module, NB, lay.work_rows, Xc, Yc, theta, state, lr, fast, constants=recipe.constants,
+        **run)  # fmt: skip
     return BatchResult(
         **unflatten(theta, n_in, width, n_out),
         epoch_solved=events[SOLVED],

@@ -159,9 +159,13 @@ def train_batch(
     run = dict(epochs=int(epochs), tol=float(tol), margin=recipe.margin, mse_target=target,
                points=points, early_stop=bool(early_stop), stop=stop)  # fmt: skip
     if kernel == "tiled":
-        result = tiled.train(X, Y, recipe, theta, state.velocity, lr_arr, exp == "fast", **run)
+        adam = recipe.optimizer == "adam"  # its powers follow the other state rows
+        rows = np.concatenate([state.velocity, state.powers]) if adam else state.velocity
+        result = tiled.train(X, Y, recipe, theta, rows, lr_arr, exp == "fast", **run)
         if stop[0]:
             raise Stopped("training was stopped")
+        if adam:
+            state.velocity[...], state.powers[...] = rows[:-2], rows[-2:]
         result.state = state
         return result
     sgn = recipe.signs(Y)

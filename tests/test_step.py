@@ -74,7 +74,8 @@ def _rng(*keys) -> np.random.Generator:
 
 def _general_only(recipe: Recipe) -> bool:
     """Recipes the generated kernels do not implement (they refuse them)."""
-    return recipe.update == "shuffled" or recipe.optimizer not in ("gd", "nesterov")
+    stateful = recipe.optimizer not in ("gd", "nesterov")
+    return recipe.update == "shuffled" or (stateful and recipe.update != "batch")
 
 
 @functools.cache
