@@ -3,8 +3,7 @@
     python benchmarks/optimizers.py [--batch 4096] [--epochs 500] [--repeat 5]
 
 XOR 2-H-1 at H = 2 and 8, fast exp, float64, one thread, each optimiser on
-the kernel a sweep of long trials picks for it (the generated kernel
-implements gd and nesterov; the others train in the general kernel), and gd
+the kernel a sweep of long trials picks for it (the generated one), and gd
 on the general kernel too. Every round times
 each case once, interleaved, so all see the same machine load; figures are
 medians over ``--repeat`` rounds; JAX ``jit(vmap)`` of the same update

@@ -76,6 +76,10 @@ NB = 32
 #: 970 ns; parity3 H = 12 (8 samples), tiles of 2 118 ns, of 3 174 ns;
 #: parity4 H = 4 (16 samples), tiles of 1 192 ns, the general kernel 139 ns.
 MAX_TILE = 4
+#: The same for the optimisers with state of their own, whose update triples
+#: a parameter's loads and stores (benchmarks/optimizers.py, XOR H = 8, Zen 3:
+#: Adam 286 ns per network-epoch in tiles of 4, 142 in tiles of 2).
+MAX_TILE_STATEFUL = 2
 MAX_TILE_PARAMS = 18
 MAX_TILE_OUTPUTS = 16
 MAX_SAMPLES = 8
@@ -502,7 +506,7 @@ def _plan_for(x_bytes: bytes, y_bytes: bytes, x_shape: tuple, y_shape: tuple, wi
     sign_array = np.array(signs).reshape(y_shape)
     # Smaller tiles until the source is short enough (a smaller last tile
     # doubles the tile code, so a smaller tile can make a shorter source).
-    for most in range(MAX_TILE, 0, -1):
+    for most in range(MAX_TILE_STATEFUL if variant.optimizer in STATEFUL else MAX_TILE, 0, -1):
         tile = choose_tile(width, per_unit, X.shape[0], most)
         if tile < 1:
             return None
