@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from kernels.choose import choose_kernel
+from kernels.model import param_shapes
 
 from .config import MAX_CHUNK_SIZE, Study, SweepConfig
 from .coverage import Stored, covers
@@ -61,6 +62,9 @@ _NS_PER_UNIT = {
 #: sample in order (2.1x), in a new order (general kernel, ~2.4x); momentum.
 _UPDATE_COST = {"batch": 1.0, "online": 2.1, "shuffled": 2.4}
 _MOMENTUM_COST = 1.2
+#: The optimisers with state of their own, relative to plain gradient descent,
+#: from benchmarks/optimizers.py (XOR H = 2 and 8, Zen 3, generated kernels).
+_OPTIMIZER_COST = {"adam": 1.5, "rprop": 3.0, "irprop-": 3.0, "quickprop": 1.6}
 
 
 def values_per_trial(shape: Shape, store: str = "full") -> int:
@@ -68,9 +72,12 @@ def values_per_trial(shape: Shape, store: str = "full") -> int:
     if store == "summary":
         return 0
     X, Y = task_of(shape)
-    n_in, n_out, h = X.shape[1], Y.shape[1], shape.width
-    curve = curve_of(shape).size
-    return n_in * h + h + h * n_out + n_out + len(X) * n_out + curve
+    n_in, n_out = X.shape[1], Y.shape[1]
+    params = sum(
+        int(np.prod(s))
+        for s in param_shapes(n_in, shape.width, n_out, shape.shortcuts, shape.width2).values()
+    )
+    return params + len(X) * n_out + curve_of(shape).size
 
 
 def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
@@ -82,6 +89,7 @@ def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
     units = n_samples * (width * (n_in + 3) + width2 * (2 * width + 3)
                          + (width2 or width) * 2 * n_out + 3 * n_out)  # fmt: skip
     recipe = _UPDATE_COST[shape.update] * (_MOMENTUM_COST if shape.momentum > 0 else 1.0)
+    recipe *= _OPTIMIZER_COST.get(shape.optimizer, 1.0)
     return _NS_PER_UNIT[(shape.dtype, shape.exp, kernel)] * units * recipe
 
 
