@@ -53,6 +53,23 @@ def numpy_batched(X, Y, params, lr, epochs):
     return wo
 
 
+def _compiled(train, params, dtype):
+    """``jit(vmap(train))`` over the networks, compiled now; a callable that runs
+    it and returns the final output weights, network-last."""
+    import jax
+    import jax.numpy as jnp
+
+    fn = jax.jit(jax.vmap(train))
+    args = [jnp.asarray(np.moveaxis(params[k], -1, 0), dtype)
+            for k in ("w_hidden", "b_hidden", "w_out", "b_out")]  # fmt: skip
+    jax.block_until_ready(fn(*args))  # compile outside the timing
+
+    def run():
+        return np.moveaxis(np.asarray(jax.block_until_ready(fn(*args))[2]), 0, -1)
+
+    return run
+
+
 def jax_vmap(X, Y, params, lr, epochs, dtype=np.float64, momentum=0.0, online=False, tanh=False):
     """JAX ``jit(vmap(fori_loop))``; returns a callable that runs it (compiled).
 
@@ -104,15 +121,7 @@ def jax_vmap(X, Y, params, lr, epochs, dtype=np.float64, momentum=0.0, online=Fa
         v = tuple(jnp.zeros_like(a) for a in p)
         return jax.lax.fori_loop(0, epochs, epoch, (p, v))[0]
 
-    fn = jax.jit(jax.vmap(train))
-    args = [jnp.asarray(np.moveaxis(params[k], -1, 0), dtype)
-            for k in ("w_hidden", "b_hidden", "w_out", "b_out")]  # fmt: skip
-    jax.block_until_ready(fn(*args))  # compile outside the timing
-
-    def run():
-        return np.moveaxis(np.asarray(jax.block_until_ready(fn(*args))[2]), 0, -1)
-
-    return run
+    return _compiled(train, params, dtype)
 
 
 def torch_batched(X, Y, params, lr, epochs, dtype=np.float64):
@@ -210,12 +219,4 @@ def jax_optimizer(X, Y, params, lr, epochs, recipe, dtype=np.float64):
                    jnp.zeros_like(w)) for w in p)  # fmt: skip
         return jax.lax.fori_loop(0, epochs, epoch, (p, s))[0]
 
-    fn = jax.jit(jax.vmap(train))
-    args = [jnp.asarray(np.moveaxis(params[k], -1, 0), dtype)
-            for k in ("w_hidden", "b_hidden", "w_out", "b_out")]  # fmt: skip
-    jax.block_until_ready(fn(*args))  # compile outside the timing
-
-    def run():
-        return np.moveaxis(np.asarray(jax.block_until_ready(fn(*args))[2]), 0, -1)
-
-    return run
+    return _compiled(train, params, dtype)

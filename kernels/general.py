@@ -206,6 +206,21 @@ def _backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
 
 
 @njit(**_PIECE)
+def _shortcut_terms(fast, xg, th, oacc, ws):
+    """Add the shortcuts' terms (rows from ``ws``; none if ``ws`` < 0) to the output
+    sums ``oacc``, each network on its own inputs ``xg``, zeros skipped."""
+    n_in, nb = xg.shape
+    n_out = oacc.shape[0]
+    if ws >= 0:
+        for i in range(n_in):
+            for o in range(n_out):
+                w = ws + i * n_out + o
+                for j in range(nb):
+                    x = xg[i, j]
+                    oacc[o, j] = madd(x, th[w, j], oacc[o, j], fast) if x != 0 else oacc[o, j]
+
+
+@njit(**_PIECE)
 def _lane_forward(act, fast, xg, th, hid, oacc, acc, ws):
     """:func:`_forward` where each network sees its own sample (``xg``: inputs
     by network): zero inputs are skipped by selection, sums start at +0.0."""
@@ -230,13 +245,7 @@ def _lane_forward(act, fast, xg, th, hid, oacc, acc, ws):
         for o in range(n_out):
             for j in range(nb):
                 oacc[o, j] = madd(hid[h, j], th[wo_ + h * n_out + o, j], oacc[o, j], fast)
-    if ws >= 0:
-        for i in range(n_in):
-            for o in range(n_out):
-                w = ws + i * n_out + o
-                for j in range(nb):
-                    x = xg[i, j]
-                    oacc[o, j] = madd(x, th[w, j], oacc[o, j], fast) if x != 0 else oacc[o, j]
+    _shortcut_terms(fast, xg, th, oacc, ws)
 
 
 @njit(**_PIECE)
@@ -306,13 +315,7 @@ def _deep_forward(act, fast, xg, th, hid, hid2, oacc, acc, w2, b2, wo, ws):
         for k in range(1, width2):
             for j in range(nb):
                 oacc[o, j] = madd(hid2[k, j], th[wo + k * n_out + o, j], oacc[o, j], fast)
-    if ws >= 0:
-        for i in range(n_in):
-            for o in range(n_out):
-                w = ws + i * n_out + o
-                for j in range(nb):
-                    x = xg[i, j]
-                    oacc[o, j] = madd(x, th[w, j], oacc[o, j], fast) if x != 0 else oacc[o, j]
+    _shortcut_terms(fast, xg, th, oacc, ws)
 
 
 @njit(**_PIECE)
