@@ -48,6 +48,10 @@ class Finished(NamedTuple):
     seconds: float
 
 
+#: A local Dask scheduler's options: its HTTP server on a free loopback port.
+QUIET_SCHEDULER = {"dashboard_address": "127.0.0.1:0"}
+
+
 def check_backend(backend: str) -> None:
     """Fail early, before anything is written, if ``backend`` cannot run here."""
     if backend == "dask":
@@ -150,12 +154,14 @@ def _dask_client(scheduler: str | None, jobs: int):
     # processes start with Ctrl-C ignored (an ignored signal stays ignored in
     # a new process, and Python keeps it so): a terminal's SIGINT reaches the
     # whole process group, and each worker would print a traceback. The driver
-    # stops them.
+    # stops them. Without a dashboard the scheduler still serves HTTP (health,
+    # metrics), on port 8787 unless told otherwise, and warns on stderr when
+    # another cluster holds it: any free port on loopback instead.
     ignoring = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if ignoring else None
     try:
         return Client(n_workers=jobs, threads_per_worker=1, processes=True,
-                      dashboard_address=None)  # fmt: skip
+                      dashboard_address=None, scheduler_kwargs=QUIET_SCHEDULER)  # fmt: skip
     finally:
         if ignoring:
             signal.signal(signal.SIGINT, previous)
@@ -273,6 +279,22 @@ def _stop_on_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextmanager
+def _silenced(thread_name: str) -> Iterator[None]:
+    """Drop the uncaught exceptions of threads named ``thread_name`` meanwhile."""
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.thread is None or args.thread.name != thread_name:
+            previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
+
+
 def _one_by_one(chunks: list[Chunk]) -> Iterator[Finished]:
     """One chunk at a time, each in a helper thread, while this thread waits where
     a signal can reach it.
@@ -361,8 +383,13 @@ def _on_loky(chunks: list[Chunk], jobs: int) -> Iterator[Finished]:
         raise
     except BaseException:
         # Ctrl-C: the workers ignore it; their chunks are abandoned, not awaited.
+        # The shutdown fails the futures still pending itself (one cancelled
+        # here first makes it raise). Its manager thread can still trip over
+        # its own bookkeeping as it kills the workers (KeyError, now and then):
+        # that thread's traceback is dropped, and workers it left are killed.
         request_stop()
-        for future in running:
-            future.cancel()
-        executor.shutdown(wait=True, kill_workers=True)
+        with _silenced("ExecutorManagerThread"):
+            executor.shutdown(wait=True, kill_workers=True)
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.kill()
         raise

@@ -1,8 +1,10 @@
 """Whatever happens to a run, what is on disk stays correct (issue: crash safety)."""
 
+import contextlib
 import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ import pytest
 import sweep
 from kernels import get_task, init_batch, train_batch
 from sweep import store as store_module
+from sweep.execute import QUIET_SCHEDULER
 
 SLOW = ["--seeds", "0:200", "--lr", "0.3,1,3", "--width", "2:4", "--epochs", "20000",
         "--chunk-size", "20", "--quiet"]  # fmt: skip
@@ -197,7 +200,8 @@ def test_every_backend_chunking_and_job_count_gives_the_same_rows(tmp_path):
         sweep.run(out=tmp_path / "one", backend="sequential", chunk_size=7, **axes),
     ]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:  # fmt: skip
+                                  host="127.0.0.1", dashboard_address=None,
+                                  scheduler_kwargs=QUIET_SCHEDULER) as cluster:  # fmt: skip
         runs.append(sweep.run(out=tmp_path / "dask", backend="dask",
                               scheduler=cluster.scheduler_address, **axes))  # fmt: skip
     assert set(loky["update"]) == {"batch", "shuffled"} and len(loky) == 30 * 2 * 2 * 4
@@ -313,6 +317,21 @@ def test_workers_that_keep_dying_end_a_dask_run_with_one_line(tmp_path):
     err = proc.stderr.read()
     assert proc.returncode == 2 and "died" in err and "run the same command again" in err, err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_dask_run_beside_another_cluster_says_nothing(tmp_path):
+    pytest.importorskip("dask.distributed")
+    with socket.socket() as taken:  # where another cluster's scheduler would serve HTTP
+        with contextlib.suppress(OSError):  # in use already: just as good
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        proc = subprocess.run([sys.executable, "-m", "sweep", "run", "--backend", "dask",
+                               "--jobs", "1", "--seeds", "0:4", "--lr", "1", "--width", "2",
+                               "--epochs", "10", "--quiet",
+                               "--out", str(tmp_path / "s")], capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert len(sweep.load(tmp_path / "s")) == 4
 
 
 def test_a_stop_does_not_wait_for_a_kernel_to_compile(tmp_path):
