@@ -26,6 +26,9 @@ SHAPES = [
     ("xor", 6),
     ("encoder4", 2),
 ]
+#: The same, each shape's cases in one test process, which compiles its kernel once.
+GROUPED = [pytest.param(task, width, marks=pytest.mark.xdist_group(f"tiled-{task}-{width}"))
+           for task, width in SHAPES]  # fmt: skip
 
 
 def _case(task: str, width: int, seed: int, batch: int, max_lr: float = 50.0):
@@ -43,7 +46,7 @@ def _case(task: str, width: int, seed: int, batch: int, max_lr: float = 50.0):
 
 
 @pytest.mark.parametrize("early_stop", [False, True])
-@pytest.mark.parametrize("task, width", SHAPES)
+@pytest.mark.parametrize("task, width", GROUPED)
 def test_exact_tiled_kernel_is_the_reference_bit_for_bit(task, width, early_stop):
     X, Y, params, lr, run = _case(task, width, seed=width + 10 * early_stop, batch=7)
     got = train_batch(X, Y, params, lr, exp="exact", kernel="tiled", early_stop=early_stop,
@@ -61,7 +64,7 @@ def assert_identical(got, want) -> None:
 
 
 @pytest.mark.parametrize("batch", [1, 31, 32, 33, 70])
-@pytest.mark.parametrize("task, width", SHAPES)
+@pytest.mark.parametrize("task, width", GROUPED)
 def test_fast_tiled_kernel_is_the_general_kernel(task, width, batch):
     X, Y, params, lr, run = _case(task, width, seed=batch, batch=batch)
     early_stop = batch % 2 == 1
