@@ -11,6 +11,12 @@ rules (benchmarks/peers.py, without the statistics the kernels keep) is
 timed in the same rounds. The goals (issue "classic optimisers"): each
 optimiser within 1.6x of plain GD, and at least 3x JAX's speed (``x jax``:
 JAX's time over ours). ``--no-jax`` leaves JAX out.
+
+The optimisers that step by sign (Rprop, iRprop-, Quickprop's jumps) drive
+weights large within tens of epochs; saturated units then backpropagate
+subnormal numbers, which x86 handles in slow microcode. Each case is also
+timed with subnormals flushed to zero (``flushed``, benchmarks/subnormals.py:
+a diagnostic, not the engine's results) to show what that arithmetic costs.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import time
 
 import kernel  # noqa: F401  (pins one thread for BLAS and XLA before numpy loads)
 from peers import jax_optimizer
+from subnormals import flushed
 
 from kernels import get_task, init_batch, train_batch
 from kernels.choose import choose_kernel
@@ -69,12 +76,17 @@ def main() -> None:
         for key, recipe in cases.items() if key[0] != "gd (general)"
     }  # fmt: skip
     times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
+    flushed_times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
     jax_times: dict[tuple[str, int], list[float]] = {key: [] for key in jax}
     for _ in range(args.repeat):
         for key in cases:
             t0 = time.perf_counter()
             run(*key, args.epochs)
             times[key].append(time.perf_counter() - t0)
+            with flushed():
+                t0 = time.perf_counter()
+                run(*key, args.epochs)
+                flushed_times[key].append(time.perf_counter() - t0)
             if key in jax:
                 t0 = time.perf_counter()
                 jax[key]()
@@ -82,7 +94,8 @@ def main() -> None:
     print(f"# {cpu_name()}, 1 thread, XOR 2-H-1, float64, fast exp, B = {args.batch}, "
           f"E = {args.epochs}, medians of {args.repeat}")  # fmt: skip
     print(f"{'optimizer':>18} {'H':>2} {'kernel':>8} {'ns/net-epoch':>13} {'x gd':>6} "
-          f"{'x gd general':>13} {'jax ns':>8} {'x jax':>6}")  # fmt: skip
+          f"{'x gd general':>13} {'jax ns':>8} {'x jax':>6} "
+          f"{'flushed ns':>11} {'x gd':>6}")  # fmt: skip
 
     def ns(key: tuple[str, int], measured=times) -> float:
         return statistics.median(measured[key]) / (args.batch * args.epochs) * 1e9
@@ -93,7 +106,8 @@ def main() -> None:
             name, h) in jax else f"{'-':>8} {'-':>6}"  # fmt: skip
         print(f"{name:>18} {h:>2} {kernels[(name, h)]:>8} {mine:>13.1f} "
               f"{mine / ns(('gd', h)):>6.2f} {mine / ns(('gd (general)', h)):>13.2f} "
-              f"{theirs}")  # fmt: skip
+              f"{theirs} {ns((name, h), flushed_times):>11.1f} "
+              f"{ns((name, h), flushed_times) / ns(('gd', h), flushed_times):>6.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
