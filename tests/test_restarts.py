@@ -4,17 +4,16 @@ the last attempt is an ordinary run from the seed's next draws."""
 import numpy as np
 import pytest
 from conftest import libm_exp, libm_tanh
-from test_step import FLOATS, INTS, RECIPES, TASKS, _grouped, _rng, assert_same
+from test_step import FLOATS, INTS, RECIPES, TASKS, _rng, assert_same
 
 from kernels import get_task, init_batch, reference, train_batch, train_restarting
 
 #: (recipe of test_step, kernel, dtype), exact arithmetic: test_step compiles these
-#: kernels too, in the same test process (its recipe's group).
-CASES = [_grouped(*case) for case in [
-    ("notebook", "general", "float64"), ("notebook", "tiled", "float64"),
-    ("nesterov-decay-prime", "general", "float32"), ("rprop-decay", "general", "float64"),
-    ("xent-shuffled-momentum-decay-prime", "general", "float64"),
-    ("adam-online-xent-decay", "general", "float64")]]  # fmt: skip
+#: kernels too (float32: a recipe it runs exact), and Numba's cache keeps them.
+CASES = [("notebook", "general", "float64"), ("notebook", "tiled", "float64"),
+         ("nesterov-decay-prime", "general", "float32"), ("rprop-decay", "general", "float64"),
+         ("xent-shuffled-momentum-decay-prime", "general", "float64"),
+         ("adam-online-xent-decay", "general", "float64")]  # fmt: skip
 
 
 def _run(name: str, dtype: str, case: int):

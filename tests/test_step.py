@@ -153,13 +153,8 @@ def _float32_exp(name: str) -> str:
     return ("exact", "fast")[list(RECIPES).index(name) % 2]
 
 
-def _grouped(*values: str) -> pytest.param:
-    """One recipe's cases run in one test process, which compiles its kernels once."""
-    return pytest.param(*values, marks=pytest.mark.xdist_group(f"step-{values[0]}"))
-
-
 VARIANTS = [
-    _grouped(name, kernel, dtype, exp)
+    (name, kernel, dtype, exp)
     for name, recipe in RECIPES.items()
     for kernel in ("general", "tiled")
     if not (kernel == "tiled" and _general_only(recipe))
@@ -185,8 +180,8 @@ def test_every_variant_is_the_reference(name, kernel, dtype, exp):
         assert_same(got, want, FAST32_RTOL, FAST32_ATOL, calm)
 
 
-@pytest.mark.parametrize("name, dtype", [_grouped(name, dtype) for name in RECIPES
-                                          for dtype in ("float64", "float32")])  # fmt: skip
+@pytest.mark.parametrize("name", RECIPES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_generated_kernel_is_the_general_kernel_bit_for_bit(name, dtype):
     X, Y, params, lr, run, _, _ = _case(name, dtype)
     if _general_only(run["recipe"]):
