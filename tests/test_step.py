@@ -4,8 +4,8 @@ Every recipe below x kernel (general, tiled) x exp mode in float64, and in
 float32 in one exp mode per recipe (alternating), on randomised cases: exact
 arithmetic equals the reference run with libm's exp and tanh bit for bit
 (float32 too: the reference computes in the weights' dtype); fast arithmetic
-equals it to rounding. The recipes between them take every value
-of every recipe axis. Then gradients against central finite differences.
+equals it to rounding. The recipes between them take every value of every
+recipe axis. Then gradients against central finite differences.
 """
 
 import functools
