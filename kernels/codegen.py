@@ -120,7 +120,7 @@ class Arithmetic:
         return f"descend(MOMENTUM, {decay}, {w}, {g}, {v}, lr_j, mu_t, lam_t, {self.fast})"
 
     def adam(self, decay: str, w: str, g: str, state: str) -> str:
-        return (f"adam({decay}, {w}, {g}, {state}, lr_j, lam_t, b1_t, b2_t, eps_t, c1, c2, "
+        return (f"adam({decay}, {w}, {g}, {state}, a_step, a_root, lam_t, b1_t, b2_t, eps_t, "
                 f"{self.fast})")  # fmt: skip
 
     def rprop(self, kind: str, decay: str, w: str, g: str, state: str) -> str:
@@ -191,8 +191,8 @@ def module_source(generator: str, X: np.ndarray, Y: np.ndarray, width: int, vari
         "",
         "from kernels.numerics import JIT, madd",
         "from kernels.recipe import IRPROP, RPROP",
-        "from kernels.step import activate, adam, descend, hidden_delta, observe, output_delta, "
-        "quickprop, record, rprop",
+        "from kernels.step import activate, adam, adam_scales, descend, hidden_delta, observe, "
+        "output_delta, quickprop, record, rprop",
         "",
         f"X = np.array({X.tolist()!r})",
         f"Y = np.array({Y.tolist()!r})",

@@ -34,6 +34,7 @@ from .recipe import ADAM, BATCH, IRPROP, QUICKPROP, RPROP, SHUFFLED, Variant
 from .step import (
     activate,
     adam,
+    adam_scales,
     descend,
     hidden_delta,
     observe,
@@ -377,8 +378,8 @@ def _sample_inputs(X, p, xg):
 
 
 @njit(**_PIECE)
-def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, live, check, bh,
-            w2, b2, wo, bo, ws):  # fmt: skip
+def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, scale, live, check,
+            bh, w2, b2, wo, bo, ws):  # fmt: skip
     """theta <- theta + step for every row (weight decay on the weights only:
     rows below ``bh``, from ``w2`` to ``b2``, from ``wo`` to ``bo`` and from
     ``ws`` on), clearing ``grad``; frozen
@@ -388,14 +389,16 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, liv
     gradients, last changes). ``consts``:
     (mu, lambda, beta1, beta2, eps, eta+, eta-, delta max, delta min, Quickprop's
     mu); ``pw``: each network's beta1^t and beta2^t, Adam's bias corrections
-    (advanced here to this update's t). ``check`` collects new * 0, NaN
+    (advanced here to this update's t), and ``scale`` their factors
+    (:func:`~kernels.step.adam_scales`, written here). ``check`` collects new * 0, NaN
     exactly when a new parameter is not finite."""
     rows, nb = th.shape
-    zero, one = th.dtype.type(0.0), th.dtype.type(1.0)
+    zero = th.dtype.type(0.0)
     mu_t, lam_t, beta1, beta2, eps, up, down, most, least, qmu = consts
     if optimizer == ADAM:
         for j in range(nb):
             pw[0, j], pw[1, j] = pw[0, j] * beta1, pw[1, j] * beta2
+            scale[0, j], scale[1, j] = adam_scales(lr[j], pw[0, j], pw[1, j])
     for r in range(rows):
         weight = r < bh or w2 <= r < b2 or wo <= r < bo or r >= ws
         for j in range(nb):
@@ -425,11 +428,11 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, liv
             elif optimizer == ADAM:
                 m, s = vel[r, j], vel[rows + r, j]
                 if weight:
-                    w, m, s = adam(decay, th[r, j], grad[r, j], m, s, lr[j], lam_t, beta1, beta2,
-                                   eps, one - pw[0, j], one - pw[1, j], fast)  # fmt: skip
+                    w, m, s = adam(decay, th[r, j], grad[r, j], m, s, scale[0, j], scale[1, j],
+                                   lam_t, beta1, beta2, eps, fast)  # fmt: skip
                 else:
-                    w, m, s = adam(False, th[r, j], grad[r, j], m, s, lr[j], lam_t, beta1, beta2,
-                                   eps, one - pw[0, j], one - pw[1, j], fast)  # fmt: skip
+                    w, m, s = adam(False, th[r, j], grad[r, j], m, s, scale[0, j], scale[1, j],
+                                   lam_t, beta1, beta2, eps, fast)  # fmt: skip
                 vel[r, j] = m if live[j] else vel[r, j]
                 vel[rows + r, j] = s if live[j] else vel[rows + r, j]
             else:
@@ -489,6 +492,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
         sse = np.empty(nb, dtype=th.dtype)
         check = np.empty(nb, dtype=th.dtype)
         live = np.ones(nb, dtype=np.bool_)
+        scale = np.empty((2, nb), dtype=th.dtype)
         order = np.empty((n_samples, nb), dtype=np.int64)
         xg = np.empty((n_in, nb), dtype=th.dtype)
         yg = np.empty((n_out, nb), dtype=th.dtype)
@@ -566,8 +570,8 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
             for j in range(nb):
                 check[j] = zero
             if not ONLINE:
-                _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw, live,
-                        check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
+                _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw, scale,
+                        live, check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
             elif not SHUFFLE:
                 for p in range(n_samples):
                     c = nnz[p]
@@ -590,7 +594,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                         _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc,
                                   wsf)  # fmt: skip
                     _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw,
-                            live, check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
+                            scale, live, check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
             else:
                 for j in range(nb):
                     states[j] = draw_order(states[j], order, j)
@@ -617,7 +621,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                     else:
                         _lane_backward(ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf)
                     _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw,
-                            live, check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
+                            scale, live, check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
             for j in range(nb):
                 if live[j] and check[j] != check[j]:
                     events[DIVERGED, j] = k + 1

@@ -103,20 +103,33 @@ def descend(momentum, decay, w, g, v, lr, mu, lam, fast):
 
 
 @njit(**_PIECE)
-def adam(decay, w, g, m, s, lr, lam, b1, b2, eps, c1, c2, fast):
+def adam_scales(lr, p1, p2):
+    """Adam's per-network factors for update t, from ``p1 = b1^t`` and ``p2 = b2^t``:
+    the step ``lr / c1`` and ``sqrt(c2)``, with the bias corrections ``c1 = 1 - b1^t``,
+    ``c2 = 1 - b2^t``. Every parameter of a network shares them: computed once per
+    update, not once per parameter (a square root and a division each)."""
+    one = like(p1, 1.0)
+    return lr / (one - p1), np.sqrt(one - p2)
+
+
+@njit(**_PIECE)
+def adam(decay, w, g, m, s, step, root, lam, b1, b2, eps, fast):
     """One Adam update (Kingma & Ba 2015) of ``w`` from ``g``, minus its loss
     gradient, in ``torch.optim.Adam``'s arithmetic: moments ``m <- b1 m + (1 -
     b1) g`` (of minus the gradient) and ``s <- b2 s + (1 - b2) g^2``, then
-    ``w + (lr / c1) m / (sqrt(s) / sqrt(c2) + eps)`` with the bias corrections
-    ``c1 = 1 - b1^t``, ``c2 = 1 - b2^t`` of update t. Weight decay as in
-    :func:`descend` (torch's ``weight_decay``, not AdamW's). Returns ``(w, m, s)``."""
+    ``w + (lr / c1) m / (sqrt(s) / sqrt(c2) + eps)``; ``step = lr / c1`` and
+    ``root = sqrt(c2)`` come from :func:`adam_scales`. Weight decay as in
+    :func:`descend` (torch's ``weight_decay``, not AdamW's). ``fast`` divides once,
+    ``m root / (sqrt(s) + eps root)``, the same value to rounding: the divider
+    (division and square root) bounds Adam's speed. Returns ``(w, m, s)``."""
     one = like(w, 1.0)
     if decay:
         g = madd(-lam, w, g, fast)
     m = madd(one - b1, g, b1 * m, fast)
     s = madd((one - b2) * g, g, b2 * s, fast)
-    denom = np.sqrt(s) / np.sqrt(c2) + eps
-    return madd(lr / c1, m / denom, w, fast), m, s
+    if fast:
+        return madd(step, (m * root) / madd(eps, root, np.sqrt(s), fast), w, fast), m, s
+    return madd(step, m / (np.sqrt(s) / root + eps), w, fast), m, s
 
 
 @njit(**_PIECE)

@@ -171,8 +171,8 @@ def _update(w: Writer, ar: Arithmetic, lay: _Layout, momentum: bool,
     not finite stays so)."""
     stateful = lay.optimizer in STATEFUL
     if lay.optimizer == ADAM:  # this update's bias corrections (see _advance_powers)
-        w(f"c1 = one - theta[th + {lay.powers * NB} + j]")
-        w(f"c2 = one - theta[th + {(lay.powers + 1) * NB} + j]")
+        w(f"a_step, a_root = adam_scales(lr_j, theta[th + {lay.powers * NB} + j], "
+          f"theta[th + {(lay.powers + 1) * NB} + j])")  # fmt: skip
     for name, grad, offset, weight in rows:
         decay = "DECAY" if weight else "False"
         if grad == "zero" and not (momentum or stateful or (weight and lay.decay)):

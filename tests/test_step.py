@@ -37,6 +37,7 @@ RECIPES = {
     "adam-online-xent-decay": Recipe(optimizer="adam", update="online", loss="xent",
                                      weight_decay=1e-3, beta1=0.5, beta2=0.9, adam_eps=1e-6,
                                      targets=(0.1, 0.9)),
+    "adam-tanh": Recipe(optimizer="adam", activation="tanh"),
     "rprop-decay": Recipe(optimizer="rprop", weight_decay=1e-3),
     "irprop-tanh": Recipe(optimizer="irprop-", activation="tanh", eta_plus=1.3, eta_minus=0.4,
                           delta_max=10.0, delta_min=1e-4, inputs="bipolar"),
@@ -48,8 +49,8 @@ RECIPES = {
 TASKS = {"notebook": "xor", "tanh-momentum-bipolar": "or", "tanh-out-online-decay-prime": "xnor",
          "xent-shuffled-momentum-decay-prime": "parity3", "xent-online-momentum": "and",
          "tanh-tanh-decay": "encoder3", "nesterov-decay-prime": "xor",
-         "adam-online-xent-decay": "or", "rprop-decay": "xor", "irprop-tanh": "parity3",
-         "quickprop-decay-xent": "encoder4"}  # fmt: skip
+         "adam-online-xent-decay": "or", "adam-tanh": "xnor", "rprop-decay": "xor",
+         "irprop-tanh": "parity3", "quickprop-decay-xent": "encoder4"}  # fmt: skip
 FLOATS = ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "outputs", "loss_curve")
 INTS = ("epoch_solved", "epoch_converged", "epoch_diverged", "epoch_mse_target")
 #: float32 against the float32 reference, fast arithmetic (FMA, own exp and tanh):
