@@ -17,6 +17,10 @@ weights large within tens of epochs; saturated units then backpropagate
 subnormal numbers, which x86 handles in slow microcode. Each case is also
 timed with subnormals flushed to zero (``flushed``, benchmarks/subnormals.py:
 a diagnostic, not the engine's results) to show what that arithmetic costs.
+
+``est x gd`` is what the optimiser's update alone adds to GD's epoch
+(benchmarks/update_floor.py: the update pass timed by itself, data in L1):
+the ratio an optimiser reaches when the rest of its epoch is GD's.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import time
 import kernel  # noqa: F401  (pins one thread for BLAS and XLA before numpy loads)
 from peers import jax_optimizer
 from subnormals import flushed
+from update_floor import floor, update_ns
 
 from kernels import get_task, init_batch, train_batch
 from kernels.choose import choose_kernel
@@ -75,6 +80,9 @@ def main() -> None:
         key: jax_optimizer(X, Y, params[key[1]], 0.1, args.epochs, recipe)
         for key, recipe in cases.items() if key[0] != "gd (general)"
     }  # fmt: skip
+    # The update pass alone, per optimiser and width (in L1: 64 networks).
+    updates = {key: update_ns(recipe, key[1], batch=64, reps=2000)
+               for key, recipe in cases.items() if key[0] != "gd (general)"}  # fmt: skip
     times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
     flushed_times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
     jax_times: dict[tuple[str, int], list[float]] = {key: [] for key in jax}
@@ -95,10 +103,16 @@ def main() -> None:
           f"E = {args.epochs}, medians of {args.repeat}")  # fmt: skip
     print(f"{'optimizer':>18} {'H':>2} {'kernel':>8} {'ns/net-epoch':>13} {'x gd':>6} "
           f"{'x gd general':>13} {'jax ns':>8} {'x jax':>6} "
-          f"{'flushed ns':>11} {'x gd':>6}")  # fmt: skip
+          f"{'flushed ns':>11} {'x gd':>6} {'update ns':>10} {'est x gd':>9}")  # fmt: skip
 
     def ns(key: tuple[str, int], measured=times) -> float:
         return statistics.median(measured[key]) / (args.batch * args.epochs) * 1e9
+
+    def alone(name: str, h: int) -> str:
+        if (name, h) not in updates:
+            return f"{'-':>10} {'-':>9}"
+        estimate = floor(ns(("gd", h)), updates[("gd", h)], updates[(name, h)])
+        return f"{updates[(name, h)]:>10.1f} {estimate:>9.2f}"
 
     for name, h in sorted(times, key=lambda key: key[1]):
         mine, flushed_mine = ns((name, h)), ns((name, h), flushed_times)
@@ -107,7 +121,7 @@ def main() -> None:
         print(f"{name:>18} {h:>2} {kernels[(name, h)]:>8} {mine:>13.1f} "
               f"{mine / ns(('gd', h)):>6.2f} {mine / ns(('gd (general)', h)):>13.2f} "
               f"{theirs} {flushed_mine:>11.1f} "
-              f"{flushed_mine / ns(('gd', h), flushed_times):>6.2f}")  # fmt: skip
+              f"{flushed_mine / ns(('gd', h), flushed_times):>6.2f} {alone(name, h)}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,0 +1,86 @@
+"""What an optimiser's update costs on its own, against GD's epoch.
+
+An epoch is the forward and backward passes plus the update of every
+parameter; optimisers differ only in the update. This module times the
+general kernel's update pass (:func:`kernels.general._update`, made of the
+:mod:`kernels.step` pieces every kernel calls) by itself, over ordinary
+gradients (no subnormals), with its data in L1. :func:`floor` adds the
+difference to GD's update to GD's epoch: the ratio to GD an optimiser
+reaches when nothing of its update overlaps the rest of the epoch (the
+passes depend on each other: every gradient before the update, every new
+weight before the next forward pass).
+
+Adam's update takes a square root and a division per parameter, and both
+run on the divider, a unit of a few results per cycle at most: wherever
+parameters outnumber a network's other work, that sets Adam's speed.
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+
+import numpy as np
+from numba import njit
+
+from kernels.general import _update
+from kernels.model import layer_offsets
+from kernels.numerics import JIT
+from kernels.recipe import Recipe
+from kernels.train import TrainState
+
+
+@functools.cache
+def _loop(momentum: int, optimizer: int):
+    """The update pass compiled for one optimiser (its codes as constants, as
+    in the kernels), repeated ``reps`` times on the same gradients."""
+    MOMENTUM, OPTIMIZER = momentum, optimizer
+
+    @njit(**{**JIT, "cache": False})
+    def run(th, g0, grad, vel, lr, consts, pw, scale, live, check, offsets, reps):
+        bh, w2, b2, wo, bo, ws = offsets
+        for _ in range(reps):
+            for r in range(g0.shape[0]):  # _update clears grad; both pay this copy
+                for j in range(g0.shape[1]):
+                    grad[r, j] = g0[r, j]
+            _update(MOMENTUM, False, OPTIMIZER, True, th, grad, vel, lr, consts, pw, scale,
+                    live, check, bh, w2, b2, wo, bo, ws)  # fmt: skip
+
+    return run
+
+
+def update_ns(recipe: Recipe, width: int, n_in: int = 2, n_out: int = 1, batch: int = 256,
+              reps: int = 200, repeat: int = 7) -> float:  # fmt: skip
+    """Median ns per network for one update of every parameter of an
+    ``n_in``-``width``-``n_out`` network (float64, fast arithmetic)."""
+    offsets = layer_offsets(n_in, width, 0, n_out)
+    rows = offsets[-1]
+    rng = np.random.default_rng(0)
+    th = rng.uniform(-1.0, 1.0, (rows, batch))
+    g0 = rng.normal(0.0, 1e-2, (rows, batch))
+    lr = np.full(batch, 0.1)
+    state = TrainState.initial(recipe, rows, lr, None)
+    consts = tuple(float(x) for x in recipe.constants[:10])  # all but the prime offset
+    variant = recipe.variant
+    run = _loop(variant.momentum, variant.optimizer)
+    scratch = dict(grad=np.zeros_like(th), scale=np.empty((2, batch)),
+                   live=np.ones(batch, dtype=np.bool_), check=np.zeros(batch))  # fmt: skip
+
+    def once(n: int) -> None:
+        run(th, g0, scratch["grad"], state.velocity, lr, consts, state.powers, scratch["scale"],
+            scratch["live"], scratch["check"], offsets, n)  # fmt: skip
+
+    once(1)  # compiles
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        once(reps)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) / (reps * batch) * 1e9
+
+
+def floor(epoch_gd_ns: float, update_gd_ns: float, update_ns_: float) -> float:
+    """The ratio to GD's epoch of GD's epoch with GD's update swapped for the
+    optimiser's (all in ns per network)."""
+    return (epoch_gd_ns - update_gd_ns + update_ns_) / epoch_gd_ns
