@@ -15,8 +15,9 @@ JAX's time over ours). ``--no-jax`` leaves JAX out.
 The optimisers that step by sign (Rprop, iRprop-, Quickprop's jumps) drive
 weights large within tens of epochs; saturated units then backpropagate
 subnormal numbers, which x86 handles in slow microcode. Each case is also
-timed with subnormals flushed to zero (``flushed``, benchmarks/subnormals.py:
-a diagnostic, not the engine's results) to show what that arithmetic costs.
+timed with the recipe's ``subnormals="flush"`` (``flushed``: subnormals count
+as zero, which changes results; kernels/subnormals.py) to show what that
+arithmetic costs.
 
 ``est x gd`` is what the optimiser's update alone adds to GD's epoch
 (benchmarks/update_floor.py: the update pass timed by itself, data in L1):
@@ -26,12 +27,12 @@ the ratio an optimiser reaches when the rest of its epoch is GD's.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 
 import kernel  # noqa: F401  (pins one thread for BLAS and XLA before numpy loads)
 from peers import jax_optimizer
-from subnormals import flushed
 from update_floor import floor, update_ns
 
 from kernels import get_task, init_batch, train_batch
@@ -70,9 +71,10 @@ def main() -> None:
         cases[("gd (general)", h)] = OPTIMIZERS["gd"]
         kernels[("gd (general)", h)] = "general"
 
-    def run(name: str, h: int, epochs: int) -> None:
+    def run(name: str, h: int, epochs: int, subnormals: str = "keep") -> None:
+        recipe = dataclasses.replace(cases[(name, h)], subnormals=subnormals)
         train_batch(X, Y, params[h], 0.1, epochs, curve_every=0, kernel=kernels[(name, h)],
-                    recipe=cases[(name, h)])  # fmt: skip
+                    recipe=recipe)  # fmt: skip
 
     for key in cases:  # compiles, untimed
         run(*key, 1)
@@ -91,10 +93,9 @@ def main() -> None:
             t0 = time.perf_counter()
             run(*key, args.epochs)
             times[key].append(time.perf_counter() - t0)
-            with flushed():
-                t0 = time.perf_counter()
-                run(*key, args.epochs)
-                flushed_times[key].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            run(*key, args.epochs, "flush")
+            flushed_times[key].append(time.perf_counter() - t0)
             if key in jax:
                 t0 = time.perf_counter()
                 jax[key]()

@@ -2,7 +2,8 @@
 
 One frozen value, :class:`Recipe`, names every choice of the training step:
 activations, loss, update mode, momentum, weight decay, the optimiser, the
-sigmoid-prime offset and the coding of inputs and targets. Its defaults are
+sigmoid-prime offset, the coding of inputs and targets, and whether
+subnormal numbers are kept. Its defaults are
 the notebook's: logistic units, squared error, full-batch gradient descent,
 0/1 inputs and targets. The arithmetic of
 each choice is in :mod:`kernels.step` (compiled) and :mod:`kernels.reference`
@@ -15,6 +16,7 @@ naming the field, which the sweep turns into its one-line error.
 from __future__ import annotations
 
 import math
+import platform
 from dataclasses import dataclass, fields
 from typing import NamedTuple
 
@@ -26,6 +28,8 @@ LOSSES = ("sse", "xent")
 UPDATES = ("batch", "online", "shuffled")
 INPUTS = ("binary", "bipolar")
 OPTIMIZERS = ("gd", "nesterov", "adam", "rprop", "irprop-", "quickprop")
+#: Subnormal numbers kept (IEEE) or flushed to zero (kernels.subnormals; x86 only).
+SUBNORMALS = ("keep", "flush")
 
 LOGISTIC, TANH = range(len(ACTIVATIONS))
 SSE, XENT = range(len(LOSSES))
@@ -122,6 +126,7 @@ class Recipe:
     delta_min: float = 1e-6
     max_factor: float = 1.75
     prime_offset: float = 0.0
+    subnormals: str = "keep"
 
     def __post_init__(self) -> None:
         self.check()
@@ -129,7 +134,8 @@ class Recipe:
     def check(self) -> None:
         """RecipeError (naming the field) unless every setting is valid together."""
         choices = {"activation": ACTIVATIONS, "output_activation": ACTIVATIONS, "loss": LOSSES,
-                   "update": UPDATES, "inputs": INPUTS, "optimizer": OPTIMIZERS}  # fmt: skip
+                   "update": UPDATES, "inputs": INPUTS, "optimizer": OPTIMIZERS,
+                   "subnormals": SUBNORMALS}  # fmt: skip
         for field, names in choices.items():
             value = getattr(self, field)
             if value not in names:
@@ -152,6 +158,9 @@ class Recipe:
         number("max_factor", lambda v: v > 0, "positive")
         number("prime_offset", lambda v: v >= 0, "finite and at least 0")
         self._check_optimizer()
+        if self.subnormals == "flush" and platform.machine().lower() not in ("x86_64", "amd64"):
+            raise RecipeError("subnormals", "flush sets x86's MXCSR: this machine is "
+                              f"{platform.machine()}")  # fmt: skip
         low, high = self.targets
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise RecipeError("targets", f"LOW must be below HIGH, got {self.targets_text}")

@@ -6,18 +6,23 @@ Products of matrices are spelled out as ordered sums (no BLAS), so the order
 of floating-point operations is the one the kernels use; what remains is the
 choice of ``exp`` and ``tanh`` (numpy's SIMD versions differ from libm's in
 the last bit for a few percent of arguments), which a caller may pass in.
-Arithmetic runs in the dtype of the initial weights (float64 or float32).
+Arithmetic runs in the dtype of the initial weights (float64 or float32),
+with subnormal numbers kept or flushed as the recipe says (numpy obeys the
+same processor setting the kernels run under: :mod:`kernels.subnormals`).
 Definitions of every statistic: :mod:`kernels.model`.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 
 import numpy as np
 
 from .model import ALL_PARAMS, BatchResult, curve_epochs
 from .recipe import DEFAULT, Recipe
+from .subnormals import arithmetic
 
 _MASK = (1 << 64) - 1
 
@@ -221,6 +226,20 @@ class _Net:
         return all(np.isfinite(getattr(self, name)).all() for name in self.names)
 
 
+def _in_recipe_arithmetic(train: Callable) -> Callable:
+    """``train`` run with subnormals as its ``recipe`` argument says."""
+    signature = inspect.signature(train)
+
+    @functools.wraps(train)
+    def run(*args, **kwargs):
+        recipe = signature.bind(*args, **kwargs).arguments.get("recipe", DEFAULT)
+        with arithmetic(recipe.subnormals):
+            return train(*args, **kwargs)
+
+    return run
+
+
+@_in_recipe_arithmetic
 @np.errstate(over="ignore", invalid="ignore")  # non-finite is an outcome here
 def train_one(
     X: np.ndarray,

@@ -20,6 +20,7 @@ from .numerics import JIT
 from .orders import initial_states
 from .recipe import DEFAULT, Recipe
 from .stop import Stopped
+from .subnormals import arithmetic
 
 #: Networks per cache block of the general kernel; measured in benchmarks/kernel.py.
 BLOCK = 256
@@ -161,7 +162,8 @@ def train_batch(
     if kernel == "tiled":
         adam = recipe.optimizer == "adam"  # its powers follow the other state rows
         rows = np.concatenate([state.velocity, state.powers]) if adam else state.velocity
-        result = tiled.train(X, Y, recipe, theta, rows, lr_arr, exp == "fast", **run)
+        with arithmetic(recipe.subnormals):
+            result = tiled.train(X, Y, recipe, theta, rows, lr_arr, exp == "fast", **run)
         if stop[0]:
             raise Stopped("training was stopped")
         if adam:
@@ -184,9 +186,10 @@ def train_batch(
         th, v, pw, lr_b, st, ev, cv, out, loss = (
             np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last
         )
-        kern(Xc, Yc, sgn, th, v, pw, lr_b, hyper, width, width2, run["epochs"],
-             run["tol"], run["margin"], target, points, run["early_stop"], st, ev,
-             cv, out, loss, stop)  # fmt: skip
+        with arithmetic(recipe.subnormals):
+            kern(Xc, Yc, sgn, th, v, pw, lr_b, hyper, width, width2, run["epochs"],
+                 run["tol"], run["margin"], target, points, run["early_stop"], st, ev,
+                 cv, out, loss, stop)  # fmt: skip
         if stop[0]:
             raise Stopped("training was stopped")
         for full, done in zip(network_last, (th, v, pw, lr_b, st, ev, cv, out, loss),

@@ -200,6 +200,11 @@ AXES: tuple[Axis, ...] = (
          "Added to each unit's activation derivative in backpropagation (>= 0; Fahlman "
          "1988 used 0.1 against flat spots). Not a gradient any more: any optimiser "
          "follows the changed slopes.", recipe=True),
+    Axis("subnormals", pa.string(), DEFAULT.subnormals, specs.name_spec,
+         "keep (IEEE arithmetic) or flush: subnormal numbers count as zero while the "
+         "networks train, as in XLA on the CPU (x86 only). Flushing changes results where "
+         "a subnormal matters (Rprop takes no step on a flushed gradient) and makes "
+         "saturated networks, which the Rprops make, several times faster.", recipe=True),
 )  # fmt: skip
 
 BY_NAME = {axis.name: axis for axis in AXES}

@@ -43,6 +43,8 @@ RECIPES = {
                           delta_max=10.0, delta_min=1e-4, inputs="bipolar"),
     "quickprop-decay-xent": Recipe(optimizer="quickprop", weight_decay=1e-4, loss="xent",
                                    max_factor=2.0, targets=(0.1, 0.9)),
+    # rprop-decay's kernels (the same variant), with subnormals flushed.
+    "rprop-decay-flush": Recipe(optimizer="rprop", weight_decay=1e-3, subnormals="flush"),
 }  # fmt: skip
 #: Each recipe's task (one shape per recipe: its generated kernel compiles once;
 #: small, as compiling takes seconds; test_tiled covers larger shapes).
@@ -50,7 +52,8 @@ TASKS = {"notebook": "xor", "tanh-momentum-bipolar": "or", "tanh-out-online-deca
          "xent-shuffled-momentum-decay-prime": "parity3", "xent-online-momentum": "and",
          "tanh-tanh-decay": "encoder3", "nesterov-decay-prime": "xor",
          "adam-online-xent-decay": "or", "adam-tanh": "xnor", "rprop-decay": "xor",
-         "irprop-tanh": "parity3", "quickprop-decay-xent": "encoder4"}  # fmt: skip
+         "irprop-tanh": "parity3", "quickprop-decay-xent": "encoder4",
+         "rprop-decay-flush": "xor"}  # fmt: skip
 FLOATS = ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "outputs", "loss_curve")
 INTS = ("epoch_solved", "epoch_converged", "epoch_diverged", "epoch_mse_target")
 #: float32 against the float32 reference, fast arithmetic (FMA, own exp and tanh):

@@ -1,0 +1,49 @@
+"""Subnormals kept or flushed (kernels.subnormals): the setting holds while a batch
+trains, is undone after, and the kernels and the reference flush alike."""
+
+import numpy as np
+import pytest
+from conftest import libm_exp
+
+from kernels import get_task, init_batch, reference, train_batch
+from kernels.recipe import Recipe, RecipeError
+from kernels.subnormals import flushed
+
+TINY = np.array([1e-310])  # a subnormal float64
+
+
+def test_flushed_counts_subnormals_as_zero_and_then_not():
+    with flushed():
+        assert (TINY * 1.0)[0] == 0.0
+        assert (TINY + 0.0)[0] == 0.0  # as an operand too (DAZ)
+    assert (TINY * 1.0)[0] == 1e-310
+    with pytest.raises(KeyError), flushed():
+        raise KeyError("inside")
+    assert (TINY * 1.0)[0] == 1e-310
+
+
+def test_only_keep_and_flush():
+    with pytest.raises(RecipeError, match="subnormals"):
+        Recipe(subnormals="ftz")
+
+
+@pytest.mark.parametrize("kernel", ["general", "tiled"])
+def test_rprop_flushed_is_the_flushed_reference_and_differs_from_ieee(kernel):
+    """Rprop saturates XOR networks within tens of epochs: their gradients go
+    subnormal, so flushing them changes results, and the reference, run with
+    the same setting, agrees bit for bit."""
+    X, Y = get_task("xor")
+    seeds = np.arange(16)
+    params = init_batch(seeds, 2, 2, 1, -1.0, 1.0)
+    lr = np.full(seeds.size, 0.1)
+    run = dict(epochs=300, tol=0.1, curve_every=50, exp="exact", kernel=kernel)
+    flush = Recipe(optimizer="rprop", subnormals="flush")
+    got = train_batch(X, Y, params, lr, recipe=flush, **run)
+    assert (TINY * 1.0)[0] == 1e-310  # the thread's setting is undone
+    ieee = train_batch(X, Y, params, lr, recipe=Recipe(optimizer="rprop"), **run)
+    assert not np.array_equal(got.w_hidden, ieee.w_hidden)
+    want = reference.train_batch(X, Y, params, lr, 300, 0.1, 50, exp=libm_exp, recipe=flush)
+    for name in ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "loss_curve"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    for name in ("epoch_solved", "epoch_converged", "epoch_diverged"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
