@@ -153,11 +153,12 @@ def rprop(kind, decay, w, g, step, gp, dw, lam, up, down, most, least, fast):
         step = min(step * up, most)
     elif same < zero:
         step = max(step * down, least)
+    move = step if g > zero else (-step if g < zero else zero)
+    if same < zero:
         if kind == RPROP:
             return w - dw, step, zero, -dw
-        g = zero
-    dw = step if g > zero else (-step if g < zero else zero)
-    return w + dw, step, g, dw
+        return w + zero, step, zero, zero
+    return w + move, step, g, move
 
 
 @njit(**_PIECE)
