@@ -63,8 +63,12 @@ _NS_PER_UNIT = {
 _UPDATE_COST = {"batch": 1.0, "online": 2.1, "shuffled": 2.4}
 _MOMENTUM_COST = 1.2
 #: The optimisers with state of their own, relative to plain gradient descent,
-#: from benchmarks/optimizers.py (XOR H = 2 and 8, Zen 3, generated kernels).
-_OPTIMIZER_COST = {"adam": 1.5, "rprop": 3.0, "irprop-": 3.0, "quickprop": 1.6}
+#: from benchmarks/optimizers.py (XOR H = 2 and 8, generated kernels; between
+#: a Zen 3 and an Intel Xeon with AVX-512). The Rprops' cost is their
+#: subnormal arithmetic's (2.6-3x on the Zen 3, 11-14x on the Xeon), unless
+#: flushed (the flushed column).
+_OPTIMIZER_COST = {"adam": 1.8, "rprop": 3.0, "irprop-": 3.0, "quickprop": 1.6}
+_FLUSHED_COST = {"rprop": 1.6, "irprop-": 1.6}
 
 
 def values_per_trial(shape: Shape, store: str = "full") -> int:
@@ -89,7 +93,8 @@ def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
     units = n_samples * (width * (n_in + 3) + width2 * (2 * width + 3)
                          + (width2 or width) * 2 * n_out + 3 * n_out)  # fmt: skip
     recipe = _UPDATE_COST[shape.update] * (_MOMENTUM_COST if shape.momentum > 0 else 1.0)
-    recipe *= _OPTIMIZER_COST.get(shape.optimizer, 1.0)
+    costs = _FLUSHED_COST if shape.subnormals == "flush" else {}
+    recipe *= costs.get(shape.optimizer, _OPTIMIZER_COST.get(shape.optimizer, 1.0))
     return _NS_PER_UNIT[(shape.dtype, shape.exp, kernel)] * units * recipe
 
 

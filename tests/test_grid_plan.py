@@ -116,3 +116,11 @@ def test_a_chunk_sent_to_a_worker_carries_its_own_trials_only():
     back = pickle.loads(data)
     assert back.shape == chunk.shape and back.covers is None  # workers record nothing
     assert (back.seeds == chunk.seeds).all() and (back.lrs == chunk.lrs).all()
+
+
+def test_flushed_rprop_is_planned_cheaper_and_gd_is_not_changed_by_flushing():
+    cfg = small(optimizer="gd,rprop", subnormals="keep,flush", width="2", task="xor")
+    cost = {(c.shape.optimizer, c.shape.subnormals): c.est_seconds / c.size
+            for c in plan(cfg, jobs=1)}  # fmt: skip
+    assert cost[("rprop", "flush")] < cost[("rprop", "keep")]
+    assert cost[("gd", "flush")] == cost[("gd", "keep")]
