@@ -64,12 +64,12 @@ def update_ns(recipe: Recipe, width: int, n_in: int = 2, n_out: int = 1, batch: 
     consts = tuple(float(x) for x in recipe.constants[:10])  # all but the prime offset
     variant = recipe.variant
     run = _loop(variant.momentum, variant.optimizer)
-    scratch = dict(grad=np.zeros_like(th), scale=np.empty((2, batch)),
-                   live=np.ones(batch, dtype=np.bool_), check=np.zeros(batch))  # fmt: skip
+    grad, scale = np.zeros_like(th), np.empty((2, batch))
+    live, check = np.ones(batch, dtype=np.bool_), np.zeros(batch)
 
     def once(n: int) -> None:
-        run(th, g0, scratch["grad"], state.velocity, lr, consts, state.powers, scratch["scale"],
-            scratch["live"], scratch["check"], offsets, n)  # fmt: skip
+        run(th, g0, grad, state.velocity, lr, consts, state.powers, scale, live, check,
+            offsets, n)  # fmt: skip
 
     once(1)  # compiles
     times = []

@@ -182,19 +182,19 @@ def train_batch(
                     outputs, final_loss]  # fmt: skip
     # Blocks of networks go through the kernel one at a time: a block's
     # working set stays in cache, and contiguous copies let LLVM vectorise.
-    for j0 in range(0, n, block):
-        th, v, pw, lr_b, st, ev, cv, out, loss = (
-            np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last
-        )
-        with arithmetic(recipe.subnormals):
+    with arithmetic(recipe.subnormals):
+        for j0 in range(0, n, block):
+            th, v, pw, lr_b, st, ev, cv, out, loss = (
+                np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last
+            )
             kern(Xc, Yc, sgn, th, v, pw, lr_b, hyper, width, width2, run["epochs"],
                  run["tol"], run["margin"], target, points, run["early_stop"], st, ev,
                  cv, out, loss, stop)  # fmt: skip
-        if stop[0]:
-            raise Stopped("training was stopped")
-        for full, done in zip(network_last, (th, v, pw, lr_b, st, ev, cv, out, loss),
-                              strict=True):  # fmt: skip
-            full[..., j0 : j0 + block] = done
+            if stop[0]:
+                raise Stopped("training was stopped")
+            for full, done in zip(network_last, (th, v, pw, lr_b, st, ev, cv, out, loss),
+                                  strict=True):  # fmt: skip
+                full[..., j0 : j0 + block] = done
     return BatchResult(
         **unflatten(theta, n_in, width, n_out, shortcuts, width2),
         epoch_solved=events[general.SOLVED],

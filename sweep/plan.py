@@ -93,8 +93,10 @@ def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
     units = n_samples * (width * (n_in + 3) + width2 * (2 * width + 3)
                          + (width2 or width) * 2 * n_out + 3 * n_out)  # fmt: skip
     recipe = _UPDATE_COST[shape.update] * (_MOMENTUM_COST if shape.momentum > 0 else 1.0)
-    costs = _FLUSHED_COST if shape.subnormals == "flush" else {}
-    recipe *= costs.get(shape.optimizer, _OPTIMIZER_COST.get(shape.optimizer, 1.0))
+    optimizer = _OPTIMIZER_COST.get(shape.optimizer, 1.0)
+    if shape.subnormals == "flush":
+        optimizer = _FLUSHED_COST.get(shape.optimizer, optimizer)
+    recipe *= optimizer
     return _NS_PER_UNIT[(shape.dtype, shape.exp, kernel)] * units * recipe
 
 
