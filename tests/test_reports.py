@@ -73,7 +73,7 @@ def test_a_report_groups_by_what_varies_and_says_what_it_pools(two_tasks):
 def test_where_filters_before_grouping(two_tasks):
     xor = sweep.report(two_tasks, where="task == 'xor' and momentum == 0")
     assert xor.by == ["lr"] and xor.table.trials.tolist() == [12, 12]
-    for where, problem in [("task = 'xor'", "not a query"), ("colour > 1", "not a query"),
+    for where, problem in [("task = 'xor'", "not a query"), ("colour > 1", "not a column"),
                            ("lr > 100", "selects no trial")]:  # fmt: skip
         with pytest.raises(ConfigError, match=problem):
             sweep.report(two_tasks, where=where)
