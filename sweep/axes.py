@@ -14,7 +14,7 @@ row here (plus, for a training recipe, its field in
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,3 +215,15 @@ PARAM_COLUMNS = tuple(axis.column for axis in AXES)
 SHAPE_AXES = tuple(axis for axis in AXES if not axis.per_trial)
 #: Axes of the training recipe, by Recipe field.
 RECIPE_AXES = tuple(axis for axis in AXES if axis.recipe)
+
+
+def shape_key_of(values: Mapping[str, Any]) -> str:
+    """A shape's part of a trial id's key, from its shape axes' values by name: the
+    classic axes always, the others only away from their default, so that ids
+    of trials that existed before an axis did never change (an axis missing
+    from ``values``, a column older parts lack, is at its default)."""
+    parts = []
+    for axis in SHAPE_AXES:
+        if axis.classic or axis.name in values and values[axis.name] != axis.id_default:
+            parts.append(f"{axis.column}={values[axis.name]!r}")
+    return "|".join(parts)

@@ -12,6 +12,7 @@ rectangles leave are hashed then.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
@@ -64,18 +65,93 @@ def _gaps(seeds: range, starts: np.ndarray, stops: np.ndarray) -> list[range]:
     return gaps
 
 
+@dataclass(frozen=True)
+class Trials:
+    """The trials one part holds: its shape key and rectangles (one, if the part is a
+    rectangle; else a run of seeds for each lr), and how many."""
+
+    key: str
+    rectangles: tuple[Rectangle, ...]
+    rows: int
+
+    @property
+    def covers(self) -> dict | None:
+        """The part's trials as its manifest line records them (None: not one rectangle)."""
+        if len(self.rectangles) != 1:
+            return None
+        return covers(self.key, self.rectangles[0])
+
+    @classmethod
+    def of(cls, record: dict, rows: int) -> Trials:
+        """The trials a manifest line's ``covers`` names."""
+        lo, hi = record["seeds"]
+        lrs = tuple(float(x) for x in record["lrs"])
+        return cls(record["shape"], ((int(lo), int(hi), lrs),), rows)
+
+    @classmethod
+    def from_columns(cls, key: str, seeds: np.ndarray, lrs: np.ndarray) -> Trials:
+        """The trials of aligned seed and lr columns of one shape; ValueError if a
+        trial is there twice."""
+        pairs = np.empty(len(seeds), dtype=[("lr", np.float64), ("seed", np.int64)])
+        pairs["lr"], pairs["seed"] = lrs, seeds
+        pairs.sort()
+        if len(pairs) > 1 and np.any(pairs[1:] == pairs[:-1]):
+            raise ValueError("holds a trial twice")
+        runs: dict[tuple[int, int], list[float]] = {}
+        for lr in np.unique(pairs["lr"]).tolist():
+            these = pairs["seed"][pairs["lr"] == lr]
+            breaks = np.flatnonzero(np.diff(these) != 1) + 1
+            starts, stops = these[np.r_[0, breaks]], these[np.r_[breaks - 1, len(these) - 1]] + 1
+            for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
+                runs.setdefault((lo, hi), []).append(lr)
+        if len(runs) == 1:  # one rectangle: every lr over the same seeds
+            (((lo, hi), lr_list),) = runs.items()
+            return cls(key, ((lo, hi, tuple(lr_list)),), len(seeds))
+        return cls(key, tuple((lo, hi, tuple(v)) for (lo, hi), v in runs.items()), len(seeds))
+
+
+class _Spans:
+    """Disjoint seed intervals of one shape and lr, sorted, each with the part
+    that holds it."""
+
+    def __init__(self):
+        self.starts: list[int] = []
+        self.stops: list[int] = []
+        self.owners: list[str] = []
+
+    def overlap(self, lo: int, hi: int) -> str | None:
+        """The part holding a seed of [lo, hi), if any."""
+        i = bisect.bisect_right(self.starts, lo) - 1
+        if i >= 0 and self.stops[i] > lo:
+            return self.owners[i]
+        if i + 1 < len(self.starts) and self.starts[i + 1] < hi:
+            return self.owners[i + 1]
+        return None
+
+    def add(self, lo: int, hi: int, owner: str) -> None:
+        i = bisect.bisect_right(self.starts, lo)
+        self.starts.insert(i, lo)
+        self.stops.insert(i, hi)
+        self.owners.insert(i, owner)
+
+
 @dataclass
 class Stored:
     """The trials in a folder's intact parts: rectangles by shape key, the ids
-    (sorted numbers) of parts recorded without one, and how many rows in all."""
+    (sorted numbers) of trials known only by id, and how many rows in all.
+
+    Parts added with :meth:`add_part` are checked against each other: a part
+    that holds a trial another part holds is :meth:`overlap`.
+    """
 
     rectangles: dict[str, list[Rectangle]] = field(default_factory=dict)
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     count: int = 0
+    _spans: dict[tuple[str, float], _Spans] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, done: Stored | Collection[str] | np.ndarray) -> Stored:
-        """``done`` as :class:`Stored`: ids as text or numbers are parts without rectangles."""
+        """``done`` as :class:`Stored`: ids as text or numbers are trials known by id."""
         if isinstance(done, Stored):
             return done
         from .ids import as_numbers
@@ -85,10 +161,25 @@ class Stored:
 
     def add(self, record: dict, rows: int) -> None:
         """Count a part recorded with ``record`` (:func:`covers`)."""
-        lo, hi = record["seeds"]
-        self.rectangles.setdefault(record["shape"], []).append(
-            (int(lo), int(hi), tuple(float(x) for x in record["lrs"])))  # fmt: skip
-        self.count += rows
+        self.add_part("", Trials.of(record, rows))
+
+    def overlap(self, trials: Trials) -> str | None:
+        """The part already added that holds one of ``trials``, if any."""
+        for lo, hi, lrs in trials.rectangles:
+            for lr in lrs:
+                spans = self._spans.get((trials.key, lr))
+                owner = spans.overlap(lo, hi) if spans is not None else None
+                if owner is not None:
+                    return owner
+        return None
+
+    def add_part(self, name: str, trials: Trials) -> None:
+        """Count the trials of part ``name`` (which must not :meth:`overlap`)."""
+        self.rectangles.setdefault(trials.key, []).extend(trials.rectangles)
+        for lo, hi, lrs in trials.rectangles:
+            for lr in lrs:
+                self._spans.setdefault((trials.key, lr), _Spans()).add(lo, hi, name)
+        self.count += trials.rows
 
     def _intervals(self, key: str) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         by_lr: dict[float, list[tuple[int, int]]] = {}

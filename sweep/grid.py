@@ -21,7 +21,7 @@ from kernels.model import curve_epochs
 from kernels.recipe import Recipe
 
 from . import specs
-from .axes import PARAM_COLUMNS, SHAPE_AXES
+from .axes import PARAM_COLUMNS, SHAPE_AXES, shape_key_of
 from .config import Study, SweepConfig, make_recipe
 
 if TYPE_CHECKING:
@@ -53,15 +53,8 @@ def task_of(shape: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shape_key(shape: Any) -> str:
-    """The shape's part of a trial id's key: the classic axes always, the others
-    only away from their default (so ids of trials that existed before an axis
-    did never change)."""
-    parts = []
-    for axis in SHAPE_AXES:
-        value = getattr(shape, axis.name)
-        if axis.classic or value != axis.id_default:
-            parts.append(f"{axis.column}={value!r}")
-    return "|".join(parts)
+    """The shape's part of a trial id's key (:func:`sweep.axes.shape_key_of`)."""
+    return shape_key_of(vars(shape))
 
 
 def trial_id(shape: Any, seed: int, lr: float, prefix: str | None = None) -> str:
@@ -72,7 +65,10 @@ def trial_id(shape: Any, seed: int, lr: float, prefix: str | None = None) -> str
     equal (numpy 2 writes ``np.int64(3)``). ``prefix`` may carry
     ``shape``'s part of the key (:func:`shape_key`), computed once for many trials.
     """
-    key = f"{prefix or shape_key(shape)}|seed={int(seed)!r}|lr={float(lr)!r}"
+    return _hash(f"{prefix or shape_key(shape)}|seed={int(seed)!r}|lr={float(lr)!r}")
+
+
+def _hash(key: str) -> str:
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
@@ -233,12 +229,18 @@ def trial_ids(shape: Any, seeds: np.ndarray, lrs: np.ndarray,
 def trial_numbers(shape: Any, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray:
     """:func:`trial_ids` as uint64 numbers (:mod:`sweep.ids`), compiled for
     :data:`COMPILED_IDS_FROM` trials on."""
-    from . import ids
+    return key_numbers(shape_key(shape), seeds, lrs)
 
+
+def key_numbers(key: str, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray:
+    """The ids (uint64 numbers) of trials (seed, lr) of the shape whose key is ``key``."""
     if len(seeds) >= COMPILED_IDS_FROM:
-        return ids.id_numbers(shape_key(shape), seeds, lrs)
-    text = trial_ids(shape, seeds, lrs, compiled=False)
-    return np.fromiter((int(i, 16) for i in text), np.uint64, count=len(text))
+        from . import ids
+
+        return ids.id_numbers(key, seeds, lrs)
+    pairs = zip(seeds.tolist(), lrs.tolist(), strict=True)
+    return np.fromiter((int(_hash(f"{key}|seed={s!r}|lr={float(lr)!r}"), 16) for s, lr in pairs),
+                       np.uint64, count=len(seeds))  # fmt: skip
 
 
 def grid_frame(config: SweepConfig | Study) -> pandas.DataFrame:

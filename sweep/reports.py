@@ -8,6 +8,7 @@ and when ``by`` leaves some out it says which (``pooled over: ...``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tabulate import tabulate
 
+from . import files
 from .axes import BY_COLUMN, PARAM_COLUMNS
 from .errors import ConfigError
+from .store import REPORT_FOLDER
 
 if TYPE_CHECKING:  # the CLI imports FORMATS from here without loading pandas
     import pandas as pd
@@ -26,9 +29,6 @@ FORMATS = ("table", "csv", "json", "markdown")
 
 #: Columns :func:`summary` reads.
 SUMMARY_COLUMNS = ("converged", "diverged", "epoch_converged", "epoch_solved", "final_loss")
-#: Where report files go inside a results folder: readers of the results skip
-#: names that start with "_" (pyarrow, pandas) or do not end in .parquet (DuckDB).
-REPORT_FOLDER = "_report"
 
 
 def percent(rate: float) -> str:
@@ -75,13 +75,14 @@ _OUTCOMES = _outcomes()
 
 
 def select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
-    """The trials satisfying the pandas query ``where`` (ConfigError if it is not one)."""
+    """The trials satisfying the query ``where`` (:mod:`sweep.query`: data, never
+    code); ConfigError if it is not one, or selects nothing."""
     if not where:
         return df
-    try:
-        out = df.query(where, engine="python")
-    except Exception as e:  # pandas raises many kinds for a bad expression
-        raise ConfigError("where", f"not a query of the results' columns: {e}") from None
+    from .query import where_mask
+    from .schema import SCHEMA
+
+    out = df[where_mask(df, where, SCHEMA)]
     if len(out) == 0:
         raise ConfigError("where", f"{where!r} selects no trial")
     return out.reset_index(drop=True)
@@ -244,12 +245,16 @@ def _report_path(results: Path, given, default_name: str | None, field: str) -> 
         return None
     if given is True:
         folder = results / REPORT_FOLDER
+        files.refuse_link(folder)
         return folder / default_name if default_name else folder
     target = Path(given)
     try:
-        inside = target.resolve().relative_to(results.resolve())
+        inside = Path(os.path.normpath(target.absolute())).relative_to(
+            os.path.normpath(results.absolute()))  # fmt: skip
     except ValueError:
         return target  # outside the results folder
+    if inside.parts:
+        files.refuse_link(results / inside.parts[0])
     if not inside.parts or not inside.parts[0].startswith(("_", ".")):
         raise ConfigError(field, f"{target} lies inside the results folder {results}, where "
                           f"readers of the results would trip on it; use "

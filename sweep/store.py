@@ -31,11 +31,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import filelock
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import files
 from .config import SweepConfig
 from .errors import ConfigError, SweepError
 from .integrity import (
@@ -50,6 +49,7 @@ from .integrity import (
     identity,
     manifest_text,
     new_digest,
+    part_name,
     quarantine,
     read_manifest,
     scan,
@@ -64,7 +64,6 @@ if TYPE_CHECKING:
 
 SIDECAR = "_sweep.json"
 LOCK = ".lock"
-TMP_PREFIX = ".tmp-"
 FORMAT = "sweep-results/1"
 #: Columns worth a Parquet dictionary (few distinct values). Trying one on
 #: float lists and unique ids made writes 3.5x slower and parts 20% larger.
@@ -75,6 +74,9 @@ RAW_COLUMNS = ("trial_id",)
 #: Columns delta-coded: seeds ascend within a chunk, so they take almost nothing.
 DELTA_COLUMNS = ("seed",)
 _OURS = (SIDECAR, LOCK, MANIFEST, QUARANTINE)
+#: Where report files go inside a results folder: readers of the results skip
+#: names that start with "_" (pyarrow, pandas) or do not end in .parquet (DuckDB).
+REPORT_FOLDER = "_report"
 
 
 @functools.cache
@@ -102,36 +104,6 @@ def package_versions() -> dict[str, str]:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def write_atomic(path: Path, data, before_rename=None) -> None:
-    """Write ``data`` (bytes, or a function that writes to a binary file) to a
-    temporary dot-file, sync it, call ``before_rename()``, rename it to ``path``
-    and sync the folder.
-
-    Any failure (a full disk, permissions, an immutable folder) is one
-    line, as a SweepError, and leaves no temporary file behind.
-    """
-    tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}")
-    try:
-        try:
-            with open(tmp, "wb") as f:
-                data(f) if callable(data) else f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            if before_rename is not None:
-                before_rename()
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError as e:
-        raise SweepError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 class _Hashing:
@@ -210,16 +182,17 @@ def rebuilt_sidecar(path: Path) -> dict | None:
     The manifest's parts are the sweep's if there is an intact manifest;
     otherwise every part's stamp must name the same sweep.
     """
-    entries, intact = read_manifest(path)
+    manifest = read_manifest(path)
     names = sorted(p.name for p in path.glob(PART_PATTERN))
-    if entries is not None and intact:
-        names = [n for n in names if n in entries]
+    if manifest.trusted:
+        names = [n for n in names if n in manifest.entries]
     stamps = []
     for name in names:
         try:
-            stamp = sweep_stamp(pq.read_schema(path / name).metadata)
+            with files.open_regular(path / name) as f:
+                stamp = sweep_stamp(pq.read_schema(f).metadata)
         except (OSError, pa.ArrowException):
-            continue  # unreadable: the scan deals with it
+            continue  # unreadable, or not a file: the scan deals with it
         if stamp and stamp.get("format") == FORMAT and "spec" in stamp:
             stamps.append(stamp)
     if not stamps:
@@ -307,24 +280,14 @@ class Store:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ConfigError("out", f"cannot create {path}: {e.strerror}") from None
-        lock = filelock.FileLock(path / LOCK)
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            raise SweepError(
-                f"{path} is in use by another sweep run (it holds {path / LOCK}); "
-                "wait for it to finish or stop it"
-            ) from None
-        except OSError as e:
-            raise ConfigError("out", f"cannot write to {path}: {e.strerror}") from None
-        try:
+        with files.locked(path / LOCK):
             yield cls._prepare(path, config, overwrite, extend)
-        finally:
-            lock.release()
 
     @staticmethod
     def _refusal(path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> None:
         """ConfigError if ``path`` may not take ``config``'s trials (reads only)."""
+        for name in (*_OURS, REPORT_FOLDER):
+            files.refuse_link(path / name)
         sidecar, _ = sidecar_state(path)
         if sidecar is None:
             try:
@@ -334,7 +297,7 @@ class Store:
                     return
                 raise
         if sidecar is None:
-            ours = read_manifest(path)[0] is not None
+            ours = read_manifest(path).exists
             foreign = [p.name for p in sorted(path.iterdir()) if p.name not in _OURS
                        and not (ours and p.match(PART_PATTERN))]  # fmt: skip
             if foreign:
@@ -352,7 +315,7 @@ class Store:
 
     @classmethod
     def _prepare(cls, path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> Store:
-        for tmp in path.glob(f"{TMP_PREFIX}*"):  # left by a killed run; never data
+        for tmp in path.glob(f"{files.TMP_PREFIX}*"):  # left by a killed run; never data
             tmp.unlink(missing_ok=True)
         cls._refusal(path, config, overwrite, extend)
         notes: list[str] = []
@@ -392,19 +355,23 @@ class Store:
     def _save_sidecar(self) -> None:
         """Write the sidecar; the current run (``run``) is recorded only once it ends well."""
         saved = {k: v for k, v in self.sidecar.items() if k != "run"}
-        write_atomic(self.path / SIDECAR, json.dumps(saved, indent=1).encode())
+        files.write_atomic(self.path / SIDECAR, json.dumps(saved, indent=1).encode())
 
     def _check_parts(self) -> None:
-        """Scan the parts: collect the intact ones' ids, quarantine the rest, and
-        rewrite the manifest if it lacks adopted parts or lists absent ones."""
-
-        self.done, found = _scan_stored(self.path, identity(self.sidecar))
+        """Scan the parts: count the intact ones' trials, quarantine the rest, and
+        write the manifest again, whole, unless it lists exactly the intact parts
+        in sound lines."""
+        found = scan(self.path, identity(self.sidecar), _names())
+        self.done = found.stored
         self.notes += quarantine(self.path, found.problems)
         self._parts = len(self.parts())
-        entries, intact = read_manifest(self.path)
-        listed = set(entries or ())
-        if found.adopted or not intact or listed != {e.part for e in found.good}:
-            write_atomic(self.path / MANIFEST, manifest_text(found.good))
+        text = manifest_text(found.good)
+        try:
+            current = files.read_regular(self.path / MANIFEST)
+        except OSError:
+            current = None
+        if current != text and (found.good or current is not None):
+            files.write_atomic(self.path / MANIFEST, text)
 
     def finish(self) -> None:
         """Record the run in the sidecar: it ended without error."""
@@ -448,27 +415,24 @@ class Store:
         """Store a chunk's rows (or their :meth:`encode` d part) as a new part: the
         file, synced; its manifest line (with ``covers``, the rectangle of
         trials it holds, if they are one), synced; then the rename that makes
-        it visible."""
-        name = f"part-{self._parts:06d}-{uuid.uuid4().hex[:8]}.parquet"
-        parts = [rows] if isinstance(rows, Encoded) else []
-
-        def stream(f) -> None:  # rows: encoded straight to the file, hashed on the way
-            table = self._stamped(rows)
-            out = _Hashing(f)
-            _write_parquet(table, out)
-            parts.append(Encoded(None, out.size, table.num_rows, out.hash.hexdigest(),
-                                 *_ends(table)))  # fmt: skip
-
-        def record() -> None:  # before the rename: a visible part is always listed
-            part = parts[0]
+        it visible, under a name that carries its digest."""
+        with files.temporary(self.path, f"a part in {self.path}") as f:
+            if isinstance(rows, Encoded):
+                part = rows
+                f.write(part.data)
+            else:  # encoded straight to the file, hashed on the way
+                table = self._stamped(rows)
+                out = _Hashing(f)
+                _write_parquet(table, out)
+                part = Encoded(None, out.size, table.num_rows, out.hash.hexdigest(),
+                               *_ends(table))  # fmt: skip
+            name = part_name(self._parts, part.sha256)
             append_entry(self.path, Entry(name, part.size, part.num_rows, part.sha256,
                                           part.first_id, part.last_id, covers))  # fmt: skip
-
-        target = self.path / name
-        write_atomic(target, parts[0].data if parts else stream, before_rename=record)
-        self._written += parts[0].num_rows
+            f.commit(self.path / name)
+        self._written += part.num_rows
         self._parts += 1
-        return target
+        return self.path / name
 
 
 def _write_parquet(table: pa.Table, sink) -> None:
@@ -486,46 +450,6 @@ def _ends(table: pa.Table) -> tuple[str, str]:
     return (ids[0].as_py(), ids[-1].as_py()) if len(ids) else ("", "")
 
 
-def _scan_ids(path: Path, sweep: str | None) -> tuple[np.ndarray, Scan]:
-    """The ids of the trials in the intact parts (sorted numbers, repeats kept),
-    and what :func:`sweep.integrity.scan` found."""
-    from .ids import from_arrow  # Numba's: only where ids are needed
-
-    done: list[np.ndarray] = [np.zeros(0, dtype=np.uint64)]
-
-    def ids(entry: Entry, data: bytes) -> None:
-        table = pq.read_table(pa.BufferReader(data), columns=["trial_id"])
-        done.append(from_arrow(table.column("trial_id")))
-
-    found = scan(path, sweep, _names(), use=ids)
-    return np.sort(np.concatenate(done)), found
-
-
-def _scan_stored(path: Path, sweep: str | None) -> tuple[Stored, Scan]:
-    """The trials in the intact parts (:class:`sweep.coverage.Stored`: the
-    rectangles their manifest lines record, else their ids), and what
-    :func:`sweep.integrity.scan` found. Every part is checked all the same."""
-    from .coverage import Stored
-    from .ids import from_arrow  # Numba's: only where ids are needed
-
-    stored, ids = Stored(), [np.zeros(0, dtype=np.uint64)]
-
-    def use(entry: Entry, data: bytes) -> None:
-        record = entry.covers
-        if record is not None:
-            lo, hi = record["seeds"]
-            if (hi - lo) * len(record["lrs"]) == entry.rows:
-                stored.add(record, entry.rows)
-                return
-        table = pq.read_table(pa.BufferReader(data), columns=["trial_id"])
-        ids.append(from_arrow(table.column("trial_id")))
-
-    found = scan(path, sweep, _names(), use=use)
-    stored.ids = np.sort(np.concatenate(ids))
-    stored.count += len(stored.ids)
-    return stored, found
-
-
 def stored_trials(path: Path) -> tuple[Stored, list[Problem]]:
     """The trials in the intact parts of a results folder (:class:`sweep.coverage.Stored`),
     and the files a run would quarantine (reads only)."""
@@ -534,20 +458,22 @@ def stored_trials(path: Path) -> tuple[Stored, list[Problem]]:
     sidecar = described(path)
     if sidecar is None:
         return Stored(), []
-    done, found = _scan_stored(path, identity(sidecar))
-    return done, found.problems
+    found = scan(path, identity(sidecar), _names())
+    return found.stored, found.problems
 
 
 def read_sidecar(path: Path) -> dict | None:
     """The sidecar of a sweep folder, None if there is none."""
     file = path / SIDECAR
-    if not file.exists():
+    if not (file.exists() or file.is_symlink()):
         return None
     try:
-        sidecar = json.loads(file.read_text())
+        sidecar = json.loads(files.read_regular(file))
         if sidecar.get("format") != FORMAT or not isinstance(sidecar.get("specs"), list):
             raise ValueError("unknown format")
-    except (OSError, ValueError) as e:
+    except files.NotRegular as e:
+        raise SweepError(f"{file} is {e.kind}; it does not describe a sweep") from None
+    except (OSError, ValueError, AttributeError) as e:
         raise SweepError(f"{file} is unreadable ({e}); it does not describe a sweep") from None
     return sidecar
 
@@ -605,8 +531,9 @@ def read(path: str | Path, columns: list[str] | None = None,
     tables: list[pa.Table] = []
 
     def rows(entry: Entry, data: bytes) -> None:
-        reader = pq.ParquetFile(pa.BufferReader(data))
-        wanted = [n for n in schema.names if n in reader.schema_arrow.names]
+        reader = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
+        present = set(reader.schema_arrow.names)
+        wanted = [n for n in schema.names if n in present]
         tables.append(_conformed(reader.read(columns=wanted), schema))
 
     try:
@@ -673,21 +600,23 @@ def verify(path: str | Path) -> tuple[list[str], bool]:
         sidecar = rebuilt_sidecar(path)
         if sidecar is None:
             return lines + ["no part describes a sweep: nothing to verify"], False
-    entries, intact = read_manifest(path)
-    if entries is None:
-        lines.append(f"{MANIFEST}: missing (written before manifests existed, or lost): parts "
-                     "are checked for readability only; a run records them")  # fmt: skip
-    elif not intact:
-        lines.append(f"{MANIFEST}: damaged; parts are checked for readability only")
+    found = scan(path, identity(sidecar), _names(), thorough=True)
+    if not found.manifest.exists:
+        lines.append(
+            f"{MANIFEST}: missing (written before manifests existed, or lost): parts are "
+            "checked on their own (digest, pages, ids); a run records them"
+        )
+    elif not found.manifest.intact:
+        lines.append(f"{MANIFEST}: {found.manifest.damaged:,} damaged line"
+                     f"{'s' * (found.manifest.damaged != 1)}; parts are checked on their own "
+                     "(digest, pages, ids)")  # fmt: skip
         sound = False
-    done, found = _scan_ids(path, identity(sidecar))
+    elif found.adopted:
+        lines.append(f"{MANIFEST}: {len(found.adopted):,} line"
+                     f"{'s' * (len(found.adopted) != 1)} disagree with their parts")  # fmt: skip
+        sound = False
     for p in found.problems:
         lines.append(str(p))
-        sound = False
-    repeats = done[1:] == done[:-1]
-    twice = np.count_nonzero(repeats & ~np.r_[False, repeats[:-1]])  # trials, not copies
-    if twice:
-        lines.append(f"{twice:,} trials are stored more than once")
         sound = False
     expected = expected_trials(sidecar)
     of = f" of the sweep's {expected:,}" if expected is not None else ""

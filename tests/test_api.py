@@ -198,12 +198,14 @@ def test_refusals(tmp_path):
 
 
 def test_a_locked_folder_is_refused(tmp_path):
-    import filelock
+    import fcntl
 
     out = tmp_path / "locked"
     sweep.run(out=out, seeds="0:2", lr=0.5, width=2, epochs=20, progress=False)
-    with filelock.FileLock(out / ".lock"), pytest.raises(sweep.SweepError, match="in use"):
-        sweep.run(out=out, seeds="0:2", lr=0.5, width=2, epochs=20, progress=False)
+    with open(out / ".lock", "a") as held:  # another process's flock, as a run holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(sweep.SweepError, match="in use"):
+            sweep.run(out=out, seeds="0:2", lr=0.5, width=2, epochs=20, progress=False)
 
 
 #: A folder written by release 0.1.0 (commit 00ffb25), before the training recipes.

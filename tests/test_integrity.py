@@ -1,12 +1,17 @@
 """Damaged, foreign or missing files are found, never read as data, and healed by a
 rerun (integrity.py, and its use by store.py)."""
 
+import errno
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -135,14 +140,15 @@ def test_a_crash_between_manifest_and_rename_loses_nothing(copy, clean):
     part.unlink()
     with open(copy / MANIFEST, "a") as f:
         f.write('{"part": "part-000009-cut')
-    entries, intact = read_manifest(copy)
-    assert intact and part.name in entries
+    manifest = read_manifest(copy)
+    assert manifest.intact and manifest.torn and part.name in manifest.entries
     with pytest.warns(UserWarning, match="incomplete: 32 of the sweep's 48"):
         assert len(sweep.load(copy)) == 32
     trained = sweep.train(out=copy, **AXES)
     assert trained.trained == 16
     pd.testing.assert_frame_equal(sweep.load(copy), clean[1])
-    assert set(read_manifest(copy)[0]) == {p.name for p in parts(copy)}  # rewritten
+    assert set(read_manifest(copy).entries) == {p.name for p in parts(copy)}  # rewritten
+    assert not read_manifest(copy).torn and sweep.verify(copy)[1]
 
 
 def test_a_folder_from_before_manifests_is_adopted(tmp_path):
@@ -154,7 +160,7 @@ def test_a_folder_from_before_manifests_is_adopted(tmp_path):
     before = sweep.load(out)
     trained = sweep.train(out=out, backend="sequential", progress=False, **RELEASE_0_1_SWEEP)
     assert trained.trained == 0
-    assert set(read_manifest(out)[0]) == {p.name for p in parts(out)}
+    assert set(read_manifest(out).entries) == {p.name for p in parts(out)}
     pd.testing.assert_frame_equal(sweep.load(out), before)
 
 
@@ -181,3 +187,178 @@ def test_a_run_that_fails_records_no_run(copy, monkeypatch):
     monkeypatch.undo()
     sweep.run(out=copy, **{**AXES, "seeds": "0:30"})
     assert len(json.loads((copy / SIDECAR).read_text())["runs"]) == runs + 1
+
+
+def _served(out: Path) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sweep.load(out, skip_damaged=True)
+
+
+def _damage_line(out: Path, name: str) -> None:
+    """Make the manifest line of part ``name`` invalid JSON."""
+    lines = (out / MANIFEST).read_text().splitlines(keepends=True)
+    (out / MANIFEST).write_text("".join(line[:20] + "\n" if name in line else line
+                                        for line in lines))  # fmt: skip
+
+
+@pytest.mark.parametrize("manifest", ["present", "damaged", "deleted"])
+def test_one_flipped_bit_at_any_of_50_offsets_is_never_served(clean, tmp_path, manifest):
+    source = parts(clean[0])[1]
+    others = clean[1][~clean[1].trial_id.isin(pq.read_table(source).column("trial_id")
+                                              .to_pylist())].reset_index(drop=True)  # fmt: skip
+    offsets = np.linspace(0, source.stat().st_size - 1, 50).astype(int)
+    for k, at in enumerate(offsets):
+        out = tmp_path / f"flip{k}"
+        shutil.copytree(clean[0], out)
+        part = out / source.name
+        data = bytearray(part.read_bytes())
+        data[at] ^= 1 << (k % 8)
+        part.write_bytes(bytes(data))
+        if manifest == "deleted":
+            (out / MANIFEST).unlink()
+        elif manifest == "damaged":
+            _damage_line(out, source.name)
+        with pytest.raises(sweep.SweepError, match=source.name):
+            sweep.load(out)
+        pd.testing.assert_frame_equal(_served(out), others)
+        if k % 10 == 0:  # a plain rerun heals it
+            rerun_heals(out, clean[1], 1)
+
+
+@pytest.mark.parametrize("name", ["part-000900-0badf00d.parquet", "copy"])
+@pytest.mark.parametrize("manifest", ["present", "deleted"])
+def test_a_copied_part_never_yields_a_second_row(copy, clean, name, manifest):
+    first = parts(copy)[0]
+    if name == "copy":  # a new number, the same digest: it vouches for itself
+        name = first.name.replace("part-000000", "part-000007")
+    shutil.copy(first, copy / name)
+    if manifest == "deleted":
+        (copy / MANIFEST).unlink()
+    said = "not listed" if manifest == "present" else f"holds trials that {first.name} holds"
+    with pytest.raises(sweep.SweepError, match=said):
+        sweep.load(copy)
+    pd.testing.assert_frame_equal(_served(copy), clean[1])
+    shown = cli("report", str(copy))
+    assert shown.returncode == 2 and len(shown.stderr.strip().splitlines()) == 1
+    rerun_heals(copy, clean[1], 1)
+
+
+def test_an_edited_covers_field_is_caught_and_trains_nothing_again(copy, clean):
+    manifest = copy / MANIFEST
+    text = manifest.read_text()
+    edited = text.replace('"lrs":[0.5,2.0]', '"lrs":[0.5,3.0]', 1)
+    assert edited != text
+    manifest.write_text(edited)
+    lines, sound = sweep.verify(copy)
+    assert not sound and "1 damaged line" in lines[0]
+    pd.testing.assert_frame_equal(sweep.load(copy), clean[1])
+    assert sweep.train(out=copy, **AXES).trained == 0
+    pd.testing.assert_frame_equal(sweep.load(copy), clean[1])
+    assert sweep.verify(copy)[1]
+    # A line without its checksum (an older manifest) is checked against its part.
+    lines = [json.loads(line) for line in manifest.read_text().splitlines()]
+    for line in lines:
+        del line["check"]
+    lines[0]["covers"]["lrs"] = [0.5, 3.0]
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert sweep.train(out=copy, **AXES).trained == 0
+    pd.testing.assert_frame_equal(sweep.load(copy), clean[1])
+
+
+def test_a_torn_last_line_is_healed_by_one_rerun(copy, clean):
+    manifest = copy / MANIFEST
+    manifest.write_bytes(manifest.read_bytes()[:-25])
+    assert sweep.train(out=copy, **AXES).trained == 16  # the part of the torn line: retrained
+    assert sweep.verify(copy)[1]
+    pd.testing.assert_frame_equal(sweep.load(copy), clean[1])
+
+
+def test_a_failed_append_leaves_no_torn_line_and_short_writes_continue(copy, clean, monkeypatch):
+    from sweep import files
+
+    (copy / MANIFEST).write_bytes(b"".join(
+        line + b"\n" for line in (copy / MANIFEST).read_bytes().splitlines()[:-1]))  # fmt: skip
+    parts(copy)[-1].unlink()
+    before = (copy / MANIFEST).read_bytes()
+    real_write = os.write
+
+    def full_disk(fd, data):
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(MANIFEST):
+            real_write(fd, bytes(data)[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(files.os, "write", full_disk)
+    with pytest.raises(sweep.SweepError, match=f"cannot write .*{MANIFEST}: No space left"):
+        sweep.train(out=copy, **AXES)
+    assert (copy / MANIFEST).read_bytes() == before and len(parts(copy)) == 2
+    monkeypatch.setattr(files.os, "write", lambda fd, data: real_write(fd, bytes(data)[:7]))
+    assert sweep.train(out=copy, **AXES).trained == 16
+    monkeypatch.undo()
+    assert sweep.verify(copy)[1]
+    pd.testing.assert_frame_equal(sweep.load(copy), clean[1])
+
+
+@pytest.mark.parametrize("own", [MANIFEST, QUARANTINE, SIDECAR, ".lock", "_report"])
+def test_own_files_that_are_links_are_refused_and_their_targets_untouched(copy, tmp_path, own):
+    target = tmp_path / "elsewhere"
+    if own in (QUARANTINE, "_report"):
+        target.mkdir()
+    else:
+        target.write_bytes((copy / own).read_bytes() if (copy / own).exists() else b"keep")
+    before = target.read_bytes() if target.is_file() else []
+    (copy / own).unlink(missing_ok=True)
+    (copy / own).symlink_to(target)
+    parts(copy)[0].write_bytes(b"damaged")  # a rerun would quarantine it
+    run = cli("run", "--seeds", "0:30", "--lr", "0.5,2", "--width", "2", "--epochs", "80",
+              "--curve-every", "20", "--chunk-size", "16", "--jobs", "1", "--quiet",
+              "--out", str(copy))  # fmt: skip
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert f"{own} is a symbolic link" in run.stderr
+    assert (target.read_bytes() if target.is_file() else list(target.iterdir())) == before
+    report = cli("report", str(copy), "--plots", "--skip-damaged")
+    assert (target.read_bytes() if target.is_file() else list(target.iterdir())) == before
+    assert report.returncode in (0, 2) and "Traceback" not in report.stderr
+
+
+@pytest.mark.parametrize("manifest", ["present", "deleted"])
+def test_a_fifo_or_a_link_to_a_device_is_never_opened(copy, manifest):
+    os.mkfifo(copy / "part-000777-aaaaaaaa.parquet")
+    (copy / "part-000778-bbbbbbbb.parquet").symlink_to("/dev/zero")
+    if manifest == "deleted":
+        (copy / MANIFEST).unlink()
+    started = time.monotonic()
+    lines, sound = sweep.verify(copy)
+    assert time.monotonic() - started < 2 and not sound
+    said = "not listed" if manifest == "present" else "a FIFO, not a part"
+    assert any("part-000777" in line and said in line for line in lines)
+    for args in (["verify", str(copy)], ["report", str(copy)]):
+        shown = cli(*args)
+        assert shown.returncode in (1, 2) and "Traceback" not in shown.stderr
+    assert sweep.train(out=copy, **AXES).trained == 0
+    assert sorted(p.name for p in (copy / QUARANTINE).iterdir()) == [
+        "part-000777-aaaaaaaa.parquet", "part-000778-bbbbbbbb.parquet"]  # fmt: skip
+    assert (copy / QUARANTINE / "part-000778-bbbbbbbb.parquet").is_symlink()
+
+
+def test_reads_during_a_run_raise_no_false_alarm(tmp_path):
+    out = tmp_path / "s"
+    proc = subprocess.Popen([sys.executable, "-m", "sweep", "run", "--seeds", "0:4000", "--lr",
+                             "0.5", "--width", "2", "--epochs", "1000000", "--chunk-size", "16",
+                             "--jobs", "2", "--quiet", "--out", str(out)],
+                            stderr=subprocess.PIPE)  # fmt: skip
+    reads = 0
+    try:
+        while reads < 100:
+            assert proc.poll() is None, "the run ended before 100 reads"
+            if not list(out.glob("part-*.parquet")):
+                time.sleep(0.01)
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "incomplete": it is
+                sweep.load(out, columns=["converged"])
+            reads += 1
+    finally:
+        proc.kill()
+        proc.communicate()
