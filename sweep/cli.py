@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+from contextlib import suppress
 from pathlib import Path
 
 import click
@@ -23,8 +24,6 @@ from .reports import FORMATS
 
 EXIT_DAMAGED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
 #: joblib registers a temporary folder for each Parallel call before it creates
 #: one; after a worker crash loky's resource tracker warns at exit about those
 #: folders that never existed (joblib issue #1620, fix pending in PR #1829,
@@ -121,7 +120,8 @@ def run(config, out, name, jobs, backend, scheduler, store, chunk_size, quiet, d
     """
     if dry_run:
         click.echo(api.dry_run(config, out=out, name=name, jobs=jobs, backend=backend,
-                               store=store, chunk_size=chunk_size, **axes))  # fmt: skip
+                               store=store, chunk_size=chunk_size, scheduler=scheduler,
+                               force=force, **axes))  # fmt: skip
         return
     settings = dict(out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
                     overwrite=overwrite, extend=extend, force=force, chunk_size=chunk_size,
@@ -144,8 +144,10 @@ def run(config, out, name, jobs, backend, scheduler, store, chunk_size, quiet, d
               help="Parameter columns to group by, comma-separated. [default: every "
               "parameter that varies; a report says what it pools over]")  # fmt: skip
 @click.option("--where", metavar="EXPR",
-              help="Only the trials for which this pandas query holds, e.g. "
-              "\"task == 'xor' and lr < 1\".")  # fmt: skip
+              help="Only the trials for which this query holds, e.g. \"task == 'xor' and "
+              "lr < 1\": column names, numbers, 'strings', true/false/null, comparisons, "
+              "and/or/not, + - * / % ** and in [...]; nothing else (no calls, no "
+              "attributes).")  # fmt: skip
 @click.option("--failures", is_flag=True,
               help="The failure-mode table (converged / slow / stuck / diverged) instead of "
               "the convergence table.")  # fmt: skip
@@ -253,17 +255,18 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["PYTHONWARNINGS"] = ",".join(f for f in (filters, QUIET_RESOURCE_TRACKER) if f)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGHUP, _terminate)  # a closed terminal: the same orderly stop
     try:
         cli.main(args=argv, prog_name="sweep", standalone_mode=False)
     except api.Interrupted as e:
-        click.echo(str(e), err=True)
-        sys.exit(EXIT_TERMINATED if e.terminated else EXIT_INTERRUPTED)
-    except Terminated:
-        click.echo("terminated", err=True)
-        sys.exit(EXIT_TERMINATED)
+        _say(str(e))
+        sys.exit(128 + e.signum)
+    except Terminated as e:
+        _say("terminated")
+        sys.exit(128 + e.signum)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(128 + signal.SIGINT)
     except click.ClickException as e:
         click.echo(f"error: {e.format_message()}", err=True)
         sys.exit(EXIT_USAGE)
@@ -277,8 +280,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _terminate(signum, frame) -> None:
-    """SIGTERM stops a run as Ctrl-C does (what finished is kept), then exits 143."""
+    """SIGTERM and SIGHUP stop a run as Ctrl-C does (what finished is kept), then
+    exit 128 + the signal's number (143, 129)."""
     from kernels.stop import request_stop
 
     request_stop()
-    raise Terminated()
+    raise Terminated(signum)
+
+
+def _say(line: str) -> None:
+    """A last line on stderr, if it can still be written (a closed terminal cannot)."""
+    with suppress(OSError):
+        click.echo(line, err=True)

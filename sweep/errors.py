@@ -15,4 +15,9 @@ class ConfigError(SweepError, ValueError):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt: the same orderly stop."""
+    """SIGTERM or SIGHUP, raised where Ctrl-C raises KeyboardInterrupt: the same
+    orderly stop; ``signum`` is the signal's number."""
+
+    def __init__(self, signum: int = 15):
+        super().__init__(signum)
+        self.signum = signum

@@ -36,7 +36,15 @@ from kernels.stop import FLAG, clear, request_stop
 from .config import BACKENDS, DEFAULT_BACKEND
 from .errors import SweepError
 from .plan import Chunk
-from .rows import DRIVER_PID, chunk_rows, run_chunk, stop_worker, to_table
+from .rows import (
+    DRIVER_PID,
+    chunk_rows,
+    driver_alive,
+    run_chunk,
+    stop_worker,
+    to_table,
+    watch_driver,
+)
 
 
 class Finished(NamedTuple):
@@ -162,9 +170,38 @@ def _dask_client(scheduler: str | None, jobs: int):
     try:
         return Client(n_workers=jobs, threads_per_worker=1, processes=True,
                       dashboard_address=None, scheduler_kwargs=QUIET_SCHEDULER)  # fmt: skip
+    except (RuntimeError, OSError, TimeoutError) as e:  # its workers died as they started
+        raise SweepError(f"the local Dask cluster's workers died as they started "
+                         f"({str(e).splitlines()[0]}); nothing was trained") from None  # fmt: skip
     finally:
         if ignoring:
             signal.signal(signal.SIGINT, previous)
+
+
+class _WorkerDeaths:
+    """Deaths of a local cluster's worker processes, counted by their pids: a worker
+    that dies as it starts never runs a task, so Dask's own count of a task's
+    failures never sees it, and its nanny starts another for ever."""
+
+    def __init__(self, client):
+        self._cluster = getattr(client, "cluster", None)
+        self._seen: set[int] = set()
+
+    def _pids(self) -> set[int]:
+        workers = getattr(self._cluster, "workers", {}) or {}
+        pids = set()
+        for nanny in list(workers.values()):
+            process = getattr(getattr(nanny, "process", None), "process", None)
+            pid = getattr(process, "pid", None)
+            if pid is not None:
+                pids.add(pid)
+        return pids
+
+    def count(self) -> int:
+        """Worker processes started so far that are gone."""
+        pids = self._pids()
+        self._seen |= pids
+        return sum(1 for pid in self._seen if not driver_alive(pid))
 
 
 def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[Finished]:
@@ -173,46 +210,63 @@ def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[
     Futures, not joblib's Dask backend: a chunk whose workers keep dying
     fails with KilledWorker after ``distributed.scheduler.allowed-failures``
     deaths, which ends the run at once (joblib's Dask backend polls on), and the
-    window keeps the driver's memory flat.
+    window keeps the driver's memory flat. Workers of a local cluster that die
+    before they take a chunk count towards the same limit, per worker.
     """
     import dask
-    from dask.distributed import as_completed
+    from dask.distributed import wait
+    from distributed.diagnostics.plugin import WorkerPlugin
     from distributed.scheduler import KilledWorker
 
     dask_logs = logging.getLogger("distributed")
     level = dask_logs.level
     client = _dask_client(scheduler, jobs)
     run = uuid.uuid4().hex[:8]  # keys unique to this run: a shared cluster dedupes by key
+    allowed = dask.config.get("distributed.scheduler.allowed-failures") + 1
     try:
+        deaths = None
+        if scheduler is None:  # workers of this machine watch their driver from the start
+
+            class WatchDriver(WorkerPlugin):
+                def setup(self, worker) -> None:
+                    watch_driver()
+
+            client.register_plugin(WatchDriver(), name="sweep-watch-driver")
+            deaths = _WorkerDeaths(client)
         workers = len(client.scheduler_info().get("workers", {})) or jobs
         todo = iter(enumerate(chunks))
-        index_of = {}
-        running = as_completed()
+        running: dict = {}
 
         def submit() -> None:
             item = next(todo, None)
             if item is not None:
                 i, chunk = item
                 future = client.submit(run_chunk, chunk, i, key=f"sweep-{run}-chunk-{i}")
-                index_of[future.key] = i
-                running.add(future)
+                running[future] = i
 
         for _ in range(2 * workers):
             submit()
-        for future in running:
-            try:
-                index, result, seconds = future.result()
-            except KilledWorker:
-                i = index_of[future.key]
-                deaths = dask.config.get("distributed.scheduler.allowed-failures") + 1
+        while running:
+            finished = _finished(wait, running, None if deaths is None else 0.5)
+            if deaths is not None and deaths.count() >= allowed * (jobs + 1):
                 raise SweepError(
-                    f"chunk {i} ({chunks[i].size:,} trials) was lost: the Dask workers running "
-                    f"it died {deaths} times; the results written so far are kept: run the "
-                    "same command again to resume"
-                ) from None
-            future.release()
-            yield Finished(chunks[index], to_table(chunks[index], result), seconds)
-            submit()
+                    f"the Dask workers died {deaths.count()} times, before or while running "
+                    "chunks; the results written so far are kept: run the same command again "
+                    "to resume"
+                )
+            for future in finished:
+                i = running.pop(future)
+                try:
+                    index, result, seconds = future.result()
+                except KilledWorker:
+                    raise SweepError(
+                        f"chunk {i} ({chunks[i].size:,} trials) was lost: the Dask workers "
+                        f"running it died {allowed} times; the results written so far are "
+                        "kept: run the same command again to resume"
+                    ) from None
+                future.release()
+                yield Finished(chunks[index], to_table(chunks[index], result), seconds)
+                submit()
     except BaseException:
         # Running kernels stop within an epoch. A local cluster's workers are
         # then killed: one that is compiling a kernel would hold the close up
@@ -226,6 +280,15 @@ def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[
     finally:
         client.close()
         dask_logs.setLevel(level)
+
+
+def _finished(wait: Callable, running: dict, timeout: float | None) -> set:
+    """The futures of ``running`` that finish first, within ``timeout`` seconds
+    (None: however long it takes; an empty set if none did)."""
+    try:
+        return wait(list(running), timeout=timeout, return_when="FIRST_COMPLETED").done
+    except TimeoutError:
+        return set()
 
 
 def execute(
@@ -342,6 +405,14 @@ def _on_threads(chunks: list[Chunk], jobs: int,
             window.close()
 
 
+def loky_executor(jobs: int):
+    """joblib's reusable pool of ``jobs`` loky worker processes, each watching its
+    driver from the moment it starts (:func:`sweep.rows.watch_driver`)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=jobs, initializer=watch_driver)
+
+
 def _on_loky(chunks: list[Chunk], jobs: int) -> Iterator[Finished]:
     """Train ``chunks`` in loky worker processes, at most two per worker in flight.
 
@@ -353,9 +424,7 @@ def _on_loky(chunks: list[Chunk], jobs: int) -> Iterator[Finished]:
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    from joblib.externals.loky import get_reusable_executor
-
-    executor = get_reusable_executor(max_workers=jobs)
+    executor = loky_executor(jobs)
     todo = iter(enumerate(chunks))
     running: dict[Future, int] = {}
 

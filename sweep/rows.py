@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -120,38 +121,51 @@ def chunk_rows(chunk: Chunk) -> tuple[pa.Table, float]:
 
 
 #: Seconds between a worker's checks that its driver is alive.
-WATCH_INTERVAL = 0.5
+WATCH_INTERVAL = 0.25
 _watching = threading.Event()
 
 
-def _as_worker(driver: int) -> None:
-    """Set up a worker process (once): ignore Ctrl-C, and exit soon after the driver dies.
-
-    A driver killed outright (SIGKILL) cannot stop its workers, which would
-    keep training (and holding ~200 MB each) for as long as their chunks last.
-    A thread here notices the parent change or the driver's pid vanish.
-    """
-    if _watching.is_set():
-        return
-    _watching.set()
-    if threading.current_thread() is threading.main_thread():  # Dask runs tasks in threads
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
-
-    def alive() -> bool:
+def driver_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: not gone, and not a zombie (a killed driver
+    whose caller has not yet reaped it still answers ``kill(pid, 0)``)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: the signal test alone
         try:
-            os.kill(driver, 0)
+            os.kill(pid, 0)
         except ProcessLookupError:
             return False
         except PermissionError:  # a pid of another user's: not ours, but taken
             return True
         return True
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def watch_driver() -> None:
+    """Make this process a worker of the driver named in the environment, if any:
+    ignore Ctrl-C, and exit soon after the driver dies, however it died.
+
+    Worker processes call it as they start (loky's initializer, a Dask worker
+    plugin) and again with each chunk: a worker started just before its driver
+    was killed must not outlive it, nor hold its caller's pipes open.
+    """
+    driver = os.environ.get(DRIVER_PID)
+    if not driver or driver == str(os.getpid()) or _watching.is_set():
+        return
+    _watching.set()
+    driver_pid = int(driver)
+    if threading.current_thread() is threading.main_thread():  # Dask runs tasks in threads
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
-        while os.getppid() == parent and alive():
+        while os.getppid() == driver_pid and driver_alive(driver_pid):
             time.sleep(WATCH_INTERVAL)
         os._exit(1)
 
+    if os.getppid() != driver_pid:  # the driver died before this worker could start
+        os._exit(1)
     threading.Thread(target=watch, name="sweep-driver-watch", daemon=True).start()
 
 
@@ -171,9 +185,8 @@ def run_chunk(chunk: Chunk, index: int) -> tuple[int, BatchResult, float]:
     group, and the driver, not the workers, decides what happens (it stops
     them and keeps what finished).
     """
-    driver = os.environ.get(DRIVER_PID)
-    if driver and driver != str(os.getpid()):
-        _as_worker(int(driver))
+    if os.environ.get(DRIVER_PID, str(os.getpid())) != str(os.getpid()):
+        watch_driver()
         clear()  # a worker outlives runs (Dask): an earlier run's stop is not this one's
     started = time.perf_counter()
     result = train_chunk(chunk)

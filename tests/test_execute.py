@@ -79,8 +79,6 @@ def test_a_stop_ends_the_loky_workers_at_once_and_quietly(monkeypatch):
     # Where a stop lands decides which of loky's races it meets (its manager
     # thread raising mid-shutdown, which left workers running on, 2 in 10
     # runs of the CLI under load): this asserts what must hold wherever it lands.
-    from joblib.externals.loky import get_reusable_executor
-
     from sweep.config import make_config
     from sweep.plan import plan
 
@@ -92,7 +90,7 @@ def test_a_stop_ends_the_loky_workers_at_once_and_quietly(monkeypatch):
         for _ in range(2):
             run = sweep.execute.execute(chunks, jobs=2, backend="loky")
             next(run)
-            workers = list(get_reusable_executor(max_workers=2)._processes.values())
+            workers = list(sweep.execute.loky_executor(2)._processes.values())
             with pytest.raises(KeyboardInterrupt):
                 run.throw(KeyboardInterrupt)  # Ctrl-C, where the driver waits
             assert workers and not [p for p in workers if p.is_alive()]

@@ -17,7 +17,7 @@ import pytest
 
 import sweep
 from kernels import get_task, init_batch, train_batch
-from sweep import store as store_module
+from sweep import files
 from sweep.execute import QUIET_SCHEDULER
 
 SLOW = ["--seeds", "0:200", "--lr", "0.3,1,3", "--width", "2:4", "--epochs", "20000",
@@ -132,28 +132,20 @@ def test_leftover_temporary_files_are_never_read_and_are_cleaned(tmp_path):
     assert not list(out.glob(".tmp-*"))
 
 
-class FullDisk:
-    """``open`` for the store module that fills the disk at the ``at``-th file
-    written: half of it lands, then ENOSPC."""
+def full_disk(at: int):
+    """``Temporary.write`` on a disk that fills up at the ``at``-th file a run
+    writes: half of what is written to it lands, then ENOSPC."""
+    real, seen = files.Temporary.write, []
 
-    def __init__(self, at: int):
-        self.at, self.n = at, 0
+    def write(tmp, data):
+        if tmp not in seen:
+            seen.append(tmp)
+        if len(seen) != at:
+            return real(tmp, data)
+        real(tmp, bytes(memoryview(data)[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    def __call__(self, file, mode="r", *args, **kw):
-        f = open(file, mode, *args, **kw)  # noqa: SIM115 (handed to the caller's with)
-        if "w" not in mode:
-            return f
-        self.n += 1
-        if self.n != self.at:
-            return f
-        real_write = f.write
-
-        def write(data):
-            real_write(bytes(memoryview(data)[: len(data) // 2]))
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-        f.write = write
-        return f
+    return write
 
 
 @pytest.mark.parametrize("at", [1, 4])  # the sidecar at the start; a part mid-run
@@ -161,7 +153,7 @@ def test_disk_full_is_a_clear_error_and_leaves_no_partial_file(tmp_path, monkeyp
     out = tmp_path / "s"
     axes = dict(seeds="0:40", lr=0.5, width=2, epochs=50, progress=False, chunk_size=10,
                 backend="sequential")  # fmt: skip
-    monkeypatch.setattr(store_module, "open", FullDisk(at), raising=False)
+    monkeypatch.setattr(files.Temporary, "write", full_disk(at))
     with pytest.raises(sweep.SweepError, match="^cannot write .*No space left on device"):
         sweep.run(out=out, **axes)
     written_before = {1: 0, 4: 2}[at]  # files: the sidecar, then one part a chunk
@@ -348,3 +340,60 @@ def test_a_stop_does_not_wait_for_a_kernel_to_compile(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert time.monotonic() - t0 < 2, err
     assert proc.returncode == 130 and "0 trials are stored" in err
+
+
+def test_a_closed_terminal_stops_a_run_as_sigterm_does(tmp_path):
+    out = tmp_path / "s"
+    proc = start(out, "--jobs", "1")
+    wait_for_parts(out, proc, 1)
+    os.kill(proc.pid, signal.SIGHUP)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 129 and "run the same command again to resume" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_caller_that_kills_the_driver_gets_its_pipes_back_within_2_s(tmp_path):
+    """The caller of the issue: output captured, the driver SIGKILLed at any moment,
+    including while loky's workers are still starting."""
+    waited = []
+    for k, moment in enumerate(np.linspace(0.2, 2.0, 20)):
+        proc = subprocess.Popen([sys.executable, "-m", "sweep", "run", *SLOW, "--jobs", "2",
+                                 "--backend", "loky", "--out", str(tmp_path / f"s{k}")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        time.sleep(moment)
+        proc.kill()
+        started = time.monotonic()
+        proc.communicate(timeout=60)  # until every holder of the pipes is gone
+        waited.append(time.monotonic() - started)
+    assert max(waited) < 2, [f"{w:.2f}" for w in waited]
+
+
+#: A worker process of the driver's local Dask cluster dies as it starts (after
+#: the first one, which lives a second, if FIRST_LIVES).
+DYING_WORKERS = """
+import os, sys, threading, time
+if os.environ.get("SWEEP_DRIVER_PID") and "spawn_main" in " ".join(sys.orig_argv):
+    first = os.path.join(os.path.dirname(__file__), "first")
+    if FIRST_LIVES and not os.path.exists(first):
+        open(first, "w").close()
+        threading.Thread(target=lambda: (time.sleep(1.0), os._exit(1)), daemon=True).start()
+    else:
+        os._exit(1)
+"""
+
+
+@pytest.mark.parametrize("first_lives", [False, True])
+def test_dask_workers_that_die_as_they_start_end_the_run_with_one_line(tmp_path, first_lives):
+    pytest.importorskip("dask.distributed")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(f"FIRST_LIVES = {first_lives}\n{DYING_WORKERS}")
+    env = dict(os.environ, PYTHONPATH=str(site))
+    env.pop("SWEEP_DRIVER_PID", None)  # (set in this process by runs of its own)
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "sweep", "run", "--backend", "dask", "--jobs",
+                           "1", "--seeds", "0:400", "--lr", "1", "--width", "2", "--epochs",
+                           "2000000", "--quiet", "--out", str(tmp_path / "s")], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and "died" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and time.monotonic() - started < 60
