@@ -175,6 +175,15 @@ def default_curve_every(epochs: int) -> int:
 CURVE_SCALES = ("linear", "log")
 
 
+def curve_length(epochs: int, curve_every: int, scale: str = "linear") -> int:
+    """How many epochs :func:`curve_epochs` records, counted without listing them."""
+    if curve_every <= 0:
+        return 0
+    if scale == "log":
+        return 1 if epochs == 0 else min(curve_every, epochs + 1)
+    return epochs // curve_every + 1
+
+
 def curve_epochs(epochs: int, curve_every: int, scale: str = "linear") -> np.ndarray:
     """The epochs k at which the loss curve is recorded, ascending.
 

@@ -5,6 +5,8 @@ The CLI is a thin shell over these two functions.
 
 from __future__ import annotations
 
+import shutil
+import signal
 import sys
 import threading
 from collections.abc import Mapping
@@ -13,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kernels.model import curve_length
+
 from . import calibration
 from .config import (
     RUN_KEYS,
     RunOptions,
     Study,
     SweepConfig,
-    default_jobs,
     make_run_options,
     make_study,
     read_toml,
@@ -27,7 +30,7 @@ from .config import (
 from .errors import ConfigError, SweepError, Terminated
 from .execute import check_backend, execute, start_here
 from .grid import blocks, grid_frame, recipe_of, shapes
-from .plan import plan, values_per_trial
+from .plan import MAX_CHUNK_VALUES, Piece, pieces, plan, values_per_trial
 from .schema import part_schema
 from .store import Store, load
 
@@ -47,7 +50,7 @@ def resolve(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
     *, name: str | None = None, out: str | Path | None = None, jobs: int | str | None = None,
     backend: str | None = None, store: str | None = None, chunk_size: int | str | None = None,
-    **settings: Any,
+    scheduler: str | None = None, force: bool = False, **settings: Any,
 ) -> tuple[SweepConfig | Study, RunOptions]:  # fmt: skip
     """Turn any accepted form of input into a config and run options, or ConfigError.
 
@@ -67,7 +70,7 @@ def resolve(
     given = {"name": name, "out": out, "jobs": jobs, "backend": backend, "store": store}
     chosen = {k: given[k] if given[k] is not None else values.get(k) for k in RUN_KEYS}
     cfg = make_study({k: v for k, v in values.items() if k not in RUN_KEYS}, **settings)
-    return cfg, make_run_options(**chosen, chunk_size=chunk_size)
+    return cfg, make_run_options(**chosen, chunk_size=chunk_size, scheduler=scheduler, force=force)
 
 
 def estimate(config: SweepConfig | Study, store: str = "full") -> tuple[int, int]:
@@ -79,15 +82,46 @@ def estimate(config: SweepConfig | Study, store: str = "full") -> tuple[int, int
     return rows, total
 
 
-def check_size(config: SweepConfig, force: bool = False, store: str = "full") -> None:
-    """Refuse sweeps above :data:`MAX_TRIALS` or :data:`MAX_BYTES` unless forced."""
+def check_size(config: SweepConfig, force: bool = False, store: str = "full",
+               out: Path | None = None) -> None:  # fmt: skip
+    """Refuse sweeps above :data:`MAX_TRIALS` or :data:`MAX_BYTES` unless forced, and,
+    forced or not, trials whose row could not be stored at all and results that
+    would not fit on the disk of ``out``."""
+    largest = max(blocks(config), key=lambda b: values_per_trial(b.shape, store)).shape
+    values = values_per_trial(largest, store)
+    if values > MAX_CHUNK_VALUES:
+        curve = curve_length(largest.epochs, largest.curve_every, largest.curve)
+        field, way = ("curve_every", "record fewer loss-curve points (--curve-every)") if (
+            2 * curve > values) else ("width", "train narrower networks")  # fmt: skip
+        raise ConfigError(
+            field, f"a trial would store {values:,} values (loss curve, weights, outputs), more "
+            f"than a row holds ({MAX_CHUNK_VALUES:,}); {way}",
+        )  # fmt: skip
     rows, size = estimate(config, store)
+    free = _free_bytes(out) if out is not None else None
+    if free is not None and size > 2 * free:  # the estimate is good to a factor of two
+        raise ConfigError(
+            "grid", f"{rows:,} trials, about {_bytes(size)} of results, far more than the "
+            f"{_bytes(free)} free where {out} is",
+        )  # fmt: skip
     if not force and (rows > MAX_TRIALS or size > MAX_BYTES):
         raise ConfigError(
             "grid", f"{rows:,} trials, about {size / 2**30:.1f} GiB of results, exceeds the "
             f"limit of {MAX_TRIALS:,} trials or {MAX_BYTES / 2**30:.0f} GiB; use --force "
             "(force=True) to run it anyway",
         )  # fmt: skip
+
+
+def _free_bytes(out: Path) -> int | None:
+    """Bytes free on the file system that holds (or would hold) ``out``."""
+    folder = out.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return None
+    return usage.free if usage.total else None  # (a pseudo file system: no figure)
 
 
 def train(
@@ -99,20 +133,21 @@ def train(
 ) -> Trained:  # fmt: skip
     """Train every trial of a sweep not yet stored in ``out``; see :func:`run`."""
     cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, store=store,
-                           chunk_size=chunk_size, **settings)  # fmt: skip
-    check_size(cfg, force, options.store)
+                           chunk_size=chunk_size, scheduler=scheduler, force=force,
+                           **settings)  # fmt: skip
+    check_size(cfg, force, options.store, options.out)
     check_backend(options.backend)
     out_dir = options.out
     show = sys.stderr.isatty() if progress is None else progress
     with Store.open(out_dir, cfg, overwrite=overwrite, extend=extend) as store:
+        if progress is not False:  # where the results go, first (a TOML's out may be far away)
+            print(f"training into {out_dir.absolute()}", file=sys.stderr)
         for note in store.notes:  # files moved aside, a sidecar rebuilt: always said
             print(note, file=sys.stderr)
         done = store.done
         chunks = plan(cfg, done, options.jobs, options.chunk_size, options.store)
         todo = sum(c.size for c in chunks)
-        jobs, note = worker_count(options.jobs, options.backend, len(chunks), force)
-        if note:
-            print(note, file=sys.stderr)
+        jobs = worker_count(options.jobs, options.backend, len(chunks))
         if chunks:
             start_here(options.jobs, options.backend)
         # Off the path to the first result: the part schema needs pandas.
@@ -133,7 +168,7 @@ def train(
         try:
             with bar if bar is not None else nullcontext():
                 for done_chunk in execute(chunks, jobs=jobs, backend=options.backend,
-                                          scheduler=scheduler, encode=encode):  # fmt: skip
+                                          scheduler=options.scheduler, encode=encode):  # fmt: skip
                     store.write(done_chunk.table, done_chunk.chunk.covers)
                     done_chunk.chunk.release()
                     timings.append((done_chunk.chunk.est_seconds, done_chunk.seconds))
@@ -142,46 +177,39 @@ def train(
             calibration.record_chunks(timings)
             store.finish()
         except KeyboardInterrupt as e:
-            terminated = isinstance(e, Terminated)
+            signum = e.signum if isinstance(e, Terminated) else signal.SIGINT
             raise Interrupted(
-                f"{'terminated' if terminated else 'interrupted'}: {store.stored:,} trials are "
-                f"stored in {out_dir}; run the same command again to resume",
-                terminated,
+                f"{'interrupted' if signum == signal.SIGINT else 'terminated'}: "
+                f"{store.stored:,} trials are stored in {out_dir}; run the same command again "
+                "to resume",
+                signum,
             ) from None
     return Trained(cfg, out_dir, len(store.sidecar["specs"]) == 1, todo, done.count)
 
 
-def worker_count(jobs: int, backend: str, n_chunks: int, force: bool) -> tuple[int, str | None]:
-    """Workers to start, and a note if fewer than asked.
-
-    Worker processes (loky, a local Dask cluster) each take ~200 MB and a
-    Numba start-up: never more than there are chunks, nor (unless
-    ``force``) than there are cores.
-    """
+def worker_count(jobs: int, backend: str, n_chunks: int) -> int:
+    """Workers to start: worker processes (loky, a local Dask cluster) each take
+    ~200 MB and a Numba start-up, so never more than there are chunks."""
     if backend not in ("loky", "dask"):
-        return jobs, None
-    cores = default_jobs()
-    wanted = jobs if force else min(jobs, cores)
-    note = None
-    if wanted < jobs:
-        note = (f"jobs: {jobs} worker processes on {cores} cores would only compete; starting "
-                f"{wanted} (--force starts {jobs})")  # fmt: skip
-    return max(1, min(wanted, n_chunks)), note
+        return jobs
+    return max(1, min(jobs, n_chunks))
 
 
-def estimated_seconds(chunks: list, jobs: int) -> float:
-    """The planner's estimate of training ``chunks`` on ``jobs`` workers."""
+def estimated_seconds(todo: list[Piece], jobs: int) -> float:
+    """The planner's estimate of training ``todo`` on ``jobs`` workers."""
+    chunks = sum(p.chunks for p in todo)
     if not chunks:
         return 0.0
-    total = sum(c.est_seconds for c in chunks)
-    return max(total / min(jobs, len(chunks)), max(c.est_seconds for c in chunks))
+    total = sum(len(p.block) * p.seconds_per_trial for p in todo)
+    longest = max(min(p.size, len(p.block)) * p.seconds_per_trial for p in todo)
+    return max(total / min(jobs, chunks), longest)
 
 
 def dry_run(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
     *, out: str | Path | None = None, name: str | None = None, jobs: int | None = None,
     backend: str | None = None, chunk_size: int | None = None, store: str | None = None,
-    **settings: Any,
+    scheduler: str | None = None, force: bool = False, **settings: Any,
 ) -> str:  # fmt: skip
     """What :func:`run` would do, as text: trials, shapes, time, disk and memory.
 
@@ -192,33 +220,35 @@ def dry_run(
     from kernels import codegen
 
     cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, store=store,
-                           chunk_size=chunk_size, **settings)  # fmt: skip
+                           chunk_size=chunk_size, scheduler=scheduler, force=force,
+                           **settings)  # fmt: skip
     from .coverage import Stored
     from .store import stored_trials
 
+    check_size(cfg, force=True, store=options.store, out=options.out)  # what no run could store
     folder = options.out
     done, damaged = stored_trials(folder) if folder.is_dir() else (Stored(), [])
-    chunks = plan(cfg, done, options.jobs, options.chunk_size, options.store)
+    todo = pieces(cfg, done, options.jobs, options.chunk_size)
     n_shapes = sum(1 for _ in shapes(cfg))
     rows, size = estimate(cfg, options.store)
     scale, runs = calibration.factor()
-    seconds = estimated_seconds(chunks, options.jobs) * scale
+    seconds = estimated_seconds(todo, options.jobs) * scale
     basis = (f"the planner's cost model x {scale:.2f}, from {runs} earlier run"
              f"{'s' * (runs != 1)} on this machine") if runs else (
              "the planner's cost model; not yet calibrated on this machine")  # fmt: skip
-    tiled = {(c.shape.task, c.shape.width, recipe_of(c.shape)) for c in chunks
-             if c.kernel == "tiled"}  # fmt: skip
+    tiled = {(p.block.shape.task, p.block.shape.width, recipe_of(p.block.shape)) for p in todo
+             if p.kernel == "tiled"}  # fmt: skip
     cached = {p.stem for p in codegen.writable_cache_dir().glob("tinynet_tiled_*.py")}
     new_tiled = sum(1 for task, width, recipe in tiled
                     if _tiled_module_name(task, width, recipe) not in cached)  # fmt: skip
-    window = 2 * options.jobs * max((c.size * (ROW_OVERHEAD + 8 * values_per_trial(c.shape,
-                                                                                   c.store))
-                                     for c in chunks), default=0)  # fmt: skip
+    window = 2 * options.jobs * max(
+        (p.size * (ROW_OVERHEAD + 8 * values_per_trial(p.block.shape, options.store))
+         for p in todo), default=0)  # fmt: skip
     lines = [
         "dry run: nothing trained or written",
         f"trials: {rows:,} in {n_shapes:,} shape{'s' * (n_shapes != 1)}; "
-        f"{done.count:,} already stored in {folder}, {sum(c.size for c in chunks):,} to train "
-        f"in {len(chunks):,} chunks",
+        f"{done.count:,} already stored in {folder}, {sum(len(p.block) for p in todo):,} to "
+        f"train in {sum(p.chunks for p in todo):,} chunks",
         f"time: {_duration(seconds)} on {options.jobs} worker{'s' * (options.jobs != 1)} ({basis})",
         f"disk: about {_bytes(size)} of Parquet",
         f"memory: about {_bytes(300e6 + window)} at peak (the driver, and up to two chunks "
@@ -255,7 +285,7 @@ def _duration(seconds: float) -> str:
 
 
 def _bytes(n: float) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n:.0f} bytes"
@@ -277,8 +307,10 @@ class Trained:
     def line(self) -> str:
         """One line saying where the results are and what this run did."""
         total = self.trained + self.stored_before
-        return (f"results in {self.out}: {total:,} trials ({self.trained:,} trained now, "
-                f"{self.stored_before:,} already stored)")  # fmt: skip
+        return (
+            f"results in {self.out.absolute()}: {total:,} trials ({self.trained:,} trained "
+            f"now, {self.stored_before:,} already stored)"
+        )
 
 
 def run(
@@ -307,8 +339,8 @@ def run(
 
 
 class Interrupted(SweepError):
-    """The run was stopped (Ctrl-C, or SIGTERM if ``terminated``); what finished is stored."""
+    """The run was stopped (Ctrl-C, SIGTERM or SIGHUP: ``signum``); what finished is stored."""
 
-    def __init__(self, message: str, terminated: bool = False):
+    def __init__(self, message: str, signum: int = signal.SIGINT):
         super().__init__(message)
-        self.terminated = terminated
+        self.signum = signum

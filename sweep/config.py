@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -342,6 +343,25 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+#: Most workers per core a forced run may start (threads or processes that only
+#: compete for the cores beyond this; the system's own limit may be lower).
+MAX_JOBS_PER_CORE = 16
+#: A Dask scheduler's address: [protocol://]host:port.
+_SCHEDULER = re.compile(r"((tcp|tls|inproc|ucx|ws|wss)://)?\[?[A-Za-z0-9_.:-]+\]?:(\d{1,5})")
+
+
+def max_jobs() -> int:
+    """The most workers a run may start here (with ``force``): a few per core, and
+    no more than half the processes this user may start."""
+    import resource
+
+    most = MAX_JOBS_PER_CORE * default_jobs()
+    soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
+    if soft != resource.RLIM_INFINITY:
+        most = min(most, max(1, soft // 2))
+    return most
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """Validated options of a run (how, not what, to train)."""
@@ -351,6 +371,7 @@ class RunOptions:
     backend: str
     chunk_size: int | None
     store: str = "full"
+    scheduler: str | None = None
 
 
 def _whole(field: str, value: Any, low: int, high: int | None = None) -> int:
@@ -363,8 +384,36 @@ def _whole(field: str, value: Any, low: int, high: int | None = None) -> int:
     return number
 
 
+def _jobs(jobs: Any, force: bool, remote: bool) -> int:
+    """Workers to start: at most one per core unless ``force``, never more than
+    :func:`max_jobs` (a remote Dask cluster has its own workers)."""
+    if jobs is None:
+        return default_jobs()
+    n = _whole("jobs", jobs, 1)
+    cores = default_jobs()
+    if remote:
+        return n
+    _check("jobs", n <= max_jobs(), f"{n:,} workers, more than this machine allows "
+           f"({max_jobs():,})")  # fmt: skip
+    _check("jobs", n <= cores or force, f"{n} workers on {cores} core{'s' * (cores != 1)} would "
+           "only compete; --force (force=True) starts them anyway")  # fmt: skip
+    return n
+
+
+def _scheduler(scheduler: Any, backend: str) -> str | None:
+    if scheduler is None:
+        return None
+    _check("scheduler", backend == "dask", "a Dask scheduler needs --backend dask")
+    text = str(scheduler).strip()
+    match = _SCHEDULER.fullmatch(text)
+    _check("scheduler", match is not None and 0 < int(match.group(3)) < 65536,
+           f"expected an address such as tcp://host:8786, got {scheduler!r}")  # fmt: skip
+    return text
+
+
 def make_run_options(name: Any = None, out: Any = None, jobs: Any = None, backend: Any = None,
-                     store: Any = None, chunk_size: Any = None) -> RunOptions:  # fmt: skip
+                     store: Any = None, chunk_size: Any = None, scheduler: Any = None,
+                     force: bool = False) -> RunOptions:  # fmt: skip
     """Validate the options of a run; ``None`` means the default."""
     run_name = DEFAULT_NAME if name is None else name
     if not isinstance(run_name, str) or not run_name.strip() or "/" in run_name or run_name in (
@@ -372,14 +421,50 @@ def make_run_options(name: Any = None, out: Any = None, jobs: Any = None, backen
     ):  # fmt: skip
         raise ConfigError("name", f"must be a plain folder name, got {run_name!r}")
     out_dir = Path(out) if out is not None else DEFAULT_ROOT / run_name
-    n_jobs = default_jobs() if jobs is None else _whole("jobs", jobs, 1)
     run_backend = backend or DEFAULT_BACKEND
     _check("backend", run_backend in BACKENDS,
            f"unknown backend {run_backend!r} (choose {', '.join(BACKENDS)})")  # fmt: skip
+    address = _scheduler(scheduler, run_backend)
+    n_jobs = _jobs(jobs, force, remote=address is not None)
     size = None if chunk_size is None else _whole("chunk_size", chunk_size, 1, MAX_CHUNK_SIZE)
     kept = store or "full"
     _check("store", kept in STORES, f"must be one of {', '.join(STORES)}, got {kept!r}")
-    return RunOptions(out_dir, n_jobs, run_backend, size, kept)
+    return RunOptions(out_dir, n_jobs, run_backend, size, kept, address)
+
+
+#: Largest TOML file read, and the deepest nesting of its arrays and inline
+#: tables: a [[grid]] of lists is two levels; anything far beyond is refused
+#: before it is parsed (the parser recurses on nesting).
+MAX_TOML_BYTES = 1 << 20
+MAX_TOML_NESTING = 8
+
+
+def _nesting(text: bytes) -> int:
+    """The deepest nesting of ``[`` and ``{`` in a TOML text, outside strings and
+    comments."""
+    depth = deepest = 0
+    quote = None
+    comment = escaped = False
+    for char in text.decode("utf-8", errors="replace"):
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -391,12 +476,21 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     field = f"config {path}"
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            text = f.read(MAX_TOML_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(field, "file not found") from None
     except OSError as e:
         raise ConfigError(field, f"cannot read: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
+    _check(field, len(text) <= MAX_TOML_BYTES,
+           f"larger than {MAX_TOML_BYTES // 1024} kB; a sweep's file is a few lines")  # fmt: skip
+    depth = _nesting(text)
+    _check(field, depth <= MAX_TOML_NESTING, f"nested {depth} levels deep; a sweep's settings "
+           f"nest at most {MAX_TOML_NESTING}")  # fmt: skip
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(field, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except (tomllib.TOMLDecodeError, RecursionError) as e:
         raise ConfigError(field, f"malformed TOML: {e}") from None
     table = data.pop("sweep", {}) if isinstance(data.get("sweep"), dict) else {}
     merged = {k.replace("-", "_"): v for k, v in {**data, **table}.items()}

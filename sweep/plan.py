@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from kernels.choose import choose_kernel
-from kernels.model import param_shapes
+from kernels.model import curve_length, param_shapes
 
 from .config import MAX_CHUNK_SIZE, Study, SweepConfig
 from .coverage import Stored, covers
@@ -33,7 +33,6 @@ from .grid import (
     Block,
     Shape,
     blocks,
-    curve_of,
     recipe_of,
     shape_key,
     task_of,
@@ -81,7 +80,7 @@ def values_per_trial(shape: Shape, store: str = "full") -> int:
         int(np.prod(s))
         for s in param_shapes(n_in, shape.width, n_out, shape.shortcuts, shape.width2).values()
     )
-    return params + len(X) * n_out + curve_of(shape).size
+    return params + len(X) * n_out + curve_length(shape.epochs, shape.curve_every, shape.curve)
 
 
 def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
@@ -204,10 +203,54 @@ class Chunk:
         return self.size * (self.shape.epochs + 1) * ns * 1e-9
 
 
+@dataclass(frozen=True)
+class Piece:
+    """Trials of one shape still to train, the kernel that will train them, and the
+    size of its chunks: the plan before its chunks are made (what a dry run counts)."""
+
+    block: Block
+    kernel: str
+    size: int
+
+    @property
+    def chunks(self) -> int:
+        return -(-len(self.block) // self.size)
+
+    @property
+    def seconds_per_trial(self) -> float:
+        shape = self.block.shape
+        # Epoch k = 0 (statistics only) costs about a forward pass: count it as one.
+        return (shape.epochs + 1) * ns_per_network_epoch(shape, self.kernel) * 1e-9
+
+
+def pieces(
+    config: SweepConfig | Study,
+    done: Stored | Collection[str] | np.ndarray = frozenset(),
+    jobs: int = 1,
+    chunk_size: int | None = None,
+) -> list[Piece]:
+    """The trials of ``config`` not stored already (``done``: see :func:`plan`), by
+    shape, with each one's kernel and chunk size."""
+    stored = Stored.of(done)
+    todo = [piece for block in blocks(config) for piece in stored.missing(block) if len(piece)]
+    total = sum(len(piece) for piece in todo)
+    fair = max(MIN_CHUNK, math.ceil(total / (CHUNKS_PER_WORKER * max(1, jobs))))
+    out = []
+    for block in todo:
+        piece = Piece(block, kernel_for(block.shape, len(block)), 1)
+        size = int(min(MAX_CHUNK, fair, max(MIN_CHUNK, TARGET_SECONDS / piece.seconds_per_trial)))
+        most = MAX_CHUNK_VALUES // max(1, values_per_trial(block.shape))
+        out.append(Piece(block, piece.kernel, chunk_size or max(1, min(size, most))))
+    return out
+
+
 def plan(
-    config: SweepConfig | Study, done: Stored | Collection[str] | np.ndarray = frozenset(),
-    jobs: int = 1, chunk_size: int | None = None, store: str = "full",
-) -> list[Chunk]:  # fmt: skip
+    config: SweepConfig | Study,
+    done: Stored | Collection[str] | np.ndarray = frozenset(),
+    jobs: int = 1,
+    chunk_size: int | None = None,
+    store: str = "full",
+) -> list[Chunk]:
     """Chunks holding every trial of ``config`` not stored already: ``done`` is what
     a folder holds (:class:`sweep.coverage.Stored`), or ids as text or numbers
     (:func:`sweep.ids.from_arrow`).
@@ -217,20 +260,12 @@ def plan(
     first, so the tail of a parallel run is short, except that the very
     first chunk is cut in pieces so the first result arrives early.
     """
-    stored = Stored.of(done)
-    todo = [piece for block in blocks(config) for piece in stored.missing(block) if len(piece)]
-    total = sum(len(piece) for piece in todo)
-    compiled_ids = total >= COMPILED_IDS_FROM
-    fair = max(MIN_CHUNK, math.ceil(total / (CHUNKS_PER_WORKER * max(1, jobs))))
+    todo = pieces(config, done, jobs, chunk_size)
+    compiled_ids = sum(len(p.block) for p in todo) >= COMPILED_IDS_FROM
     chunks: list[Chunk] = []
     for piece in todo:
-        shape = piece.shape
-        kernel = kernel_for(shape, len(piece))
-        # Epoch k = 0 (statistics only) costs about a forward pass: count it as one.
-        per_network = (shape.epochs + 1) * ns_per_network_epoch(shape, kernel) * 1e-9
-        size = int(min(MAX_CHUNK, fair, max(MIN_CHUNK, TARGET_SECONDS / per_network)))
-        size = chunk_size or max(1, min(size, MAX_CHUNK_VALUES // max(1, values_per_trial(shape))))
-        chunks += Chunk(piece, 0, len(piece), kernel, store, compiled_ids).parts(size)
+        whole = Chunk(piece.block, 0, len(piece.block), piece.kernel, store, compiled_ids)
+        chunks += whole.parts(piece.size)
     chunks.sort(key=lambda c: c.est_seconds, reverse=True)
     if chunk_size is None and chunks and chunks[0].size >= FIRST_SPLIT * MIN_CHUNK:
         # The first result arrives sooner (and shows the run is alive) when

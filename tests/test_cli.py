@@ -232,3 +232,29 @@ def test_a_refused_run_writes_nothing_not_even_a_lock(tmp_path, capsys):
         main(["run", *TINY, "--out", str(out), "--quiet"])
     assert info.value.code == 2 and "holds no sweep" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def _deep_toml(tmp_path) -> str:
+    path = tmp_path / "deep.toml"
+    path.write_text("lr = " + "[" * 100_000 + "]" * 100_000 + "\n")  # 200 kB of nesting
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [(["--jobs", "100000"], "jobs"), (["--jobs", "100000", "--force"], "jobs"),
+     (["--jobs", str(len(os.sched_getaffinity(0)) + 1)], "would only compete"),
+     (["--scheduler", "not a url", "--backend", "dask"], "scheduler"),
+     (["--scheduler", "tcp://localhost:8786"], "needs --backend dask"),
+     (["--seeds", "0:4294967296", "--force", "--dry-run"], "grid"),
+     (["--epochs", "1000000000", "--curve-every", "1", "--dry-run"], "curve_every"),
+     (["--config", "DEEP"], "nested 100000 levels")],
+)  # fmt: skip
+def test_hostile_input_is_refused_before_anything_is_allocated_or_written(args, field, tmp_path):
+    args = [_deep_toml(tmp_path) if a == "DEEP" else a for a in args]
+    out = tmp_path / "o"
+    started = time.monotonic()
+    proc = sweep_cmd("run", *args, "--out", str(out))
+    assert proc.returncode == 2 and field in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not out.exists() and time.monotonic() - started < 30
