@@ -38,7 +38,7 @@ from update_floor import floor, update_ns
 from kernels import get_task, init_batch, train_batch
 from kernels.choose import choose_kernel
 from kernels.recipe import Recipe
-from sweep.bench import cpu_name
+from sweep.store.provenance import cpu_name
 
 OPTIMIZERS = {
     "gd": Recipe(),
@@ -65,26 +65,37 @@ def main() -> None:
     # The kernel a sweep of 10,000-epoch trials would pick; and gd on the
     # general kernel too, the same kernel as the optimisers it lacks.
     work = args.batch * 10_000
-    kernels = {(name, h): choose_kernel(X, Y, h, "fast", work, recipe)
-               for (name, h), recipe in cases.items()}  # fmt: skip
+    kernels = {
+        (name, h): choose_kernel(X, Y, h, "fast", work, recipe)
+        for (name, h), recipe in cases.items()
+    }
     for h in (2, 8):
         cases[("gd (general)", h)] = OPTIMIZERS["gd"]
         kernels[("gd (general)", h)] = "general"
 
     def run(name: str, h: int, epochs: int, subnormals: str = "keep") -> None:
         recipe = dataclasses.replace(cases[(name, h)], subnormals=subnormals)
-        train_batch(X, Y, params[h], 0.1, epochs, curve_every=0, kernel=kernels[(name, h)],
-                    recipe=recipe)  # fmt: skip
+        train_batch(
+            X, Y, params[h], 0.1, epochs, curve_every=0, kernel=kernels[(name, h)], recipe=recipe
+        )
 
     for key in cases:  # compiles, untimed
         run(*key, 1)
-    jax = {} if args.no_jax else {  # compiled as they are built
-        key: jax_optimizer(X, Y, params[key[1]], 0.1, args.epochs, recipe)
-        for key, recipe in cases.items() if key[0] != "gd (general)"
-    }  # fmt: skip
+    jax = (
+        {}
+        if args.no_jax
+        else {  # compiled as they are built
+            key: jax_optimizer(X, Y, params[key[1]], 0.1, args.epochs, recipe)
+            for key, recipe in cases.items()
+            if key[0] != "gd (general)"
+        }
+    )
     # The update pass alone, per optimiser and width (in L1: 64 networks).
-    updates = {key: update_ns(recipe, key[1], batch=64, reps=2000)
-               for key, recipe in cases.items() if key[0] != "gd (general)"}  # fmt: skip
+    updates = {
+        key: update_ns(recipe, key[1], batch=64, reps=2000)
+        for key, recipe in cases.items()
+        if key[0] != "gd (general)"
+    }
     times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
     flushed_times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
     jax_times: dict[tuple[str, int], list[float]] = {key: [] for key in jax}
@@ -100,11 +111,15 @@ def main() -> None:
                 t0 = time.perf_counter()
                 jax[key]()
                 jax_times[key].append(time.perf_counter() - t0)
-    print(f"# {cpu_name()}, 1 thread, XOR 2-H-1, float64, fast exp, B = {args.batch}, "
-          f"E = {args.epochs}, medians of {args.repeat}")  # fmt: skip
-    print(f"{'optimizer':>18} {'H':>2} {'kernel':>8} {'ns/net-epoch':>13} {'x gd':>6} "
-          f"{'x gd general':>13} {'jax ns':>8} {'x jax':>6} "
-          f"{'flushed ns':>11} {'x gd':>6} {'update ns':>10} {'est x gd':>9}")  # fmt: skip
+    print(
+        f"# {cpu_name()}, 1 thread, XOR 2-H-1, float64, fast exp, B = {args.batch}, "
+        f"E = {args.epochs}, medians of {args.repeat}"
+    )
+    print(
+        f"{'optimizer':>18} {'H':>2} {'kernel':>8} {'ns/net-epoch':>13} {'x gd':>6} "
+        f"{'x gd general':>13} {'jax ns':>8} {'x jax':>6} "
+        f"{'flushed ns':>11} {'x gd':>6} {'update ns':>10} {'est x gd':>9}"
+    )
 
     def ns(key: tuple[str, int], measured=times) -> float:
         return statistics.median(measured[key]) / (args.batch * args.epochs) * 1e9
@@ -117,12 +132,17 @@ def main() -> None:
 
     for name, h in sorted(times, key=lambda key: key[1]):
         mine, flushed_mine = ns((name, h)), ns((name, h), flushed_times)
-        theirs = f"{ns((name, h), jax_times):>8.1f} {ns((name, h), jax_times) / mine:>6.2f}" if (
-            name, h) in jax else f"{'-':>8} {'-':>6}"  # fmt: skip
-        print(f"{name:>18} {h:>2} {kernels[(name, h)]:>8} {mine:>13.1f} "
-              f"{mine / ns(('gd', h)):>6.2f} {mine / ns(('gd (general)', h)):>13.2f} "
-              f"{theirs} {flushed_mine:>11.1f} "
-              f"{flushed_mine / ns(('gd', h), flushed_times):>6.2f} {alone(name, h)}")  # fmt: skip
+        theirs = (
+            f"{ns((name, h), jax_times):>8.1f} {ns((name, h), jax_times) / mine:>6.2f}"
+            if (name, h) in jax
+            else f"{'-':>8} {'-':>6}"
+        )
+        print(
+            f"{name:>18} {h:>2} {kernels[(name, h)]:>8} {mine:>13.1f} "
+            f"{mine / ns(('gd', h)):>6.2f} {mine / ns(('gd (general)', h)):>13.2f} "
+            f"{theirs} {flushed_mine:>11.1f} "
+            f"{flushed_mine / ns(('gd', h), flushed_times):>6.2f} {alone(name, h)}"
+        )
 
 
 if __name__ == "__main__":

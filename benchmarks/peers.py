@@ -60,8 +60,10 @@ def _compiled(train, params, dtype):
     import jax.numpy as jnp
 
     fn = jax.jit(jax.vmap(train))
-    args = [jnp.asarray(np.moveaxis(params[k], -1, 0), dtype)
-            for k in ("w_hidden", "b_hidden", "w_out", "b_out")]  # fmt: skip
+    args = [
+        jnp.asarray(np.moveaxis(params[k], -1, 0), dtype)
+        for k in ("w_hidden", "b_hidden", "w_out", "b_out")
+    ]
     jax.block_until_ready(fn(*args))  # compile outside the timing
 
     def run():
@@ -135,8 +137,10 @@ def torch_batched(X, Y, params, lr, epochs, dtype=np.float64):
     y = torch.as_tensor(Y, dtype=tdt).expand(B, *Y.shape)
 
     def run():
-        wh, bh, wo, bo = (torch.as_tensor(np.moveaxis(params[k], -1, 0).copy(), dtype=tdt)
-                          for k in ("w_hidden", "b_hidden", "w_out", "b_out"))  # fmt: skip
+        wh, bh, wo, bo = (
+            torch.as_tensor(np.moveaxis(params[k], -1, 0).copy(), dtype=tdt)
+            for k in ("w_hidden", "b_hidden", "w_out", "b_out")
+        )
         bh, bo = bh[:, None, :], bo[:, None, :]
         with torch.no_grad():
             for _ in range(epochs):
@@ -187,8 +191,11 @@ def jax_optimizer(X, Y, params, lr, epochs, recipe, dtype=np.float64):
             return w + step, (a, b, c)
         if name in ("rprop", "irprop-"):  # a: step sizes, b: kept g, c: last change
             same = b * g
-            a = jnp.where(same > 0, jnp.minimum(a * up, most),
-                          jnp.where(same < 0, jnp.maximum(a * down, least), a))  # fmt: skip
+            a = jnp.where(
+                same > 0,
+                jnp.minimum(a * up, most),
+                jnp.where(same < 0, jnp.maximum(a * down, least), a),
+            )
             g = jnp.where(same < 0, 0.0, g)
             change = jnp.sign(g) * a
             if name == "rprop":
@@ -215,8 +222,10 @@ def jax_optimizer(X, Y, params, lr, epochs, recipe, dtype=np.float64):
 
         p = (wh, bh, wo, bo)
         first = jnp.full_like if name in ("rprop", "irprop-") else None
-        s = tuple((first(w, lr) if first else jnp.zeros_like(w), jnp.zeros_like(w),
-                   jnp.zeros_like(w)) for w in p)  # fmt: skip
+        s = tuple(
+            (first(w, lr) if first else jnp.zeros_like(w), jnp.zeros_like(w), jnp.zeros_like(w))
+            for w in p
+        )
         return jax.lax.fori_loop(0, epochs, epoch, (p, s))[0]
 
     return _compiled(train, params, dtype)

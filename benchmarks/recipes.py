@@ -34,7 +34,7 @@ from peers import jax_vmap
 
 from kernels import get_task, init_batch
 from kernels.recipe import Recipe
-from sweep.bench import cpu_name
+from sweep.store.provenance import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The last commit before the training recipes (release 0.1.0).
@@ -81,13 +81,22 @@ class Worker:
         env = {**os.environ, "PYTHONSAFEPATH": "1"}
         if ref is not None:
             self.folder = Path(tempfile.mkdtemp(prefix="sweep-baseline-"))
-            subprocess.run(["git", "worktree", "add", "--detach", str(self.folder), ref],
-                           cwd=ROOT, check=True, capture_output=True)  # fmt: skip
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(self.folder), ref],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
             env["SWEEP_KERNEL_CACHE"] = str(self.folder / ".kernels")
         env["PYTHONPATH"] = str(self.folder)
-        self.proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(cpu)], cwd=self.folder,
-                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(cpu)],
+            cwd=self.folder,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
     def ns(self, width: int, batch: int, epochs: int, recipe: Recipe) -> float:
         fields = {} if recipe == Recipe() else dataclasses.asdict(recipe)
@@ -102,8 +111,11 @@ class Worker:
         self.proc.stdin.close()
         self.proc.wait()
         if self.ref is not None:
-            subprocess.run(["git", "worktree", "remove", "--force", str(self.folder)], cwd=ROOT,
-                           capture_output=True)  # fmt: skip
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(self.folder)],
+                cwd=ROOT,
+                capture_output=True,
+            )
 
 
 def jax_case(width: int, batch: int, epochs: int, recipe: Recipe):
@@ -111,8 +123,16 @@ def jax_case(width: int, batch: int, epochs: int, recipe: Recipe):
     network-epoch (compiled first)."""
     X, Y = get_task("xor")
     params = init_batch(np.arange(batch), 2, width, 1)
-    fn = jax_vmap(X, Y, params, 0.1, epochs, momentum=recipe.momentum,
-                  online=recipe.update == "online", tanh=recipe.activation == "tanh")  # fmt: skip
+    fn = jax_vmap(
+        X,
+        Y,
+        params,
+        0.1,
+        epochs,
+        momentum=recipe.momentum,
+        online=recipe.update == "online",
+        tanh=recipe.activation == "tanh",
+    )
 
     def timed() -> float:
         t = time.perf_counter()
@@ -134,7 +154,8 @@ def measure(batch: int, epochs: int, rounds: int, baseline: str | None) -> list[
             for worker, label in ((here, "kernel"), (before, "release 0.1.0")):
                 if worker is not None:
                     cases[(label, "plain GD", width)] = functools.partial(
-                        worker.ns, width, batch, epochs, Recipe())  # fmt: skip
+                        worker.ns, width, batch, epochs, Recipe()
+                    )
         for name, recipe in RECIPES.items():
             if name != "plain GD":
                 cases[("kernel", name, 8)] = functools.partial(here.ns, 8, batch, epochs, recipe)
@@ -143,8 +164,10 @@ def measure(batch: int, epochs: int, rounds: int, baseline: str | None) -> list[
                 # JAX's cost per network falls with the batch: give it the same one.
                 cases[("jax jit(vmap)", name, 8)] = jax_case(8, batch, epochs, RECIPES[name])
         except ImportError:
-            print("# jax is not installed: its rows are skipped (pip install '.[bench]')",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                "# jax is not installed: its rows are skipped (pip install '.[bench]')",
+                file=sys.stderr,
+            )
         for timed in cases.values():
             timed()  # compiled, and caches warm, outside the timings
         times: dict = {key: [] for key in cases}
@@ -155,16 +178,21 @@ def measure(batch: int, epochs: int, rounds: int, baseline: str | None) -> list[
         here.close()
         if before is not None:
             before.close()
-    return [{"approach": a, "recipe": r, "width": w, "ns": statistics.median(t)}
-            for (a, r, w), t in times.items()]  # fmt: skip
+    return [
+        {"approach": a, "recipe": r, "width": w, "ns": statistics.median(t)}
+        for (a, r, w), t in times.items()
+    ]
 
 
 def ratios(rows: list[dict]) -> list[str]:
     """The goals' ratios, each computed from figures of this one run."""
 
     def ns(approach: str, recipe: str, width: int) -> float | None:
-        hits = [r["ns"] for r in rows if (r["approach"], r["recipe"], r["width"]) ==
-                (approach, recipe, width)]  # fmt: skip
+        hits = [
+            r["ns"]
+            for r in rows
+            if (r["approach"], r["recipe"], r["width"]) == (approach, recipe, width)
+        ]
         return hits[0] if hits else None
 
     out = []
@@ -197,13 +225,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="B = 1,024, E = 500")
     parser.add_argument("--repeat", type=int, default=5, help="rounds (figures are medians)")
-    parser.add_argument("--baseline", default=BASELINE, help="git ref of the release to "
-                        f"compare with (default {BASELINE}; 'none' to skip)")  # fmt: skip
+    parser.add_argument(
+        "--baseline",
+        default=BASELINE,
+        help=f"git ref of the release to compare with (default {BASELINE}; 'none' to skip)",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()
     batch, epochs = (1024, 500) if args.quick else (4096, 2000)
-    print(f"# {cpu_name()}, 1 thread, XOR 2-H-1, float64, fast exp, B = {batch}, "
-          f"E = {epochs}, median of {args.repeat} interleaved rounds")  # fmt: skip
+    print(
+        f"# {cpu_name()}, 1 thread, XOR 2-H-1, float64, fast exp, B = {batch}, "
+        f"E = {epochs}, median of {args.repeat} interleaved rounds"
+    )
     rows = measure(batch, epochs, args.repeat, None if args.baseline == "none" else args.baseline)
     print(format_rows(rows))
     for line in ratios(rows):

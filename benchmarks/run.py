@@ -24,7 +24,7 @@ import pandas as pd
 import recipes
 import scaling
 import sweep_e2e
-from sweep.bench import cpu_name
+from sweep.store.provenance import cpu_name
 
 HISTORY = Path(__file__).resolve().parent / "history"
 
@@ -32,10 +32,15 @@ HISTORY = Path(__file__).resolve().parent / "history"
 #: IEEE-preserving with FMA (what the fast kernel is allowed), and full fast-math
 #: (reciprocal approximations, no NaN/inf: what the kernel must not do).
 C_BUILDS = {
-    "IEEE + FMA": ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math",
-                   "-ffp-contract=fast"],
+    "IEEE + FMA": [
+        "-O3",
+        "-march=native",
+        "-fno-math-errno",
+        "-fno-trapping-math",
+        "-ffp-contract=fast",
+    ],
     "fast-math": ["-O3", "-march=native", "-ffast-math"],
-}  # fmt: skip
+}
 
 
 def git_commit() -> str | None:
@@ -44,8 +49,13 @@ def git_commit() -> str | None:
 
     here = Path(__file__).resolve().parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, text=True,
-                                capture_output=True, check=True).stdout.strip()  # fmt: skip
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=here,
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--", "kernels", "sweep"],
             cwd=here.parent,
@@ -70,10 +80,13 @@ def c_proxy_ns(flags: list[str], width: int, repeat: int) -> float | None:
         return None
     exe = Path(tempfile.mkdtemp()) / "c_proxy"
     source = Path(__file__).resolve().parent / "c_proxy.c"
-    subprocess.run(["gcc", *flags, f"-DH={width}", "-o", str(exe), str(source), "-lm"],
-                   check=True)  # fmt: skip
-    runs = [float(subprocess.run([str(exe)], capture_output=True, text=True, check=True)
-                  .stdout.split()[0]) for _ in range(repeat)]  # fmt: skip
+    subprocess.run(["gcc", *flags, f"-DH={width}", "-o", str(exe), str(source), "-lm"], check=True)
+    runs = [
+        float(
+            subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()[0]
+        )
+        for _ in range(repeat)
+    ]
     return statistics.median(runs)
 
 
@@ -86,8 +99,10 @@ def main() -> None:
     print(f"# {when}, {cpu_name()}, Python {platform.python_version()}, commit {git_commit()}")
 
     batch, epochs, widths = (1024, 2000, [2, 8]) if args.quick else (4096, 10_000, [2, 8, 32])
-    print(f"\n## Kernel, ns per network-epoch (B={batch}, E={epochs}, 1 thread, median of "
-          f"{args.repeat})")  # fmt: skip
+    print(
+        f"\n## Kernel, ns per network-epoch (B={batch}, E={epochs}, 1 thread, median of "
+        f"{args.repeat})"
+    )
     kernel_rows = kernel.measure(batch, epochs, widths, args.repeat)
     print(kernel.format_rows(kernel_rows))
     for label, flags in C_BUILDS.items():
@@ -95,13 +110,15 @@ def main() -> None:
             proxy = c_proxy_ns(flags, width, args.repeat)
             if proxy is None:
                 break
-            kernel_rows.append({"approach": f"C proxy, {label}", "width": width,
-                                "dtype": "float64", "ns": proxy})  # fmt: skip
+            kernel_rows.append(
+                {"approach": f"C proxy, {label}", "width": width, "dtype": "float64", "ns": proxy}
+            )
             print(f"hardware proxy, C ({label}: {' '.join(flags)}), H = {width}: {proxy:.1f} ns")
 
     print("\n## Training recipes, ns per network-epoch (XOR, interleaved rounds)")
-    recipe_rows = recipes.measure(*((1024, 500) if args.quick else (4096, 2000)), args.repeat,
-                                  recipes.BASELINE)  # fmt: skip
+    recipe_rows = recipes.measure(
+        *((1024, 500) if args.quick else (4096, 2000)), args.repeat, recipes.BASELINE
+    )
     print(recipes.format_rows(recipe_rows))
     for line in recipes.ratios(recipe_rows):
         print(line)
@@ -116,11 +133,22 @@ def main() -> None:
     print(scaling.format_rows(scale_rows))
 
     HISTORY.mkdir(exist_ok=True)
-    meta = {"when": when, "cpu": cpu_name(), "python": platform.python_version(),
-            "quick": args.quick, "commit": git_commit()}  # fmt: skip
-    frames = [pd.DataFrame(rows).assign(table=name) for name, rows in
-              (("kernel", kernel_rows), ("recipes", recipe_rows), ("e2e", e2e_rows),
-               ("scaling", scale_rows))]  # fmt: skip
+    meta = {
+        "when": when,
+        "cpu": cpu_name(),
+        "python": platform.python_version(),
+        "quick": args.quick,
+        "commit": git_commit(),
+    }
+    frames = [
+        pd.DataFrame(rows).assign(table=name)
+        for name, rows in (
+            ("kernel", kernel_rows),
+            ("recipes", recipe_rows),
+            ("e2e", e2e_rows),
+            ("scaling", scale_rows),
+        )
+    ]
     everything = pd.concat(frames, ignore_index=True).assign(**meta)
     stem = HISTORY / f"{when}{'-quick' if args.quick else ''}"
     everything.to_csv(stem.with_suffix(".csv"), index=False)

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sweep.bench import cpu_name
+from sweep.store.provenance import cpu_name
 
 
 def _run(argv: list[str]) -> tuple[float, int]:
@@ -48,14 +48,38 @@ def _run(argv: list[str]) -> tuple[float, int]:
 def measure(trials: int, jobs: int, backend: str, resume: bool, folder: Path) -> dict:
     """One fresh run of ``trials`` trials (and optionally its healing rerun)."""
     out = folder / f"n{trials}"
-    argv = ["run", "--seeds", f"0:{trials}", "--lr", "0.5", "--width", "2", "--epochs", "0",
-            "--store", "summary", "--jobs", str(jobs), "--backend", backend, "--out", str(out),
-            "--quiet", "--force"]  # fmt: skip
+    argv = [
+        "run",
+        "--seeds",
+        f"0:{trials}",
+        "--lr",
+        "0.5",
+        "--width",
+        "2",
+        "--epochs",
+        "0",
+        "--store",
+        "summary",
+        "--jobs",
+        str(jobs),
+        "--backend",
+        backend,
+        "--out",
+        str(out),
+        "--quiet",
+        "--force",
+    ]
     seconds, peak = _run(argv)
     parts = sorted(out.glob("part-*.parquet"))
     size = sum(p.stat().st_size for p in parts)
-    row = {"trials": trials, "seconds": seconds, "peak_bytes": peak, "parts": len(parts),
-           "bytes_per_trial": size / trials, "us_per_trial": seconds / trials * 1e6}  # fmt: skip
+    row = {
+        "trials": trials,
+        "seconds": seconds,
+        "peak_bytes": peak,
+        "parts": len(parts),
+        "bytes_per_trial": size / trials,
+        "us_per_trial": seconds / trials * 1e6,
+    }
     if resume:
         lost = parts[:: max(1, round(len(parts) / max(1, round(len(parts) * 0.01))))]
         for part in lost:
@@ -84,18 +108,25 @@ def main() -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     base = rows[0]
-    print(f"# {cpu_name()}, {args.jobs} {args.backend} workers, XOR 2-2-1, --epochs 0, "
-          "--store summary")  # fmt: skip
-    print(f"{'trials':>12} {'time s':>8} {'x time':>7} {'peak MB':>8} {'x peak':>7} "
-          f"{'B/trial':>8} {'us/trial':>9}" + (f" {'resume s':>9} {'resume %':>9}"
-                                                if args.resume else ""))  # fmt: skip
+    print(
+        f"# {cpu_name()}, {args.jobs} {args.backend} workers, XOR 2-2-1, --epochs 0, "
+        "--store summary"
+    )
+    print(
+        f"{'trials':>12} {'time s':>8} {'x time':>7} {'peak MB':>8} {'x peak':>7} "
+        f"{'B/trial':>8} {'us/trial':>9}"
+        + (f" {'resume s':>9} {'resume %':>9}" if args.resume else "")
+    )
     for r in rows:
-        line = (f"{r['trials']:>12,} {r['seconds']:>8.1f} {r['seconds'] / base['seconds']:>7.2f} "
-                f"{r['peak_bytes'] / 1e6:>8.0f} {r['peak_bytes'] / base['peak_bytes']:>7.2f} "
-                f"{r['bytes_per_trial']:>8.1f} {r['us_per_trial']:>9.2f}")  # fmt: skip
+        line = (
+            f"{r['trials']:>12,} {r['seconds']:>8.1f} {r['seconds'] / base['seconds']:>7.2f} "
+            f"{r['peak_bytes'] / 1e6:>8.0f} {r['peak_bytes'] / base['peak_bytes']:>7.2f} "
+            f"{r['bytes_per_trial']:>8.1f} {r['us_per_trial']:>9.2f}"
+        )
         if args.resume:
-            line += (f" {r['resume_seconds']:>9.1f} "
-                     f"{100 * r['resume_seconds'] / r['seconds']:>8.0f}%")  # fmt: skip
+            line += (
+                f" {r['resume_seconds']:>9.1f} {100 * r['resume_seconds'] / r['seconds']:>8.0f}%"
+            )
         print(line)
     if args.json:
         record = {"cpu": cpu_name(), "jobs": args.jobs, "backend": args.backend, "rows": rows}

@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from sweep.config import make_config
-from sweep.plan import plan
-from sweep.rows import chunk_rows
+from sweep.config.study import make_config
+from sweep.runner.plan import plan
+from sweep.runner.rows import chunk_rows
 
 
 def seconds_for(trials: int, width: int, epochs: int = 200) -> tuple[float, str]:
@@ -30,14 +30,16 @@ def seconds_for(trials: int, width: int, epochs: int = 200) -> tuple[float, str]
 
 
 def measure(quick: bool = False) -> list[dict]:
-    cases = [(trials, 2) for trials in ([10**3, 10**4, 10**5] if quick else
-                                        [10**3, 10**4, 10**5, 10**6])]  # fmt: skip
+    cases = [
+        (trials, 2) for trials in ([10**3, 10**4, 10**5] if quick else [10**3, 10**4, 10**5, 10**6])
+    ]
     cases += [(10**4, width) for width in ([1, 4, 16] if quick else [1, 2, 4, 8, 16, 32, 64])]
     rows = []
     for trials, width in cases:
         seconds, kernel = seconds_for(trials, width)
-        rows.append({"trials": trials, "width": width, "epochs": 200, "seconds": seconds,
-                     "kernel": kernel})  # fmt: skip
+        rows.append(
+            {"trials": trials, "width": width, "epochs": 200, "seconds": seconds, "kernel": kernel}
+        )
     for r in rows:
         r["ns_per_trial_epoch"] = r["seconds"] / (r["trials"] * r["epochs"]) * 1e9
         r["ns_per_trial_epoch_unit"] = r["ns_per_trial_epoch"] / r["width"]
@@ -47,10 +49,30 @@ def measure(quick: bool = False) -> list[dict]:
 def format_rows(rows: list[dict]) -> str:
     from tabulate import tabulate
 
-    return tabulate([[r["trials"], r["width"], r["epochs"], r["kernel"], r["seconds"],
-                      r["ns_per_trial_epoch"], r["ns_per_trial_epoch_unit"]] for r in rows],
-                    headers=["trials", "width", "epochs", "kernel", "seconds", "ns/trial-epoch",
-                             "ns/trial-epoch/unit"], floatfmt=".2f")  # fmt: skip
+    return tabulate(
+        [
+            [
+                r["trials"],
+                r["width"],
+                r["epochs"],
+                r["kernel"],
+                r["seconds"],
+                r["ns_per_trial_epoch"],
+                r["ns_per_trial_epoch_unit"],
+            ]
+            for r in rows
+        ],
+        headers=[
+            "trials",
+            "width",
+            "epochs",
+            "kernel",
+            "seconds",
+            "ns/trial-epoch",
+            "ns/trial-epoch/unit",
+        ],
+        floatfmt=".2f",
+    )
 
 
 def main() -> None:

@@ -22,8 +22,21 @@ def one_run(jobs: int, seeds: str, backend: str) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "xor"
         t0 = time.perf_counter()
-        cmd = [sys.executable, "-m", "sweep", "run", "--seeds", seeds, "--jobs", str(jobs),
-               "--backend", backend, "--out", str(out), "--quiet"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "sweep",
+            "run",
+            "--seeds",
+            seeds,
+            "--jobs",
+            str(jobs),
+            "--backend",
+            backend,
+            "--out",
+            str(out),
+            "--quiet",
+        ]
         proc = subprocess.Popen(cmd)
         first = None
         while proc.poll() is None:
@@ -48,21 +61,36 @@ def measure(seeds: str, repeat: int) -> list[dict]:
     for jobs, backend in ((1, "sequential"), (2, "threading"), (2, "loky")):
         runs = [one_run(jobs, seeds, backend) for _ in range(repeat)]
         seconds = statistics.median(r[0] for r in runs)
-        rows.append({"jobs": jobs, "backend": backend, "trials": runs[0][2], "seconds": seconds,
-                     "first_part_s": statistics.median(r[1] for r in runs),
-                     "trials_per_s": runs[0][2] / seconds})  # fmt: skip
+        rows.append(
+            {
+                "jobs": jobs,
+                "backend": backend,
+                "trials": runs[0][2],
+                "seconds": seconds,
+                "first_part_s": statistics.median(r[1] for r in runs),
+                "trials_per_s": runs[0][2] / seconds,
+            }
+        )
     return rows
 
 
 def format_rows(rows: list[dict]) -> str:
     from tabulate import tabulate
 
-    table = [[r["jobs"], r["backend"], r["trials"], r["seconds"], r["first_part_s"],
-              r["trials_per_s"]] for r in rows]  # fmt: skip
-    text = tabulate(table, headers=["jobs", "backend", "trials", "seconds", "first part (s)",
-                                    "trials/s"], floatfmt=".2f")  # fmt: skip
-    speedups = [f"parallel speed-up, 2 workers ({r['backend']}) vs 1: "
-                f"{rows[0]['seconds'] / r['seconds']:.2f}x" for r in rows[1:]]  # fmt: skip
+    table = [
+        [r["jobs"], r["backend"], r["trials"], r["seconds"], r["first_part_s"], r["trials_per_s"]]
+        for r in rows
+    ]
+    text = tabulate(
+        table,
+        headers=["jobs", "backend", "trials", "seconds", "first part (s)", "trials/s"],
+        floatfmt=".2f",
+    )
+    speedups = [
+        f"parallel speed-up, 2 workers ({r['backend']}) vs 1: "
+        f"{rows[0]['seconds'] / r['seconds']:.2f}x"
+        for r in rows[1:]
+    ]
     return "\n".join([text, *speedups])
 
 

@@ -44,14 +44,40 @@ def _loop(momentum: int, optimizer: int):
             for r in range(g0.shape[0]):  # _update clears grad; both pay this copy
                 for j in range(g0.shape[1]):
                     grad[r, j] = g0[r, j]
-            _update(MOMENTUM, False, OPTIMIZER, True, th, grad, vel, lr, consts, pw, scale,
-                    live, check, bh, w2, b2, wo, bo, ws)  # fmt: skip
+            _update(
+                MOMENTUM,
+                False,
+                OPTIMIZER,
+                True,
+                th,
+                grad,
+                vel,
+                lr,
+                consts,
+                pw,
+                scale,
+                live,
+                check,
+                bh,
+                w2,
+                b2,
+                wo,
+                bo,
+                ws,
+            )
 
     return run
 
 
-def update_ns(recipe: Recipe, width: int, n_in: int = 2, n_out: int = 1, batch: int = 256,
-              reps: int = 200, repeat: int = 7) -> float:  # fmt: skip
+def update_ns(
+    recipe: Recipe,
+    width: int,
+    n_in: int = 2,
+    n_out: int = 1,
+    batch: int = 256,
+    reps: int = 200,
+    repeat: int = 7,
+) -> float:
     """Median ns per network for one update of every parameter of an
     ``n_in``-``width``-``n_out`` network (float64, fast arithmetic)."""
     offsets = layer_offsets(n_in, width, 0, n_out)
@@ -68,8 +94,7 @@ def update_ns(recipe: Recipe, width: int, n_in: int = 2, n_out: int = 1, batch: 
     live, check = np.ones(batch, dtype=np.bool_), np.zeros(batch)
 
     def once(n: int) -> None:
-        run(th, g0, grad, state.velocity, lr, consts, state.powers, scale, live, check,
-            offsets, n)  # fmt: skip
+        run(th, g0, grad, state.velocity, lr, consts, state.powers, scale, live, check, offsets, n)
 
     once(1)  # compiles
     times = []

@@ -8,8 +8,9 @@ from . import codegen, tiled
 from .recipe import Recipe
 
 
-def choose_kernel(X: np.ndarray, Y: np.ndarray, width: int, exp: str, work: float,
-                  recipe: Recipe) -> str:  # fmt: skip
+def choose_kernel(
+    X: np.ndarray, Y: np.ndarray, width: int, exp: str, work: float, recipe: Recipe
+) -> str:
     """``general`` or ``tiled`` for ``work`` network-epochs of a shape (``X``, ``Y``:
     the task's 0/1 patterns) and recipe.
 

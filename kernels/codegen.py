@@ -57,10 +57,12 @@ SOLVED, CONVERGED, DIVERGED, HIT, LIVE = range(5)
 N_EVENTS = 5
 _ENV_CACHE = "SWEEP_KERNEL_CACHE"
 #: What a generated kernel is called with (see :func:`run`).
-SIGNATURE = ("theta, lr, events, curve, outputs, final_loss, work, epochs, tol, margin, "
-             "mse_target, momentum, weight_decay, beta1, beta2, adam_eps, eta_plus, "
-             "eta_minus, delta_max, delta_min, max_factor, prime_offset, points, early_stop, "
-             "stop")  # fmt: skip
+SIGNATURE = (
+    "theta, lr, events, curve, outputs, final_loss, work, epochs, tol, margin, "
+    "mse_target, momentum, weight_decay, beta1, beta2, adam_eps, eta_plus, "
+    "eta_minus, delta_max, delta_min, max_factor, prime_offset, points, early_stop, "
+    "stop"
+)
 
 
 def param_rows(n_in: int, width: int, n_out: int) -> list[str]:
@@ -120,12 +122,16 @@ class Arithmetic:
         return f"descend(MOMENTUM, {decay}, {w}, {g}, {v}, lr_j, mu_t, lam_t, {self.fast})"
 
     def adam(self, decay: str, w: str, g: str, state: str) -> str:
-        return (f"adam({decay}, {w}, {g}, {state}, a_step, a_root, lam_t, b1_t, b2_t, eps_t, "
-                f"{self.fast})")  # fmt: skip
+        return (
+            f"adam({decay}, {w}, {g}, {state}, a_step, a_root, lam_t, b1_t, b2_t, eps_t, "
+            f"{self.fast})"
+        )
 
     def rprop(self, kind: str, decay: str, w: str, g: str, state: str) -> str:
-        return (f"rprop({kind}, {decay}, {w}, {g}, {state}, lam_t, up_t, down_t, most_t, "
-                f"least_t, {self.fast})")  # fmt: skip
+        return (
+            f"rprop({kind}, {decay}, {w}, {g}, {state}, lam_t, up_t, down_t, most_t, "
+            f"least_t, {self.fast})"
+        )
 
     def quickprop(self, decay: str, w: str, g: str, state: str) -> str:
         return f"quickprop({decay}, {w}, {g}, {state}, lr_j, lam_t, qmu_t, {self.fast})"
@@ -150,8 +156,7 @@ class Arithmetic:
         assert value is not None, "an empty sum"
         return value
 
-    def preactivation(self, X: np.ndarray, p: int, weight: Callable[[int], str],
-                      bias: str) -> str:  # fmt: skip
+    def preactivation(self, X: np.ndarray, p: int, weight: Callable[[int], str], bias: str) -> str:
         """A hidden unit's pre-activation on sample ``p`` (``weight(i)``: its input weight)."""
         terms = [(x, weight(i)) for x, i in active_inputs(X, p)]
         if not terms:
@@ -177,8 +182,14 @@ class Sums:
         return name if name in self.started else "zero"
 
 
-def module_source(generator: str, X: np.ndarray, Y: np.ndarray, width: int, variant: Variant,
-                  variants: list[list[str]]) -> str:  # fmt: skip
+def module_source(
+    generator: str,
+    X: np.ndarray,
+    Y: np.ndarray,
+    width: int,
+    variant: Variant,
+    variants: list[list[str]],
+) -> str:
     """A generated module: header, then the kernel ``variants`` (fast, exact)."""
     n_samples, n_in = X.shape
     n_out = Y.shape[1]
@@ -280,11 +291,25 @@ def unblocked(flat: np.ndarray, n_rows: int, n: int, nb: int) -> np.ndarray:
 
 
 def run(
-    module: ModuleType, nb: int, work_rows: int, X: np.ndarray, Y: np.ndarray,
-    theta: np.ndarray, state: np.ndarray, lr: np.ndarray, fast: bool, *, epochs: int,
-    tol: float, margin: float, mse_target: float, constants: tuple, points: np.ndarray,
-    early_stop: bool, stop: np.ndarray,
-):  # fmt: skip
+    module: ModuleType,
+    nb: int,
+    work_rows: int,
+    X: np.ndarray,
+    Y: np.ndarray,
+    theta: np.ndarray,
+    state: np.ndarray,
+    lr: np.ndarray,
+    fast: bool,
+    *,
+    epochs: int,
+    tol: float,
+    margin: float,
+    mse_target: float,
+    constants: tuple,
+    points: np.ndarray,
+    early_stop: bool,
+    stop: np.ndarray,
+):
     """Train with a generated kernel (blocks of ``nb`` networks, ``work_rows`` rows
     of scratch per block); ``theta`` is the (rows, n) flat parameters,
     ``state`` the optimiser's rows after them (updated in place; (0, n)
@@ -313,8 +338,23 @@ def run(
     final_loss = np.empty(n_blocks * nb, dtype=dtype)
     work = np.zeros(work_rows * nb, dtype=dtype)
     kernel = module.train_fast if fast else module.train_exact
-    kernel(flat, lr_b, events, curve, outputs, final_loss, work, epochs, tol, margin,
-           mse_target, *constants, points, early_stop, stop)  # fmt: skip
+    kernel(
+        flat,
+        lr_b,
+        events,
+        curve,
+        outputs,
+        final_loss,
+        work,
+        epochs,
+        tol,
+        margin,
+        mse_target,
+        *constants,
+        points,
+        early_stop,
+        stop,
+    )
     trained = unblocked(flat, rows.shape[0], n, nb)
     theta, state[...] = trained[:n_params], trained[n_params:]
     return (

@@ -320,8 +320,7 @@ def _deep_forward(act, fast, xg, th, hid, hid2, oacc, acc, w2, b2, wo, ws):
 
 
 @njit(**_PIECE)
-def _deep_backward(act, prime, po, fast, xg, th, hid, hid2, dout, grad, acc, d2, w2, b2, wo,
-                   ws):  # fmt: skip
+def _deep_backward(act, prime, po, fast, xg, th, hid, hid2, dout, grad, acc, d2, w2, b2, wo, ws):
     """Add one sample's gradient terms (minus the gradient) of a network with two
     hidden layers to ``grad``: the output weights', the second layer's (its
     deltas into ``d2``), the first layer's, then the shortcuts'. The output
@@ -378,8 +377,27 @@ def _sample_inputs(X, p, xg):
 
 
 @njit(**_PIECE)
-def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, scale, live, check,
-            bh, w2, b2, wo, bo, ws):  # fmt: skip
+def _update(
+    momentum,
+    decay,
+    optimizer,
+    fast,
+    th,
+    grad,
+    vel,
+    lr,
+    consts,
+    pw,
+    scale,
+    live,
+    check,
+    bh,
+    w2,
+    b2,
+    wo,
+    bo,
+    ws,
+):
     """theta <- theta + step for every row (weight decay on the weights only:
     rows below ``bh``, from ``w2`` to ``b2``, from ``wo`` to ``bo`` and from
     ``ws`` on), clearing ``grad``; frozen
@@ -405,22 +423,50 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, sca
             if optimizer == QUICKPROP:
                 gp, dw = vel[r, j], vel[rows + r, j]
                 if weight:
-                    w, gp, dw = quickprop(decay, th[r, j], grad[r, j], gp, dw, lr[j], lam_t, qmu,
-                                          fast)  # fmt: skip
+                    w, gp, dw = quickprop(
+                        decay, th[r, j], grad[r, j], gp, dw, lr[j], lam_t, qmu, fast
+                    )
                 else:
-                    w, gp, dw = quickprop(False, th[r, j], grad[r, j], gp, dw, lr[j], lam_t, qmu,
-                                          fast)  # fmt: skip
+                    w, gp, dw = quickprop(
+                        False, th[r, j], grad[r, j], gp, dw, lr[j], lam_t, qmu, fast
+                    )
                 vel[r, j] = gp if live[j] else vel[r, j]
                 vel[rows + r, j] = dw if live[j] else vel[rows + r, j]
             elif optimizer in (RPROP, IRPROP):
                 step, gp = vel[r, j], vel[rows + r, j]
                 dw = vel[2 * rows + r, j] if optimizer == RPROP else zero
                 if weight:
-                    w, step, gp, dw = rprop(optimizer, decay, th[r, j], grad[r, j], step, gp, dw,
-                                            lam_t, up, down, most, least, fast)  # fmt: skip
+                    w, step, gp, dw = rprop(
+                        optimizer,
+                        decay,
+                        th[r, j],
+                        grad[r, j],
+                        step,
+                        gp,
+                        dw,
+                        lam_t,
+                        up,
+                        down,
+                        most,
+                        least,
+                        fast,
+                    )
                 else:
-                    w, step, gp, dw = rprop(optimizer, False, th[r, j], grad[r, j], step, gp, dw,
-                                            lam_t, up, down, most, least, fast)  # fmt: skip
+                    w, step, gp, dw = rprop(
+                        optimizer,
+                        False,
+                        th[r, j],
+                        grad[r, j],
+                        step,
+                        gp,
+                        dw,
+                        lam_t,
+                        up,
+                        down,
+                        most,
+                        least,
+                        fast,
+                    )
                 vel[r, j] = step if live[j] else vel[r, j]
                 vel[rows + r, j] = gp if live[j] else vel[rows + r, j]
                 if optimizer == RPROP:
@@ -428,21 +474,47 @@ def _update(momentum, decay, optimizer, fast, th, grad, vel, lr, consts, pw, sca
             elif optimizer == ADAM:
                 m, s = vel[r, j], vel[rows + r, j]
                 if weight:
-                    w, m, s = adam(decay, th[r, j], grad[r, j], m, s, scale[0, j], scale[1, j],
-                                   lam_t, beta1, beta2, eps, fast)  # fmt: skip
+                    w, m, s = adam(
+                        decay,
+                        th[r, j],
+                        grad[r, j],
+                        m,
+                        s,
+                        scale[0, j],
+                        scale[1, j],
+                        lam_t,
+                        beta1,
+                        beta2,
+                        eps,
+                        fast,
+                    )
                 else:
-                    w, m, s = adam(False, th[r, j], grad[r, j], m, s, scale[0, j], scale[1, j],
-                                   lam_t, beta1, beta2, eps, fast)  # fmt: skip
+                    w, m, s = adam(
+                        False,
+                        th[r, j],
+                        grad[r, j],
+                        m,
+                        s,
+                        scale[0, j],
+                        scale[1, j],
+                        lam_t,
+                        beta1,
+                        beta2,
+                        eps,
+                        fast,
+                    )
                 vel[r, j] = m if live[j] else vel[r, j]
                 vel[rows + r, j] = s if live[j] else vel[rows + r, j]
             else:
                 v = vel[r, j] if momentum else zero
                 if weight:
-                    w, v = descend(momentum, decay, th[r, j], grad[r, j], v, lr[j], mu_t, lam_t,
-                                   fast)  # fmt: skip
+                    w, v = descend(
+                        momentum, decay, th[r, j], grad[r, j], v, lr[j], mu_t, lam_t, fast
+                    )
                 else:
-                    w, v = descend(momentum, False, th[r, j], grad[r, j], v, lr[j], mu_t, lam_t,
-                                   fast)  # fmt: skip
+                    w, v = descend(
+                        momentum, False, th[r, j], grad[r, j], v, lr[j], mu_t, lam_t, fast
+                    )
                 if momentum:
                     vel[r, j] = v if live[j] else vel[r, j]
             grad[r, j] = zero
@@ -464,9 +536,30 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
     STAMP = source_stamp()  # in the closure: part of Numba's cache key
 
     @njit(**JIT)
-    def train_block(X, Y, sgn, th, vel, pw, lr, hyper, width, width2, epochs, tol, margin,
-                    mse_target, points, early_stop, states, events, curve, outputs,
-                    final_loss, stop):  # fmt: skip
+    def train_block(
+        X,
+        Y,
+        sgn,
+        th,
+        vel,
+        pw,
+        lr,
+        hyper,
+        width,
+        width2,
+        epochs,
+        tol,
+        margin,
+        mse_target,
+        points,
+        early_stop,
+        states,
+        events,
+        curve,
+        outputs,
+        final_loss,
+        stop,
+    ):
         """Train the networks of one block (arrays are block-local; see block_kernel)."""
         STAMP  # noqa: B018 (a closure variable: Numba's cache key includes its value)
         n_samples, n_in = X.shape
@@ -528,25 +621,51 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                     for j in range(nb):
                         yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
                         e = y - yhat
-                        worst[j], miss[j], sse[j] = observe(e, sign, worst[j], miss[j], sse[j],
-                                                            FAST)  # fmt: skip
+                        worst[j], miss[j], sse[j] = observe(
+                            e, sign, worst[j], miss[j], sse[j], FAST
+                        )
                         outputs[p, o, j] = yhat  # what stays is the last epoch's
                         if train_here:
                             d = output_delta(LOSS, OUT, e, yhat, PRIME, po, FAST)
                             dout[o, j] = d
                             grad[bo_ + o, j] = grad[bo_ + o, j] + d
                 if train_here and DEEP:
-                    _deep_backward(ACT, PRIME, po, FAST, xg, th, hid, hid2, dout, grad, acc, d2,
-                                   w2_, b2_, wo_, wsf)  # fmt: skip
+                    _deep_backward(
+                        ACT,
+                        PRIME,
+                        po,
+                        FAST,
+                        xg,
+                        th,
+                        hid,
+                        hid2,
+                        dout,
+                        grad,
+                        acc,
+                        d2,
+                        w2_,
+                        b2_,
+                        wo_,
+                        wsf,
+                    )
                 elif train_here:
                     _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
 
             for j in range(nb):
                 mse = sse[j] / n_terms
                 events[SOLVED, j], events[CONVERGED, j], events[HIT, j] = record(
-                    k, live[j], events[SOLVED, j], events[CONVERGED, j], events[HIT, j],
-                    worst[j], miss[j], mse, margin_t, tol_t, target_t,
-                )  # fmt: skip
+                    k,
+                    live[j],
+                    events[SOLVED, j],
+                    events[CONVERGED, j],
+                    events[HIT, j],
+                    worst[j],
+                    miss[j],
+                    mse,
+                    margin_t,
+                    tol_t,
+                    target_t,
+                )
             if nxt < points.size and points[nxt] == k:
                 for j in range(nb):
                     curve[nxt, j] = sse[j] / n_terms
@@ -570,8 +689,27 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
             for j in range(nb):
                 check[j] = zero
             if not ONLINE:
-                _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw, scale,
-                        live, check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
+                _update(
+                    MOMENTUM,
+                    DECAY,
+                    OPTIMIZER,
+                    FAST,
+                    th,
+                    grad,
+                    vel,
+                    lr,
+                    consts,
+                    pw,
+                    scale,
+                    live,
+                    check,
+                    bh_,
+                    w2_,
+                    b2_,
+                    wo_,
+                    bo_,
+                    ws_,
+                )
             elif not SHUFFLE:
                 for p in range(n_samples):
                     c = nnz[p]
@@ -588,13 +726,47 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
                     if DEEP:
-                        _deep_backward(ACT, PRIME, po, FAST, xg, th, hid, hid2, dout, grad, acc,
-                                       d2, w2_, b2_, wo_, wsf)  # fmt: skip
+                        _deep_backward(
+                            ACT,
+                            PRIME,
+                            po,
+                            FAST,
+                            xg,
+                            th,
+                            hid,
+                            hid2,
+                            dout,
+                            grad,
+                            acc,
+                            d2,
+                            w2_,
+                            b2_,
+                            wo_,
+                            wsf,
+                        )
                     else:
-                        _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc,
-                                  wsf)  # fmt: skip
-                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw,
-                            scale, live, check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
+                        _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
+                    _update(
+                        MOMENTUM,
+                        DECAY,
+                        OPTIMIZER,
+                        FAST,
+                        th,
+                        grad,
+                        vel,
+                        lr,
+                        consts,
+                        pw,
+                        scale,
+                        live,
+                        check,
+                        bh_,
+                        w2_,
+                        b2_,
+                        wo_,
+                        bo_,
+                        ws_,
+                    )
             else:
                 for j in range(nb):
                     states[j] = draw_order(states[j], order, j)
@@ -616,12 +788,47 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                             dout[o, j] = d
                             grad[bo_ + o, j] = d
                     if DEEP:
-                        _deep_backward(ACT, PRIME, po, FAST, xg, th, hid, hid2, dout, grad, acc,
-                                       d2, w2_, b2_, wo_, wsf)  # fmt: skip
+                        _deep_backward(
+                            ACT,
+                            PRIME,
+                            po,
+                            FAST,
+                            xg,
+                            th,
+                            hid,
+                            hid2,
+                            dout,
+                            grad,
+                            acc,
+                            d2,
+                            w2_,
+                            b2_,
+                            wo_,
+                            wsf,
+                        )
                     else:
                         _lane_backward(ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf)
-                    _update(MOMENTUM, DECAY, OPTIMIZER, FAST, th, grad, vel, lr, consts, pw,
-                            scale, live, check, bh_, w2_, b2_, wo_, bo_, ws_)  # fmt: skip
+                    _update(
+                        MOMENTUM,
+                        DECAY,
+                        OPTIMIZER,
+                        FAST,
+                        th,
+                        grad,
+                        vel,
+                        lr,
+                        consts,
+                        pw,
+                        scale,
+                        live,
+                        check,
+                        bh_,
+                        w2_,
+                        b2_,
+                        wo_,
+                        bo_,
+                        ws_,
+                    )
             for j in range(nb):
                 if live[j] and check[j] != check[j]:
                     events[DIVERGED, j] = k + 1

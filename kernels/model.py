@@ -97,8 +97,9 @@ EXP_MODES = ("fast", "exact")
 KERNELS = ("auto", "general", "tiled")
 
 
-def param_shapes(n_in: int, width: int, n_out: int, shortcuts: bool = False,
-                 width2: int = 0) -> dict[str, tuple[int, int]]:  # fmt: skip
+def param_shapes(
+    n_in: int, width: int, n_out: int, shortcuts: bool = False, width2: int = 0
+) -> dict[str, tuple[int, int]]:
     """Shapes of one network's parameters, in init order: the first hidden
     layer's, with ``width2`` > 0 the second's (:data:`LAYER2`), the output's,
     and with ``shortcuts`` :data:`SHORTCUT` last. A shape with neither draws
@@ -113,8 +114,9 @@ def param_shapes(n_in: int, width: int, n_out: int, shortcuts: bool = False,
     return shapes
 
 
-def layer_offsets(n_in: int, width: int, width2: int,
-                  n_out: int) -> tuple[int, int, int, int, int, int]:  # fmt: skip
+def layer_offsets(
+    n_in: int, width: int, width2: int, n_out: int
+) -> tuple[int, int, int, int, int, int]:
     """:func:`param_offsets` with a second hidden layer of ``width2`` units (0:
     none): rows where ``b_hidden``, ``w_hidden2``, ``b_hidden2``, ``w_out`` and
     ``b_out`` start, and the number of rows without shortcuts.
@@ -149,8 +151,9 @@ def flatten(params: dict[str, np.ndarray], dtype=None) -> np.ndarray:
     )
 
 
-def unflatten(theta: np.ndarray, n_in: int, width: int, n_out: int,
-              shortcuts: bool = False, width2: int = 0) -> dict[str, np.ndarray]:  # fmt: skip
+def unflatten(
+    theta: np.ndarray, n_in: int, width: int, n_out: int, shortcuts: bool = False, width2: int = 0
+) -> dict[str, np.ndarray]:
     """Inverse of :func:`flatten`."""
     bh, w2, b2, wo, bo, rows = layer_offsets(n_in, width, width2, n_out)
     n = theta.shape[-1]
@@ -218,9 +221,15 @@ def curve_epochs(epochs: int, curve_every: int, scale: str = "linear") -> np.nda
 
 
 def init_uniform(
-    seed: int, n_in: int, width: int, n_out: int, low: float = 0.0, high: float = 1.0,
-    shortcuts: bool = False, width2: int = 0,
-) -> dict[str, np.ndarray]:  # fmt: skip
+    seed: int,
+    n_in: int,
+    width: int,
+    n_out: int,
+    low: float = 0.0,
+    high: float = 1.0,
+    shortcuts: bool = False,
+    width2: int = 0,
+) -> dict[str, np.ndarray]:
     """One network's initial weights, exactly as the notebook draws them.
 
     ``RandomState(seed).uniform(low, high, size)`` in the order hidden

@@ -37,17 +37,22 @@ BATCH, ONLINE, SHUFFLED = range(len(UPDATES))
 #: Codes of :attr:`Variant.momentum`: none, heavy ball, Nesterov.
 HEAVY_BALL, NESTEROV = 1, 2
 #: Codes of :attr:`Variant.optimizer` for the rules with state of their own.
-ADAM, RPROP, IRPROP, QUICKPROP = (OPTIMIZERS.index(name) for name in
-                                   ("adam", "rprop", "irprop-", "quickprop"))  # fmt: skip
+ADAM, RPROP, IRPROP, QUICKPROP = (
+    OPTIMIZERS.index(name) for name in ("adam", "rprop", "irprop-", "quickprop")
+)
 #: Optimisers that adapt each step to the whole task's gradient: batch updates only.
 BATCH_ONLY = ("rprop", "irprop-", "quickprop")
 #: Settings only some optimisers use, with the optimisers that use them.
 OPTIMIZER_SETTINGS = {
-    "beta1": ("adam",), "beta2": ("adam",), "adam_eps": ("adam",),
-    "eta_plus": ("rprop", "irprop-"), "eta_minus": ("rprop", "irprop-"),
-    "delta_max": ("rprop", "irprop-"), "delta_min": ("rprop", "irprop-"),
+    "beta1": ("adam",),
+    "beta2": ("adam",),
+    "adam_eps": ("adam",),
+    "eta_plus": ("rprop", "irprop-"),
+    "eta_minus": ("rprop", "irprop-"),
+    "delta_max": ("rprop", "irprop-"),
+    "delta_min": ("rprop", "irprop-"),
     "max_factor": ("quickprop",),
-}  # fmt: skip
+}
 #: Quantities of state each optimiser keeps per parameter (a block of rows each).
 STATE_SLOTS = {"gd": 0, "nesterov": 1, "adam": 2, "rprop": 3, "irprop-": 2, "quickprop": 2}
 
@@ -133,9 +138,15 @@ class Recipe:
 
     def check(self) -> None:
         """RecipeError (naming the field) unless every setting is valid together."""
-        choices = {"activation": ACTIVATIONS, "output_activation": ACTIVATIONS, "loss": LOSSES,
-                   "update": UPDATES, "inputs": INPUTS, "optimizer": OPTIMIZERS,
-                   "subnormals": SUBNORMALS}  # fmt: skip
+        choices = {
+            "activation": ACTIVATIONS,
+            "output_activation": ACTIVATIONS,
+            "loss": LOSSES,
+            "update": UPDATES,
+            "inputs": INPUTS,
+            "optimizer": OPTIMIZERS,
+            "subnormals": SUBNORMALS,
+        }
         for field, names in choices.items():
             value = getattr(self, field)
             if value not in names:
@@ -159,15 +170,18 @@ class Recipe:
         number("prime_offset", lambda v: v >= 0, "finite and at least 0")
         self._check_optimizer()
         if self.subnormals == "flush" and platform.machine().lower() not in ("x86_64", "amd64"):
-            raise RecipeError("subnormals", "flush sets x86's MXCSR: this machine is "
-                              f"{platform.machine()}")  # fmt: skip
+            raise RecipeError(
+                "subnormals", f"flush sets x86's MXCSR: this machine is {platform.machine()}"
+            )
         low, high = self.targets
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise RecipeError("targets", f"LOW must be below HIGH, got {self.targets_text}")
         if self.loss == "xent":
             if self.output_activation != "logistic":
-                raise RecipeError("loss", "xent needs logistic outputs, got output activation "
-                                  f"{self.output_activation}")  # fmt: skip
+                raise RecipeError(
+                    "loss",
+                    f"xent needs logistic outputs, got output activation {self.output_activation}",
+                )
             if low < 0 or high > 1:
                 raise RecipeError("loss", f"xent needs targets in [0, 1], got {self.targets_text}")
 
@@ -175,26 +189,39 @@ class Recipe:
         """The optimiser with the settings it gives a meaning to, and no others."""
         name, mu = self.optimizer, self.momentum
         if name == "nesterov" and mu == 0:
-            raise RecipeError("optimizer", "nesterov needs momentum > 0 (its look-ahead is "
-                              "the momentum term), got momentum 0")  # fmt: skip
+            raise RecipeError(
+                "optimizer",
+                "nesterov needs momentum > 0 (its look-ahead is the momentum term), got momentum 0",
+            )
         if STATE_SLOTS[name] > 1 and mu > 0:  # a rule with state of its own
-            raise RecipeError("optimizer", f"{name} has no heavy-ball momentum; momentum "
-                              f"must be 0 with it, got {mu!r}")  # fmt: skip
+            raise RecipeError(
+                "optimizer",
+                f"{name} has no heavy-ball momentum; momentum must be 0 with it, got {mu!r}",
+            )
         if name in BATCH_ONLY and self.update != "batch":
-            raise RecipeError("optimizer", f"{name} adapts each step to the whole task's "
-                              f"gradient: batch updates only, got {self.update}")  # fmt: skip
+            raise RecipeError(
+                "optimizer",
+                f"{name} adapts each step to the whole task's "
+                f"gradient: batch updates only, got {self.update}",
+            )
         for setting, users in OPTIMIZER_SETTINGS.items():
             value, default = getattr(self, setting), self.__dataclass_fields__[setting].default
             if name not in users and value != default:
-                raise RecipeError(setting, f"only {', '.join(users)} uses it (optimizer is "
-                                  f"{name}); leave it at {default!r}")  # fmt: skip
+                raise RecipeError(
+                    setting,
+                    f"only {', '.join(users)} uses it (optimizer is "
+                    f"{name}); leave it at {default!r}",
+                )
 
     def check_tol(self, tol: float) -> None:
         """RecipeError unless ``tol`` lies in (0, HIGH - LOW)."""
         span = self.targets[1] - self.targets[0]
         if not 0 < tol < span:
-            raise RecipeError("tol", f"must be in (0, {format_number(span)}) for targets "
-                              f"{self.targets_text}, got {tol!r}")  # fmt: skip
+            raise RecipeError(
+                "tol",
+                f"must be in (0, {format_number(span)}) for targets "
+                f"{self.targets_text}, got {tol!r}",
+            )
 
     @property
     def targets_text(self) -> str:
@@ -204,11 +231,16 @@ class Recipe:
     @property
     def variant(self) -> Variant:
         """What a compiled kernel is specialised for."""
-        return Variant(ACTIVATIONS.index(self.activation),
-                       ACTIVATIONS.index(self.output_activation), LOSSES.index(self.loss),
-                       UPDATES.index(self.update), self.momentum_code,
-                       self.weight_decay > 0, OPTIMIZERS.index(self.optimizer),
-                       self.prime_offset > 0)  # fmt: skip
+        return Variant(
+            ACTIVATIONS.index(self.activation),
+            ACTIVATIONS.index(self.output_activation),
+            LOSSES.index(self.loss),
+            UPDATES.index(self.update),
+            self.momentum_code,
+            self.weight_decay > 0,
+            OPTIMIZERS.index(self.optimizer),
+            self.prime_offset > 0,
+        )
 
     @property
     def constants(self) -> Constants:

@@ -100,8 +100,9 @@ class _Net:
             self.wh2, self.bh2 = params["w_hidden2"].copy(), params["b_hidden2"].copy()
         if self.shortcuts:  # direct input -> output weights
             self.ws = params["w_shortcut"].copy()
-        self.names = ("wo", "bo", "wh", "bh") + ("wh2", "bh2") * self.deep + ("ws",) * (
-            self.shortcuts)  # fmt: skip
+        self.names = (
+            ("wo", "bo", "wh", "bh") + ("wh2", "bh2") * self.deep + ("ws",) * (self.shortcuts)
+        )
         self.recipe = recipe
         self.exp, self.tanh = exp, tanh
         self.mu, self.lam = dtype.type(recipe.momentum), dtype.type(recipe.weight_decay)
@@ -287,13 +288,17 @@ def train_one(
     for k in range(epochs + 1):
         for attempt_starts in (False, True):
             if attempt_starts:
-                if not (restart_after and k - start == restart_after and converged < 0
-                        and k < epochs):  # fmt: skip
+                if not (
+                    restart_after and k - start == restart_after and converged < 0 and k < epochs
+                ):
                     break
                 # Not converged within its N epochs: a new attempt, from the next
                 # draws, whose statistics are this epoch's.
-                fresh = {name: generator.uniform(*init, size=params[name].shape).astype(dtype)
-                         for name in ALL_PARAMS if params.get(name) is not None}  # fmt: skip
+                fresh = {
+                    name: generator.uniform(*init, size=params[name].shape).astype(dtype)
+                    for name in ALL_PARAMS
+                    if params.get(name) is not None
+                }
                 net = _Net(fresh, recipe, dtype, exp, tanh)
                 start, restarts = k, restarts + 1
                 solved = converged = diverged = hit = -1
@@ -378,9 +383,26 @@ def train_batch(
             one["b_hidden2"] = params["b_hidden2"][None, :, j]
         if params.get("w_shortcut") is not None:
             one["w_shortcut"] = params["w_shortcut"][..., j]
-        runs.append(train_one(X, Y, one, float(lr_j), epochs, tol, curve_every, exp, early_stop,
-                              recipe, int(seeds[j]), mse_target, tanh, curve_points,
-                              restart_after, init))  # fmt: skip
+        runs.append(
+            train_one(
+                X,
+                Y,
+                one,
+                float(lr_j),
+                epochs,
+                tol,
+                curve_every,
+                exp,
+                early_stop,
+                recipe,
+                int(seeds[j]),
+                mse_target,
+                tanh,
+                curve_points,
+                restart_after,
+                init,
+            )
+        )
 
     def stack(key: str, squeeze_row: bool = False) -> np.ndarray:
         arrays = [r[key][0] if squeeze_row else r[key] for r in runs]
@@ -408,5 +430,5 @@ def train_batch(
             stack("b_hidden2", squeeze_row=True)
             if runs and runs[0]["w_hidden2"] is not None
             else None
-        ),  # fmt: skip
+        ),
     )

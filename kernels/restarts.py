@@ -66,11 +66,13 @@ def train_restarting(
     topology = dict(shortcuts=shortcuts, width2=width2)
     params = init_batch(seeds, n_in, width, n_out, low, high, dtype, **topology)
     points = curve_epochs(epochs, 0) if curve_points is None else np.asarray(curve_points)
-    run = dict(tol=tol, exp=exp, early_stop=early_stop, recipe=recipe, mse_target=mse_target,
-               stop=stop)  # fmt: skip
+    run = dict(
+        tol=tol, exp=exp, early_stop=early_stop, recipe=recipe, mse_target=mse_target, stop=stop
+    )
     if restart_after <= 0 or restart_after >= epochs:  # no boundary before the last epoch
-        return train_batch(X, Y, params, lr, epochs, curve_points=points, kernel=kernel,
-                           seeds=seeds, **run)  # fmt: skip
+        return train_batch(
+            X, Y, params, lr, epochs, curve_points=points, kernel=kernel, seeds=seeds, **run
+        )
     if kernel == "auto":  # chosen for the whole run, not for one segment's share of it
         kernel = choose_kernel(X, Y, width, exp, n * epochs, recipe)
     theta = flatten(params, dtype)
@@ -91,9 +93,18 @@ def train_restarting(
             break
         inside = (points >= start) & (points <= end)
         mine = unflatten(theta[:, active], n_in, width, n_out, **topology)
-        part = train_batch(X, Y, mine, lrs[active], end - start, kernel=kernel,
-                           curve_points=points[inside] - start, seeds=seeds[active],
-                           state=state.take(active), **run)  # fmt: skip
+        part = train_batch(
+            X,
+            Y,
+            mine,
+            lrs[active],
+            end - start,
+            kernel=kernel,
+            curve_points=points[inside] - start,
+            seeds=seeds[active],
+            state=state.take(active),
+            **run,
+        )
         theta[:, active] = part.flat_params().T
         state.put(active, part.state)
         for row, name in enumerate(_EVENTS):
@@ -110,8 +121,9 @@ def train_restarting(
             again = active[(restarts[active] == start // restart_after) & ~converged]
             if again.size:
                 attempt = start // restart_after + 1
-                fresh = init_batch(seeds[again], n_in, width, n_out, low, high, dtype, attempt,
-                                   **topology)  # fmt: skip
+                fresh = init_batch(
+                    seeds[again], n_in, width, n_out, low, high, dtype, attempt, **topology
+                )
                 theta[:, again] = flatten(fresh, dtype)
                 initial = TrainState.initial(recipe, theta.shape[0], lrs[again], seeds[again])
                 initial.orders = state.orders[again]  # the orders run on

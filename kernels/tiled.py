@@ -138,8 +138,9 @@ class _Layout:
         return self.acc + p * self.n_out + o
 
 
-def _error_terms(w: Writer, ar: Arithmetic, Y: np.ndarray, signs: np.ndarray, p: int, o: int,
-                 total: str) -> None:  # fmt: skip
+def _error_terms(
+    w: Writer, ar: Arithmetic, Y: np.ndarray, signs: np.ndarray, p: int, o: int, total: str
+) -> None:
     """Emit the output ``yhat`` from its pre-activation, and its error's statistics."""
     w(f"yhat = {ar.activate('OUT', total)}")
     w(f"e = {constant(Y[p, o])} - yhat")
@@ -153,8 +154,10 @@ def _statistics(w: Writer) -> None:
     names = {SOLVED: "solved", CONVERGED: "converged", HIT: "hit"}
     for row, name in names.items():
         w(f"{name} = events[ev + {row * NB} + j]")
-    w("solved, converged, hit = record(epoch, ok, solved, converged, hit, worst, miss, mse, "
-      "margin_t, tol_t, target_t)")  # fmt: skip
+    w(
+        "solved, converged, hit = record(epoch, ok, solved, converged, hit, worst, miss, mse, "
+        "margin_t, tol_t, target_t)"
+    )
     for row, name in names.items():
         w(f"events[ev + {row * NB} + j] = {name}")
     w("curve[row + j] = mse  # the scratch row unless k is recorded")
@@ -162,8 +165,14 @@ def _statistics(w: Writer) -> None:
     w("    ok = ok & (not ((solved >= 0) & (converged >= 0)))")
 
 
-def _update(w: Writer, ar: Arithmetic, lay: _Layout, momentum: bool,
-            rows: list[tuple[str, str, str, bool]], check: bool = True) -> None:  # fmt: skip
+def _update(
+    w: Writer,
+    ar: Arithmetic,
+    lay: _Layout,
+    momentum: bool,
+    rows: list[tuple[str, str, str, bool]],
+    check: bool = True,
+) -> None:
     """Emit theta_{k+1} from theta_k and ``(name, gradient sum, offset, is a
     weight)`` rows; frozen networks keep theta_k (and the optimiser's state).
     ``check`` collects new * 0, NaN exactly when a new parameter is not finite
@@ -171,8 +180,10 @@ def _update(w: Writer, ar: Arithmetic, lay: _Layout, momentum: bool,
     not finite stays so)."""
     stateful = lay.optimizer in STATEFUL
     if lay.optimizer == ADAM:  # this update's bias corrections (see _advance_powers)
-        w(f"a_step, a_root = adam_scales(lr_j, theta[th + {lay.powers * NB} + j], "
-          f"theta[th + {(lay.powers + 1) * NB} + j])")  # fmt: skip
+        w(
+            f"a_step, a_root = adam_scales(lr_j, theta[th + {lay.powers * NB} + j], "
+            f"theta[th + {(lay.powers + 1) * NB} + j])"
+        )
     for name, grad, offset, weight in rows:
         decay = "DECAY" if weight else "False"
         if grad == "zero" and not (momentum or stateful or (weight and lay.decay)):
@@ -207,8 +218,10 @@ def _advance_powers(w: Writer, lay: _Layout) -> None:
     """Emit Adam's beta1^t and beta2^t, advanced to this update for network ``j``
     (every network, as the general kernel does: a frozen one never uses them)."""
     for q, beta in enumerate(("b1_t", "b2_t")):
-        w(f"theta[th + {(lay.powers + q) * NB} + j] = theta[th + {(lay.powers + q) * NB} + j] "
-          f"* {beta}")  # fmt: skip
+        w(
+            f"theta[th + {(lay.powers + q) * NB} + j] = theta[th + {(lay.powers + q) * NB} + j] "
+            f"* {beta}"
+        )
 
 
 def _mark_diverged(w: Writer, check: str) -> None:
@@ -240,8 +253,10 @@ def _prologue(w: Writer, fast: bool, lay: _Layout, n_samples: int) -> None:
     w("tol_t, margin_t, target_t = dt(tol), dt(margin), dt(mse_target)")
     w("mu_t, lam_t, po_t = dt(momentum), dt(weight_decay), dt(prime_offset)")
     w("b1_t, b2_t, eps_t = dt(beta1), dt(beta2), dt(adam_eps)")
-    w("up_t, down_t, most_t, least_t, qmu_t = dt(eta_plus), dt(eta_minus), dt(delta_max), "
-      "dt(delta_min), dt(max_factor)")  # fmt: skip
+    w(
+        "up_t, down_t, most_t, least_t, qmu_t = dt(eta_plus), dt(eta_minus), dt(delta_max), "
+        "dt(delta_min), dt(max_factor)"
+    )
     w(f"n_terms = dt({n_samples * lay.n_out})")
     w(f"n_blocks = lr.size // {NB}")
     w("n_points = points.size")
@@ -292,8 +307,9 @@ def _load_tile(w: Writer, lay: _Layout, size: int) -> None:
             w(f"{name} = theta[{offset} + j]")
 
 
-def _forward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, samples: range,
-                  size: int, first: str) -> None:  # fmt: skip
+def _forward_tile(
+    w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, samples: range, size: int, first: str
+) -> None:
     """Hidden outputs of a tile on ``samples``, and their terms of the output sums
     (in unit order)."""
     lay.bases(w, first)
@@ -313,16 +329,33 @@ def _forward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, sample
     w.depth -= 1
 
 
-def _update_output_bias(w: Writer, ar: Arithmetic, lay: _Layout, momentum: bool,
-                        sums: Sums, check: bool) -> None:  # fmt: skip
+def _update_output_bias(
+    w: Writer, ar: Arithmetic, lay: _Layout, momentum: bool, sums: Sums, check: bool
+) -> None:
     for o in range(lay.n_out):
         w(f"bo{o} = theta[th + {(lay.bo + o) * NB} + j]")
-    _update(w, ar, lay, momentum, [(f"bo{o}", sums.value(f"gbo{o}"), f"th + {(lay.bo + o) * NB}",
-                                    False) for o in range(lay.n_out)], check)  # fmt: skip
+    _update(
+        w,
+        ar,
+        lay,
+        momentum,
+        [
+            (f"bo{o}", sums.value(f"gbo{o}"), f"th + {(lay.bo + o) * NB}", False)
+            for o in range(lay.n_out)
+        ],
+        check,
+    )
 
 
-def _outputs(w: Writer, ar: Arithmetic, Y: np.ndarray, signs: np.ndarray, lay: _Layout,
-             mode: str, momentum: bool) -> None:  # fmt: skip
+def _outputs(
+    w: Writer,
+    ar: Arithmetic,
+    Y: np.ndarray,
+    signs: np.ndarray,
+    lay: _Layout,
+    mode: str,
+    momentum: bool,
+) -> None:
     """Predictions and statistics at theta_k; then outputs (``last``), deltas and the
     output bias update (``batch``), or nothing more (``online``, which updates later)."""
     w(f"for j in range({NB}):")
@@ -357,8 +390,9 @@ def _outputs(w: Writer, ar: Arithmetic, Y: np.ndarray, signs: np.ndarray, lay: _
     w.depth -= 1
 
 
-def _sample_outputs(w: Writer, ar: Arithmetic, Y: np.ndarray, lay: _Layout, p: int,
-                    momentum: bool) -> None:  # fmt: skip
+def _sample_outputs(
+    w: Writer, ar: Arithmetic, Y: np.ndarray, lay: _Layout, p: int, momentum: bool
+) -> None:
     """Online: sample ``p``'s output deltas, and the output bias update."""
     w(f"for j in range({NB}):")
     w.depth += 1
@@ -375,8 +409,17 @@ def _sample_outputs(w: Writer, ar: Arithmetic, Y: np.ndarray, lay: _Layout, p: i
     w.depth -= 1
 
 
-def _backward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, samples: range,
-                   momentum: bool, size: int, first: str, check: bool = True) -> None:  # fmt: skip
+def _backward_tile(
+    w: Writer,
+    ar: Arithmetic,
+    X: np.ndarray,
+    lay: _Layout,
+    samples: range,
+    momentum: bool,
+    size: int,
+    first: str,
+    check: bool = True,
+) -> None:
     """A tile's gradient sums over ``samples`` (in sample order), then its update."""
     lay.bases(w, first)
     w(f"for j in range({NB}):")
@@ -397,8 +440,11 @@ def _backward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, sampl
             sums.add(f"gbh{u}", "one", "delta")
             for x, i in codegen.active_inputs(X, p):
                 sums.add(f"gwh{i}_{u}", x, "delta")
-    params = [(name, sums.value(f"g{name}"), offset, weight)
-              for u in range(size) for name, offset, weight in lay.unit_params(u)]  # fmt: skip
+    params = [
+        (name, sums.value(f"g{name}"), offset, weight)
+        for u in range(size)
+        for name, offset, weight in lay.unit_params(u)
+    ]
     if check:
         w(f"check = work[{lay.check * NB} + j]")
     _update(w, ar, lay, momentum, params, check)
@@ -407,8 +453,15 @@ def _backward_tile(w: Writer, ar: Arithmetic, X: np.ndarray, lay: _Layout, sampl
     w.depth -= 1
 
 
-def _kernel(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, width: int, tile: int,
-            variant: Variant, fast: bool) -> list[str]:  # fmt: skip
+def _kernel(
+    X: np.ndarray,
+    Y: np.ndarray,
+    signs: np.ndarray,
+    width: int,
+    tile: int,
+    variant: Variant,
+    fast: bool,
+) -> list[str]:
     """Source lines of ``train_fast`` or ``train_exact`` (see the module docstring)."""
     n_samples = X.shape[0]
     lay = _Layout(n_samples, X.shape[1], width, Y.shape[1], variant)
@@ -418,12 +471,17 @@ def _kernel(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, width: int, tile: i
     w = Writer()
 
     def forward(samples: range) -> None:
-        _tiles(w, width, tile, lambda size, first: _forward_tile(w, ar, X, lay, samples, size,
-                                                                 first))  # fmt: skip
+        _tiles(
+            w, width, tile, lambda size, first: _forward_tile(w, ar, X, lay, samples, size, first)
+        )
 
     def backward(samples: range, check: bool) -> None:
-        _tiles(w, width, tile, lambda size, first: _backward_tile(w, ar, X, lay, samples, mom,
-                                                                  size, first, check))  # fmt: skip
+        _tiles(
+            w,
+            width,
+            tile,
+            lambda size, first: _backward_tile(w, ar, X, lay, samples, mom, size, first, check),
+        )
 
     _prologue(w, fast, lay, n_samples)
     w("k = 0")
@@ -465,8 +523,9 @@ def _kernel(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, width: int, tile: i
     return w.lines
 
 
-def _source(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, width: int, tile: int,
-            variant: Variant) -> str:  # fmt: skip
+def _source(
+    X: np.ndarray, Y: np.ndarray, signs: np.ndarray, width: int, tile: int, variant: Variant
+) -> str:
     variants = [_kernel(X, Y, signs, width, tile, variant, fast) for fast in (True, False)]
     return codegen.module_source(f"tiled (tiles of {tile})", X, Y, width, variant, variants)
 
@@ -495,10 +554,16 @@ def choose_tile(width: int, per_unit: int, n_samples: int, most: int = MAX_TILE)
 
 
 @functools.lru_cache(maxsize=256)
-def _plan_for(x_bytes: bytes, y_bytes: bytes, x_shape: tuple, y_shape: tuple, width: int,
-              variant: Variant, signs: tuple) -> tuple[int, str] | None:  # fmt: skip
-    if variant.update not in UPDATES or (variant.optimizer in STATEFUL
-                                         and variant.update != BATCH):  # fmt: skip
+def _plan_for(
+    x_bytes: bytes,
+    y_bytes: bytes,
+    x_shape: tuple,
+    y_shape: tuple,
+    width: int,
+    variant: Variant,
+    signs: tuple,
+) -> tuple[int, str] | None:
+    if variant.update not in UPDATES or (variant.optimizer in STATEFUL and variant.update != BATCH):
         return None
     X = np.frombuffer(x_bytes).reshape(x_shape)
     Y = np.frombuffer(y_bytes).reshape(y_shape)
@@ -521,8 +586,15 @@ def _plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> tuple[int
     None if no tile fits."""
     signs = recipe.signs(Y)
     X, Y = recipe.code(X, Y)
-    return _plan_for(X.tobytes(), Y.tobytes(), X.shape, Y.shape, int(width), recipe.variant,
-                     tuple(signs.ravel().tolist()))  # fmt: skip
+    return _plan_for(
+        X.tobytes(),
+        Y.tobytes(),
+        X.shape,
+        Y.shape,
+        int(width),
+        recipe.variant,
+        tuple(signs.ravel().tolist()),
+    )
 
 
 def fits(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT) -> bool:
@@ -536,9 +608,11 @@ def fits(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT) -> 
 def _fitting_plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> tuple[int, str]:
     found = _plan(X, Y, width, recipe)
     if found is None:
-        raise ValueError(f"no tiled kernel for a {X.shape[1]}-{width}-{Y.shape[1]} network "
-                         f"with {recipe.update} updates and the {recipe.optimizer} "
-                         "optimizer")  # fmt: skip
+        raise ValueError(
+            f"no tiled kernel for a {X.shape[1]}-{width}-{Y.shape[1]} network "
+            f"with {recipe.update} updates and the {recipe.optimizer} "
+            "optimizer"
+        )
     return found
 
 
@@ -552,8 +626,16 @@ def load(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT):
     return codegen.load("tiled", _fitting_plan(X, Y, width, recipe)[1])
 
 
-def train(X: np.ndarray, Y: np.ndarray, recipe: Recipe, theta: np.ndarray,
-          state: np.ndarray, lr: np.ndarray, fast: bool, **run) -> BatchResult:  # fmt: skip
+def train(
+    X: np.ndarray,
+    Y: np.ndarray,
+    recipe: Recipe,
+    theta: np.ndarray,
+    state: np.ndarray,
+    lr: np.ndarray,
+    fast: bool,
+    **run,
+) -> BatchResult:
     """Train with the generated kernel; arguments as prepared by :func:`kernels.train_batch`
     (``X``, ``Y``: the task's 0/1 patterns; ``theta``: the flat parameters;
     ``state``: the optimiser's rows, then Adam's powers, updated in place)."""
@@ -563,8 +645,8 @@ def train(X: np.ndarray, Y: np.ndarray, recipe: Recipe, theta: np.ndarray,
     Xc, Yc = recipe.code(X, Y)
     lay = _Layout(X.shape[0], n_in, width, n_out, recipe.variant)
     theta, events, final_loss, outputs, curve = codegen.run(
-        module, NB, lay.work_rows, Xc, Yc, theta, state, lr, fast, constants=recipe.constants,
-        **run)  # fmt: skip
+        module, NB, lay.work_rows, Xc, Yc, theta, state, lr, fast, constants=recipe.constants, **run
+    )
     return BatchResult(
         **unflatten(theta, n_in, width, n_out),
         epoch_solved=events[SOLVED],

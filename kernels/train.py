@@ -39,8 +39,9 @@ class TrainState:
     orders: np.ndarray  # (B,) uint64
 
     @classmethod
-    def initial(cls, recipe: Recipe, rows: int, lr: np.ndarray,
-                seeds: np.ndarray | None) -> TrainState:  # fmt: skip
+    def initial(
+        cls, recipe: Recipe, rows: int, lr: np.ndarray, seeds: np.ndarray | None
+    ) -> TrainState:
         """The state before the first update: zero, but Rprop's step sizes (the
         learning rate, its initial step) and the orders (from the seeds)."""
         n, dtype = lr.shape[0], lr.dtype
@@ -74,7 +75,7 @@ def warm_up() -> None:
     """Start Numba's run-time in this process now (0.15-0.35 s, once per process).
 
     A process's first kernel call pays it otherwise; see
-    :func:`sweep.execute.start_here` for why a caller may want it earlier.
+    :func:`sweep.runner.execute.start_here` for why a caller may want it earlier.
     """
     _ready(0.0)
 
@@ -149,16 +150,25 @@ def train_batch(
         work = n * max(int(epochs), 1)
         kernel = choose_kernel(X, Y, width, exp, work, recipe) if plain else "general"
     if kernel == "tiled" and not plain:
-        raise ValueError("no tiled kernel for networks with shortcuts or a second hidden "
-                         "layer: use the general kernel")  # fmt: skip
+        raise ValueError(
+            "no tiled kernel for networks with shortcuts or a second hidden "
+            "layer: use the general kernel"
+        )
     if curve_points is None:
         curve_points = curve_epochs(epochs, curve_every)
     points = np.ascontiguousarray(curve_points, dtype=np.int64)
     if points.size and (points[0] < 0 or points[-1] > epochs or (np.diff(points) <= 0).any()):
         raise ValueError("curve_points must be distinct epochs from 0 to epochs, ascending")
     stop = np.zeros(1, dtype=np.uint8) if stop is None else stop
-    run = dict(epochs=int(epochs), tol=float(tol), margin=recipe.margin, mse_target=target,
-               points=points, early_stop=bool(early_stop), stop=stop)  # fmt: skip
+    run = dict(
+        epochs=int(epochs),
+        tol=float(tol),
+        margin=recipe.margin,
+        mse_target=target,
+        points=points,
+        early_stop=bool(early_stop),
+        stop=stop,
+    )
     if kernel == "tiled":
         adam = recipe.optimizer == "adam"  # its powers follow the other state rows
         rows = np.concatenate([state.velocity, state.powers]) if adam else state.velocity
@@ -178,8 +188,17 @@ def train_batch(
     outputs = np.empty((X.shape[0], n_out, n), dtype=dtype)
     final_loss = np.empty(n, dtype=dtype)
     kern = general.block_kernel(recipe.variant, exp == "fast", shortcuts, width2 > 0)
-    network_last = [theta, state.velocity, state.powers, lr_arr, state.orders, events, curve,
-                    outputs, final_loss]  # fmt: skip
+    network_last = [
+        theta,
+        state.velocity,
+        state.powers,
+        lr_arr,
+        state.orders,
+        events,
+        curve,
+        outputs,
+        final_loss,
+    ]
     # Blocks of networks go through the kernel one at a time: a block's
     # working set stays in cache, and contiguous copies let LLVM vectorise.
     with arithmetic(recipe.subnormals):
@@ -187,13 +206,35 @@ def train_batch(
             th, v, pw, lr_b, st, ev, cv, out, loss = (
                 np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last
             )
-            kern(Xc, Yc, sgn, th, v, pw, lr_b, hyper, width, width2, run["epochs"],
-                 run["tol"], run["margin"], target, points, run["early_stop"], st, ev,
-                 cv, out, loss, stop)  # fmt: skip
+            kern(
+                Xc,
+                Yc,
+                sgn,
+                th,
+                v,
+                pw,
+                lr_b,
+                hyper,
+                width,
+                width2,
+                run["epochs"],
+                run["tol"],
+                run["margin"],
+                target,
+                points,
+                run["early_stop"],
+                st,
+                ev,
+                cv,
+                out,
+                loss,
+                stop,
+            )
             if stop[0]:
                 raise Stopped("training was stopped")
-            for full, done in zip(network_last, (th, v, pw, lr_b, st, ev, cv, out, loss),
-                                  strict=True):  # fmt: skip
+            for full, done in zip(
+                network_last, (th, v, pw, lr_b, st, ev, cv, out, loss), strict=True
+            ):
                 full[..., j0 : j0 + block] = done
     return BatchResult(
         **unflatten(theta, n_in, width, n_out, shortcuts, width2),

@@ -6,19 +6,27 @@
     print(sweep.report("results/demo", by="lr").text)
 
 Names are imported on first use, so that worker processes, which need only
-:mod:`sweep.rows`, start without loading pandas and the rest of the driver.
+:mod:`sweep.runner.rows`, start without loading pandas and the rest of the driver.
 """
 
 from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "run": "api", "train": "api", "dry_run": "api", "resolve": "api", "check_size": "api",
-    "SweepConfig": "config", "make_config": "config",
-    "ConfigError": "errors", "SweepError": "errors",
-    "load": "store", "verify": "store",
-    "report": "reports", "compare_report": "reports",
-}  # fmt: skip
+    "run": "api",
+    "train": "api",
+    "dry_run": "api",
+    "resolve": "api",
+    "check_size": "runner.estimate",
+    "SweepConfig": "config.study",
+    "make_config": "config.study",
+    "ConfigError": "errors",
+    "SweepError": "errors",
+    "load": "store.reader",
+    "verify": "store.reader",
+    "report": "reporting.reports",
+    "compare_report": "reporting.reports",
+}
 
 __all__ = sorted(_EXPORTS)
 

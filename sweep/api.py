@@ -1,11 +1,10 @@
 """The Python API: ``sweep.run`` trains a sweep into a folder, ``sweep.load`` reads one.
 
-The CLI is a thin shell over these two functions.
+The CLI is a thin shell over these functions.
 """
 
 from __future__ import annotations
 
-import shutil
 import signal
 import sys
 import threading
@@ -15,43 +14,50 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kernels.model import curve_length
+from kernels import codegen
 
-from . import calibration
-from .config import (
-    RUN_KEYS,
-    RunOptions,
-    Study,
-    SweepConfig,
-    make_run_options,
-    make_study,
-    read_toml,
-)
+from .config.grid import grid_frame, recipe_of, shapes
+from .config.options import RUN_KEYS, RunOptions, make_run_options
+from .config.schema import part_schema
+from .config.study import Study, SweepConfig, make_study
+from .config.toml import read_toml
 from .errors import ConfigError, SweepError, Terminated
-from .execute import check_backend, execute, start_here
-from .grid import blocks, grid_frame, recipe_of, shapes
-from .plan import MAX_CHUNK_VALUES, Piece, pieces, plan, values_per_trial
-from .schema import part_schema
-from .store import Store, load
+from .runner import calibration
+from .runner.estimate import (
+    ROW_OVERHEAD,
+    _bytes,
+    _duration,
+    _tiled_module_name,
+    check_size,
+    estimate,
+    estimated_seconds,
+)
+from .runner.execute import check_backend, execute, start_here
+from .runner.plan import pieces, plan, values_per_trial
+from .store.coverage import Stored
+from .store.reader import load, stored_trials
+from .store.writer import Store
 
 if TYPE_CHECKING:  # pandas loads when results are read, not before training starts
     import pandas as pd
 
-__all__ = ["run", "train", "dry_run", "load", "resolve", "check_size", "RunOptions"]
 
-#: Sweeps above these estimates are refused unless ``force=True`` (``--force``).
-MAX_TRIALS = 10_000_000
-MAX_BYTES = 16 * 2**30
-#: Estimated bytes of one row besides its float lists (ids, parameters, stats).
-ROW_OVERHEAD = 160
+__all__ = ["run", "train", "dry_run", "load", "resolve", "check_size", "RunOptions"]
 
 
 def resolve(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
-    *, name: str | None = None, out: str | Path | None = None, jobs: int | str | None = None,
-    backend: str | None = None, store: str | None = None, chunk_size: int | str | None = None,
-    scheduler: str | None = None, force: bool = False, **settings: Any,
-) -> tuple[SweepConfig | Study, RunOptions]:  # fmt: skip
+    *,
+    name: str | None = None,
+    out: str | Path | None = None,
+    jobs: int | str | None = None,
+    backend: str | None = None,
+    store: str | None = None,
+    chunk_size: int | str | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+    **settings: Any,
+) -> tuple[SweepConfig | Study, RunOptions]:
     """Turn any accepted form of input into a config and run options, or ConfigError.
 
     ``config`` is a :class:`SweepConfig`, a mapping of settings, or the path
@@ -73,68 +79,35 @@ def resolve(
     return cfg, make_run_options(**chosen, chunk_size=chunk_size, scheduler=scheduler, force=force)
 
 
-def estimate(config: SweepConfig | Study, store: str = "full") -> tuple[int, int]:
-    """(rows, bytes) the results of ``config`` will take, before compression."""
-    rows = total = 0
-    for block in blocks(config):
-        rows += len(block)
-        total += len(block) * (ROW_OVERHEAD + 8 * values_per_trial(block.shape, store))
-    return rows, total
-
-
-def check_size(config: SweepConfig, force: bool = False, store: str = "full",
-               out: Path | None = None) -> None:  # fmt: skip
-    """Refuse sweeps above :data:`MAX_TRIALS` or :data:`MAX_BYTES` unless forced, and,
-    forced or not, trials whose row could not be stored at all and results that
-    would not fit on the disk of ``out``."""
-    largest = max(blocks(config), key=lambda b: values_per_trial(b.shape, store)).shape
-    values = values_per_trial(largest, store)
-    if values > MAX_CHUNK_VALUES:
-        curve = curve_length(largest.epochs, largest.curve_every, largest.curve)
-        field, way = ("curve_every", "record fewer loss-curve points (--curve-every)") if (
-            2 * curve > values) else ("width", "train narrower networks")  # fmt: skip
-        raise ConfigError(
-            field, f"a trial would store {values:,} values (loss curve, weights, outputs), more "
-            f"than a row holds ({MAX_CHUNK_VALUES:,}); {way}",
-        )  # fmt: skip
-    rows, size = estimate(config, store)
-    free = _free_bytes(out) if out is not None else None
-    if free is not None and size > 2 * free:  # the estimate is good to a factor of two
-        raise ConfigError(
-            "grid", f"{rows:,} trials, about {_bytes(size)} of results, far more than the "
-            f"{_bytes(free)} free where {out} is",
-        )  # fmt: skip
-    if not force and (rows > MAX_TRIALS or size > MAX_BYTES):
-        raise ConfigError(
-            "grid", f"{rows:,} trials, about {size / 2**30:.1f} GiB of results, exceeds the "
-            f"limit of {MAX_TRIALS:,} trials or {MAX_BYTES / 2**30:.0f} GiB; use --force "
-            "(force=True) to run it anyway",
-        )  # fmt: skip
-
-
-def _free_bytes(out: Path) -> int | None:
-    """Bytes free on the file system that holds (or would hold) ``out``."""
-    folder = out.absolute()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        usage = shutil.disk_usage(folder)
-    except OSError:
-        return None
-    return usage.free if usage.total else None  # (a pseudo file system: no figure)
-
-
 def train(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
-    *, out: str | Path | None = None, name: str | None = None, jobs: int | None = None,
-    backend: str | None = None, scheduler: str | None = None, progress: bool | None = None,
-    overwrite: bool = False, extend: bool = False, force: bool = False,
-    chunk_size: int | None = None, store: str | None = None, **settings: Any,
-) -> Trained:  # fmt: skip
+    *,
+    out: str | Path | None = None,
+    name: str | None = None,
+    jobs: int | None = None,
+    backend: str | None = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    overwrite: bool = False,
+    extend: bool = False,
+    force: bool = False,
+    chunk_size: int | None = None,
+    store: str | None = None,
+    **settings: Any,
+) -> Trained:
     """Train every trial of a sweep not yet stored in ``out``; see :func:`run`."""
-    cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, store=store,
-                           chunk_size=chunk_size, scheduler=scheduler, force=force,
-                           **settings)  # fmt: skip
+    cfg, options = resolve(
+        config,
+        name=name,
+        out=out,
+        jobs=jobs,
+        backend=backend,
+        store=store,
+        chunk_size=chunk_size,
+        scheduler=scheduler,
+        force=force,
+        **settings,
+    )
     check_size(cfg, force, options.store, options.out)
     check_backend(options.backend)
     out_dir = options.out
@@ -156,19 +129,24 @@ def train(
         if show:  # tqdm loads only for a bar that shows (50 ms of start-up)
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=todo, unit="trial", dynamic_ncols=True, desc=f"{out_dir}",
-                       leave=True)  # fmt: skip
+            bar = tqdm(total=todo, unit="trial", dynamic_ncols=True, desc=f"{out_dir}", leave=True)
             if done.count:
                 # With the bar, on stderr: stdout carries results (the summary).
-                bar.write(f"resuming: {done.count:,} trials already stored in {out_dir}",
-                          file=sys.stderr)  # fmt: skip
+                bar.write(
+                    f"resuming: {done.count:,} trials already stored in {out_dir}", file=sys.stderr
+                )
         timings = []
         # Small parts are encoded where the threads train (see Store.encode).
         encode = store.encode if options.store == "summary" else None
         try:
             with bar if bar is not None else nullcontext():
-                for done_chunk in execute(chunks, jobs=jobs, backend=options.backend,
-                                          scheduler=options.scheduler, encode=encode):  # fmt: skip
+                for done_chunk in execute(
+                    chunks,
+                    jobs=jobs,
+                    backend=options.backend,
+                    scheduler=options.scheduler,
+                    encode=encode,
+                ):
                     store.write(done_chunk.table, done_chunk.chunk.covers)
                     done_chunk.chunk.release()
                     timings.append((done_chunk.chunk.est_seconds, done_chunk.seconds))
@@ -195,36 +173,38 @@ def worker_count(jobs: int, backend: str, n_chunks: int) -> int:
     return max(1, min(jobs, n_chunks))
 
 
-def estimated_seconds(todo: list[Piece], jobs: int) -> float:
-    """The planner's estimate of training ``todo`` on ``jobs`` workers."""
-    chunks = sum(p.chunks for p in todo)
-    if not chunks:
-        return 0.0
-    total = sum(len(p.block) * p.seconds_per_trial for p in todo)
-    longest = max(min(p.size, len(p.block)) * p.seconds_per_trial for p in todo)
-    return max(total / min(jobs, chunks), longest)
-
-
 def dry_run(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
-    *, out: str | Path | None = None, name: str | None = None, jobs: int | None = None,
-    backend: str | None = None, chunk_size: int | None = None, store: str | None = None,
-    scheduler: str | None = None, force: bool = False, **settings: Any,
-) -> str:  # fmt: skip
+    *,
+    out: str | Path | None = None,
+    name: str | None = None,
+    jobs: int | None = None,
+    backend: str | None = None,
+    chunk_size: int | None = None,
+    store: str | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+    **settings: Any,
+) -> str:
     """What :func:`run` would do, as text: trials, shapes, time, disk and memory.
 
     Writes nothing (reads ``out``, if it exists, for what is stored). The time
     is the planner's cost model scaled by what earlier runs on this machine
-    measured against it (:mod:`sweep.calibration`).
+    measured against it (:mod:`sweep.runner.calibration`).
     """
-    from kernels import codegen
 
-    cfg, options = resolve(config, name=name, out=out, jobs=jobs, backend=backend, store=store,
-                           chunk_size=chunk_size, scheduler=scheduler, force=force,
-                           **settings)  # fmt: skip
-    from .coverage import Stored
-    from .store import stored_trials
-
+    cfg, options = resolve(
+        config,
+        name=name,
+        out=out,
+        jobs=jobs,
+        backend=backend,
+        store=store,
+        chunk_size=chunk_size,
+        scheduler=scheduler,
+        force=force,
+        **settings,
+    )
     check_size(cfg, force=True, store=options.store, out=options.out)  # what no run could store
     folder = options.out
     done, damaged = stored_trials(folder) if folder.is_dir() else (Stored(), [])
@@ -233,17 +213,34 @@ def dry_run(
     rows, size = estimate(cfg, options.store)
     scale, runs = calibration.factor()
     seconds = estimated_seconds(todo, options.jobs) * scale
-    basis = (f"the planner's cost model x {scale:.2f}, from {runs} earlier run"
-             f"{'s' * (runs != 1)} on this machine") if runs else (
-             "the planner's cost model; not yet calibrated on this machine")  # fmt: skip
-    tiled = {(p.block.shape.task, p.block.shape.width, recipe_of(p.block.shape)) for p in todo
-             if p.kernel == "tiled"}  # fmt: skip
+    basis = (
+        (
+            f"the planner's cost model x {scale:.2f}, from {runs} earlier run"
+            f"{'s' * (runs != 1)} on this machine"
+        )
+        if runs
+        else ("the planner's cost model; not yet calibrated on this machine")
+    )
+    tiled = {
+        (p.block.shape.task, p.block.shape.width, recipe_of(p.block.shape))
+        for p in todo
+        if p.kernel == "tiled"
+    }
     cached = {p.stem for p in codegen.writable_cache_dir().glob("tinynet_tiled_*.py")}
-    new_tiled = sum(1 for task, width, recipe in tiled
-                    if _tiled_module_name(task, width, recipe) not in cached)  # fmt: skip
-    window = 2 * options.jobs * max(
-        (p.size * (ROW_OVERHEAD + 8 * values_per_trial(p.block.shape, options.store))
-         for p in todo), default=0)  # fmt: skip
+    new_tiled = sum(
+        1 for task, width, recipe in tiled if _tiled_module_name(task, width, recipe) not in cached
+    )
+    window = (
+        2
+        * options.jobs
+        * max(
+            (
+                p.size * (ROW_OVERHEAD + 8 * values_per_trial(p.block.shape, options.store))
+                for p in todo
+            ),
+            default=0,
+        )
+    )
     lines = [
         "dry run: nothing trained or written",
         f"trials: {rows:,} in {n_shapes:,} shape{'s' * (n_shapes != 1)}; "
@@ -255,40 +252,17 @@ def dry_run(
         "per worker in flight)",
     ]
     if damaged:
-        lines.append(f"damaged or foreign: {len(damaged):,} file{'s' * (len(damaged) != 1)} "
-                     f"({damaged[0].file}, ...) to move to _quarantine/; their trials are "
-                     "among those to train")  # fmt: skip
+        lines.append(
+            f"damaged or foreign: {len(damaged):,} file{'s' * (len(damaged) != 1)} "
+            f"({damaged[0].file}, ...) to move to _quarantine/; their trials are "
+            "among those to train"
+        )
     if new_tiled:
-        lines.append(f"first use: {new_tiled} generated kernel{'s' * (new_tiled != 1)} to "
-                     "compile (2-10 s each, once per machine)")  # fmt: skip
+        lines.append(
+            f"first use: {new_tiled} generated kernel{'s' * (new_tiled != 1)} to "
+            "compile (2-10 s each, once per machine)"
+        )
     return "\n".join(lines)
-
-
-def _tiled_module_name(task: str, width: int, recipe) -> str:
-    import hashlib
-
-    from kernels import get_task, tiled
-
-    X, Y = get_task(task)
-    text = tiled._fitting_plan(X, Y, width, recipe)[1]
-    return "tinynet_tiled_" + hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return "under a second"
-    if seconds < 90:
-        return f"about {seconds:.0f} s"
-    if seconds < 5400:
-        return f"about {seconds / 60:.0f} min"
-    return f"about {seconds / 3600:.1f} h"
-
-
-def _bytes(n: float) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n:.0f} bytes"
 
 
 @dataclass(frozen=True)
@@ -315,8 +289,10 @@ class Trained:
 
 def run(
     config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
-    *, columns: list[str] | None = None, **options: Any,
-) -> pd.DataFrame:  # fmt: skip
+    *,
+    columns: list[str] | None = None,
+    **options: Any,
+) -> pd.DataFrame:
     """Train every trial of a sweep not yet stored in ``out`` and return the sweep's rows.
 
     ``config``: a :class:`SweepConfig`, a mapping or a TOML path; keyword
@@ -325,7 +301,7 @@ def run(
     cores), ``backend`` (threading, loky, sequential, dask), ``scheduler``
     (a Dask scheduler address), ``progress`` (None: a bar on a terminal),
     ``overwrite``, ``extend``, ``force`` (above the size limit),
-    ``chunk_size`` (see :mod:`sweep.plan`), ``store`` (``full``, or
+    ``chunk_size`` (see :mod:`sweep.runner.plan`), ``store`` (``full``, or
     ``summary``: no weights, outputs or loss curves). Results stream to Parquet parts
     as chunks finish; running again resumes. ``columns`` limits the
     returned columns.

@@ -6,7 +6,6 @@ The full suite, with numpy-batched, JAX and PyTorch peers, is
 
 from __future__ import annotations
 
-import platform
 import statistics
 import tempfile
 import time
@@ -18,7 +17,7 @@ import pandas as pd
 
 from kernels import get_task, init_batch, reference, train_batch
 
-from .config import DEFAULT_BACKEND
+from .config.options import DEFAULT_BACKEND
 
 
 def timed(fn: Callable[[], object], repeat: int = 3) -> float:
@@ -31,35 +30,16 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> float:
     return statistics.median(times)
 
 
-def cpu_name() -> str:
-    """The CPU model and its widest vectors, for labelling figures: e.g.
-    ``AMD EPYC (Zen 3), AVX2``. Figures move about 2x between AVX-512 and AVX2."""
-    model, family, number, flags = platform.processor() or platform.machine(), "", "", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = (part.strip() for part in line.partition(":"))
-            if key == "model name":
-                model = value
-            elif key == "cpu family":
-                family = value
-            elif key == "model":
-                number = value
-            elif key == "flags":
-                flags = set(value.split())
-                break  # the first CPU describes them all
-    except OSError:
-        pass
-    zen = None
-    if "AMD" in model and family.isdigit() and number.isdigit():
-        m = int(number)  # family 25 (0x19): Zen 4 at models 0x10-0x1f, 0x60-0x7f, 0xa0-0xaf
-        zen4 = 16 <= m <= 31 or 96 <= m <= 127 or 160 <= m <= 175
-        zen = {23: "Zen 2", 25: "Zen 4" if zen4 else "Zen 3", 26: "Zen 5"}.get(int(family))
-    vectors = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{model}{f' ({zen})' if zen else ''}, {vectors}"
-
-
-def kernel_ns(width: int, batch: int, epochs: int, exp: str = "fast", dtype=np.float64,
-              repeat: int = 3, task: str = "xor", kernel: str = "general") -> float:  # fmt: skip
+def kernel_ns(
+    width: int,
+    batch: int,
+    epochs: int,
+    exp: str = "fast",
+    dtype=np.float64,
+    repeat: int = 3,
+    task: str = "xor",
+    kernel: str = "general",
+) -> float:
     """ns per network-epoch of a fused kernel (compiled or loaded outside the timing)."""
     X, Y = get_task(task)
     params = init_batch(np.arange(batch), X.shape[1], width, Y.shape[1], dtype=dtype)
@@ -69,8 +49,9 @@ def kernel_ns(width: int, batch: int, epochs: int, exp: str = "fast", dtype=np.f
     return seconds / (batch * epochs) * 1e9
 
 
-def reference_ns(width: int, networks: int = 2, epochs: int = 300, repeat: int = 3,
-                 task: str = "xor") -> float:  # fmt: skip
+def reference_ns(
+    width: int, networks: int = 2, epochs: int = 300, repeat: int = 3, task: str = "xor"
+) -> float:
     """ns per network-epoch of the numpy reference (kernels.reference)."""
     X, Y = get_task(task)
     params = init_batch(np.arange(networks), X.shape[1], width, Y.shape[1])
@@ -101,11 +82,22 @@ def quick(repeat: int = 3) -> pd.DataFrame:
         ]
         for exp, dtype, kernel in variants:
             ns = kernel_ns(width, 1024, 2000, exp, dtype, repeat, kernel=kernel)
-            rows.append({"what": f"kernel {exp}, {kernel}, {np.dtype(dtype).name}",
-                         "width": width, "ns_per_network_epoch": ns,
-                         "x_reference": ref / ns})  # fmt: skip
-        rows.append({"what": "numpy reference float64", "width": width,
-                     "ns_per_network_epoch": ref, "x_reference": 1.0})  # fmt: skip
+            rows.append(
+                {
+                    "what": f"kernel {exp}, {kernel}, {np.dtype(dtype).name}",
+                    "width": width,
+                    "ns_per_network_epoch": ns,
+                    "x_reference": ref / ns,
+                }
+            )
+        rows.append(
+            {
+                "what": "numpy reference float64",
+                "width": width,
+                "ns_per_network_epoch": ref,
+                "x_reference": 1.0,
+            }
+        )
     # 20,000 trials, ~1 s of training on one core: large enough to time.
     axes = dict(seeds="0:1000", lr="log:0.1:10:5", width="1:5", epochs=2000)
     runs = ((1, "sequential"), (2, DEFAULT_BACKEND))
@@ -115,8 +107,13 @@ def quick(repeat: int = 3) -> pd.DataFrame:
     for jobs, backend in runs:
         seconds, trials = min(sweep_seconds(jobs, backend, **axes) for _ in range(repeat))
         base = base or seconds
-        rows.append({"what": f"sweep run, {jobs} warm worker{'s' * (jobs > 1)} ({backend})",
-                     "trials_per_s": trials / seconds, "speedup": base / seconds})  # fmt: skip
+        rows.append(
+            {
+                "what": f"sweep run, {jobs} warm worker{'s' * (jobs > 1)} ({backend})",
+                "trials_per_s": trials / seconds,
+                "speedup": base / seconds,
+            }
+        )
     table = pd.DataFrame(rows)
     table["width"] = table["width"].astype("Int64")  # blank, not NaN, for the sweep rows
     return table

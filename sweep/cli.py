@@ -16,11 +16,12 @@ from pathlib import Path
 import click
 
 from . import api
-from .axes import AXES, BY_NAME
-from .config import DEFAULT_BACKEND, DEFAULT_NAME
+from .config.axes import AXES, BY_NAME
+from .config.options import DEFAULT_BACKEND, DEFAULT_NAME
 from .errors import SweepError, Terminated
-from .execute import release_workers
-from .reports import FORMATS
+from .reporting.text import FORMATS
+from .runner.estimate import MAX_BYTES, MAX_TRIALS
+from .runner.execute import release_workers
 
 EXIT_DAMAGED = 1
 EXIT_USAGE = 2
@@ -31,7 +32,7 @@ EXIT_USAGE = 2
 #: tracker and the workers inherit this filter from the environment.
 QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 
-#: Help of the run's settings that are not axes (the axes' is in sweep.axes).
+#: Help of the run's settings that are not axes (the axes' is in sweep.config.axes).
 _SETTINGS = {
     "init_radius": "Initial weights ~ uniform[-R, R): paired ranges (comma list of R), "
     "stored as init_low = -R, init_high = R; instead of --init-low/--init-high, which cross.",
@@ -51,12 +52,16 @@ _SETTINGS = {
 
 
 def _axis_options(func):
-    """One ``--<axis> SPEC`` option per axis of :data:`sweep.axes.AXES` (but the
+    """One ``--<axis> SPEC`` option per axis of :data:`sweep.config.axes.AXES` (but the
     ``--early-stop`` flag), then the settings."""
-    options = [(axis.name, axis.flag, axis.help, axis.default) for axis in AXES
-               if axis.name != "early_stop"]  # fmt: skip
-    options += [(name, "--" + name.replace("_", "-"), text, None)
-                for name, text in _SETTINGS.items()]  # fmt: skip
+    options = [
+        (axis.name, axis.flag, axis.help, axis.default)
+        for axis in AXES
+        if axis.name != "early_stop"
+    ]
+    options += [
+        (name, "--" + name.replace("_", "-"), text, None) for name, text in _SETTINGS.items()
+    ]
     for name, flag, text, default in reversed(options):
         shown = "" if default is None or "[default" in text else f" [default: {default}]"
         func = click.option(flag, name, metavar="SPEC", help=text + shown)(func)
@@ -70,46 +75,94 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE.toml",
-              help="Read the sweep from a TOML file; flags override it.")  # fmt: skip
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.toml",
+    help="Read the sweep from a TOML file; flags override it.",
+)
 @_axis_options
 @click.option("--out", metavar="DIR", help="Output folder. [default: results/NAME]")
-@click.option("--name", metavar="NAME", help="Sweep name, used for the default --out. "
-              f"[default: {DEFAULT_NAME}]")  # fmt: skip
-@click.option("--jobs", metavar="N", help="Workers (threads, or processes with loky and "
-              "dask). [default: all cores]")  # fmt: skip
-@click.option("--backend", metavar="NAME",
-              help="threading (threads in this process; the kernels release the GIL), "
-              "loky (worker processes), sequential (one thread) or dask (a cluster). "
-              f"[default: {DEFAULT_BACKEND}]")  # fmt: skip
-@click.option("--scheduler", metavar="ADDRESS",
-              help="With --backend dask: a running scheduler, e.g. tcp://host:8786 "
-              "(default: start a local cluster).")  # fmt: skip
-@click.option("--early-stop", "early_stop", is_flag=True, default=None,
-              help=BY_NAME["early_stop"].help)  # fmt: skip
-@click.option("--store", metavar="WHAT",
-              help="full: every column; summary: parameters and statistics only, without "
-              "weights, outputs or loss curves (tens of bytes a trial, for studies of "
-              "millions of trials). [default: full]")  # fmt: skip
-@click.option("--chunk-size", metavar="N",
-              help="Networks per chunk (one kernel call, one Parquet part), at most; "
-              "a chunk holds whole seeds (all their lrs) where N allows. "
-              "[default: about 0.5 s of work]")  # fmt: skip
+@click.option(
+    "--name",
+    metavar="NAME",
+    help=f"Sweep name, used for the default --out. [default: {DEFAULT_NAME}]",
+)
+@click.option(
+    "--jobs",
+    metavar="N",
+    help="Workers (threads, or processes with loky and dask). [default: all cores]",
+)
+@click.option(
+    "--backend",
+    metavar="NAME",
+    help="threading (threads in this process; the kernels release the GIL), "
+    "loky (worker processes), sequential (one thread) or dask (a cluster). "
+    f"[default: {DEFAULT_BACKEND}]",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --backend dask: a running scheduler, e.g. tcp://host:8786 "
+    "(default: start a local cluster).",
+)
+@click.option(
+    "--early-stop", "early_stop", is_flag=True, default=None, help=BY_NAME["early_stop"].help
+)
+@click.option(
+    "--store",
+    metavar="WHAT",
+    help="full: every column; summary: parameters and statistics only, without "
+    "weights, outputs or loss curves (tens of bytes a trial, for studies of "
+    "millions of trials). [default: full]",
+)
+@click.option(
+    "--chunk-size",
+    metavar="N",
+    help="Networks per chunk (one kernel call, one Parquet part), at most; "
+    "a chunk holds whole seeds (all their lrs) where N allows. "
+    "[default: about 0.5 s of work]",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
-@click.option("--dry-run", "dry_run", is_flag=True,
-              help="Print the number of trials and shapes and estimates of time, disk and "
-              "memory, then stop: nothing is trained or written.")  # fmt: skip
-@click.option("--overwrite", is_flag=True,
-              help="Replace the results of a different sweep in --out.")  # fmt: skip
-@click.option("--extend", is_flag=True,
-              help="Add this sweep's trials to --out even if it holds a different "
-              "sweep.")  # fmt: skip
-@click.option("--force", is_flag=True, help=f"Run sweeps above the size limit "
-              f"({api.MAX_TRIALS:,} trials or {api.MAX_BYTES // 2**30} GiB), and start more "
-              "worker processes than there are cores.")  # fmt: skip
-def run(config, out, name, jobs, backend, scheduler, store, chunk_size, quiet, dry_run,
-        overwrite, extend, force, **axes):  # fmt: skip
+@click.option(
+    "--dry-run",
+    "dry_run",
+    is_flag=True,
+    help="Print the number of trials and shapes and estimates of time, disk and "
+    "memory, then stop: nothing is trained or written.",
+)
+@click.option(
+    "--overwrite", is_flag=True, help="Replace the results of a different sweep in --out."
+)
+@click.option(
+    "--extend",
+    is_flag=True,
+    help="Add this sweep's trials to --out even if it holds a different sweep.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help=f"Run sweeps above the size limit "
+    f"({MAX_TRIALS:,} trials or {MAX_BYTES // 2**30} GiB), and start more "
+    "worker processes than there are cores.",
+)
+def run(
+    config,
+    out,
+    name,
+    jobs,
+    backend,
+    scheduler,
+    store,
+    chunk_size,
+    quiet,
+    dry_run,
+    overwrite,
+    extend,
+    force,
+    **axes,
+):
     """Train every trial of a sweep not yet stored in --out, then print a summary.
 
     With no options: XOR, seeds 0:1000, lr log:0.01:10:7, widths 1..6,
@@ -119,16 +172,37 @@ def run(config, out, name, jobs, backend, scheduler, store, chunk_size, quiet, d
     stored exactly once; more seeds or values grow it.
     """
     if dry_run:
-        click.echo(api.dry_run(config, out=out, name=name, jobs=jobs, backend=backend,
-                               store=store, chunk_size=chunk_size, scheduler=scheduler,
-                               force=force, **axes))  # fmt: skip
+        click.echo(
+            api.dry_run(
+                config,
+                out=out,
+                name=name,
+                jobs=jobs,
+                backend=backend,
+                store=store,
+                chunk_size=chunk_size,
+                scheduler=scheduler,
+                force=force,
+                **axes,
+            )
+        )
         return
-    settings = dict(out=out, name=name, jobs=jobs, backend=backend, scheduler=scheduler,
-                    overwrite=overwrite, extend=extend, force=force, chunk_size=chunk_size,
-                    store=store, **axes)  # fmt: skip
+    settings = dict(
+        out=out,
+        name=name,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        overwrite=overwrite,
+        extend=extend,
+        force=force,
+        chunk_size=chunk_size,
+        store=store,
+        **axes,
+    )
     done = api.train(config, progress=False if quiet else None, **settings)
     if not quiet:
-        from .reports import SUMMARY_COLUMNS, summary
+        from .reporting.text import SUMMARY_COLUMNS, summary
 
         frame = api.load(done.out, list(SUMMARY_COLUMNS))
         if not done.whole:  # the folder also holds other sweeps' trials
@@ -140,35 +214,73 @@ def run(config, out, name, jobs, backend, scheduler, store, chunk_size, quiet, d
 
 @cli.command()
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
-@click.option("--by", metavar="COLS",
-              help="Parameter columns to group by, comma-separated. [default: every "
-              "parameter that varies; a report says what it pools over]")  # fmt: skip
-@click.option("--where", metavar="EXPR",
-              help="Only the trials for which this query holds, e.g. \"task == 'xor' and "
-              "lr < 1\": column names, numbers, 'strings', true/false/null, comparisons, "
-              "and/or/not, + - * / % ** and in [...]; nothing else (no calls, no "
-              "attributes).")  # fmt: skip
-@click.option("--failures", is_flag=True,
-              help="The failure-mode table (converged / slow / stuck / diverged) instead of "
-              "the convergence table.")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="Output format; csv and json keep raw values and column names.")  # fmt: skip
-@click.option("--plots", metavar="PLOTDIR", is_flag=False, flag_value="", default=None,
-              help="Also write PNG figures, into PLOTDIR or, given without one, into "
-              "DIR/_report (where readers of the results never look).")  # fmt: skip
-@click.option("--html", metavar="FILE", is_flag=False, flag_value="", default=None,
-              help="Also write one self-contained HTML report (tables, figures, provenance) "
-              "to FILE or, given without one, to DIR/_report/report.html.")  # fmt: skip
-@click.option("--skip-damaged", "skip_damaged", is_flag=True,
-              help="Report on the intact parts of a damaged folder (saying how many trials "
-              "are left out) instead of refusing.")  # fmt: skip
+@click.option(
+    "--by",
+    metavar="COLS",
+    help="Parameter columns to group by, comma-separated. [default: every "
+    "parameter that varies; a report says what it pools over]",
+)
+@click.option(
+    "--where",
+    metavar="EXPR",
+    help="Only the trials for which this query holds, e.g. \"task == 'xor' and "
+    "lr < 1\": column names, numbers, 'strings', true/false/null, comparisons, "
+    "and/or/not, + - * / % ** and in [...]; nothing else (no calls, no "
+    "attributes).",
+)
+@click.option(
+    "--failures",
+    is_flag=True,
+    help="The failure-mode table (converged / slow / stuck / diverged) instead of "
+    "the convergence table.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format; csv and json keep raw values and column names.",
+)
+@click.option(
+    "--plots",
+    metavar="PLOTDIR",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help="Also write PNG figures, into PLOTDIR or, given without one, into "
+    "DIR/_report (where readers of the results never look).",
+)
+@click.option(
+    "--html",
+    metavar="FILE",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help="Also write one self-contained HTML report (tables, figures, provenance) "
+    "to FILE or, given without one, to DIR/_report/report.html.",
+)
+@click.option(
+    "--skip-damaged",
+    "skip_damaged",
+    is_flag=True,
+    help="Report on the intact parts of a damaged folder (saying how many trials "
+    "are left out) instead of refusing.",
+)
 def report(directory, by, where, failures, fmt, plots, html, skip_damaged):
     """Print convergence statistics of the sweep stored in DIR (and draw plots)."""
-    from .reports import report as make_report
+    from .reporting.reports import report as make_report
 
-    result = make_report(directory, by=by, where=where, format=fmt, failures=failures,
-                         plots=_path_or_default(plots), html=_path_or_default(html),
-                         skip_damaged=skip_damaged)  # fmt: skip
+    result = make_report(
+        directory,
+        by=by,
+        where=where,
+        format=fmt,
+        failures=failures,
+        plots=_path_or_default(plots),
+        html=_path_or_default(html),
+        skip_damaged=skip_damaged,
+    )
     click.echo(result.text, nl=fmt in ("table", "markdown"))
     for note in result.notes:
         click.echo(note, err=True)
@@ -182,7 +294,7 @@ def verify(directory):
     Damaged or foreign files are listed; rerunning the sweep moves them to
     DIR/_quarantine and trains their trials again.
     """
-    from .store import verify as check
+    from .store.reader import verify as check
 
     lines, sound = check(directory)
     for line in lines:
@@ -199,25 +311,36 @@ def _path_or_default(value: str | None):
 @cli.command()
 @click.argument("a", metavar="A", type=click.Path(path_type=Path))
 @click.argument("b", metavar="[B]", type=click.Path(path_type=Path), required=False)
-@click.option("--by", metavar="COLS",
-              help="Parameter columns to group by. [default: every parameter that varies "
-              "within both selections]")  # fmt: skip
+@click.option(
+    "--by",
+    metavar="COLS",
+    help="Parameter columns to group by. [default: every parameter that varies "
+    "within both selections]",
+)
 @click.option("--where-a", metavar="EXPR", help="Only A's trials for which this query holds.")
-@click.option("--where-b", metavar="EXPR",
-              help="Only B's trials (A's, without B) for which this query holds.")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="Output format; csv and json keep raw values and column names.")  # fmt: skip
+@click.option(
+    "--where-b", metavar="EXPR", help="Only B's trials (A's, without B) for which this query holds."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format; csv and json keep raw values and column names.",
+)
 def compare(a, b, by, where_a, where_b, fmt):
     """Convergence rate of B minus A per group, with 95% intervals (Newcombe).
 
     A and B are results folders, or one folder and two selections: sweep compare
     results/rhw86 --where-a "momentum == 0" --where-b "momentum == 0.9".
     """
-    from .reports import compare_report
+    from .reporting.reports import compare_report
 
     if b is None and not (where_a or where_b):
-        raise SweepError("b: give a second folder, or --where-a/--where-b to compare two "
-                         "selections of one")  # fmt: skip
+        raise SweepError(
+            "b: give a second folder, or --where-a/--where-b to compare two selections of one"
+        )
     result = compare_report(a, b, by=by, where_a=where_a, where_b=where_b, format=fmt)
     click.echo(result.text, nl=fmt in ("table", "markdown"))
     for note in result.notes:
@@ -225,17 +348,28 @@ def compare(a, b, by, where_a, where_b, fmt):
 
 
 @cli.command()
-@click.option("--repeat", default="3", metavar="N", show_default=True,
-              help="Timings per figure (the median is shown).")  # fmt: skip
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="Also write the figures as JSON.")  # fmt: skip
+@click.option(
+    "--repeat",
+    default="3",
+    metavar="N",
+    show_default=True,
+    help="Timings per figure (the median is shown).",
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write the figures as JSON.",
+)
 def bench(repeat, json_out):
     """Quick benchmark: kernel vs the numpy reference, and sweep throughput on 1 vs 2 workers.
 
     One thread per process; figures are medians. The full suite with JAX and
     PyTorch peers is `python benchmarks/run.py` in a source checkout.
     """
-    from .bench import cpu_name, quick
+    from .bench import quick
+    from .store.provenance import cpu_name
 
     if not repeat.isdigit() or int(repeat) < 1:
         raise SweepError(f"repeat: expected a whole number of at least 1, got {repeat!r}")
@@ -243,7 +377,7 @@ def bench(repeat, json_out):
     table = quick(int(repeat))
     if json_out:
         json_out.write_text(table.to_json(orient="records", indent=1))
-    from .reports import tabulate_frame
+    from .reporting.text import tabulate_frame
 
     click.echo(tabulate_frame(table))
 

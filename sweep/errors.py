@@ -14,6 +14,12 @@ class ConfigError(SweepError, ValueError):
         super().__init__(f"{field}: {problem}")
 
 
+def require(field: str, ok: bool, problem: str) -> None:
+    """ConfigError(``field``, ``problem``) unless ``ok``."""
+    if not ok:
+        raise ConfigError(field, problem)
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised where Ctrl-C raises KeyboardInterrupt: the same
     orderly stop; ``signum`` is the signal's number."""

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sweep.analysis import (
+from sweep.reporting.analysis import (
     compare,
     convergence_table,
     failure_modes,
@@ -18,12 +18,21 @@ def frame(groups):
     rows = []
     for (lr, width), epochs in groups.items():
         for e in epochs:
-            rows.append({
-                "lr": lr, "width": width, "epochs": 100, "converged": e is not None,
-                "epoch_converged": e, "epoch_solved": e, "diverged": False,
-                "final_loss": 0.01 if e is not None else 0.2,
-                "loss_curve": [0.3, 0.2, 0.1, 0.01] if e is not None else [0.3, 0.25, 0.25, 0.25],
-            })  # fmt: skip
+            rows.append(
+                {
+                    "lr": lr,
+                    "width": width,
+                    "epochs": 100,
+                    "converged": e is not None,
+                    "epoch_converged": e,
+                    "epoch_solved": e,
+                    "diverged": False,
+                    "final_loss": 0.01 if e is not None else 0.2,
+                    "loss_curve": [0.3, 0.2, 0.1, 0.01]
+                    if e is not None
+                    else [0.3, 0.25, 0.25, 0.25],
+                }
+            )
     df = pd.DataFrame(rows)
     df["epoch_converged"] = df["epoch_converged"].astype("Int64")
     df["epoch_solved"] = df["epoch_solved"].astype("Int64")

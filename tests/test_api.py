@@ -13,10 +13,17 @@ import pytest
 
 import sweep
 from kernels import get_task, init_batch, train_batch
-from sweep.schema import COLUMNS
+from sweep.config.schema import COLUMNS
 
-SMALL = dict(task="xor,parity3", seeds="0:20", lr="0.5,2", width="2,3", epochs=300,
-             curve_every=50, progress=False)  # fmt: skip
+SMALL = dict(
+    task="xor,parity3",
+    seeds="0:20",
+    lr="0.5,2",
+    width="2,3",
+    epochs=300,
+    curve_every=50,
+    progress=False,
+)
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +103,11 @@ def test_progress_bar_counts_every_trial_and_announces_a_resume(tmp_path, capsys
 
 
 def test_a_hidden_bar_leaves_tqdm_unloaded(tmp_path):
-    code = ("import sys, sweep; sweep.train(out=sys.argv[1], task='xor', seeds='0:2', "
-            "lr='0.5', width='2', epochs=10, progress=False); "
-            "assert 'tqdm' not in sys.modules, 'tqdm loaded'")  # fmt: skip
+    code = (
+        "import sys, sweep; sweep.train(out=sys.argv[1], task='xor', seeds='0:2', "
+        "lr='0.5', width='2', epochs=10, progress=False); "
+        "assert 'tqdm' not in sys.modules, 'tqdm loaded'"
+    )
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "quiet")], check=True)
 
 
@@ -124,7 +133,7 @@ def test_metadata_is_stored_with_the_results(small_sweep):
 
 def test_a_sweep_on_the_tiled_kernel_stores_the_general_kernels_values(tmp_path):
     from kernels import codegen
-    from sweep.plan import plan
+    from sweep.runner.plan import plan
 
     epochs = 1000
     seeds = -(-codegen.MIN_WORK // epochs)  # enough work for the plan to generate xor H = 2
@@ -143,8 +152,16 @@ def test_a_sweep_on_the_tiled_kernel_stores_the_general_kernels_values(tmp_path)
 
 
 def test_float32_sweep_stores_float64_columns(tmp_path):
-    df = sweep.run(out=tmp_path / "f32", seeds="0:4", lr=0.5, width=2, epochs=50,
-                   dtype="float32", progress=False, backend="sequential")  # fmt: skip
+    df = sweep.run(
+        out=tmp_path / "f32",
+        seeds="0:4",
+        lr=0.5,
+        width=2,
+        epochs=50,
+        dtype="float32",
+        progress=False,
+        backend="sequential",
+    )
     assert df["final_loss"].dtype == np.float64 and (df["dtype"] == "float32").all()
 
 
@@ -210,8 +227,9 @@ def test_a_locked_folder_is_refused(tmp_path):
 
 #: A folder written by release 0.1.0 (commit 00ffb25), before the training recipes.
 RELEASE_0_1 = Path(__file__).parent / "data" / "results-0.1.0"
-RELEASE_0_1_SWEEP = dict(task="xor,parity3", seeds="0:6", lr="0.5,3", width="2,3", epochs=60,
-                         curve_every=20)  # fmt: skip
+RELEASE_0_1_SWEEP = dict(
+    task="xor,parity3", seeds="0:6", lr="0.5,3", width="2,3", epochs=60, curve_every=20
+)
 
 
 def test_a_folder_of_the_previous_release_resumes_with_nothing_to_train(tmp_path):
@@ -225,29 +243,38 @@ def test_a_folder_of_the_previous_release_resumes_with_nothing_to_train(tmp_path
     assert (df["momentum"] == 0).all() and (df["update"] == "batch").all()
     assert (df.targets == "0:1").all() and (df.activation == "logistic").all()
     assert df.mse_target.isna().all() and df.epoch_mse_target.isna().all()
-    fresh = sweep.run(out=tmp_path / "new", backend="sequential", progress=False,
-                      **RELEASE_0_1_SWEEP)  # fmt: skip
+    fresh = sweep.run(
+        out=tmp_path / "new", backend="sequential", progress=False, **RELEASE_0_1_SWEEP
+    )
     pd.testing.assert_frame_equal(df, fresh)  # the same ids and values, bit for bit
 
 
 def test_random_search_union_and_paired_init_ranges_end_to_end(tmp_path):
     base = dict(epochs=60, progress=False, backend="sequential")
-    sampled = sweep.run(out=tmp_path / "s", seeds="0:3", lr="loguniform:0.05:5", samples=8,
-                        width=2, **base)  # fmt: skip
+    sampled = sweep.run(
+        out=tmp_path / "s", seeds="0:3", lr="loguniform:0.05:5", samples=8, width=2, **base
+    )
     assert len(sampled) == 24 and sampled.lr.nunique() == 8
-    again = sweep.train(out=tmp_path / "s", seeds="0:3", lr="loguniform:0.05:5", samples=8,
-                        width=2, **base)  # fmt: skip
+    again = sweep.train(
+        out=tmp_path / "s", seeds="0:3", lr="loguniform:0.05:5", samples=8, width=2, **base
+    )
     assert again.trained == 0 and again.stored_before == 24  # resumes: the same points
-    grown = sweep.train(out=tmp_path / "s", seeds="0:3", lr="loguniform:0.05:5", samples=16,
-                        width=2, **base)  # fmt: skip
+    grown = sweep.train(
+        out=tmp_path / "s", seeds="0:3", lr="loguniform:0.05:5", samples=16, width=2, **base
+    )
     assert grown.trained == 24 and grown.stored_before == 24  # 8 more points, no flag
-    paired = sweep.run(out=tmp_path / "r", seeds="0:4", lr=0.5, width=2, init_radius="0.5,2",
-                       **base)  # fmt: skip
+    paired = sweep.run(
+        out=tmp_path / "r", seeds="0:4", lr=0.5, width=2, init_radius="0.5,2", **base
+    )
     assert sorted(set(zip(paired.init_low, paired.init_high, strict=True))) == [
-        (-2.0, 2.0), (-0.5, 0.5)]  # fmt: skip
+        (-2.0, 2.0),
+        (-0.5, 0.5),
+    ]
     toml = tmp_path / "union.toml"
-    toml.write_text('seeds = "0:4"\nepochs = 60\n[[grid]]\nlr = [0.5, 1.0]\nwidth = 2\n'
-                    '[[grid]]\nlr = [1.0, 2.0]\nwidth = [2, 3]\n')  # fmt: skip
+    toml.write_text(
+        'seeds = "0:4"\nepochs = 60\n[[grid]]\nlr = [0.5, 1.0]\nwidth = 2\n'
+        "[[grid]]\nlr = [1.0, 2.0]\nwidth = [2, 3]\n"
+    )
     union = sweep.run(toml, out=tmp_path / "u", progress=False, backend="sequential")
     assert len(union) == 4 * (3 + 2) and union.trial_id.is_unique
 
@@ -255,8 +282,16 @@ def test_random_search_union_and_paired_init_ranges_end_to_end(tmp_path):
 def test_log_spaced_loss_curves_start_at_epoch_0(tmp_path):
     from kernels.model import curve_epochs
 
-    df = sweep.run(out=tmp_path / "c", seeds="0:3", lr=1.0, width=2, epochs=5000, curve="log",
-                   progress=False, backend="sequential")  # fmt: skip
+    df = sweep.run(
+        out=tmp_path / "c",
+        seeds="0:3",
+        lr=1.0,
+        width=2,
+        epochs=5000,
+        curve="log",
+        progress=False,
+        backend="sequential",
+    )
     points = curve_epochs(5000, 100, "log")
     assert points[0] == 0 and points[1] == 1 and points[-1] == 5000 and 100 <= len(points) <= 102
     assert (df.curve == "log").all() and df.loss_curve.map(len).eq(len(points)).all()
@@ -283,7 +318,6 @@ def test_summary_storage_keeps_the_statistics_without_the_arrays(tmp_path, small
 
 def test_summary_storage_of_random_guessing_is_compact(tmp_path):
     out = tmp_path / "guess"
-    sweep.run(out=out, seeds="0:20000", lr=0.5, width=2, epochs=0, store="summary",
-              progress=False)  # fmt: skip
+    sweep.run(out=out, seeds="0:20000", lr=0.5, width=2, epochs=0, store="summary", progress=False)
     size = sum(p.stat().st_size for p in out.glob("*.parquet"))
     assert size / 20_000 <= 40  # bytes a trial (issue: scale)

@@ -17,17 +17,28 @@ def test_kernel_and_reference_timings_are_per_network_epoch():
 
 
 def test_sweep_seconds_counts_every_trial():
-    seconds, trials = bench.sweep_seconds(1, "sequential", seeds="0:3", lr="0.5,1", width=2,
-                                          epochs=20)  # fmt: skip
+    seconds, trials = bench.sweep_seconds(
+        1, "sequential", seeds="0:3", lr="0.5,1", width=2, epochs=20
+    )
     assert trials == 6 and seconds > 0
 
 
 def test_bench_command_prints_a_table_with_blanks_and_writes_json(tmp_path, monkeypatch, capsys):
-    table = pd.DataFrame([
-        {"what": "kernel fast, tiled, float64", "width": 2, "ns_per_network_epoch": 15.0,
-         "x_reference": 4000.0},
-        {"what": "sweep run, 2 warm workers (threading)", "trials_per_s": 5000.0, "speedup": 1.9},
-    ])  # fmt: skip
+    table = pd.DataFrame(
+        [
+            {
+                "what": "kernel fast, tiled, float64",
+                "width": 2,
+                "ns_per_network_epoch": 15.0,
+                "x_reference": 4000.0,
+            },
+            {
+                "what": "sweep run, 2 warm workers (threading)",
+                "trials_per_s": 5000.0,
+                "speedup": 1.9,
+            },
+        ]
+    )
     monkeypatch.setattr(bench, "quick", lambda repeat: table)
     out = tmp_path / "bench.json"
     main(["bench", "--repeat", "1", "--json", str(out)])

@@ -1,6 +1,6 @@
-"""What the planner learns from earlier runs (sweep.calibration)."""
+"""What the planner learns from earlier runs (sweep.runner.calibration)."""
 
-from sweep import calibration
+from sweep.runner import calibration
 
 
 def test_a_run_is_remembered_by_its_median_chunk_and_a_short_one_not_at_all(monkeypatch, tmp_path):

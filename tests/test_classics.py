@@ -22,9 +22,14 @@ def _table_module():
 
 def test_the_gallery_holds_the_published_set_ups():
     names = {path.stem for path in FILES}
-    assert {"rhw1986_xor", "rhw1986_chauvin_xor_width", "fahlman1988_encoder",
-            "tesauro_janssens1988_parity", "riedmiller_braun1993_rprop",
-            "schmidhuber_guessing_xor"} <= names  # fmt: skip
+    assert {
+        "rhw1986_xor",
+        "rhw1986_chauvin_xor_width",
+        "fahlman1988_encoder",
+        "tesauro_janssens1988_parity",
+        "riedmiller_braun1993_rprop",
+        "schmidhuber_guessing_xor",
+    } <= names
     for path in FILES:
         head = path.read_text().split("\nname")[0]
         assert "Set-up:" in head and "Published:" in head, path.name  # the header says both

@@ -17,16 +17,16 @@ TINY = ["--seeds", "0:6", "--lr", "0.5,5", "--width", "2", "--epochs", "200"]
 
 
 def sweep_cmd(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "sweep", *args], capture_output=True,
-                          text=True, timeout=120, **kw)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "sweep", *args], capture_output=True, text=True, timeout=120, **kw
+    )
 
 
 def test_subprocesses_run_the_package_under_test():
     import kernels
 
     code = "import kernels, sweep; print(kernels.__file__); print(sweep.__file__)"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.split() == [kernels.__file__, sweep.__file__], proc.stderr
 
 
@@ -40,22 +40,53 @@ def test_run_prints_a_summary_and_python_m_sweep_works(tmp_path):
 def test_help_explains_every_option():
     proc = sweep_cmd("run", "--help")
     assert proc.returncode == 0
-    for flag in ["--config", "--task", "--seeds", "--lr", "--width", "--epochs", "--tol",
-                 "--init-low", "--init-high", "--dtype", "--out", "--name", "--jobs",
-                 "--backend", "--quiet", "--overwrite", "--momentum", "--update",
-                 "--activation", "--output-activation", "--loss", "--inputs", "--targets",
-                 "--weight-decay", "--mse-target"]:  # fmt: skip
+    for flag in [
+        "--config",
+        "--task",
+        "--seeds",
+        "--lr",
+        "--width",
+        "--epochs",
+        "--tol",
+        "--init-low",
+        "--init-high",
+        "--dtype",
+        "--out",
+        "--name",
+        "--jobs",
+        "--backend",
+        "--quiet",
+        "--overwrite",
+        "--momentum",
+        "--update",
+        "--activation",
+        "--output-activation",
+        "--loss",
+        "--inputs",
+        "--targets",
+        "--weight-decay",
+        "--mse-target",
+    ]:
         assert flag in proc.stdout
     assert "TSS" in proc.stdout and "RMS" in proc.stdout  # how --mse-target converts
 
 
 @pytest.mark.parametrize(
     "args",
-    [["--lr", "-0.1"], ["--lr", "nan"], ["--width", "0"], ["--task", "nand"],
-     ["--epochs", "-1"], ["--config", "/nonexistent/sweep.toml"], ["--momentum", "1"],
-     ["--loss", "xent", "--output-activation", "tanh"], ["--targets", "0.9:0.1"],
-     ["--mse-target", "0"], ["--tol", "0.9", "--targets", "0.1:0.9"]],
-)  # fmt: skip
+    [
+        ["--lr", "-0.1"],
+        ["--lr", "nan"],
+        ["--width", "0"],
+        ["--task", "nand"],
+        ["--epochs", "-1"],
+        ["--config", "/nonexistent/sweep.toml"],
+        ["--momentum", "1"],
+        ["--loss", "xent", "--output-activation", "tanh"],
+        ["--targets", "0.9:0.1"],
+        ["--mse-target", "0"],
+        ["--tol", "0.9", "--targets", "0.1:0.9"],
+    ],
+)
 def test_bad_input_in_a_real_process_is_one_line_exit_2(args, tmp_path):
     proc = sweep_cmd("run", *args, "--out", str(tmp_path / "o"))
     assert proc.returncode == 2
@@ -64,22 +95,40 @@ def test_bad_input_in_a_real_process_is_one_line_exit_2(args, tmp_path):
 
 
 BAD_CLI = [
-    (["--seeds", ""], "seeds"), (["--seeds", "-3"], "seeds"), (["--seeds", "1:x"], "seeds"),
-    (["--lr", "0"], "lr"), (["--lr", "inf"], "lr"), (["--lr", "log:0:1:3"], "lr"),
-    (["--width", "-1"], "width"), (["--width", "2.5"], "width"), (["--tol", "1.5"], "tol"),
-    (["--init-low", "2"], "init_low"), (["--dtype", "half"], "dtype"), (["--jobs", "0"], "jobs"),
-    (["--jobs", "two"], "jobs"), (["--backend", "mpi"], "backend"), (["--name", "a/b"], "name"),
-    (["--chunk-size", "0"], "chunk_size"), (["--curve-every", "x"], "curve_every"),
-    (["--exp", "approx"], "exp"), (["--epochs", "1e3"], "epochs"),
+    (["--seeds", ""], "seeds"),
+    (["--seeds", "-3"], "seeds"),
+    (["--seeds", "1:x"], "seeds"),
+    (["--lr", "0"], "lr"),
+    (["--lr", "inf"], "lr"),
+    (["--lr", "log:0:1:3"], "lr"),
+    (["--width", "-1"], "width"),
+    (["--width", "2.5"], "width"),
+    (["--tol", "1.5"], "tol"),
+    (["--init-low", "2"], "init_low"),
+    (["--dtype", "half"], "dtype"),
+    (["--jobs", "0"], "jobs"),
+    (["--jobs", "two"], "jobs"),
+    (["--backend", "mpi"], "backend"),
+    (["--name", "a/b"], "name"),
+    (["--chunk-size", "0"], "chunk_size"),
+    (["--curve-every", "x"], "curve_every"),
+    (["--exp", "approx"], "exp"),
+    (["--epochs", "1e3"], "epochs"),
     (["--seeds", "0:5000000", "--lr", "log:0.1:1:20"], "grid"),
-    (["--momentum", "-0.5"], "momentum"), (["--weight-decay", "-1"], "weight_decay"),
-    (["--update", "minibatch"], "update"), (["--activation", "relu"], "activation"),
-    (["--output-activation", "linear"], "output_activation"), (["--loss", "mse"], "loss"),
-    (["--inputs", "ternary"], "inputs"), (["--targets", "0:1:2"], "targets"),
-    (["--targets", "1:1"], "targets"), (["--loss", "xent", "--targets", "-1:1"], "loss"),
-    (["--mse-target", "-0.01"], "mse_target"), (["--store", "weights"], "store"),
+    (["--momentum", "-0.5"], "momentum"),
+    (["--weight-decay", "-1"], "weight_decay"),
+    (["--update", "minibatch"], "update"),
+    (["--activation", "relu"], "activation"),
+    (["--output-activation", "linear"], "output_activation"),
+    (["--loss", "mse"], "loss"),
+    (["--inputs", "ternary"], "inputs"),
+    (["--targets", "0:1:2"], "targets"),
+    (["--targets", "1:1"], "targets"),
+    (["--loss", "xent", "--targets", "-1:1"], "loss"),
+    (["--mse-target", "-0.01"], "mse_target"),
+    (["--store", "weights"], "store"),
     (["--bogus", "1"], "No such option"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("args, field", BAD_CLI)
@@ -95,10 +144,16 @@ def test_bad_flags(args, field, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "toml, field",
-    [("seeds = 'x'", "seeds"), ("lr = [0.1, -1]", "lr"), ("width = [1, 0]", "width"),
-     ("colour = 1", "unknown key"), ("seeds = [1,", "malformed TOML"), ("task = 3", "task"),
-     ("epochs = true", "epochs")],
-)  # fmt: skip
+    [
+        ("seeds = 'x'", "seeds"),
+        ("lr = [0.1, -1]", "lr"),
+        ("width = [1, 0]", "width"),
+        ("colour = 1", "unknown key"),
+        ("seeds = [1,", "malformed TOML"),
+        ("task = 3", "task"),
+        ("epochs = true", "epochs"),
+    ],
+)
 def test_bad_toml_files(toml, field, tmp_path, capsys):
     cfg = tmp_path / "s.toml"
     cfg.write_text(toml)
@@ -142,8 +197,12 @@ def test_report_formats(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("|")
     main(["report", str(out)])
     assert "median epochs" in capsys.readouterr().out
-    for by, problem in [("colour", "'colour' is not a column"), ("converged", "is an outcome"),
-                        ("outputs", "is an outcome"), ("lr,lr", "given twice")]:  # fmt: skip
+    for by, problem in [
+        ("colour", "'colour' is not a column"),
+        ("converged", "is an outcome"),
+        ("outputs", "is an outcome"),
+        ("lr,lr", "given twice"),
+    ]:
         with pytest.raises(SystemExit) as info:
             main(["report", str(out), "--by", by])
         err = capsys.readouterr().err
@@ -158,23 +217,35 @@ def test_the_summary_and_the_report_show_every_axis_that_varies(tmp_path, capsys
     main(["run", *TINY, "--momentum", "0,0.9", "--update", "batch,online", "--out", str(out)])
     text = capsys.readouterr().out
     assert text.startswith("48 trials")  # 6 seeds x 2 lr x 2 momenta x 2 updates
-    for momentum, update in [("0", "batch"), ("0", "online"), ("0.9", "batch"),
-                             ("0.9", "online")]:  # fmt: skip
+    for momentum, update in [("0", "batch"), ("0", "online"), ("0.9", "batch"), ("0.9", "online")]:
         assert f"momentum = {momentum}, update = {update}\n" in text
     main(["report", str(out), "--format", "csv"])
     header = capsys.readouterr().out.splitlines()[0]
     assert header.startswith("lr,momentum,update,trials")
 
 
-KILL = ["--seeds", "0:240", "--lr", "0.3,1,3", "--width", "1:4", "--epochs", "20000",
-        "--chunk-size", "24", "--quiet"]  # fmt: skip
+KILL = [
+    "--seeds",
+    "0:240",
+    "--lr",
+    "0.3,1,3",
+    "--width",
+    "1:4",
+    "--epochs",
+    "20000",
+    "--chunk-size",
+    "24",
+    "--quiet",
+]
 
 
 @pytest.mark.parametrize("after_parts, jobs", [(1, "1"), (12, "2")])
 def test_sigkill_then_rerun_gives_exactly_the_uninterrupted_rows(after_parts, jobs, tmp_path):
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "sweep", "run", *KILL, "--jobs", jobs,
-                             "--out", str(out)], start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sweep", "run", *KILL, "--jobs", jobs, "--out", str(out)],
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 90
     while len(list(out.glob("*.parquet"))) < after_parts and time.monotonic() < deadline:
         assert proc.poll() is None, "the sweep finished before it could be killed"
@@ -204,13 +275,16 @@ def test_the_cli_keeps_lokys_spurious_resource_warnings_off_stderr(monkeypatch, 
     # What joblib leaves behind after a worker crash (joblib issue #1620): a
     # registered folder that was never created. The tracker warns at exit
     # unless it inherits the filter.
-    script = ("from joblib.externals.loky.backend import resource_tracker as rt\n"
-              "rt.ensure_running()\n"
-              f"rt.register({str(tmp_path / 'never-created')!r}, 'folder')\n")  # fmt: skip
+    script = (
+        "from joblib.externals.loky.backend import resource_tracker as rt\n"
+        "rt.ensure_running()\n"
+        f"rt.register({str(tmp_path / 'never-created')!r}, 'folder')\n"
+    )
     for warnings_env, quiet in (("", False), (QUIET_RESOURCE_TRACKER, True)):
         env = {**os.environ, "PYTHONWARNINGS": warnings_env}
-        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                              env=env, timeout=60)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+        )
         assert ("resource_tracker" not in proc.stderr) == quiet, proc.stderr
 
 
@@ -219,7 +293,8 @@ def test_run_ends_with_where_the_results_are(tmp_path):
     first = sweep_cmd("run", *TINY, "--out", str(out))  # stdout and stderr are pipes here
     assert first.returncode == 0, first.stderr
     assert first.stderr.strip().splitlines()[-1] == (
-        f"results in {out}: 12 trials (12 trained now, 0 already stored)")  # fmt: skip
+        f"results in {out}: 12 trials (12 trained now, 0 already stored)"
+    )
     again = sweep_cmd("run", *TINY, "--out", str(out))
     assert again.stderr.strip().splitlines()[-1].endswith("(0 trained now, 12 already stored)")
 
@@ -242,14 +317,17 @@ def _deep_toml(tmp_path) -> str:
 
 @pytest.mark.parametrize(
     "args, field",
-    [(["--jobs", "100000"], "jobs"), (["--jobs", "100000", "--force"], "jobs"),
-     (["--jobs", str(len(os.sched_getaffinity(0)) + 1)], "would only compete"),
-     (["--scheduler", "not a url", "--backend", "dask"], "scheduler"),
-     (["--scheduler", "tcp://localhost:8786"], "needs --backend dask"),
-     (["--seeds", "0:4294967296", "--force", "--dry-run"], "grid"),
-     (["--epochs", "1000000000", "--curve-every", "1", "--dry-run"], "curve_every"),
-     (["--config", "DEEP"], "nested 100000 levels")],
-)  # fmt: skip
+    [
+        (["--jobs", "100000"], "jobs"),
+        (["--jobs", "100000", "--force"], "jobs"),
+        (["--jobs", str(len(os.sched_getaffinity(0)) + 1)], "would only compete"),
+        (["--scheduler", "not a url", "--backend", "dask"], "scheduler"),
+        (["--scheduler", "tcp://localhost:8786"], "needs --backend dask"),
+        (["--seeds", "0:4294967296", "--force", "--dry-run"], "grid"),
+        (["--epochs", "1000000000", "--curve-every", "1", "--dry-run"], "curve_every"),
+        (["--config", "DEEP"], "nested 100000 levels"),
+    ],
+)
 def test_hostile_input_is_refused_before_anything_is_allocated_or_written(args, field, tmp_path):
     args = [_deep_toml(tmp_path) if a == "DEEP" else a for a in args]
     out = tmp_path / "o"

@@ -3,7 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from sweep.config import DEFAULTS, make_config, make_run_options, read_toml
+from sweep.config.grid import count_trials
+from sweep.config.options import make_run_options
+from sweep.config.study import DEFAULTS, make_config
+from sweep.config.toml import read_toml
 from sweep.errors import ConfigError
 
 
@@ -30,34 +33,61 @@ def test_repeated_values_count_once():
 
 
 BAD = [
-    ({"lr": "-0.1"}, "lr"), ({"lr": "0"}, "lr"), ({"lr": "nan"}, "lr"), ({"lr": "inf"}, "lr"),
-    ({"lr": "fast"}, "lr"), ({"width": "0"}, "width"), ({"width": "-2"}, "width"),
-    ({"width": "5000"}, "width"), ({"epochs": "-1"}, "epochs"), ({"epochs": "1.5"}, "epochs"),
-    ({"seeds": ""}, "seeds"), ({"seeds": "-1"}, "seeds"), ({"seeds": "a"}, "seeds"),
-    ({"seeds": "10:5"}, "seeds"), ({"seeds": str(2**32)}, "seeds"), ({"task": "nand"}, "task"),
-    ({"tol": "0"}, "tol"), ({"tol": "1"}, "tol"), ({"tol": "nan"}, "tol"),
-    ({"init_low": "1", "init_high": "0.5"}, "init_low"), ({"init_low": "inf"}, "init_low"),
-    ({"dtype": "float16"}, "dtype"), ({"exp": "slow"}, "exp"), ({"exp": "fast,exact"}, "exp"),
-    ({"curve_every": "-1"}, "curve_every"), ({"colour": "red"}, "colour"),
+    ({"lr": "-0.1"}, "lr"),
+    ({"lr": "0"}, "lr"),
+    ({"lr": "nan"}, "lr"),
+    ({"lr": "inf"}, "lr"),
+    ({"lr": "fast"}, "lr"),
+    ({"width": "0"}, "width"),
+    ({"width": "-2"}, "width"),
+    ({"width": "5000"}, "width"),
+    ({"epochs": "-1"}, "epochs"),
+    ({"epochs": "1.5"}, "epochs"),
+    ({"seeds": ""}, "seeds"),
+    ({"seeds": "-1"}, "seeds"),
+    ({"seeds": "a"}, "seeds"),
+    ({"seeds": "10:5"}, "seeds"),
+    ({"seeds": str(2**32)}, "seeds"),
+    ({"task": "nand"}, "task"),
+    ({"tol": "0"}, "tol"),
+    ({"tol": "1"}, "tol"),
+    ({"tol": "nan"}, "tol"),
+    ({"init_low": "1", "init_high": "0.5"}, "init_low"),
+    ({"init_low": "inf"}, "init_low"),
+    ({"dtype": "float16"}, "dtype"),
+    ({"exp": "slow"}, "exp"),
+    ({"exp": "fast,exact"}, "exp"),
+    ({"curve_every": "-1"}, "curve_every"),
+    ({"colour": "red"}, "colour"),
     ({"lr": "1e39", "dtype": "float32"}, "lr"),
     # Training recipes.
-    ({"momentum": "1"}, "momentum"), ({"momentum": "-0.1"}, "momentum"),
-    ({"momentum": "nan"}, "momentum"), ({"momentum": "0.5,1.5"}, "momentum"),
-    ({"weight_decay": "-0.001"}, "weight_decay"), ({"weight_decay": "inf"}, "weight_decay"),
-    ({"update": "minibatch"}, "update"), ({"activation": "relu"}, "activation"),
-    ({"output_activation": "softmax"}, "output_activation"), ({"loss": "hinge"}, "loss"),
-    ({"inputs": "ternary"}, "inputs"), ({"targets": "1:0"}, "targets"),
-    ({"targets": "0.5:0.5"}, "targets"), ({"targets": "0-1"}, "targets"),
-    ({"targets": "0:1:2"}, "targets"), ({"targets": "a:b"}, "targets"),
+    ({"momentum": "1"}, "momentum"),
+    ({"momentum": "-0.1"}, "momentum"),
+    ({"momentum": "nan"}, "momentum"),
+    ({"momentum": "0.5,1.5"}, "momentum"),
+    ({"weight_decay": "-0.001"}, "weight_decay"),
+    ({"weight_decay": "inf"}, "weight_decay"),
+    ({"update": "minibatch"}, "update"),
+    ({"activation": "relu"}, "activation"),
+    ({"output_activation": "softmax"}, "output_activation"),
+    ({"loss": "hinge"}, "loss"),
+    ({"inputs": "ternary"}, "inputs"),
+    ({"targets": "1:0"}, "targets"),
+    ({"targets": "0.5:0.5"}, "targets"),
+    ({"targets": "0-1"}, "targets"),
+    ({"targets": "0:1:2"}, "targets"),
+    ({"targets": "a:b"}, "targets"),
     ({"targets": "0:inf"}, "targets"),
     ({"loss": "xent", "output_activation": "tanh"}, "loss"),
     ({"loss": "sse,xent", "output_activation": "logistic,tanh"}, "loss"),
-    ({"loss": "xent", "targets": "-1:1"}, "loss"), ({"loss": "xent", "targets": "0:1.5"}, "loss"),
-    ({"mse_target": "0"}, "mse_target"), ({"mse_target": "-0.1"}, "mse_target"),
+    ({"loss": "xent", "targets": "-1:1"}, "loss"),
+    ({"loss": "xent", "targets": "0:1.5"}, "loss"),
+    ({"mse_target": "0"}, "mse_target"),
+    ({"mse_target": "-0.1"}, "mse_target"),
     ({"mse_target": "nan"}, "mse_target"),
     ({"tol": "0.8", "targets": "0.1:0.9"}, "tol"),
     ({"tol": "0.5", "targets": "0:1,0.4:0.6"}, "tol"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("values, field", BAD)
@@ -70,8 +100,10 @@ def test_bad_values_name_their_field_in_one_line(values, field):
 
 def test_toml_file(tmp_path):
     path = tmp_path / "sweep.toml"
-    path.write_text('task = "xor"\nseeds = "0:10"\nlr = [0.1, 1.0]\nwidth = "2:4"\n'
-                    'init-low = -1.0\nname = "demo"\n')  # fmt: skip
+    path.write_text(
+        'task = "xor"\nseeds = "0:10"\nlr = [0.1, 1.0]\nwidth = "2:4"\n'
+        'init-low = -1.0\nname = "demo"\n'
+    )
     values = read_toml(path)
     assert values["init_low"] == -1.0 and values["name"] == "demo"
     cfg = make_config({k: v for k, v in values.items() if k != "name"})
@@ -86,9 +118,12 @@ def test_toml_sweep_table(tmp_path):
 
 @pytest.mark.parametrize(
     "text, problem",
-    [("seeds = [1, 2", "malformed TOML"), ("colour = 'red'", "unknown key 'colour'"),
-     ("lr = ", "malformed TOML")],
-)  # fmt: skip
+    [
+        ("seeds = [1, 2", "malformed TOML"),
+        ("colour = 'red'", "unknown key 'colour'"),
+        ("lr = ", "malformed TOML"),
+    ],
+)
 def test_bad_toml(tmp_path, text, problem):
     path = tmp_path / "sweep.toml"
     path.write_text(text)
@@ -113,8 +148,11 @@ def test_init_radius_pairs_its_bounds():
     assert cfg.init_pairs == [(-0.5, 0.5), (-1.0, 1.0), (-2.0, 2.0)]
     assert cfg.n_trials == 2 * 3  # paired, not 3 x 3 crossed
     assert make_config(cfg.to_dict()) == cfg
-    for bad in ({"init_radius": "-1"}, {"init_radius": "0"},
-                {"init_radius": "1", "init_low": "-2"}):  # fmt: skip
+    for bad in (
+        {"init_radius": "-1"},
+        {"init_radius": "0"},
+        {"init_radius": "1", "init_low": "-2"},
+    ):
         with pytest.raises(ConfigError) as info:
             make_config(bad)
         assert info.value.field == "init_radius"
@@ -129,19 +167,30 @@ def test_sampled_axes_are_reproducible_and_crossed_with_the_seeds():
     assert set(other.points["lr"]) != set(cfg.points["lr"])
     more = make_config(seeds="0:10", lr="loguniform:0.01:10", samples=128, width=2)
     assert more.contains(cfg)  # more samples extend the same sequence
-    rand = make_config(seeds=0, lr="uniform:0.1:1", momentum="uniform:0:0.9", width="randint:1:5",
-                       samples=20, sampler="random")  # fmt: skip
+    rand = make_config(
+        seeds=0,
+        lr="uniform:0.1:1",
+        momentum="uniform:0:0.9",
+        width="randint:1:5",
+        samples=20,
+        sampler="random",
+    )
     assert set(rand.points["width"]) <= {1, 2, 3, 4} and all(0 <= m < 0.9 for m in rand.momentum)
 
 
 @pytest.mark.parametrize(
     "values, field",
-    [({"lr": "loguniform:0.01:10"}, "samples"), ({"samples": 8}, "samples"),
-     ({"lr": "loguniform:0:1", "samples": 8}, "lr"), ({"lr": "randint:1:5", "samples": 8}, "lr"),
-     ({"width": "uniform:1:5", "samples": 8}, "width"), ({"lr": "uniform:2:1", "samples": 4}, "lr"),
-     ({"lr": "uniform:0.1:1", "samples": 4, "sampler": "latin"}, "sampler"),
-     ({"momentum": "uniform:0:1.5", "samples": 64}, "momentum")],
-)  # fmt: skip
+    [
+        ({"lr": "loguniform:0.01:10"}, "samples"),
+        ({"samples": 8}, "samples"),
+        ({"lr": "loguniform:0:1", "samples": 8}, "lr"),
+        ({"lr": "randint:1:5", "samples": 8}, "lr"),
+        ({"width": "uniform:1:5", "samples": 8}, "width"),
+        ({"lr": "uniform:2:1", "samples": 4}, "lr"),
+        ({"lr": "uniform:0.1:1", "samples": 4, "sampler": "latin"}, "sampler"),
+        ({"momentum": "uniform:0:1.5", "samples": 64}, "momentum"),
+    ],
+)
 def test_bad_sampling(values, field):
     with pytest.raises(ConfigError) as info:
         make_config(values)
@@ -149,15 +198,17 @@ def test_bad_sampling(values, field):
 
 
 def test_a_toml_union_of_grids_holds_each_trial_once(tmp_path):
-    from sweep.config import Study, make_study
+    from sweep.config.study import Study, make_study
 
     path = tmp_path / "union.toml"
-    path.write_text('seeds = "0:5"\nepochs = 100\n[[grid]]\nlr = [0.5, 1.0]\nwidth = 2\n'
-                    '[[grid]]\nlr = [1.0, 2.0]\nwidth = "2:4"\n')  # fmt: skip
+    path.write_text(
+        'seeds = "0:5"\nepochs = 100\n[[grid]]\nlr = [0.5, 1.0]\nwidth = 2\n'
+        '[[grid]]\nlr = [1.0, 2.0]\nwidth = "2:4"\n'
+    )
     study = make_study(read_toml(path))
     assert isinstance(study, Study) and len(study.grids) == 2
     # width 2: lr 0.5, 1, 2; width 3: lr 1, 2 (lr 1 at width 2 counted once)
-    assert study.n_trials == 5 * (3 + 2)
+    assert count_trials(study) == 5 * (3 + 2)
     assert make_study(study.to_dict()) == study
     bad = tmp_path / "bad.toml"
     bad.write_text("[[grid]]\nlr = -1\n")

@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sweep
-from sweep import grid
-from sweep.config import make_config, make_study
-from sweep.coverage import Stored, covers
-from sweep.grid import Block, blocks, shape_key
-from sweep.plan import plan
-from sweep.store import MANIFEST
+from sweep.config import grid
+from sweep.config.grid import Block, blocks, shape_key
+from sweep.config.study import make_config, make_study
+from sweep.runner.plan import plan
+from sweep.store.coverage import Stored, covers
+from sweep.store.layout import MANIFEST
 
 
 def pairs(block: Block) -> set[tuple[int, float]]:
@@ -37,16 +37,20 @@ def a_block(draw):
     seeds = np.asarray(sorted(draw(st.sets(st.integers(0, 120), min_size=1, max_size=40))))
     if kind == "array":
         return Block(SHAPE, seeds, lrs)
-    chosen = np.asarray(draw(st.lists(st.sampled_from(LRS), min_size=len(seeds),
-                                      max_size=len(seeds))))  # fmt: skip
+    chosen = np.asarray(
+        draw(st.lists(st.sampled_from(LRS), min_size=len(seeds), max_size=len(seeds)))
+    )
     return Block(SHAPE, seeds, chosen, paired=True)
 
 
 rectangles = st.lists(
-    st.tuples(st.integers(0, 120), st.integers(1, 40),
-              st.lists(st.sampled_from(LRS), min_size=1, max_size=3, unique=True)),
+    st.tuples(
+        st.integers(0, 120),
+        st.integers(1, 40),
+        st.lists(st.sampled_from(LRS), min_size=1, max_size=3, unique=True),
+    ),
     max_size=8,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -58,8 +62,11 @@ def test_missing_is_the_block_less_the_rectangles(block, rects):
         stored.add(covers(shape_key(SHAPE), (lo, lo + n, tuple(lrs))), n * len(lrs))
         held |= {(s, lr) for s in range(lo, lo + n) for lr in lrs}
     pieces = list(stored.missing(block))
-    got = [p for piece in pieces for p in zip(*map(np.ndarray.tolist, piece.take(0, len(piece))),
-                                               strict=True)]  # fmt: skip
+    got = [
+        p
+        for piece in pieces
+        for p in zip(*map(np.ndarray.tolist, piece.take(0, len(piece))), strict=True)
+    ]
     assert len(got) == len(set(got))  # each trial once
     assert set(got) == pairs(block) - held
     if isinstance(block.seeds, range):  # ranges stay ranges, however many trials
@@ -73,8 +80,10 @@ def test_cuts_are_rectangles_that_hold_exactly_their_trials(block, size, data):
     stop = data.draw(st.integers(start + 1, len(block)))
     cuts = list(block.cuts(start, stop, size))
     assert cuts[0][0] == start and cuts[-1][1] == stop
-    assert all(a < b <= a + size and b == c for (a, b), (c, _) in zip(cuts, cuts[1:] + [(stop,
-               0)], strict=True))  # fmt: skip
+    assert all(
+        a < b <= a + size and b == c
+        for (a, b), (c, _) in zip(cuts, cuts[1:] + [(stop, 0)], strict=True)
+    )
     for a, b in cuts:
         seeds, lrs = block.take(a, b)
         rect = block.rectangle(a, b)
@@ -83,13 +92,20 @@ def test_cuts_are_rectangles_that_hold_exactly_their_trials(block, size, data):
         if rect is not None:
             lo, hi, rect_lrs = rect
             assert {(s, lr) for s in range(lo, hi) for lr in rect_lrs} == set(
-                zip(seeds.tolist(), lrs.tolist(), strict=True))  # fmt: skip
+                zip(seeds.tolist(), lrs.tolist(), strict=True)
+            )
             assert len(seeds) == (hi - lo) * len(rect_lrs)
 
 
 def test_a_union_of_grids_with_the_same_lrs_stays_a_range():
-    study = make_study({"grids": [{"seeds": "0:10", "lr": 0.5, "width": 2},
-                                  {"seeds": "5:20", "lr": 0.5, "width": 2}]})  # fmt: skip
+    study = make_study(
+        {
+            "grids": [
+                {"seeds": "0:10", "lr": 0.5, "width": 2},
+                {"seeds": "5:20", "lr": 0.5, "width": 2},
+            ]
+        }
+    )
     (block,) = blocks(study)
     assert block.seeds == range(0, 20) and not block.paired
 
@@ -108,7 +124,7 @@ def test_a_resume_from_rectangles_hashes_no_id_and_heals_lost_parts(tmp_path, mo
         raise AssertionError("a resume from rectangles hashed planned trials")
 
     monkeypatch.setattr(grid, "trial_numbers", no_hashing)
-    monkeypatch.setattr("sweep.coverage.trial_numbers", no_hashing)
+    monkeypatch.setattr("sweep.store.coverage.trial_numbers", no_hashing)
     done = sweep.train(out=out, progress=False, chunk_size=500, **axes)
     assert done.trained == 500 * len(lines[::5])
     with warnings.catch_warnings():

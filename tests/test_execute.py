@@ -7,15 +7,21 @@ import pytest
 
 import kernels.stop
 import kernels.train
-import sweep.execute
-from sweep.execute import start_here
+import sweep.runner.execute
+from sweep.runner.execute import start_here
 
 
 @pytest.mark.parametrize(
     "jobs, backend, here",
-    [(2, "threading", True), (1, "sequential", True), (1, "loky", True), (2, "loky", False),
-     (1, "dask", False), (4, "dask", False)],
-)  # fmt: skip
+    [
+        (2, "threading", True),
+        (1, "sequential", True),
+        (1, "loky", True),
+        (2, "loky", False),
+        (1, "dask", False),
+        (4, "dask", False),
+    ],
+)
 def test_numba_starts_early_only_where_the_chunks_train(monkeypatch, jobs, backend, here):
     started = []
     monkeypatch.setattr(kernels.train, "warm_up", lambda: started.append(True))
@@ -32,11 +38,12 @@ def test_warm_up_leaves_numba_ready():
 def test_threads_train_at_most_two_chunks_per_worker_ahead_of_the_writer(monkeypatch, jobs):
     started = []
     # Threads build a chunk's rows where they train it: "rows" are the chunk here.
-    monkeypatch.setattr(sweep.execute, "chunk_rows",
-                        lambda c: (started.append(c), (c, 0.0))[1])  # fmt: skip
+    monkeypatch.setattr(
+        sweep.runner.execute, "chunk_rows", lambda c: (started.append(c), (c, 0.0))[1]
+    )
     chunks = [f"chunk {i}" for i in range(40)]
     written = []
-    for done in sweep.execute.execute(chunks, jobs=jobs, backend="threading"):
+    for done in sweep.runner.execute.execute(chunks, jobs=jobs, backend="threading"):
         table = done.table
         time.sleep(0.01)  # a slow writer: the workers would run ahead
         written.append(table)
@@ -47,8 +54,8 @@ def test_threads_train_at_most_two_chunks_per_worker_ahead_of_the_writer(monkeyp
 def test_worker_processes_get_at_most_two_chunks_each_ahead_of_the_writer(monkeypatch):
     from joblib.externals import loky
 
-    from sweep.config import make_config
-    from sweep.plan import plan
+    from sweep.config.study import make_config
+    from sweep.runner.plan import plan
 
     real = loky.get_reusable_executor
     sent = []
@@ -67,7 +74,7 @@ def test_worker_processes_get_at_most_two_chunks_each_ahead_of_the_writer(monkey
     monkeypatch.setattr(loky, "get_reusable_executor", lambda **kw: Counting(real(**kw)))
     chunks = plan(make_config(seeds="0:64", lr=0.5, width=2, epochs=10), jobs=2, chunk_size=4)
     written = []
-    for done in sweep.execute.execute(chunks, jobs=2, backend="loky"):
+    for done in sweep.runner.execute.execute(chunks, jobs=2, backend="loky"):
         time.sleep(0.02)  # a slow writer: without the window, every chunk would be sent
         written.append(done.chunk)
         assert len(sent) - len(written) <= 2 * 2
@@ -79,18 +86,17 @@ def test_a_stop_ends_the_loky_workers_at_once_and_quietly(monkeypatch):
     # Where a stop lands decides which of loky's races it meets (its manager
     # thread raising mid-shutdown, which left workers running on, 2 in 10
     # runs of the CLI under load): this asserts what must hold wherever it lands.
-    from sweep.config import make_config
-    from sweep.plan import plan
+    from sweep.config.study import make_config
+    from sweep.runner.plan import plan
 
     uncaught = []
     monkeypatch.setattr(threading, "excepthook", lambda args: uncaught.append(args.exc_value))
-    chunks = plan(make_config(seeds="0:64", lr=0.5, width=2, epochs=100_000), jobs=2,
-                  chunk_size=2)  # fmt: skip
+    chunks = plan(make_config(seeds="0:64", lr=0.5, width=2, epochs=100_000), jobs=2, chunk_size=2)
     try:
         for _ in range(2):
-            run = sweep.execute.execute(chunks, jobs=2, backend="loky")
+            run = sweep.runner.execute.execute(chunks, jobs=2, backend="loky")
             next(run)
-            workers = list(sweep.execute.loky_executor(2)._processes.values())
+            workers = list(sweep.runner.execute.loky_executor(2)._processes.values())
             with pytest.raises(KeyboardInterrupt):
                 run.throw(KeyboardInterrupt)  # Ctrl-C, where the driver waits
             assert workers and not [p for p in workers if p.is_alive()]

@@ -1,8 +1,8 @@
 import numpy as np
 
-from sweep.config import make_config
-from sweep.grid import grid_frame, shapes, trial_id
-from sweep.plan import MAX_CHUNK, plan
+from sweep.config.grid import grid_frame, shapes, trial_id
+from sweep.config.study import make_config
+from sweep.runner.plan import MAX_CHUNK, plan
 
 
 def small(**kw):
@@ -24,9 +24,16 @@ def test_trial_ids_are_stable_and_depend_on_every_parameter():
     tid = trial_id(shape, 3, 0.1)
     assert tid == trial_id(shape, 3, 0.1) and len(tid) == 16
     assert tid != trial_id(shape, 4, 0.1) and tid != trial_id(shape, 3, 0.1000001)
-    others = [shapes(small(**{k: v}))[0] for k, v in
-              [("tol", 0.2), ("epochs", 101), ("init_low", -1), ("dtype", "float32"),
-               ("exp", "exact")]]  # fmt: skip
+    others = [
+        shapes(small(**{k: v}))[0]
+        for k, v in [
+            ("tol", 0.2),
+            ("epochs", 101),
+            ("init_low", -1),
+            ("dtype", "float32"),
+            ("exp", "exact"),
+        ]
+    ]
     assert len({trial_id(s, 3, 0.1) for s in others} | {tid}) == 6
 
 
@@ -86,7 +93,7 @@ def test_the_plan_generates_kernels_for_shapes_whose_work_pays_for_compiling():
 
 def test_a_written_chunk_lets_go_of_its_ids(tmp_path, monkeypatch):
     import sweep
-    from sweep.plan import Chunk
+    from sweep.runner.plan import Chunk
 
     released = []
     real = Chunk.release
@@ -99,8 +106,16 @@ def test_a_written_chunk_lets_go_of_its_ids(tmp_path, monkeypatch):
         released.append(chunk.size)
 
     monkeypatch.setattr(Chunk, "release", release)
-    sweep.train(out=tmp_path / "s", seeds="0:100", lr="0.5,2", width=2, epochs=5,
-                chunk_size=30, backend="sequential", progress=False)  # fmt: skip
+    sweep.train(
+        out=tmp_path / "s",
+        seeds="0:100",
+        lr="0.5,2",
+        width=2,
+        epochs=5,
+        chunk_size=30,
+        backend="sequential",
+        progress=False,
+    )
     assert sum(released) == 200 and len(released) == 7
 
 
@@ -120,7 +135,8 @@ def test_a_chunk_sent_to_a_worker_carries_its_own_trials_only():
 
 def test_flushed_rprop_is_planned_cheaper_and_gd_is_not_changed_by_flushing():
     cfg = small(optimizer="gd,rprop", subnormals="keep,flush", width="2", task="xor")
-    cost = {(c.shape.optimizer, c.shape.subnormals): c.est_seconds / c.size
-            for c in plan(cfg, jobs=1)}  # fmt: skip
+    cost = {
+        (c.shape.optimizer, c.shape.subnormals): c.est_seconds / c.size for c in plan(cfg, jobs=1)
+    }
     assert cost[("rprop", "flush")] < cost[("rprop", "keep")]
     assert cost[("gd", "flush")] == cost[("gd", "keep")]

@@ -7,19 +7,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sweep import ids
-from sweep.config import make_config
-from sweep.grid import shape_key, shapes, trial_id, trial_ids
-from sweep.plan import plan
+from sweep.config import ids
+from sweep.config.grid import shape_key, shapes, trial_id, trial_ids
+from sweep.config.study import make_config
+from sweep.runner.plan import plan
 
 #: Learning rates whose repr is long, short, exponent-written or subnormal.
 AWKWARD_LRS = [0.1, 1e-05, 3.0000000000000004, 1e300, 5e-324, 0.5, 2.0, 123456.789, 1 / 3]
 
 
 def test_every_shape_of_a_varied_sweep_gets_the_python_ids():
-    config = make_config(task="xor,parity3", seeds="0:4", lr="0.5,2", width="2,17",
-                         momentum="0,0.9", update="batch,online", targets="0:1,0.1:0.9",
-                         init_radius="0.5,1", mse_target="0.01")  # fmt: skip
+    config = make_config(
+        task="xor,parity3",
+        seeds="0:4",
+        lr="0.5,2",
+        width="2,17",
+        momentum="0,0.9",
+        update="batch,online",
+        targets="0:1,0.1:0.9",
+        init_radius="0.5,1",
+        mse_target="0.01",
+    )
     rng = np.random.default_rng(0)
     for shape in shapes(config):
         seeds = rng.integers(0, 2**32, 300)
@@ -44,7 +52,7 @@ def test_negative_seeds_are_refused_and_no_seeds_give_no_ids():
 
 
 def test_a_large_plan_writes_compiled_ids_and_a_small_one_python_ones(monkeypatch):
-    import sweep.plan as plan_module
+    import sweep.runner.plan as plan_module
 
     config = make_config(seeds="0:300", lr="0.5,2", width=2, epochs=1)
     small = plan(config)
@@ -53,8 +61,10 @@ def test_a_large_plan_writes_compiled_ids_and_a_small_one_python_ones(monkeypatc
     large = plan(config)
     assert all(c.compiled_ids for c in large)
     for chunk in large:
-        assert chunk.id_array().to_pylist() == trial_ids(chunk.shape, chunk.seeds, chunk.lrs,
-                                                         compiled=False).tolist()  # fmt: skip
+        assert (
+            chunk.id_array().to_pylist()
+            == trial_ids(chunk.shape, chunk.seeds, chunk.lrs, compiled=False).tolist()
+        )
 
 
 def test_stored_text_reads_back_as_the_numbers():

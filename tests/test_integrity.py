@@ -18,14 +18,23 @@ import pyarrow.parquet as pq
 import pytest
 
 import sweep
-from sweep.integrity import MANIFEST, QUARANTINE, read_manifest
-from sweep.store import SIDECAR
+from sweep.store.layout import MANIFEST, QUARANTINE, SIDECAR
+from sweep.store.manifest import read_manifest
 
-AXES = dict(seeds="0:24", lr="0.5,2", width=2, epochs=80, curve_every=20, chunk_size=16,
-            backend="sequential", progress=False)  # fmt: skip
+AXES = dict(
+    seeds="0:24",
+    lr="0.5,2",
+    width=2,
+    epochs=80,
+    curve_every=20,
+    chunk_size=16,
+    backend="sequential",
+    progress=False,
+)
 RELEASE_0_1 = Path(__file__).parent / "data" / "results-0.1.0"
-RELEASE_0_1_SWEEP = dict(task="xor,parity3", seeds="0:6", lr="0.5,3", width="2,3", epochs=60,
-                         curve_every=20)  # fmt: skip
+RELEASE_0_1_SWEEP = dict(
+    task="xor,parity3", seeds="0:6", lr="0.5,3", width="2,3", epochs=60, curve_every=20
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +56,9 @@ def parts(out: Path) -> list[Path]:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sweep", *args], capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "sweep", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def rerun_heals(out: Path, clean_rows: pd.DataFrame, quarantined: int) -> None:
@@ -97,9 +107,26 @@ def test_a_truncated_part_is_found_and_its_trials_trained_again(copy, clean):
     assert report.returncode == 0
     assert "left out 1 damaged or foreign file (16 trials)" in report.stderr
     assert "incomplete: 32 of the sweep's 48 trials" in report.stderr
-    run = cli("run", "--seeds", "0:24", "--lr", "0.5,2", "--width", "2", "--epochs", "80",
-              "--curve-every", "20", "--chunk-size", "16", "--jobs", "1", "--quiet",
-              "--out", str(copy))  # fmt: skip
+    run = cli(
+        "run",
+        "--seeds",
+        "0:24",
+        "--lr",
+        "0.5,2",
+        "--width",
+        "2",
+        "--epochs",
+        "80",
+        "--curve-every",
+        "20",
+        "--chunk-size",
+        "16",
+        "--jobs",
+        "1",
+        "--quiet",
+        "--out",
+        str(copy),
+    )
     assert run.returncode == 0, run.stderr
     assert run.stderr.startswith(f"moved {part.name} to _quarantine/: damaged: 1,000 bytes")
     pd.testing.assert_frame_equal(sweep.load(copy), clean[1])
@@ -173,7 +200,7 @@ def test_verify_on_the_command_line(copy):
 
 
 def test_a_run_that_fails_records_no_run(copy, monkeypatch):
-    from sweep import store as store_module
+    from sweep.store import writer as store_module
 
     runs = len(json.loads((copy / SIDECAR).read_text())["runs"])
 
@@ -198,15 +225,17 @@ def _served(out: Path) -> pd.DataFrame:
 def _damage_line(out: Path, name: str) -> None:
     """Make the manifest line of part ``name`` invalid JSON."""
     lines = (out / MANIFEST).read_text().splitlines(keepends=True)
-    (out / MANIFEST).write_text("".join(line[:20] + "\n" if name in line else line
-                                        for line in lines))  # fmt: skip
+    (out / MANIFEST).write_text(
+        "".join(line[:20] + "\n" if name in line else line for line in lines)
+    )
 
 
 @pytest.mark.parametrize("manifest", ["present", "damaged", "deleted"])
 def test_one_flipped_bit_at_any_of_50_offsets_is_never_served(clean, tmp_path, manifest):
     source = parts(clean[0])[1]
-    others = clean[1][~clean[1].trial_id.isin(pq.read_table(source).column("trial_id")
-                                              .to_pylist())].reset_index(drop=True)  # fmt: skip
+    others = clean[1][
+        ~clean[1].trial_id.isin(pq.read_table(source).column("trial_id").to_pylist())
+    ].reset_index(drop=True)
     offsets = np.linspace(0, source.stat().st_size - 1, 50).astype(int)
     for k, at in enumerate(offsets):
         out = tmp_path / f"flip{k}"
@@ -275,10 +304,11 @@ def test_a_torn_last_line_is_healed_by_one_rerun(copy, clean):
 
 
 def test_a_failed_append_leaves_no_torn_line_and_short_writes_continue(copy, clean, monkeypatch):
-    from sweep import files
+    from sweep.store import files
 
-    (copy / MANIFEST).write_bytes(b"".join(
-        line + b"\n" for line in (copy / MANIFEST).read_bytes().splitlines()[:-1]))  # fmt: skip
+    (copy / MANIFEST).write_bytes(
+        b"".join(line + b"\n" for line in (copy / MANIFEST).read_bytes().splitlines()[:-1])
+    )
     parts(copy)[-1].unlink()
     before = (copy / MANIFEST).read_bytes()
     real_write = os.write
@@ -311,9 +341,26 @@ def test_own_files_that_are_links_are_refused_and_their_targets_untouched(copy, 
     (copy / own).unlink(missing_ok=True)
     (copy / own).symlink_to(target)
     parts(copy)[0].write_bytes(b"damaged")  # a rerun would quarantine it
-    run = cli("run", "--seeds", "0:30", "--lr", "0.5,2", "--width", "2", "--epochs", "80",
-              "--curve-every", "20", "--chunk-size", "16", "--jobs", "1", "--quiet",
-              "--out", str(copy))  # fmt: skip
+    run = cli(
+        "run",
+        "--seeds",
+        "0:30",
+        "--lr",
+        "0.5,2",
+        "--width",
+        "2",
+        "--epochs",
+        "80",
+        "--curve-every",
+        "20",
+        "--chunk-size",
+        "16",
+        "--jobs",
+        "1",
+        "--quiet",
+        "--out",
+        str(copy),
+    )
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert f"{own} is a symbolic link" in run.stderr
     assert (target.read_bytes() if target.is_file() else list(target.iterdir())) == before
@@ -338,16 +385,38 @@ def test_a_fifo_or_a_link_to_a_device_is_never_opened(copy, manifest):
         assert shown.returncode in (1, 2) and "Traceback" not in shown.stderr
     assert sweep.train(out=copy, **AXES).trained == 0
     assert sorted(p.name for p in (copy / QUARANTINE).iterdir()) == [
-        "part-000777-aaaaaaaa.parquet", "part-000778-bbbbbbbb.parquet"]  # fmt: skip
+        "part-000777-aaaaaaaa.parquet",
+        "part-000778-bbbbbbbb.parquet",
+    ]
     assert (copy / QUARANTINE / "part-000778-bbbbbbbb.parquet").is_symlink()
 
 
 def test_reads_during_a_run_raise_no_false_alarm(tmp_path):
     out = tmp_path / "s"
-    proc = subprocess.Popen([sys.executable, "-m", "sweep", "run", "--seeds", "0:4000", "--lr",
-                             "0.5", "--width", "2", "--epochs", "1000000", "--chunk-size", "16",
-                             "--jobs", "2", "--quiet", "--out", str(out)],
-                            stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sweep",
+            "run",
+            "--seeds",
+            "0:4000",
+            "--lr",
+            "0.5",
+            "--width",
+            "2",
+            "--epochs",
+            "1000000",
+            "--chunk-size",
+            "16",
+            "--jobs",
+            "2",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+    )
     reads = 0
     try:
         while reads < 100:

@@ -13,6 +13,5 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
 def test_ruff(command):
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
-    proc = subprocess.run([ruff, *command], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    proc = subprocess.run([ruff, *command], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

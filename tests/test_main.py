@@ -45,6 +45,7 @@ def test_the_cli_called_from_python_leaves_the_process_alone(frozen):
 def test_the_program_module_loads_nothing_before_its_setting():
     # The setting only works if numpy is not loaded yet when main() runs.
     script = "import sys, sweep.__main__\nprint(sorted({'numpy', 'numba'} & set(sys.modules)))"
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr

@@ -69,8 +69,9 @@ def test_shortcut_weights_are_drawn_after_the_others_which_stay_the_same():
     for j, seed in enumerate(seeds):
         rs = np.random.RandomState(seed)
         rs.uniform(-1.0, 1.0, size=9)  # w_hidden, b_hidden, w_out, b_out
-        np.testing.assert_array_equal(direct["w_shortcut"][..., j],
-                                      rs.uniform(-1.0, 1.0, size=(2, 1)))  # fmt: skip
+        np.testing.assert_array_equal(
+            direct["w_shortcut"][..., j], rs.uniform(-1.0, 1.0, size=(2, 1))
+        )
 
 
 def test_a_restart_draws_on_from_the_same_generator():

@@ -15,12 +15,14 @@ def ulp_error(got: np.ndarray, want: np.ndarray) -> np.ndarray:
 
 def test_float64_is_within_one_ulp_over_the_normal_range():
     rng = np.random.default_rng(0)
-    x = np.concatenate([
-        rng.uniform(-708.0, 709.7, 400_000),
-        rng.uniform(-1.0, 1.0, 100_000),
-        np.linspace(-40, 40, 100_001),
-        np.arange(-1020, 1021) * np.log(2.0),  # reduction boundaries
-    ])  # fmt: skip
+    x = np.concatenate(
+        [
+            rng.uniform(-708.0, 709.7, 400_000),
+            rng.uniform(-1.0, 1.0, 100_000),
+            np.linspace(-40, 40, 100_001),
+            np.arange(-1020, 1021) * np.log(2.0),  # reduction boundaries
+        ]
+    )
     assert ulp_error(fast_exp_array(x), libm_exp(x)).max() <= 1.0
 
 
@@ -29,10 +31,27 @@ OVERFLOW_EXPECTED = pytest.mark.filterwarnings("ignore:overflow encountered:Runt
 
 @OVERFLOW_EXPECTED  # as np.exp does, the ufunc reports producing inf
 def test_float64_edges_behave_like_libm():
-    x = np.array([
-        -np.inf, -1e300, -800.0, -745.2, -745.0, -740.0, -708.5, -1e-300, 0.0, -0.0,
-        1e-300, 709.7, 709.78, 709.8, 710.0, 1e300, np.inf,
-    ])  # fmt: skip
+    x = np.array(
+        [
+            -np.inf,
+            -1e300,
+            -800.0,
+            -745.2,
+            -745.0,
+            -740.0,
+            -708.5,
+            -1e-300,
+            0.0,
+            -0.0,
+            1e-300,
+            709.7,
+            709.78,
+            709.8,
+            710.0,
+            1e300,
+            np.inf,
+        ]
+    )
     got, want = fast_exp_array(x), libm_exp(x)
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
     np.testing.assert_array_equal(got == 0, want == 0)
@@ -68,12 +87,14 @@ def test_float32_edges(value, expect):
 def test_the_sigmoids_exp_is_fast_exp_within_its_clamp(dtype, low, high):
     # It skips fast_exp's second power of two, needed only outside the clamp.
     rng = np.random.default_rng(2)
-    x = np.concatenate([rng.uniform(low, high, 200_000), rng.uniform(-2, 2, 100_000),
-                        [low, high, 0.0]]).astype(dtype)  # fmt: skip
+    x = np.concatenate(
+        [rng.uniform(low, high, 200_000), rng.uniform(-2, 2, 100_000), [low, high, 0.0]]
+    ).astype(dtype)
     np.testing.assert_array_equal(sigmoid_exp_array(x), fast_exp_array(x))
     edges = np.array([-np.inf, -1e30, low - 1, high + 1, 1e30, np.inf], dtype=dtype)
-    np.testing.assert_array_equal(sigmoid_exp_array(edges), fast_exp_array(
-        np.clip(edges, low, high)))  # fmt: skip
+    np.testing.assert_array_equal(
+        sigmoid_exp_array(edges), fast_exp_array(np.clip(edges, low, high))
+    )
     assert np.isnan(sigmoid_exp_array(np.array([np.nan], dtype=dtype))).all()
 
 
@@ -98,9 +119,15 @@ def test_fast_tanh_is_within_two_ulp_of_one_absolute(dtype, bound):
     # 1 - 2 / (1 + e^2x): the fast sigmoid's exp, and as the sigmoid an absolute
     # error (what a unit passes on): measured at most 3.3e-16 (float32 1.8e-7).
     rng = np.random.default_rng(4)
-    x = np.concatenate([rng.uniform(-25, 25, 300_000), rng.uniform(-1, 1, 300_000),
-                        rng.uniform(-1e-3, 1e-3, 50_000), np.logspace(-30, 1.5, 5_000),
-                        -np.logspace(-30, 1.5, 5_000)]).astype(dtype)  # fmt: skip
+    x = np.concatenate(
+        [
+            rng.uniform(-25, 25, 300_000),
+            rng.uniform(-1, 1, 300_000),
+            rng.uniform(-1e-3, 1e-3, 50_000),
+            np.logspace(-30, 1.5, 5_000),
+            -np.logspace(-30, 1.5, 5_000),
+        ]
+    ).astype(dtype)
     got = fast_tanh_array(x)
     assert got.dtype == dtype
     assert np.abs(got.astype(np.float64) - np.tanh(x.astype(np.float64))).max() <= bound

@@ -8,18 +8,20 @@ import pandas as pd
 import pytest
 
 import sweep
+from sweep.config.query import where_mask
+from sweep.config.schema import SCHEMA
 from sweep.errors import ConfigError
-from sweep.query import where_mask
-from sweep.schema import SCHEMA
 
-FRAME = pd.DataFrame({
-    "lr": [0.1, 1.0, 2.0, 5.0],
-    "task": ["xor", "and", "xor", "or"],
-    "width": [1, 3, 4, 2],
-    "converged": [True, False, True, False],
-    "epoch_converged": pd.array([5, None, 7, None], dtype="Int64"),
-    "mse_target": [np.nan, 0.1, np.nan, 0.2],
-})  # fmt: skip
+FRAME = pd.DataFrame(
+    {
+        "lr": [0.1, 1.0, 2.0, 5.0],
+        "task": ["xor", "and", "xor", "or"],
+        "width": [1, 3, 4, 2],
+        "converged": [True, False, True, False],
+        "epoch_converged": pd.array([5, None, 7, None], dtype="Int64"),
+        "mse_target": [np.nan, 0.1, np.nan, 0.2],
+    }
+)
 
 ACCEPTED = [
     ("lr > 0.5", FRAME.lr > 0.5),
@@ -79,10 +81,16 @@ def test_the_published_exploit_runs_nothing(tmp_path):
     sweep.run(seeds="0:3", lr=0.5, width=2, epochs=10, out=out, progress=False)
     pwned = tmp_path / "pwned.txt"
     for flags in (["report", str(out), "--where"], ["compare", str(out), "--where-a"]):
-        query = ("lr > lr.__class__.__init__.__globals__['sys'].modules['os']"
-                 f".system('id > {pwned}')")  # fmt: skip
-        proc = subprocess.run([sys.executable, "-m", "sweep", *flags, query], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        query = (
+            f"lr > lr.__class__.__init__.__globals__['sys'].modules['os'].system('id > {pwned}')"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "sweep", *flags, query],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert proc.stderr.startswith("error: where") and len(proc.stderr.splitlines()) == 1
         assert not pwned.exists()

@@ -22,8 +22,15 @@ def python_blocks() -> dict[str, str]:
 
 def test_analyse_in_pandas_example(tmp_path, monkeypatch):
     out = tmp_path / "results" / "xor"
-    sweep.run(out=out, seeds="0:40", lr="0.3,1", width="2,3", epochs=1500, progress=False,
-              backend="sequential")  # fmt: skip
+    sweep.run(
+        out=out,
+        seeds="0:40",
+        lr="0.3,1",
+        width="2,3",
+        epochs=1500,
+        progress=False,
+        backend="sequential",
+    )
     monkeypatch.chdir(tmp_path)
     exec(python_blocks()["Analyse in pandas"], {})
 

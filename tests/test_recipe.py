@@ -7,30 +7,40 @@ from kernels import get_task
 from kernels.recipe import DEFAULT, HEAVY_BALL, NESTEROV, Recipe, RecipeError, Variant
 
 BAD = [
-    (dict(momentum=1.0), "momentum"), (dict(momentum=-0.1), "momentum"),
-    (dict(momentum=float("nan")), "momentum"), (dict(weight_decay=-1e-3), "weight_decay"),
-    (dict(weight_decay=float("inf")), "weight_decay"), (dict(update="minibatch"), "update"),
-    (dict(activation="relu"), "activation"), (dict(output_activation="x"), "output_activation"),
-    (dict(loss="hinge"), "loss"), (dict(inputs="gray"), "inputs"),
-    (dict(targets=(1.0, 0.0)), "targets"), (dict(targets=(0.5, 0.5)), "targets"),
+    (dict(momentum=1.0), "momentum"),
+    (dict(momentum=-0.1), "momentum"),
+    (dict(momentum=float("nan")), "momentum"),
+    (dict(weight_decay=-1e-3), "weight_decay"),
+    (dict(weight_decay=float("inf")), "weight_decay"),
+    (dict(update="minibatch"), "update"),
+    (dict(activation="relu"), "activation"),
+    (dict(output_activation="x"), "output_activation"),
+    (dict(loss="hinge"), "loss"),
+    (dict(inputs="gray"), "inputs"),
+    (dict(targets=(1.0, 0.0)), "targets"),
+    (dict(targets=(0.5, 0.5)), "targets"),
     (dict(targets=(0.0, float("inf"))), "targets"),
     (dict(loss="xent", output_activation="tanh"), "loss"),
     (dict(loss="xent", targets=(-1.0, 1.0)), "loss"),
-    (dict(optimizer="adagrad"), "optimizer"), (dict(optimizer="nesterov"), "optimizer"),
-    (dict(optimizer="adam", momentum=0.9), "optimizer"), (dict(beta1=0.5), "beta1"),
+    (dict(optimizer="adagrad"), "optimizer"),
+    (dict(optimizer="nesterov"), "optimizer"),
+    (dict(optimizer="adam", momentum=0.9), "optimizer"),
+    (dict(beta1=0.5), "beta1"),
     (dict(adam_eps=1e-6, optimizer="nesterov", momentum=0.5), "adam_eps"),
     (dict(optimizer="adam", beta2=1.0), "beta2"),
     (dict(optimizer="adam", adam_eps=0.0), "adam_eps"),
     (dict(optimizer="rprop", update="online"), "optimizer"),
-    (dict(optimizer="irprop-", momentum=0.5), "optimizer"), (dict(eta_plus=1.1), "eta_plus"),
+    (dict(optimizer="irprop-", momentum=0.5), "optimizer"),
+    (dict(eta_plus=1.1), "eta_plus"),
     (dict(optimizer="rprop", eta_plus=1.0), "eta_plus"),
     (dict(optimizer="irprop-", eta_minus=1.0), "eta_minus"),
     (dict(optimizer="rprop", delta_min=1.0, delta_max=0.5), "delta_max"),
     (dict(optimizer="quickprop", update="shuffled"), "optimizer"),
     (dict(max_factor=2.0), "max_factor"),
     (dict(optimizer="quickprop", max_factor=0.0), "max_factor"),
-    (dict(prime_offset=-0.1), "prime_offset"), (dict(prime_offset=float("nan")), "prime_offset"),
-]  # fmt: skip
+    (dict(prime_offset=-0.1), "prime_offset"),
+    (dict(prime_offset=float("nan")), "prime_offset"),
+]
 
 
 @pytest.mark.parametrize("fields, field", BAD)
@@ -68,7 +78,8 @@ def test_coding_of_inputs_and_targets():
 
 def test_the_variant_switches_momentum_and_decay_on_their_values():
     assert Recipe(momentum=0.0, weight_decay=0.0).variant == DEFAULT.variant
-    v = Recipe(activation="tanh", loss="xent", update="shuffled", momentum=0.5,
-               weight_decay=1e-4).variant  # fmt: skip
+    v = Recipe(
+        activation="tanh", loss="xent", update="shuffled", momentum=0.5, weight_decay=1e-4
+    ).variant
     assert v == Variant(1, 0, 1, 2, HEAVY_BALL, True)
     assert Recipe(momentum=0.9, optimizer="nesterov").variant.momentum == NESTEROV

@@ -96,18 +96,25 @@ def torch_train(X, Y, params, lr, epochs, recipe, seed):
 
     Xc, Yc = (torch.tensor(a, dtype=torch.float64) for a in recipe.code(X, Y))
     p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
-    groups = [{"params": [p["w_hidden"], p["w_out"]], "weight_decay": recipe.weight_decay},
-              {"params": [p["b_hidden"], p["b_out"]], "weight_decay": 0.0}]  # fmt: skip
+    groups = [
+        {"params": [p["w_hidden"], p["w_out"]], "weight_decay": recipe.weight_decay},
+        {"params": [p["b_hidden"], p["b_out"]], "weight_decay": 0.0},
+    ]
     if recipe.optimizer == "irprop-":  # torch's Rprop has no weight decay
-        opt = torch.optim.Rprop([p[k] for k in params], lr=lr,
-                                etas=(recipe.eta_minus, recipe.eta_plus),
-                                step_sizes=(recipe.delta_min, recipe.delta_max))  # fmt: skip
+        opt = torch.optim.Rprop(
+            [p[k] for k in params],
+            lr=lr,
+            etas=(recipe.eta_minus, recipe.eta_plus),
+            step_sizes=(recipe.delta_min, recipe.delta_max),
+        )
     elif recipe.optimizer == "adam":
-        opt = torch.optim.Adam(groups, lr=lr, betas=(recipe.beta1, recipe.beta2),
-                               eps=recipe.adam_eps)  # fmt: skip
+        opt = torch.optim.Adam(
+            groups, lr=lr, betas=(recipe.beta1, recipe.beta2), eps=recipe.adam_eps
+        )
     else:
-        opt = torch.optim.SGD(groups, lr=lr, momentum=recipe.momentum,
-                              nesterov=recipe.optimizer == "nesterov")  # fmt: skip
+        opt = torch.optim.SGD(
+            groups, lr=lr, momentum=recipe.momentum, nesterov=recipe.optimizer == "nesterov"
+        )
     act = {"logistic": torch.sigmoid, "tanh": torch.tanh}
 
     def loss(rows):
@@ -148,7 +155,7 @@ TORCH_RECIPES = [
     # Sign-only rules turn a gradient whose sign is decided at rounding level (a
     # saturated unit) into a whole step: compared on runs that do not saturate.
     Recipe(optimizer="irprop-", eta_plus=1.1, eta_minus=0.3, delta_max=1.0),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("recipe", TORCH_RECIPES, ids=repr)
@@ -159,8 +166,9 @@ def test_pytorch_autograd_and_sgd_retrain_the_same_networks(recipe):
         ours = train_one(X, Y, params, lr, 200, 0.1, 0, recipe=recipe, seed=seed)
         theirs = torch_train(X, Y, params, lr, 200, recipe, seed)
         for name in params:
-            np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-9, atol=1e-12,
-                                       err_msg=name)  # fmt: skip
+            np.testing.assert_allclose(
+                ours[name], theirs[name], rtol=1e-9, atol=1e-12, err_msg=name
+            )
 
 
 def offset_sigmoid(torch, offset: float):
@@ -252,6 +260,7 @@ def test_quickprop_is_fahlmans_published_rule(mu, prime_offset):
         ours = train_one(X, Y, params, lr, 12, 0.1, 0, recipe=recipe, seed=seed)
         theirs = fahlman_quickprop(X, Y, params, lr, 12, mu, seen, prime_offset)
         for name in params:
-            np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-9, atol=1e-12,
-                                       err_msg=name)  # fmt: skip
+            np.testing.assert_allclose(
+                ours[name], theirs[name], rtol=1e-9, atol=1e-12, err_msg=name
+            )
     assert set(seen) == {"gradient term", "largest step", "parabola", "gradient descent"}

@@ -17,11 +17,22 @@ import pytest
 
 import sweep
 from kernels import get_task, init_batch, train_batch
-from sweep import files
-from sweep.execute import QUIET_SCHEDULER
+from sweep.runner.execute import QUIET_SCHEDULER
+from sweep.store import files
 
-SLOW = ["--seeds", "0:200", "--lr", "0.3,1,3", "--width", "2:4", "--epochs", "20000",
-        "--chunk-size", "20", "--quiet"]  # fmt: skip
+SLOW = [
+    "--seeds",
+    "0:200",
+    "--lr",
+    "0.3,1,3",
+    "--width",
+    "2:4",
+    "--epochs",
+    "20000",
+    "--chunk-size",
+    "20",
+    "--quiet",
+]
 SLOW_AXES = dict(seeds="0:200", lr="0.3,1,3", width="2:4", epochs=20000)
 
 
@@ -32,9 +43,13 @@ def _as_from_a_shell() -> None:
 
 
 def start(out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "sweep", "run", *SLOW, *extra, "--out",
-                             str(out)], stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=_as_from_a_shell)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "sweep", "run", *SLOW, *extra, "--out", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_as_from_a_shell,
+    )
 
 
 def wait_for_parts(out: Path, proc: subprocess.Popen, n: int) -> None:
@@ -82,8 +97,12 @@ def test_ctrl_c_stops_promptly_keeps_results_and_says_how_to_resume(
         kept = sweep.load(out)
     # Chunks of at most 20 trials hold whole seeds' rows of 3 lrs: 18.
     assert len(kept) >= 3 * 18 and kept.trial_id.is_unique
-    resumed = subprocess.run([sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    resumed = subprocess.run(
+        [sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert resumed.returncode == 0, resumed.stderr
     pd.testing.assert_frame_equal(sweep.load(out), uninterrupted)
 
@@ -100,8 +119,12 @@ def test_a_killed_worker_is_a_clear_error_and_a_rerun_completes(tmp_path, uninte
     assert len(err.strip().splitlines()) == 1
     with pytest.warns(UserWarning, match="incomplete"):
         assert sweep.load(out).trial_id.is_unique  # the parts that were written are valid
-    again = subprocess.run([sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
-                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    again = subprocess.run(
+        [sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr
     pd.testing.assert_frame_equal(sweep.load(out), uninterrupted)
 
@@ -110,8 +133,12 @@ def test_a_second_run_on_the_same_folder_is_refused(tmp_path):
     out = tmp_path / "s"
     first = start(out, "--jobs", "1")
     wait_for_parts(out, first, 1)
-    second = subprocess.run([sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    second = subprocess.run(
+        [sys.executable, "-m", "sweep", "run", *SLOW, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     assert second.returncode == 2 and "in use by another sweep run" in second.stderr
@@ -151,8 +178,15 @@ def full_disk(at: int):
 @pytest.mark.parametrize("at", [1, 4])  # the sidecar at the start; a part mid-run
 def test_disk_full_is_a_clear_error_and_leaves_no_partial_file(tmp_path, monkeypatch, at):
     out = tmp_path / "s"
-    axes = dict(seeds="0:40", lr=0.5, width=2, epochs=50, progress=False, chunk_size=10,
-                backend="sequential")  # fmt: skip
+    axes = dict(
+        seeds="0:40",
+        lr=0.5,
+        width=2,
+        epochs=50,
+        progress=False,
+        chunk_size=10,
+        backend="sequential",
+    )
     monkeypatch.setattr(files.Temporary, "write", full_disk(at))
     with pytest.raises(sweep.SweepError, match="^cannot write .*No space left on device"):
         sweep.run(out=out, **axes)
@@ -167,11 +201,28 @@ def test_write_failures_at_the_start_are_one_line(tmp_path):
     dangling.symlink_to(tmp_path / "gone")
     (tmp_path / "odd").mkdir()
     (tmp_path / "odd" / "_sweep.json").mkdir()  # a sidecar that cannot be replaced
-    for out, says in [(dangling, "symbolic link"), (tmp_path / ("x" * 300), "too long"),
-                      (tmp_path / "odd", "_sweep.json")]:  # fmt: skip
-        done = subprocess.run([sys.executable, "-m", "sweep", "run", "--seeds", "0:2",
-                               "--epochs", "5", "--out", str(out)], capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+    for out, says in [
+        (dangling, "symbolic link"),
+        (tmp_path / ("x" * 300), "too long"),
+        (tmp_path / "odd", "_sweep.json"),
+    ]:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sweep",
+                "run",
+                "--seeds",
+                "0:2",
+                "--epochs",
+                "5",
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 2 and says in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
@@ -184,22 +235,38 @@ def test_an_unwritable_output_folder_is_a_clear_error():
 def test_every_backend_chunking_and_job_count_gives_the_same_rows(tmp_path):
     # Shuffled updates too: each trial's sample orders come from its seed alone.
     distributed = pytest.importorskip("dask.distributed")  # the [dask] extra is in CI's install
-    axes = dict(seeds="0:30", lr="0.5,2", width="2,3", epochs=300, update="batch,shuffled",
-                momentum="0,0.9", progress=False)  # fmt: skip
+    axes = dict(
+        seeds="0:30",
+        lr="0.5,2",
+        width="2,3",
+        epochs=300,
+        update="batch,shuffled",
+        momentum="0,0.9",
+        progress=False,
+    )
     loky = sweep.run(out=tmp_path / "loky", backend="loky", jobs=2, **axes)
     runs = [
         sweep.run(out=tmp_path / "threads", backend="threading", jobs=2, chunk_size=5, **axes),
         sweep.run(out=tmp_path / "one", backend="sequential", chunk_size=7, **axes),
     ]
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None,
-                                  scheduler_kwargs=QUIET_SCHEDULER) as cluster:  # fmt: skip
-        runs.append(sweep.run(out=tmp_path / "dask", backend="dask",
-                              scheduler=cluster.scheduler_address, **axes))  # fmt: skip
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs=QUIET_SCHEDULER,
+    ) as cluster:
+        runs.append(
+            sweep.run(
+                out=tmp_path / "dask", backend="dask", scheduler=cluster.scheduler_address, **axes
+            )
+        )
     assert set(loky["update"]) == {"batch", "shuffled"} and len(loky) == 30 * 2 * 2 * 4
     for other in runs:
-        pd.testing.assert_frame_equal(other.set_index("trial_id").sort_index(),
-                                      loky.set_index("trial_id").sort_index())  # fmt: skip
+        pd.testing.assert_frame_equal(
+            other.set_index("trial_id").sort_index(), loky.set_index("trial_id").sort_index()
+        )
 
 
 @pytest.mark.parametrize("width", [2, 64, 256])
@@ -223,13 +290,31 @@ def test_huge_learning_rates_stay_finite_quiet_and_isolated(width):
 def test_dask_backend_without_the_extra_names_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if not installed
     with pytest.raises(sweep.SweepError, match=r"pip install 'tinynet-sweep\[dask\]'"):
-        sweep.run(out=tmp_path / "s", seeds="0:2", lr=0.5, width=2, epochs=10,
-                  backend="dask", progress=False)  # fmt: skip
+        sweep.run(
+            out=tmp_path / "s",
+            seeds="0:2",
+            lr=0.5,
+            width=2,
+            epochs=10,
+            backend="dask",
+            progress=False,
+        )
     assert not (tmp_path / "s").exists()
 
 
-HEAVY = ["--task", "parity8", "--width", "64", "--epochs", "5000", "--seeds", "0:64",
-         "--lr", "0.5", "--quiet"]  # fmt: skip
+HEAVY = [
+    "--task",
+    "parity8",
+    "--width",
+    "64",
+    "--epochs",
+    "5000",
+    "--seeds",
+    "0:64",
+    "--lr",
+    "0.5",
+    "--quiet",
+]
 
 
 def descendants(pid: int) -> list[tuple[int, str]]:
@@ -253,12 +338,32 @@ def alive(pid: int) -> bool:
 def start_heavy(out: Path, *extra: str) -> subprocess.Popen:
     # Compiled once (the kernel caches are shared), so that the signal below
     # meets a kernel that is training, not one that is compiling.
-    subprocess.run([sys.executable, "-m", "sweep", "run", *HEAVY[:4], "--epochs", "1",
-                    "--seeds", "0:2", "--quiet", "--out", str(out.with_name("warm"))],
-                   check=True, capture_output=True, timeout=300)  # fmt: skip
-    return subprocess.Popen([sys.executable, "-m", "sweep", "run", *HEAVY, *extra, "--out",
-                             str(out)], stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=_as_from_a_shell)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sweep",
+            "run",
+            *HEAVY[:4],
+            "--epochs",
+            "1",
+            "--seeds",
+            "0:2",
+            "--quiet",
+            "--out",
+            str(out.with_name("warm")),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "sweep", "run", *HEAVY, *extra, "--out", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_as_from_a_shell,
+    )
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -317,22 +422,61 @@ def test_a_dask_run_beside_another_cluster_says_nothing(tmp_path):
         with contextlib.suppress(OSError):  # in use already: just as good
             taken.bind(("127.0.0.1", 8787))
             taken.listen()
-        proc = subprocess.run([sys.executable, "-m", "sweep", "run", "--backend", "dask",
-                               "--jobs", "1", "--seeds", "0:4", "--lr", "1", "--width", "2",
-                               "--epochs", "10", "--quiet",
-                               "--out", str(tmp_path / "s")], capture_output=True, text=True,
-                              timeout=120)  # fmt: skip
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sweep",
+                "run",
+                "--backend",
+                "dask",
+                "--jobs",
+                "1",
+                "--seeds",
+                "0:4",
+                "--lr",
+                "1",
+                "--width",
+                "2",
+                "--epochs",
+                "10",
+                "--quiet",
+                "--out",
+                str(tmp_path / "s"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert len(sweep.load(tmp_path / "s")) == 4
 
 
 def test_a_stop_does_not_wait_for_a_kernel_to_compile(tmp_path):
-    env = dict(os.environ, SWEEP_KERNEL_CACHE=str(tmp_path / "kernels"),
-               NUMBA_CACHE_DIR=str(tmp_path / "numba"))  # fmt: skip
-    args = [sys.executable, "-m", "sweep", "run", *HEAVY, "--jobs", "1", "--out",
-            str(tmp_path / "s")]  # fmt: skip
-    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True, preexec_fn=_as_from_a_shell)  # fmt: skip
+    env = dict(
+        os.environ,
+        SWEEP_KERNEL_CACHE=str(tmp_path / "kernels"),
+        NUMBA_CACHE_DIR=str(tmp_path / "numba"),
+    )
+    args = [
+        sys.executable,
+        "-m",
+        "sweep",
+        "run",
+        *HEAVY,
+        "--jobs",
+        "1",
+        "--out",
+        str(tmp_path / "s"),
+    ]
+    proc = subprocess.Popen(
+        args,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_as_from_a_shell,
+    )
     time.sleep(5)  # empty caches: compiling for ~20 s
     assert proc.poll() is None
     os.killpg(proc.pid, signal.SIGINT)
@@ -357,9 +501,23 @@ def test_a_caller_that_kills_the_driver_gets_its_pipes_back_within_2_s(tmp_path)
     including while loky's workers are still starting."""
     waited = []
     for k, moment in enumerate(np.linspace(0.2, 2.0, 20)):
-        proc = subprocess.Popen([sys.executable, "-m", "sweep", "run", *SLOW, "--jobs", "2",
-                                 "--backend", "loky", "--out", str(tmp_path / f"s{k}")],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sweep",
+                "run",
+                *SLOW,
+                "--jobs",
+                "2",
+                "--backend",
+                "loky",
+                "--out",
+                str(tmp_path / f"s{k}"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(moment)
         proc.kill()
         started = time.monotonic()
@@ -391,9 +549,32 @@ def test_dask_workers_that_die_as_they_start_end_the_run_with_one_line(tmp_path,
     env = dict(os.environ, PYTHONPATH=str(site))
     env.pop("SWEEP_DRIVER_PID", None)  # (set in this process by runs of its own)
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "sweep", "run", "--backend", "dask", "--jobs",
-                           "1", "--seeds", "0:400", "--lr", "1", "--width", "2", "--epochs",
-                           "2000000", "--quiet", "--out", str(tmp_path / "s")], env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sweep",
+            "run",
+            "--backend",
+            "dask",
+            "--jobs",
+            "1",
+            "--seeds",
+            "0:400",
+            "--lr",
+            "1",
+            "--width",
+            "2",
+            "--epochs",
+            "2000000",
+            "--quiet",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "died" in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and time.monotonic() - started < 60

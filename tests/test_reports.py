@@ -8,16 +8,22 @@ import pytest
 
 import sweep
 from sweep.errors import ConfigError
-from sweep.reports import format_table, summary
+from sweep.reporting.text import format_table, summary
 
 
 def frame(converged: int, trials: int, lr: float = 0.5, width: int = 2) -> pd.DataFrame:
     epochs = [100] * converged + [None] * (trials - converged)
-    return pd.DataFrame({
-        "lr": lr, "width": width, "converged": [e is not None for e in epochs],
-        "epoch_converged": pd.array(epochs, dtype="Int64"),
-        "epoch_solved": pd.array(epochs, dtype="Int64"), "diverged": False, "final_loss": 0.1,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "lr": lr,
+            "width": width,
+            "converged": [e is not None for e in epochs],
+            "epoch_converged": pd.array(epochs, dtype="Int64"),
+            "epoch_solved": pd.array(epochs, dtype="Int64"),
+            "diverged": False,
+            "final_loss": 0.1,
+        }
+    )
 
 
 def test_summary_never_rounds_a_failure_away():
@@ -31,7 +37,7 @@ def test_summary_never_rounds_a_failure_away():
 
 
 def test_markdown_and_table_formats_show_the_interval():
-    from sweep.analysis import convergence_table
+    from sweep.reporting.analysis import convergence_table
 
     table = convergence_table(frame(8, 10), ["lr", "width"])
     assert "80.0% [49.0%, 94.3%]" in format_table(table, "table", ["lr", "width"])
@@ -41,17 +47,31 @@ def test_markdown_and_table_formats_show_the_interval():
 @pytest.fixture(scope="module")
 def two_tasks(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports") / "r"
-    sweep.run(out=out, task="xor,and", seeds="0:12", lr="0.5,4", width="2", epochs=300,
-              momentum="0,0.9", progress=False, backend="sequential")  # fmt: skip
+    sweep.run(
+        out=out,
+        task="xor,and",
+        seeds="0:12",
+        lr="0.5,4",
+        width="2",
+        epochs=300,
+        momentum="0,0.9",
+        progress=False,
+        backend="sequential",
+    )
     return out
 
 
 @pytest.mark.parametrize(
     "by, problem",
-    [("converged", "'converged' is an outcome"), ("outputs", "'outputs' is an outcome"),
-     ("lr,lr", "'lr' is given twice"), ("colour", "'colour' is not a column"),
-     ("lr,", "expected parameter columns"), ("", "expected parameter columns")],
-)  # fmt: skip
+    [
+        ("converged", "'converged' is an outcome"),
+        ("outputs", "'outputs' is an outcome"),
+        ("lr,lr", "'lr' is given twice"),
+        ("colour", "'colour' is not a column"),
+        ("lr,", "expected parameter columns"),
+        ("", "expected parameter columns"),
+    ],
+)
 def test_by_takes_parameter_columns_only(two_tasks, by, problem):
     with pytest.raises(ConfigError) as info:
         sweep.report(two_tasks, by=by)
@@ -73,8 +93,11 @@ def test_a_report_groups_by_what_varies_and_says_what_it_pools(two_tasks):
 def test_where_filters_before_grouping(two_tasks):
     xor = sweep.report(two_tasks, where="task == 'xor' and momentum == 0")
     assert xor.by == ["lr"] and xor.table.trials.tolist() == [12, 12]
-    for where, problem in [("task = 'xor'", "not a query"), ("colour > 1", "not a column"),
-                           ("lr > 100", "selects no trial")]:  # fmt: skip
+    for where, problem in [
+        ("task = 'xor'", "not a query"),
+        ("colour > 1", "not a column"),
+        ("lr > 100", "selects no trial"),
+    ]:
         with pytest.raises(ConfigError, match=problem):
             sweep.report(two_tasks, where=where)
 
@@ -89,7 +112,7 @@ def test_the_failure_table_counts_every_trial_once(two_tasks):
 
 
 def test_the_failure_table_shows_paired_axes_paired():
-    from sweep.reports import failure_table
+    from sweep.reporting.text import failure_table
 
     df = pd.concat([frame(3, 4).assign(init_low=-r, init_high=r) for r in (0.5, 1.0)])
     table = failure_table(df, ["init_low", "init_high"])
@@ -129,12 +152,27 @@ def test_the_html_report_renders_in_a_real_browser(two_tasks, tmp_path):
     assert text.count("data:image/png;base64,") == 4 and "pooled" not in text
     shot = tmp_path / "shot.png"
     proc = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,6000",
-         f"--screenshot={shot}", "--enable-logging=stderr", "--v=0", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1280,6000",
+            f"--screenshot={shot}",
+            "--enable-logging=stderr",
+            "--v=0",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.exists(), proc.stderr[-2000:]
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
     assert not console, console

@@ -10,10 +10,14 @@ from kernels import get_task, init_batch, reference, train_batch, train_restarti
 
 #: (recipe of test_step, kernel, dtype), exact arithmetic: test_step compiles these
 #: kernels too (float32: a recipe it runs exact), and Numba's cache keeps them.
-CASES = [("notebook", "general", "float64"), ("notebook", "tiled", "float64"),
-         ("nesterov-decay-prime", "general", "float32"), ("rprop-decay", "general", "float64"),
-         ("xent-shuffled-momentum-decay-prime", "general", "float64"),
-         ("adam-online-xent-decay", "general", "float64")]  # fmt: skip
+CASES = [
+    ("notebook", "general", "float64"),
+    ("notebook", "tiled", "float64"),
+    ("nesterov-decay-prime", "general", "float32"),
+    ("rprop-decay", "general", "float64"),
+    ("xent-shuffled-momentum-decay-prime", "general", "float64"),
+    ("adam-online-xent-decay", "general", "float64"),
+]
 
 
 def _run(name: str, dtype: str, case: int):
@@ -26,9 +30,13 @@ def _run(name: str, dtype: str, case: int):
     lr = 10 ** rng.uniform(-1, np.log10(8), size=n)
     epochs = int(rng.integers(20, 120))
     span = recipe.targets[1] - recipe.targets[0]
-    run = dict(tol=0.3 * span, early_stop=bool(rng.integers(2)), recipe=recipe,
-               mse_target=0.05 * span**2,
-               curve_points=np.unique(rng.integers(0, epochs + 1, size=9)))  # fmt: skip
+    run = dict(
+        tol=0.3 * span,
+        early_stop=bool(rng.integers(2)),
+        recipe=recipe,
+        mse_target=0.05 * span**2,
+        curve_points=np.unique(rng.integers(0, epochs + 1, size=9)),
+    )
     init = (-1.0, 1.0)
     every = int(rng.integers(3, epochs // 3))
     return X, Y, seeds, lr, epochs, every, width, init, np.dtype(dtype).type, run
@@ -38,12 +46,25 @@ def _run(name: str, dtype: str, case: int):
 @pytest.mark.parametrize("case", range(2))
 def test_restarts_are_the_reference(name, kernel, dtype, case):
     X, Y, seeds, lr, epochs, every, width, init, dt, run = _run(name, dtype, case)
-    got = train_restarting(X, Y, seeds, lr, epochs, every, width, init, dt, exp="exact",
-                           kernel=kernel, **run)  # fmt: skip
+    got = train_restarting(
+        X, Y, seeds, lr, epochs, every, width, init, dt, exp="exact", kernel=kernel, **run
+    )
     params = init_batch(seeds, X.shape[1], width, Y.shape[1], *init, dtype=dt)
-    want = reference.train_batch(X, Y, params, lr, epochs, run.pop("tol"), 0, seeds=seeds,
-                                 exp=libm_exp, tanh=libm_tanh, restart_after=every, init=init,
-                                 **run)  # fmt: skip
+    want = reference.train_batch(
+        X,
+        Y,
+        params,
+        lr,
+        epochs,
+        run.pop("tol"),
+        0,
+        seeds=seeds,
+        exp=libm_exp,
+        tanh=libm_tanh,
+        restart_after=every,
+        init=init,
+        **run,
+    )
     assert_same(got, want, rtol=0, atol=0)
     np.testing.assert_array_equal(got.restarts, want.restarts)
     assert want.restarts.max() > 0  # the cases restart
@@ -57,15 +78,17 @@ def test_the_last_attempt_is_a_plain_run_from_the_seeds_next_draws():
     seeds = np.arange(60)
     lr = np.repeat([4.0, 8.0], 30)
     epochs, every, points = 600, 100, np.arange(0, 601, 40)
-    got = train_restarting(X, Y, seeds, lr, epochs, every, 2, (-1.0, 1.0), tol=0.2,
-                           curve_points=points)  # fmt: skip
+    got = train_restarting(
+        X, Y, seeds, lr, epochs, every, 2, (-1.0, 1.0), tol=0.2, curve_points=points
+    )
     assert 0 < (got.restarts == 0).sum() < got.size and got.restarts.max() >= 2
     for j in range(got.size):
         a = int(got.restarts[j])
         start = a * every
         mine = init_batch(seeds[j : j + 1], 2, 2, 1, -1.0, 1.0, attempt=a)
-        plain = train_batch(X, Y, mine, lr[j], epochs - start, tol=0.2,
-                            curve_points=points[points >= start] - start)  # fmt: skip
+        plain = train_batch(
+            X, Y, mine, lr[j], epochs - start, tol=0.2, curve_points=points[points >= start] - start
+        )
         for name in INTS:
             value = getattr(plain, name)[0]
             assert getattr(got, name)[j] == (value + start if value >= 0 else -1), name
@@ -94,12 +117,37 @@ def test_no_restart_before_the_last_epoch_is_plain_training(every):
 def test_restarts_redraw_every_parameter_of_other_topologies_as_the_reference():
     X, Y, seeds, lr, epochs, every, width, init, dt, run = _run("notebook", "float64", 7)
     topology = dict(width2=2, shortcuts=True)
-    got = train_restarting(X, Y, seeds, lr, epochs, every, width, init, dt, exp="exact",
-                           kernel="general", **topology, **run)  # fmt: skip
+    got = train_restarting(
+        X,
+        Y,
+        seeds,
+        lr,
+        epochs,
+        every,
+        width,
+        init,
+        dt,
+        exp="exact",
+        kernel="general",
+        **topology,
+        **run,
+    )
     params = init_batch(seeds, X.shape[1], width, Y.shape[1], *init, dtype=dt, **topology)
-    want = reference.train_batch(X, Y, params, lr, epochs, run.pop("tol"), 0, seeds=seeds,
-                                 exp=libm_exp, tanh=libm_tanh, restart_after=every, init=init,
-                                 **run)  # fmt: skip
+    want = reference.train_batch(
+        X,
+        Y,
+        params,
+        lr,
+        epochs,
+        run.pop("tol"),
+        0,
+        seeds=seeds,
+        exp=libm_exp,
+        tanh=libm_tanh,
+        restart_after=every,
+        init=init,
+        **run,
+    )
     assert_same(got, want, rtol=0, atol=0)
     for name in ("w_hidden2", "b_hidden2", "w_shortcut", "restarts"):
         np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)

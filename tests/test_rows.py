@@ -7,10 +7,10 @@ import textwrap
 import numpy as np
 import pyarrow as pa
 
-from sweep.config import make_config
-from sweep.plan import plan
-from sweep.rows import chunk_rows, run_chunk, to_table
-from sweep.schema import SCHEMA
+from sweep.config.schema import SCHEMA
+from sweep.config.study import make_config
+from sweep.runner.plan import plan
+from sweep.runner.rows import chunk_rows, run_chunk, to_table
 
 
 def test_a_worker_returns_its_index_and_the_driver_builds_the_same_rows():
@@ -30,24 +30,26 @@ def test_a_worker_never_imports_pandas():
     # worker's start): rows are built by the driver.
     script = textwrap.dedent("""
         import pickle, sys
-        from sweep.config import make_config
-        from sweep.plan import plan
+        from sweep.config.study import make_config
+        from sweep.runner.plan import plan
         data = pickle.dumps(plan(make_config(seeds="0:4", lr=0.5, width=2, epochs=20))[0])
         for name in [m for m in sys.modules if m.startswith(("pandas", "sweep"))]:
             del sys.modules[name]  # a fresh worker: unpickles the chunk, runs the task
-        from sweep.rows import run_chunk
+        from sweep.runner.rows import run_chunk
         index, result, seconds = run_chunk(pickle.loads(data), 0)
         print(result.final_loss.size, "pandas" in sys.modules)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["4", "False"]
 
 
 def test_a_chunk_with_restarts_counts_them_and_total_epochs():
-    config = make_config(seeds="0:30", lr="4,8", width=2, epochs=600, tol=0.2, init_low=-1.0,
-                         restart_after=100)  # fmt: skip
+    config = make_config(
+        seeds="0:30", lr="4,8", width=2, epochs=600, tol=0.2, init_low=-1.0, restart_after=100
+    )
     table = chunk_rows(plan(config)[0])[0].to_pandas()
     restarts = table["restarts"].to_numpy()
     assert table["restart_after"].eq(100).all() and restarts.max() >= 2 and (restarts == 0).any()
@@ -64,8 +66,16 @@ def test_shortcut_weights_are_stored_only_for_networks_that_have_them():
 
     from kernels import get_task, init_batch, train_batch
 
-    config = make_config(seeds="0:20", lr=0.5, width=1, epochs=2000, momentum=0.9,
-                         init_low=-0.5, init_high=0.5, shortcuts="false,true")  # fmt: skip
+    config = make_config(
+        seeds="0:20",
+        lr=0.5,
+        width=1,
+        epochs=2000,
+        momentum=0.9,
+        init_low=-0.5,
+        init_high=0.5,
+        shortcuts="false,true",
+    )
     tables = [chunk_rows(chunk)[0].to_pandas() for chunk in plan(config)]
     rows = {bool(t["shortcuts"].iloc[0]): t for t in tables}
     assert rows[False]["w_shortcut"].isna().all()
@@ -79,8 +89,10 @@ def test_shortcut_weights_are_stored_only_for_networks_that_have_them():
 
 def test_a_second_hidden_layer_is_stored_in_its_own_columns():
     config = make_config(seeds="0:6", lr=2.0, width=2, width2="0,3", epochs=50)
-    rows = {int(t["width2"][0].as_py()): t.to_pandas()
-            for t in (chunk_rows(chunk)[0] for chunk in plan(config))}  # fmt: skip
+    rows = {
+        int(t["width2"][0].as_py()): t.to_pandas()
+        for t in (chunk_rows(chunk)[0] for chunk in plan(config))
+    }
     assert rows[0]["w_hidden2"].isna().all() and rows[0]["b_hidden2"].isna().all()
     assert rows[3]["w_hidden2"].map(len).eq(6).all() and rows[3]["b_hidden2"].map(len).eq(3).all()
     assert rows[3]["w_out"].map(len).eq(3).all()  # from the second layer's three units

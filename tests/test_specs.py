@@ -5,15 +5,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sweep.config.specs import float_spec, int_spec, name_spec, seed_spec
 from sweep.errors import ConfigError
-from sweep.specs import float_spec, int_spec, name_spec, seed_spec
 
 
 @pytest.mark.parametrize(
     "spec, expected",
-    [("314", (314,)), ("0:5", (0, 1, 2, 3, 4)), ("1,5,9", (1, 5, 9)), (" 2 , 3 ", (2, 3)),
-     ("1:3,7", (1, 2, 7)), (7, (7,)), ([1, 2], (1, 2))],
-)  # fmt: skip
+    [
+        ("314", (314,)),
+        ("0:5", (0, 1, 2, 3, 4)),
+        ("1,5,9", (1, 5, 9)),
+        (" 2 , 3 ", (2, 3)),
+        ("1:3,7", (1, 2, 7)),
+        (7, (7,)),
+        ([1, 2], (1, 2)),
+    ],
+)
 def test_int_specs(spec, expected):
     assert int_spec("seeds", spec) == expected
 
@@ -36,18 +43,37 @@ def test_spaced_values_are_canonical_decimals():
 
 @pytest.mark.parametrize(
     "spec, problem",
-    [("", "empty"), ("1,,2", "empty item"), ("5:5", "empty"), ("a:b", "integer"),
-     ("1.5", "integer"), ("0:1:2", "range"), ([], "empty"), (True, "integer")],
-)  # fmt: skip
+    [
+        ("", "empty"),
+        ("1,,2", "empty item"),
+        ("5:5", "empty"),
+        ("a:b", "integer"),
+        ("1.5", "integer"),
+        ("0:1:2", "range"),
+        ([], "empty"),
+        (True, "integer"),
+    ],
+)
 def test_bad_int_specs_name_the_field(spec, problem):
     with pytest.raises(ConfigError, match=f"^seeds: .*{problem}"):
         int_spec("seeds", spec)
 
 
 @pytest.mark.parametrize(
-    "spec", ["", "abc", "log:0:1:5", "log:-1:1:5", "log:0.1:1", "lin:0.1:1:0", "lin:a:1:3",
-             "log:0.1:inf:3", "0.1,", "log:0.1:1:1e9"],
-)  # fmt: skip
+    "spec",
+    [
+        "",
+        "abc",
+        "log:0:1:5",
+        "log:-1:1:5",
+        "log:0.1:1",
+        "lin:0.1:1:0",
+        "lin:a:1:3",
+        "log:0.1:inf:3",
+        "0.1,",
+        "log:0.1:1:1e9",
+    ],
+)
 def test_bad_float_specs(spec):
     with pytest.raises(ConfigError, match="^lr: "):
         float_spec("lr", spec)
@@ -81,14 +107,14 @@ def test_float_spec_parser_never_crashes(text):
 
 @given(st.lists(st.integers(0, 50), max_size=30))
 def test_compact_int_specs_round_trip(values):
-    from sweep.specs import compact_ints
+    from sweep.config.specs import compact_ints
 
     text = compact_ints(values)
     assert (int_spec("seeds", text) if values else ()) == tuple(values)
 
 
 def test_a_million_seeds_are_stored_as_a_range():
-    from sweep.config import make_config
+    from sweep.config.study import make_config
 
     cfg = make_config(seeds="0:1000000", lr=0.5, width="1:4,9")
     assert cfg.to_dict()["seeds"] == "0:1000000" and cfg.to_dict()["width"] == "1:4,9"
@@ -97,7 +123,7 @@ def test_a_million_seeds_are_stored_as_a_range():
 
 @given(st.integers(0, 50), st.integers(0, 50), st.lists(st.integers(0, 60), max_size=8))
 def test_a_seed_range_stays_a_range_and_behaves_like_its_values(start, n, listed):
-    from sweep.specs import as_array, compact_ints, is_subset, seed_spec
+    from sweep.config.specs import as_array, compact_ints, is_subset, seed_spec
 
     seeds = seed_spec("seeds", f"{start}:{start + n + 1}")
     values = tuple(range(start, start + n + 1))
@@ -119,7 +145,7 @@ def test_one_seed_range_may_span_every_seed_and_stays_unexpanded():
     import time
 
     from sweep.api import check_size
-    from sweep.config import make_config
+    from sweep.config.study import make_config
 
     t0 = time.perf_counter()
     cfg = make_config(seeds="0:100000000", lr="0.5,1", width=2, epochs=0)

@@ -20,40 +20,81 @@ from kernels.recipe import Recipe
 
 RECIPES = {
     "notebook": Recipe(),
-    "tanh-momentum-bipolar": Recipe(activation="tanh", momentum=0.9, inputs="bipolar",
-                                    targets=(0.1, 0.9)),
-    "tanh-out-online-decay-prime": Recipe(output_activation="tanh", update="online",
-                                          weight_decay=1e-3, targets=(-1.0, 1.0),
-                                          prime_offset=0.05),
-    "xent-shuffled-momentum-decay-prime": Recipe(activation="tanh", loss="xent",
-                                                 update="shuffled", momentum=0.5,
-                                                 weight_decay=1e-4, prime_offset=0.1),
-    "xent-online-momentum": Recipe(loss="xent", update="online", momentum=0.9,
-                                   inputs="bipolar", targets=(0.1, 0.9)),
-    "tanh-tanh-decay": Recipe(activation="tanh", output_activation="tanh", weight_decay=1e-3,
-                              inputs="bipolar", targets=(-1.0, 1.0)),
-    "nesterov-decay-prime": Recipe(optimizer="nesterov", momentum=0.9, weight_decay=1e-3,
-                                   prime_offset=0.1),
-    "adam-online-xent-decay": Recipe(optimizer="adam", update="online", loss="xent",
-                                     weight_decay=1e-3, beta1=0.5, beta2=0.9, adam_eps=1e-6,
-                                     targets=(0.1, 0.9)),
+    "tanh-momentum-bipolar": Recipe(
+        activation="tanh", momentum=0.9, inputs="bipolar", targets=(0.1, 0.9)
+    ),
+    "tanh-out-online-decay-prime": Recipe(
+        output_activation="tanh",
+        update="online",
+        weight_decay=1e-3,
+        targets=(-1.0, 1.0),
+        prime_offset=0.05,
+    ),
+    "xent-shuffled-momentum-decay-prime": Recipe(
+        activation="tanh",
+        loss="xent",
+        update="shuffled",
+        momentum=0.5,
+        weight_decay=1e-4,
+        prime_offset=0.1,
+    ),
+    "xent-online-momentum": Recipe(
+        loss="xent", update="online", momentum=0.9, inputs="bipolar", targets=(0.1, 0.9)
+    ),
+    "tanh-tanh-decay": Recipe(
+        activation="tanh",
+        output_activation="tanh",
+        weight_decay=1e-3,
+        inputs="bipolar",
+        targets=(-1.0, 1.0),
+    ),
+    "nesterov-decay-prime": Recipe(
+        optimizer="nesterov", momentum=0.9, weight_decay=1e-3, prime_offset=0.1
+    ),
+    "adam-online-xent-decay": Recipe(
+        optimizer="adam",
+        update="online",
+        loss="xent",
+        weight_decay=1e-3,
+        beta1=0.5,
+        beta2=0.9,
+        adam_eps=1e-6,
+        targets=(0.1, 0.9),
+    ),
     "adam-tanh": Recipe(optimizer="adam", activation="tanh"),
     "rprop-decay": Recipe(optimizer="rprop", weight_decay=1e-3),
-    "irprop-tanh": Recipe(optimizer="irprop-", activation="tanh", eta_plus=1.3, eta_minus=0.4,
-                          delta_max=10.0, delta_min=1e-4, inputs="bipolar"),
-    "quickprop-decay-xent": Recipe(optimizer="quickprop", weight_decay=1e-4, loss="xent",
-                                   max_factor=2.0, targets=(0.1, 0.9)),
+    "irprop-tanh": Recipe(
+        optimizer="irprop-",
+        activation="tanh",
+        eta_plus=1.3,
+        eta_minus=0.4,
+        delta_max=10.0,
+        delta_min=1e-4,
+        inputs="bipolar",
+    ),
+    "quickprop-decay-xent": Recipe(
+        optimizer="quickprop", weight_decay=1e-4, loss="xent", max_factor=2.0, targets=(0.1, 0.9)
+    ),
     # rprop-decay's kernels (the same variant), with subnormals flushed.
     "rprop-decay-flush": Recipe(optimizer="rprop", weight_decay=1e-3, subnormals="flush"),
-}  # fmt: skip
+}
 #: Each recipe's task (one shape per recipe: its generated kernel compiles once;
 #: small, as compiling takes seconds; test_tiled covers larger shapes).
-TASKS = {"notebook": "xor", "tanh-momentum-bipolar": "or", "tanh-out-online-decay-prime": "xnor",
-         "xent-shuffled-momentum-decay-prime": "parity3", "xent-online-momentum": "and",
-         "tanh-tanh-decay": "encoder3", "nesterov-decay-prime": "xor",
-         "adam-online-xent-decay": "or", "adam-tanh": "xnor", "rprop-decay": "xor",
-         "irprop-tanh": "parity3", "quickprop-decay-xent": "encoder4",
-         "rprop-decay-flush": "xor"}  # fmt: skip
+TASKS = {
+    "notebook": "xor",
+    "tanh-momentum-bipolar": "or",
+    "tanh-out-online-decay-prime": "xnor",
+    "xent-shuffled-momentum-decay-prime": "parity3",
+    "xent-online-momentum": "and",
+    "tanh-tanh-decay": "encoder3",
+    "nesterov-decay-prime": "xor",
+    "adam-online-xent-decay": "or",
+    "adam-tanh": "xnor",
+    "rprop-decay": "xor",
+    "irprop-tanh": "parity3",
+    "quickprop-decay-xent": "encoder4",
+    "rprop-decay-flush": "xor",
+}
 FLOATS = ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "outputs", "loss_curve")
 INTS = ("epoch_solved", "epoch_converged", "epoch_diverged", "epoch_mse_target")
 #: float32 against the float32 reference, fast arithmetic (FMA, own exp and tanh):
@@ -91,8 +132,7 @@ def _case(name: str, dtype_name: str):
     X, Y = get_task(TASKS[name])
     # Online updates generate code per sample: keep their kernels small to compile.
     most = 1 if recipe.update == "online" else 4
-    widths = [w for w in range(1, most + 1)
-              if _general_only(recipe) or tiled.fits(X, Y, w, recipe)]  # fmt: skip
+    widths = [w for w in range(1, most + 1) if _general_only(recipe) or tiled.fits(X, Y, w, recipe)]
     width = int(shape_rng.choice(widths))
     rng = _rng(name, dtype_name)
     batch = int(rng.choice([1, 7, 33]))  # 33: two blocks of the generated kernel
@@ -116,8 +156,9 @@ def _case(name: str, dtype_name: str):
         seeds=seeds,
     )
     low, high = [(0.0, 1.0), (-1.0, 1.0), (-0.5, 0.5)][int(rng.integers(3))]
-    params = init_batch(seeds, X.shape[1], width, Y.shape[1], low, high,
-                        dtype=np.dtype(dtype_name).type)  # fmt: skip
+    params = init_batch(
+        seeds, X.shape[1], width, Y.shape[1], low, high, dtype=np.dtype(dtype_name).type
+    )
     want = reference.train_batch(X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, **run)
     eps = np.finfo(np.dtype(dtype_name)).eps
     nudged = {k: v + (eps * np.maximum(np.abs(v), 1)).astype(v.dtype) for k, v in params.items()}
@@ -143,8 +184,9 @@ def _well_conditioned(a, b, dtype_name: str) -> np.ndarray:
 
 def assert_same(got, want, rtol: float, atol: float, networks=slice(None)) -> None:
     for name in INTS:
-        np.testing.assert_array_equal(getattr(got, name)[networks],
-                                      getattr(want, name)[networks], err_msg=name)  # fmt: skip
+        np.testing.assert_array_equal(
+            getattr(got, name)[networks], getattr(want, name)[networks], err_msg=name
+        )
     for name in FLOATS:
         a, b = getattr(got, name)[..., networks], getattr(want, name)[..., networks]
         assert a.dtype == b.dtype, name
@@ -213,15 +255,23 @@ def test_the_general_kernel_on_random_shapes_is_the_reference(case):
     seeds = rng.integers(0, 2**31, size=batch)
     lr = 10 ** rng.uniform(-2, np.log10(20), size=batch)
     span = recipe.targets[1] - recipe.targets[0]
-    run = dict(epochs=int(rng.integers(0, 40)), tol=0.2 * span, curve_every=3, recipe=recipe,
-               seeds=seeds, mse_target=0.05 * span**2)  # fmt: skip
+    run = dict(
+        epochs=int(rng.integers(0, 40)),
+        tol=0.2 * span,
+        curve_every=3,
+        recipe=recipe,
+        seeds=seeds,
+        mse_target=0.05 * span**2,
+    )
     # Other topologies in a third of the cases (each compiles a kernel): direct
     # input -> output weights, a second hidden layer, or both.
     shortcuts, width2 = case in (1, 7), {4: 1, 7: 4, 10: 3}.get(case, 0)
-    params = init_batch(seeds, X.shape[1], width, Y.shape[1], -1.0, 1.0, shortcuts=shortcuts,
-                        width2=width2)  # fmt: skip
-    got = train_batch(X, Y, params, lr, exp="exact", kernel="general",
-                      block=int(rng.choice([1, 4, 256])), **run)  # fmt: skip
+    params = init_batch(
+        seeds, X.shape[1], width, Y.shape[1], -1.0, 1.0, shortcuts=shortcuts, width2=width2
+    )
+    got = train_batch(
+        X, Y, params, lr, exp="exact", kernel="general", block=int(rng.choice([1, 4, 256])), **run
+    )
     want = reference.train_batch(X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, **run)
     assert_same(got, want, rtol=0, atol=0)
     for name in ("w_shortcut", "w_hidden2", "b_hidden2"):
@@ -236,8 +286,16 @@ def test_momentum_zero_and_decay_zero_are_the_plain_update_bit_for_bit():
     lr = np.linspace(0.1, 3, 40)
     for exp in ("fast", "exact"):
         plain = train_batch(X, Y, params, lr, 300, curve_every=10, exp=exp)
-        zero = train_batch(X, Y, params, lr, 300, curve_every=10, exp=exp,
-                           recipe=Recipe(momentum=0.0, weight_decay=0.0))  # fmt: skip
+        zero = train_batch(
+            X,
+            Y,
+            params,
+            lr,
+            300,
+            curve_every=10,
+            exp=exp,
+            recipe=Recipe(momentum=0.0, weight_decay=0.0),
+        )
         assert_same(zero, plain, rtol=0, atol=0)
 
 
@@ -260,25 +318,33 @@ def _loss(X, Y, p, recipe: Recipe) -> float:
         loss = -np.sum(Yc * np.log(out) + (1 - Yc) * np.log(1 - out))
     else:
         loss = 0.5 * np.sum((Yc - out) ** 2)
-    decay = sum(np.sum(p[k] ** 2) for k in ("w_hidden", "w_hidden2", "w_out", "w_shortcut")
-                if k in p)  # fmt: skip
+    decay = sum(
+        np.sum(p[k] ** 2) for k in ("w_hidden", "w_hidden2", "w_out", "w_shortcut") if k in p
+    )
     return loss + 0.5 * recipe.weight_decay * decay
 
 
 GRADIENT_RECIPES = [
-    Recipe(activation=act, output_activation=out, loss=loss, weight_decay=decay,
-           targets=(-1.0, 1.0) if out == "tanh" and loss == "sse" else (0.0, 1.0))
+    Recipe(
+        activation=act,
+        output_activation=out,
+        loss=loss,
+        weight_decay=decay,
+        targets=(-1.0, 1.0) if out == "tanh" and loss == "sse" else (0.0, 1.0),
+    )
     for act in ("logistic", "tanh")
     for out in ("logistic", "tanh")
     for loss in ("sse", "xent")
     if not (loss == "xent" and out == "tanh")
     for decay in (0.0, 0.01)
-]  # fmt: skip
+]
 
 
 def _batch(one: dict) -> dict:
-    return {k: v.reshape(v.shape[1:] if k.startswith("b") else v.shape)[..., None]
-            for k, v in one.items()}  # fmt: skip
+    return {
+        k: v.reshape(v.shape[1:] if k.startswith("b") else v.shape)[..., None]
+        for k, v in one.items()
+    }
 
 
 def _finite_differences(X, Y, one, recipe, h=1e-6):
@@ -295,8 +361,11 @@ def _finite_differences(X, Y, one, recipe, h=1e-6):
     return grads
 
 
-@pytest.mark.parametrize("recipe", GRADIENT_RECIPES, ids=lambda r: f"{r.activation}-"
-                         f"{r.output_activation}-{r.loss}-decay{r.weight_decay}")  # fmt: skip
+@pytest.mark.parametrize(
+    "recipe",
+    GRADIENT_RECIPES,
+    ids=lambda r: f"{r.activation}-{r.output_activation}-{r.loss}-decay{r.weight_decay}",
+)
 def test_one_reference_update_is_minus_lr_times_the_gradient(recipe):
     X, Y = get_task("parity3")
     lr = 0.3
@@ -304,8 +373,9 @@ def test_one_reference_update_is_minus_lr_times_the_gradient(recipe):
     stepped = reference.train_one(X, Y, one, lr, 1, 0.1, 0, recipe=recipe)
     grads = _finite_differences(X, Y, one, recipe)
     for name in one:
-        np.testing.assert_allclose(stepped[name] - one[name], -lr * grads[name], rtol=1e-6,
-                                   atol=1e-9, err_msg=name)  # fmt: skip
+        np.testing.assert_allclose(
+            stepped[name] - one[name], -lr * grads[name], rtol=1e-6, atol=1e-9, err_msg=name
+        )
 
 
 @pytest.mark.parametrize("name", ["notebook", "tanh-tanh-decay"])
@@ -319,13 +389,13 @@ def test_one_kernel_update_is_minus_lr_times_the_gradient(name):
         grads = _finite_differences(X, Y, one, recipe)
         for key in one:
             step = getattr(stepped, key)[..., 0].reshape(one[key].shape) - one[key]
-            np.testing.assert_allclose(step, -0.3 * grads[key], rtol=1e-6, atol=1e-9,
-                                       err_msg=key)  # fmt: skip
+            np.testing.assert_allclose(step, -0.3 * grads[key], rtol=1e-6, atol=1e-9, err_msg=key)
 
 
 @pytest.mark.parametrize("name", ["notebook", "tanh-tanh-decay"])
-@pytest.mark.parametrize("topology", [dict(shortcuts=True), dict(width2=3),
-                                      dict(width2=2, shortcuts=True)], ids=str)  # fmt: skip
+@pytest.mark.parametrize(
+    "topology", [dict(shortcuts=True), dict(width2=3), dict(width2=2, shortcuts=True)], ids=str
+)
 def test_other_topologies_update_by_minus_lr_times_the_gradient(name, topology):
     # The oracle and the general kernel, with direct input -> output weights
     # and with a second hidden layer.
@@ -338,8 +408,9 @@ def test_other_topologies_update_by_minus_lr_times_the_gradient(name, topology):
         kernel = train_batch(X, Y, _batch(one), 0.3, 1, exp="exact", recipe=recipe)
         for key in one:
             for stepped in (oracle[key], getattr(kernel, key)[..., 0].reshape(one[key].shape)):
-                np.testing.assert_allclose(stepped - one[key], -0.3 * grads[key], rtol=1e-6,
-                                           atol=1e-9, err_msg=key)  # fmt: skip
+                np.testing.assert_allclose(
+                    stepped - one[key], -0.3 * grads[key], rtol=1e-6, atol=1e-9, err_msg=key
+                )
 
 
 @pytest.mark.parametrize("kernel", ["general", "tiled"])

@@ -82,9 +82,13 @@ def test_a_kernel_first_compiled_under_flush_computes_ieee_results_after(tmp_pat
             for name in ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss"):
                 assert np.array_equal(getattr(got, name), getattr(want, name)), (kernel, name)
         print("ok")
-    """)  # fmt: skip
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
-           "SWEEP_KERNEL_CACHE": str(tmp_path / "kernels")}  # fmt: skip
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, timeout=300)  # fmt: skip
+    """)
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
+        "SWEEP_KERNEL_CACHE": str(tmp_path / "kernels"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr

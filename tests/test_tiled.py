@@ -37,8 +37,11 @@ def _case(task: str, width: int, seed: int, batch: int, max_lr: float = 50.0):
         lr[1] = np.inf  # drives its network to non-finite weights: diverged
     low, high = [(0.0, 1.0), (-1.0, 1.0)][seed % 2]
     params = init_batch(seeds, X.shape[1], width, Y.shape[1], low, high)
-    run = dict(epochs=int(rng.integers(1, 300)), tol=float(rng.choice([0.05, 0.1, 0.45])),
-               curve_every=int(rng.choice([0, 1, 7, 50])))  # fmt: skip
+    run = dict(
+        epochs=int(rng.integers(1, 300)),
+        tol=float(rng.choice([0.05, 0.1, 0.45])),
+        curve_every=int(rng.choice([0, 1, 7, 50])),
+    )
     return X, Y, params, lr, run
 
 
@@ -46,8 +49,7 @@ def _case(task: str, width: int, seed: int, batch: int, max_lr: float = 50.0):
 def test_exact_tiled_kernel_is_the_reference_bit_for_bit(task, width):
     early_stop = width % 2 == 0  # both, over the shapes: each case compiles for seconds
     X, Y, params, lr, run = _case(task, width, seed=width + 10 * early_stop, batch=7)
-    got = train_batch(X, Y, params, lr, exp="exact", kernel="tiled", early_stop=early_stop,
-                      **run)  # fmt: skip
+    got = train_batch(X, Y, params, lr, exp="exact", kernel="tiled", early_stop=early_stop, **run)
     want = reference.train_batch(X, Y, params, lr, exp=libm_exp, early_stop=early_stop, **run)
     assert_same(got, want, rtol=0, atol=0)
     assert got.diverged[1] and not got.diverged[0]
@@ -66,8 +68,9 @@ def test_fast_tiled_kernel_is_the_general_kernel(task, width, batch):
     X, Y, params, lr, run = _case(task, width, seed=batch, batch=batch)
     early_stop = batch % 2 == 1
     general = train_batch(X, Y, params, lr, kernel="general", early_stop=early_stop, **run)
-    assert_identical(train_batch(X, Y, params, lr, kernel="tiled", early_stop=early_stop,
-                                 **run), general)  # fmt: skip
+    assert_identical(
+        train_batch(X, Y, params, lr, kernel="tiled", early_stop=early_stop, **run), general
+    )
 
 
 @pytest.mark.parametrize("exp", ["fast", "exact"])
@@ -113,10 +116,24 @@ def test_the_source_does_not_grow_with_the_width():
 
 @pytest.mark.parametrize(
     "width, per_unit, n_samples, tile",
-    [(1, 4, 4, 1), (3, 4, 4, 3), (7, 4, 4, 4), (8, 4, 4, 4), (9, 4, 4, 3), (10, 4, 4, 2),
-     (11, 4, 4, 1), (32, 4, 4, 4), (6, 9, 4, 2), (5, 9, 4, 1), (4, 17, 4, 1), (4, 33, 4, 0),
-     (16, 5, 8, 2), (3, 5, 8, 2), (4, 6, 16, 0)],
-)  # fmt: skip
+    [
+        (1, 4, 4, 1),
+        (3, 4, 4, 3),
+        (7, 4, 4, 4),
+        (8, 4, 4, 4),
+        (9, 4, 4, 3),
+        (10, 4, 4, 2),
+        (11, 4, 4, 1),
+        (32, 4, 4, 4),
+        (6, 9, 4, 2),
+        (5, 9, 4, 1),
+        (4, 17, 4, 1),
+        (4, 33, 4, 0),
+        (16, 5, 8, 2),
+        (3, 5, 8, 2),
+        (4, 6, 16, 0),
+    ],
+)
 def test_tiles_divide_the_width_from_two_tiles_on(width, per_unit, n_samples, tile):
     assert tiled.choose_tile(width, per_unit, n_samples) == tile
 
@@ -157,12 +174,13 @@ def test_a_new_process_loads_the_compiled_kernel_from_the_cache(tmp_path):
         train_batch(X, Y, init_batch(np.arange(3), 2, 3, 1), 0.5, 10, kernel="tiled")
         stats = tiled.load(X, Y, 3).train_fast.stats
         print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
-    """)  # fmt: skip
+    """)
     env = {**os.environ, "SWEEP_KERNEL_CACHE": str(tmp_path)}
 
     def run() -> list[int]:
-        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                              env=env, timeout=120)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+        )
         assert proc.returncode == 0, proc.stderr
         return [int(v) for v in proc.stdout.split()]
 
@@ -191,8 +209,9 @@ def test_threads_loading_one_new_kernel_share_one_module(tmp_path, monkeypatch):
     codegen.writable_cache_dir.cache_clear()
     try:
         X, Y = get_task("xor")
-        text = codegen.module_source("tiled", X, Y, 3, DEFAULT.variant,
-                                     [[f"# variant {tmp_path.name}"]])  # fmt: skip
+        text = codegen.module_source(
+            "tiled", X, Y, 3, DEFAULT.variant, [[f"# variant {tmp_path.name}"]]
+        )
         with ThreadPoolExecutor(8) as pool:
             modules = list(pool.map(lambda _: codegen.load("tiled", text), range(32)))
     finally:

@@ -100,8 +100,10 @@ def test_one_update_is_minus_lr_times_the_finite_difference_gradient(task, width
     X, Y = get_task(task)
     lr, h = 0.3, 1e-6
     one = init_uniform(seed, X.shape[1], width, Y.shape[1], -1.0, 1.0)
-    batch = {k: v.reshape(v.shape[1:] if k.startswith("b") else v.shape)[..., None]
-             for k, v in one.items()}  # fmt: skip
+    batch = {
+        k: v.reshape(v.shape[1:] if k.startswith("b") else v.shape)[..., None]
+        for k, v in one.items()
+    }
     stepped = _one_step(batch, X, Y, lr)
     for name in one:
         grad = np.zeros_like(one[name])
@@ -148,8 +150,7 @@ def test_float32_follows_float64():
     seeds = np.arange(64)
     lr = np.linspace(0.1, 1.0, 64)
     r64 = train_batch(X, Y, init_batch(seeds, 2, 2, 1), lr, 3000, curve_every=100)
-    r32 = train_batch(X, Y, init_batch(seeds, 2, 2, 1, dtype=np.float32), lr, 3000,
-                      curve_every=100)  # fmt: skip
+    r32 = train_batch(X, Y, init_batch(seeds, 2, 2, 1, dtype=np.float32), lr, 3000, curve_every=100)
     assert r32.final_loss.dtype == np.float32
     np.testing.assert_allclose(r32.outputs, r64.outputs, atol=1e-3)
     np.testing.assert_allclose(r32.loss_curve, r64.loss_curve, rtol=1e-3, atol=1e-5)
@@ -170,8 +171,9 @@ def test_early_stop_is_the_reference_with_early_stop(case):
     X, Y, params, lr, epochs, tol, every = _case(np.random.default_rng(2000 + case), 10.0)
     epochs = 600
     got = train_batch(X, Y, params, lr, epochs, tol, every, exp="exact", early_stop=True)
-    want = reference.train_batch(X, Y, params, lr, epochs, tol, every, exp=libm_exp,
-                                 early_stop=True)  # fmt: skip
+    want = reference.train_batch(
+        X, Y, params, lr, epochs, tol, every, exp=libm_exp, early_stop=True
+    )
     assert_same(got, want, rtol=0, atol=0)
     full = train_batch(X, Y, params, lr, epochs, tol, every, exp="exact")
     for name in INTS:  # the epochs of events stay exact
@@ -182,8 +184,15 @@ def test_early_stop_freezes_each_network_on_its_own():
     X, Y = get_task("xor")
     params = init_batch(np.arange(40), 2, 3, 1)
     lr = np.where(np.arange(40) < 20, 5.0, 0.05)  # fast learners next to slow ones
-    alone = train_batch(X, Y, {k: v[..., :20] for k, v in params.items()}, lr[:20], 3000,
-                        curve_every=100, early_stop=True)  # fmt: skip
+    alone = train_batch(
+        X,
+        Y,
+        {k: v[..., :20] for k, v in params.items()},
+        lr[:20],
+        3000,
+        curve_every=100,
+        early_stop=True,
+    )
     mixed = train_batch(X, Y, params, lr, 3000, curve_every=100, early_stop=True)
     for name in FLOATS + INTS:
         np.testing.assert_array_equal(getattr(mixed, name)[..., :20], getattr(alone, name))

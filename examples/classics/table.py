@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import sweep
-from sweep.analysis import Z95, varying, wilson_interval
+from sweep.reporting.analysis import Z95, varying, wilson_interval
 
 HERE = Path(__file__).parent
 
@@ -37,15 +37,20 @@ def figures(df: pd.DataFrame) -> pd.DataFrame:
         e = group["_epochs"].dropna()
         half = Z95 * e.std(ddof=1) / np.sqrt(len(e)) if len(e) > 1 else np.nan
         values = values if isinstance(values, tuple) else (values,)
-        rows.append({
-            "setting": ", ".join(f"{key} {v}" for key, v in zip(keys, values, strict=True)),
-            "trials": n,
-            "measure": "solved at epoch 0" if guessing else "converged",
-            "rate": k / n, "rate_low": float(low[0]), "rate_high": float(high[0]),
-            "epochs_mean": e.mean() if len(e) else np.nan,
-            "epochs_low": e.mean() - half, "epochs_high": e.mean() + half,
-            "epochs_median": e.median() if len(e) else np.nan,
-        })  # fmt: skip
+        rows.append(
+            {
+                "setting": ", ".join(f"{key} {v}" for key, v in zip(keys, values, strict=True)),
+                "trials": n,
+                "measure": "solved at epoch 0" if guessing else "converged",
+                "rate": k / n,
+                "rate_low": float(low[0]),
+                "rate_high": float(high[0]),
+                "epochs_mean": e.mean() if len(e) else np.nan,
+                "epochs_low": e.mean() - half,
+                "epochs_high": e.mean() + half,
+                "epochs_median": e.median() if len(e) else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -60,10 +65,14 @@ def markdown(name: str, table: pd.DataFrame) -> list[str]:
         elif np.isnan(row.epochs_low):  # one converged trial: no interval
             epochs = f"{row.epochs_mean:,.0f} (one trial)"
         else:
-            epochs = (f"{row.epochs_mean:,.0f} [{row.epochs_low:,.0f}, {row.epochs_high:,.0f}]; "
-                      f"median {row.epochs_median:,.0f}")  # fmt: skip
-        lines.append(f"| `{name}` | {row.setting or '–'} | {row.trials:,} | "
-                     f"{row.measure}: {rate} | {epochs} |")  # fmt: skip
+            epochs = (
+                f"{row.epochs_mean:,.0f} [{row.epochs_low:,.0f}, {row.epochs_high:,.0f}]; "
+                f"median {row.epochs_median:,.0f}"
+            )
+        lines.append(
+            f"| `{name}` | {row.setting or '–'} | {row.trials:,} | "
+            f"{row.measure}: {rate} | {epochs} |"
+        )
     return lines
 
 

@@ -33,8 +33,8 @@ from joblib import Parallel, delayed, parallel_config
 
 from kernels.stop import FLAG, clear, request_stop
 
-from .config import BACKENDS, DEFAULT_BACKEND
-from .errors import SweepError
+from ..config.options import BACKENDS, DEFAULT_BACKEND
+from ..errors import SweepError
 from .plan import Chunk
 from .rows import (
     DRIVER_PID,
@@ -168,11 +168,18 @@ def _dask_client(scheduler: str | None, jobs: int):
     ignoring = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if ignoring else None
     try:
-        return Client(n_workers=jobs, threads_per_worker=1, processes=True,
-                      dashboard_address=None, scheduler_kwargs=QUIET_SCHEDULER)  # fmt: skip
+        return Client(
+            n_workers=jobs,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs=QUIET_SCHEDULER,
+        )
     except (RuntimeError, OSError, TimeoutError) as e:  # its workers died as they started
-        raise SweepError(f"the local Dask cluster's workers died as they started "
-                         f"({str(e).splitlines()[0]}); nothing was trained") from None  # fmt: skip
+        raise SweepError(
+            f"the local Dask cluster's workers died as they started "
+            f"({str(e).splitlines()[0]}); nothing was trained"
+        ) from None
     finally:
         if ignoring:
             signal.signal(signal.SIGINT, previous)
@@ -292,9 +299,13 @@ def _finished(wait: Callable, running: dict, timeout: float | None) -> set:
 
 
 def execute(
-    chunks: Iterable[Chunk], *, jobs: int, backend: str = DEFAULT_BACKEND,
-    scheduler: str | None = None, encode: Callable[[pa.Table], Any] | None = None,
-) -> Iterator[Finished]:  # fmt: skip
+    chunks: Iterable[Chunk],
+    *,
+    jobs: int,
+    backend: str = DEFAULT_BACKEND,
+    scheduler: str | None = None,
+    encode: Callable[[pa.Table], Any] | None = None,
+) -> Iterator[Finished]:
     """Train ``chunks`` and yield each as soon as it is done (any order): the chunk,
     its rows and the seconds its training took. ``encode``, if given, is applied
     to the rows where the threads backend builds them, in its worker threads
@@ -384,18 +395,18 @@ def _one_by_one(chunks: list[Chunk]) -> Iterator[Finished]:
             raise
 
 
-def _on_threads(chunks: list[Chunk], jobs: int,
-                encode: Callable[[pa.Table], Any] | None) -> Iterator[Finished]:  # fmt: skip
+def _on_threads(
+    chunks: list[Chunk], jobs: int, encode: Callable[[pa.Table], Any] | None
+) -> Iterator[Finished]:
     with parallel_config(backend="threading"):
         # pre_dispatch bounds the chunks queued; the window, those finished
         # but not yet written.
-        parallel = Parallel(n_jobs=jobs, return_as="generator_unordered",
-                            pre_dispatch="2*n_jobs")  # fmt: skip
+        parallel = Parallel(n_jobs=jobs, return_as="generator_unordered", pre_dispatch="2*n_jobs")
         window = _Window(2 * jobs, encode)
         try:
             for index, rows, seconds in parallel(
                 delayed(window.run)(c, i) for i, c in enumerate(chunks)
-            ):  # fmt: skip
+            ):
                 yield Finished(chunks[index], rows, seconds)
                 window.written()
         except BaseException:
@@ -407,7 +418,7 @@ def _on_threads(chunks: list[Chunk], jobs: int,
 
 def loky_executor(jobs: int):
     """joblib's reusable pool of ``jobs`` loky worker processes, each watching its
-    driver from the moment it starts (:func:`sweep.rows.watch_driver`)."""
+    driver from the moment it starts (:func:`sweep.runner.rows.watch_driver`)."""
     from joblib.externals.loky import get_reusable_executor
 
     return get_reusable_executor(max_workers=jobs, initializer=watch_driver)

@@ -21,7 +21,7 @@ import numpy as np
 
 from kernels.recipe import format_number
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 #: Spaced learning rates are rounded to this many significant digits, so the
 #: same spec names the same trials on any machine (and prints cleanly).
@@ -88,7 +88,7 @@ def seed_spec(field: str, value: Any) -> tuple[int, ...] | range:
     """:func:`int_spec`, but one range stays a ``range``: ``0:10000000`` costs
     nothing until its chunks are planned, where ten million Python ints (and
     the dict that checks them for repeats) would take ~1 GB. Such a range is
-    never expanded whole (:class:`sweep.grid.Block`), so it may span every
+    never expanded whole (:class:`sweep.config.grid.Block`), so it may span every
     seed numpy takes (2**32)."""
     items = _items(field, value)
     if len(items) == 1 and isinstance(items[0], str) and ":" in items[0]:
@@ -119,8 +119,10 @@ def as_array(values: Sequence[int] | range):
 def int_spec(field: str, value: Any) -> tuple[int, ...]:
     """Integers from ``7``, ``1,5,9``, ``0:1000`` (half-open) or a sequence."""
     out: list[int] = []
-    items = [_range(field, item) if isinstance(item, str) and ":" in item else _int(field, item)
-             for item in _items(field, value)]  # fmt: skip
+    items = [
+        _range(field, item) if isinstance(item, str) and ":" in item else _int(field, item)
+        for item in _items(field, value)
+    ]
     # Counted before anything is expanded: many long ranges are refused at once,
     # not after allocating them.
     total = sum(len(item) if isinstance(item, range) else 1 for item in items)
@@ -177,9 +179,12 @@ def name_spec(field: str, value: Any) -> tuple[str, ...]:
 def pair_spec(field: str, value: Any) -> tuple[str, ...]:
     """Pairs ``LOW:HIGH`` from ``0:1``, ``0.1:0.9,-1:1`` or a sequence (of such
     strings, or of two numbers), as canonical text (``0.1:0.9``)."""
-    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2 and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
-    ):  # fmt: skip
+    if (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
         value = [value]  # one pair given as two numbers
     out = []
     for item in _items(field, value):

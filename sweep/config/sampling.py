@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import specs
-from .errors import ConfigError
+from ..config import specs
+from ..errors import ConfigError
 
 SAMPLERS = ("sobol", "random")
 KINDS = ("uniform", "loguniform", "randint")
@@ -70,8 +70,9 @@ def parse(field: str, value, integer: bool) -> Distribution | None:
     return Distribution(kind, low, high)
 
 
-def draw(distributions: dict[str, Distribution], n: int, sampler: str,
-         seed: int) -> dict[str, tuple]:  # fmt: skip
+def draw(
+    distributions: dict[str, Distribution], n: int, sampler: str, seed: int
+) -> dict[str, tuple]:
     """``n`` points of the sampled axes: their values, column by column."""
     d = len(distributions)
     if sampler == "sobol":

@@ -1,7 +1,7 @@
 """The trials of a sweep: every combination of the config's axes, with stable ids.
 
 Trials are grouped by :data:`Shape` (every axis but seed and lr, see
-:data:`sweep.axes.SHAPE_AXES`): one shape is one kernel configuration, its
+:data:`sweep.config.axes.SHAPE_AXES`): one shape is one kernel configuration, its
 trials the product seeds x lr.
 """
 
@@ -20,9 +20,9 @@ from kernels import get_task
 from kernels.model import curve_epochs
 from kernels.recipe import Recipe
 
-from . import specs
+from ..config import specs
 from .axes import PARAM_COLUMNS, SHAPE_AXES, shape_key_of
-from .config import Study, SweepConfig, make_recipe
+from .study import Study, SweepConfig, make_recipe
 
 if TYPE_CHECKING:
     import pandas
@@ -53,7 +53,7 @@ def task_of(shape: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shape_key(shape: Any) -> str:
-    """The shape's part of a trial id's key (:func:`sweep.axes.shape_key_of`)."""
+    """The shape's part of a trial id's key (:func:`sweep.config.axes.shape_key_of`)."""
     return shape_key_of(vars(shape))
 
 
@@ -129,7 +129,8 @@ class Block:
         seeds = self.seeds[first : last + 1]
         lo, hi = int(seeds[0]), int(seeds[-1]) + 1
         contiguous = (isinstance(seeds, range) and seeds.step == 1) or (
-            hi - lo == len(seeds) and bool(np.all(np.diff(seeds) == 1)))  # fmt: skip
+            hi - lo == len(seeds) and bool(np.all(np.diff(seeds) == 1))
+        )
         return (lo, hi, tuple(float(lr) for lr in lrs)) if contiguous else None
 
 
@@ -151,13 +152,18 @@ def blocks(config: SweepConfig | Study) -> Iterator[Block]:
                 seeds = range(int(seeds[0]), int(seeds[-1]) + 1)
             yield Block(shape, seeds, lrs)
             continue
-        pairs = np.empty(sum(len(s) * len(lr) for s, lr in these),
-                         dtype=[("seed", np.int64), ("lr", float)])  # fmt: skip
+        pairs = np.empty(
+            sum(len(s) * len(lr) for s, lr in these), dtype=[("seed", np.int64), ("lr", float)]
+        )
         pairs["seed"] = np.concatenate([np.repeat(specs.as_array(s), len(lr)) for s, lr in these])
         pairs["lr"] = np.concatenate([np.tile(lr, len(s)) for s, lr in these])
         pairs = np.unique(pairs)
-        yield Block(shape, np.ascontiguousarray(pairs["seed"]),
-                    np.ascontiguousarray(pairs["lr"]), paired=True)  # fmt: skip
+        yield Block(
+            shape,
+            np.ascontiguousarray(pairs["seed"]),
+            np.ascontiguousarray(pairs["lr"]),
+            paired=True,
+        )
 
 
 def trials(config: SweepConfig | Study) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
@@ -172,8 +178,9 @@ def _grid_blocks(grid: SweepConfig) -> Iterator[tuple[Any, range | np.ndarray, n
     listed combination and sampled point (a shape may come more than once, with
     other lrs)."""
     paired = ("init_low", "init_high")
-    names = [a.name for a in SHAPE_AXES if a.name not in paired and a.name not in
-             grid.distributions]  # fmt: skip
+    names = [
+        a.name for a in SHAPE_AXES if a.name not in paired and a.name not in grid.distributions
+    ]
     sampled = list(grid.distributions)
     seeds = grid.seeds if isinstance(grid.seeds, range) else specs.as_array(grid.seeds)
     for combo in itertools.product(*(grid.values[name] for name in names)):
@@ -191,8 +198,13 @@ def _grid_blocks(grid: SweepConfig) -> Iterator[tuple[Any, range | np.ndarray, n
                 pairs = grid.init_pairs
             lrs = np.asarray([point["lr"]] if "lr" in point else grid.lr, dtype=np.float64)
             for low, high in pairs:
-                shape = Shape(**values, init_low=low, init_high=high, curve=grid.curve,
-                              curve_every=grid.curve_stride(values["epochs"]))  # fmt: skip
+                shape = Shape(
+                    **values,
+                    init_low=low,
+                    init_high=high,
+                    curve=grid.curve,
+                    curve_every=grid.curve_stride(values["epochs"]),
+                )
                 yield shape, seeds, lrs
 
 
@@ -206,20 +218,21 @@ def count_trials(config: SweepConfig | Study) -> int:
     return sum(len(block) for block in blocks(config))
 
 
-#: From this many trials on, ids are hashed by compiled code (:mod:`sweep.ids`,
+#: From this many trials on, ids are hashed by compiled code (:mod:`sweep.config.ids`,
 #: the same ids), a third of the time a trial, at the price of loading it once
 #: per process (~0.4 s) and compiling it once per machine: worth it only for
 #: runs this large (README, "Scale").
 COMPILED_IDS_FROM = 200_000
 
 
-def trial_ids(shape: Any, seeds: np.ndarray, lrs: np.ndarray,
-              compiled: bool | None = None) -> np.ndarray:  # fmt: skip
+def trial_ids(
+    shape: Any, seeds: np.ndarray, lrs: np.ndarray, compiled: bool | None = None
+) -> np.ndarray:
     """:func:`trial_id` of each (seed, lr) of ``shape``, as an object array
-    (``compiled``: by :mod:`sweep.ids`; None: for :data:`COMPILED_IDS_FROM` trials on)."""
+    (``compiled``: by :mod:`sweep.config.ids`; None: for :data:`COMPILED_IDS_FROM` trials on)."""
     prefix = shape_key(shape)
     if compiled or (compiled is None and len(seeds) >= COMPILED_IDS_FROM):
-        from . import ids
+        from ..config import ids
 
         return ids.to_text(ids.id_numbers(prefix, seeds, lrs))
     pairs = zip(seeds.tolist(), lrs.tolist(), strict=True)
@@ -227,7 +240,7 @@ def trial_ids(shape: Any, seeds: np.ndarray, lrs: np.ndarray,
 
 
 def trial_numbers(shape: Any, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray:
-    """:func:`trial_ids` as uint64 numbers (:mod:`sweep.ids`), compiled for
+    """:func:`trial_ids` as uint64 numbers (:mod:`sweep.config.ids`), compiled for
     :data:`COMPILED_IDS_FROM` trials on."""
     return key_numbers(shape_key(shape), seeds, lrs)
 
@@ -235,12 +248,15 @@ def trial_numbers(shape: Any, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray:
 def key_numbers(key: str, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray:
     """The ids (uint64 numbers) of trials (seed, lr) of the shape whose key is ``key``."""
     if len(seeds) >= COMPILED_IDS_FROM:
-        from . import ids
+        from ..config import ids
 
         return ids.id_numbers(key, seeds, lrs)
     pairs = zip(seeds.tolist(), lrs.tolist(), strict=True)
-    return np.fromiter((int(_hash(f"{key}|seed={s!r}|lr={float(lr)!r}"), 16) for s, lr in pairs),
-                       np.uint64, count=len(seeds))  # fmt: skip
+    return np.fromiter(
+        (int(_hash(f"{key}|seed={s!r}|lr={float(lr)!r}"), 16) for s, lr in pairs),
+        np.uint64,
+        count=len(seeds),
+    )
 
 
 def grid_frame(config: SweepConfig | Study) -> pandas.DataFrame:
@@ -249,8 +265,7 @@ def grid_frame(config: SweepConfig | Study) -> pandas.DataFrame:
 
     frames = []
     for shape, seeds, lrs in trials(config):
-        frame = pd.DataFrame({"trial_id": trial_ids(shape, seeds, lrs), "seed": seeds,
-                              "lr": lrs})  # fmt: skip
+        frame = pd.DataFrame({"trial_id": trial_ids(shape, seeds, lrs), "seed": seeds, "lr": lrs})
         for axis in SHAPE_AXES:
             frame[axis.column] = getattr(shape, axis.name)
         frames.append(frame[["trial_id", *PARAM_COLUMNS]])

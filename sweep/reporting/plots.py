@@ -23,9 +23,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import LogNorm, Normalize  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from .analysis import convergence_table, time_to_converge, varying  # noqa: E402
-from .axes import PARAM_COLUMNS  # noqa: E402
-from .reports import percent, value_text  # noqa: E402
+from ..config.axes import PARAM_COLUMNS
+from .analysis import convergence_table, time_to_converge, varying
+from .text import percent, value_text
 
 DPI = 130
 #: Panels per figure; more make another page (``name_2.png``, ...).
@@ -33,25 +33,37 @@ MAX_PANELS = 24
 #: Columns of panels.
 COLUMNS = 4
 _LABELS = {
-    "lr": "learning rate", "width": "hidden width (units)", "epochs": "epochs",
-    "tol": "tol", "momentum": "momentum", "weight_decay": "weight decay",
-}  # fmt: skip
+    "lr": "learning rate",
+    "width": "hidden width (units)",
+    "epochs": "epochs",
+    "tol": "tol",
+    "momentum": "momentum",
+    "weight_decay": "weight decay",
+}
 
 
 def fixed_settings(df: pd.DataFrame) -> str:
     """The parameters with one value in ``df``, as one readable line."""
-    one = {c: df[c].iloc[0] for c in PARAM_COLUMNS if c in df and c != "seed"
-           and df[c].nunique(dropna=False) == 1}  # fmt: skip
+    one = {
+        c: df[c].iloc[0]
+        for c in PARAM_COLUMNS
+        if c in df and c != "seed" and df[c].nunique(dropna=False) == 1
+    }
     parts = []
     if "task" in one:
         parts.append(str(one.pop("task")))
     if "epochs" in one:
         parts.append(f"{one.pop('epochs'):,} epochs")
     if "init_low" in one and "init_high" in one:
-        parts.append(f"init U[{value_text(one.pop('init_low'))}, "
-                     f"{value_text(one.pop('init_high'))})")  # fmt: skip
-    names = {"activation": "hidden", "output_activation": "output", "loss": "loss",
-             "update": "update"}  # fmt: skip
+        parts.append(
+            f"init U[{value_text(one.pop('init_low'))}, {value_text(one.pop('init_high'))})"
+        )
+    names = {
+        "activation": "hidden",
+        "output_activation": "output",
+        "loss": "loss",
+        "update": "update",
+    }
     recipe = [f"{names[k]} {one.pop(k)}" for k in names if k in one]
     if recipe:
         parts.append(", ".join(recipe))
@@ -82,8 +94,10 @@ def _panels(df: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, pd.DataFra
 
 def _pages(panels: list, path: Path) -> list[tuple[list, Path]]:
     pages = [panels[i : i + MAX_PANELS] for i in range(0, len(panels), MAX_PANELS)]
-    return [(page, path if i == 0 else path.with_name(f"{path.stem}_{i + 1}{path.suffix}"))
-            for i, page in enumerate(pages)]  # fmt: skip
+    return [
+        (page, path if i == 0 else path.with_name(f"{path.stem}_{i + 1}{path.suffix}"))
+        for i, page in enumerate(pages)
+    ]
 
 
 def _grid(n: int, width: float, height: float, title_lines: int, **kw):
@@ -92,8 +106,7 @@ def _grid(n: int, width: float, height: float, title_lines: int, **kw):
     ncols = min(COLUMNS, n)
     nrows = math.ceil(n / ncols)
     size = (width * ncols + 1.8, (height + 0.18 * title_lines) * nrows + 1.2)
-    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, layout="constrained",
-                             **kw)  # fmt: skip
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, layout="constrained", **kw)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes
@@ -109,8 +122,18 @@ def _outer_labels(axes, n: int, xlabel: str, ylabel: str) -> None:
             ax.set_ylabel(ylabel, fontsize=8)
 
 
-def _heatmaps(df: pd.DataFrame, keys: Sequence[str], value: str, label: str, what: str,
-              path: Path, fmt: Callable, cmap: str, norm, missing: str) -> list[Path]:  # fmt: skip
+def _heatmaps(
+    df: pd.DataFrame,
+    keys: Sequence[str],
+    value: str,
+    label: str,
+    what: str,
+    path: Path,
+    fmt: Callable,
+    cmap: str,
+    norm,
+    missing: str,
+) -> list[Path]:
     """lr (rows) x width (columns) heatmaps, one panel per combination of the
     other grouping keys."""
     others = [k for k in keys if k not in ("lr", "width")]
@@ -119,8 +142,9 @@ def _heatmaps(df: pd.DataFrame, keys: Sequence[str], value: str, label: str, wha
         grids = []
         for _, sub in page:
             table = convergence_table(sub, ["lr", "width"])
-            grids.append(table.pivot(index="lr", columns="width", values=value)
-                         .sort_index(ascending=False))  # fmt: skip
+            grids.append(
+                table.pivot(index="lr", columns="width", values=value).sort_index(ascending=False)
+            )
         rows = max(g.shape[0] for g in grids)
         cols = max(g.shape[1] for g in grids)
         if isinstance(norm, LogNorm):  # one scale for every panel of the figure
@@ -142,8 +166,15 @@ def _heatmaps(df: pd.DataFrame, keys: Sequence[str], value: str, label: str, wha
                     continue
                 r, g, b = np.ravel(image.cmap(image.norm(v)))[:3]
                 dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # readable on any cell
-                ax.text(j, i, fmt(v), ha="center", va="center", fontsize=7,
-                        color="white" if dark else "black")  # fmt: skip
+                ax.text(
+                    j,
+                    i,
+                    fmt(v),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if dark else "black",
+                )
         _outer_labels(axes, len(page), _LABELS["width"], _LABELS["lr"])
         bar = fig.colorbar(image, ax=axes.ravel().tolist(), label=label, shrink=0.9)
         if isinstance(norm, LogNorm):  # plain numbers at 1, 2, 5 x 10^k, not 2x10^2
@@ -176,8 +207,16 @@ def _colours(values: Sequence, key: str):
     return {v: palette(i % palette.N) for i, v in enumerate(values)}, None
 
 
-def _lines(df: pd.DataFrame, keys: Sequence[str], draw: Callable, ylabel: str, xlabel: str,
-           what: str, path: Path, title_df: pd.DataFrame) -> list[Path]:  # fmt: skip
+def _lines(
+    df: pd.DataFrame,
+    keys: Sequence[str],
+    draw: Callable,
+    ylabel: str,
+    xlabel: str,
+    what: str,
+    path: Path,
+    title_df: pd.DataFrame,
+) -> list[Path]:
     """One line per learning rate (or the first key), one panel per combination of
     the other keys; every line in one legend (or a colour bar)."""
     keys = list(keys)
@@ -199,11 +238,21 @@ def _lines(df: pd.DataFrame, keys: Sequence[str], draw: Callable, ylabel: str, x
             ax.grid(alpha=0.3)
         _outer_labels(axes, len(page), xlabel, ylabel)
         if mappable is not None:
-            fig.colorbar(mappable, ax=axes.ravel().tolist(), label=_LABELS.get(line_key,
-                         line_key), shrink=0.9)  # fmt: skip
+            fig.colorbar(
+                mappable,
+                ax=axes.ravel().tolist(),
+                label=_LABELS.get(line_key, line_key),
+                shrink=0.9,
+            )
         else:
-            fig.legend(list(labels.values()), list(labels), loc="center left",
-                       bbox_to_anchor=(1.0, 0.5), fontsize=8, title=line_key)  # fmt: skip
+            fig.legend(
+                list(labels.values()),
+                list(labels),
+                loc="center left",
+                bbox_to_anchor=(1.0, 0.5),
+                fontsize=8,
+                title=line_key,
+            )
         fig.suptitle(_title(title_df, what), fontsize=9)
         fig.savefig(file, dpi=DPI, bbox_inches="tight")
         plt.close(fig)
@@ -242,21 +291,43 @@ def write_plots(df: pd.DataFrame, out: str | Path, by: Sequence[str] | None = No
         Normalize(0, 1),
         "n/a",
     )
-    paths += _heatmaps(df, keys, "epochs_median", "median epochs to converge (log scale)",
-                       "Median epochs to converge (converged trials)", out / "median_epochs.png",
-                       lambda v: f"{v:,.0f}", "viridis_r", LogNorm(), "none")  # fmt: skip
+    paths += _heatmaps(
+        df,
+        keys,
+        "epochs_median",
+        "median epochs to converge (log scale)",
+        "Median epochs to converge (converged trials)",
+        out / "median_epochs.png",
+        lambda v: f"{v:,.0f}",
+        "viridis_r",
+        LogNorm(),
+        "none",
+    )
 
     ttc = time_to_converge(df, keys, points=200)
 
     def draw_ttc(ax, lines, color, label):
-        (line,) = ax.step(lines["epoch"], lines["fraction_converged"], where="post",
-                          color=color, label=label, lw=1.5)  # fmt: skip
+        (line,) = ax.step(
+            lines["epoch"],
+            lines["fraction_converged"],
+            where="post",
+            color=color,
+            label=label,
+            lw=1.5,
+        )
         ax.set_ylim(-0.02, 1.02)
         return line
 
-    paths += _lines(ttc, keys, draw_ttc, "fraction of trials converged", "epoch",
-                    "Time to converge (never-converged trials censored at the epoch budget)",
-                    out / "time_to_converge.png", df)  # fmt: skip
+    paths += _lines(
+        ttc,
+        keys,
+        draw_ttc,
+        "fraction of trials converged",
+        "epoch",
+        "Time to converge (never-converged trials censored at the epoch budget)",
+        out / "time_to_converge.png",
+        df,
+    )
 
     if "loss_curve" in df:
         curves = df[df["loss_curve"].map(lambda c: c is not None and len(c) > 1)]
@@ -270,9 +341,20 @@ def write_plots(df: pd.DataFrame, out: str | Path, by: Sequence[str] | None = No
                 ax.fill_between(x, q25, q75, color=color, alpha=0.2, lw=0)
                 return line
 
-            same = curves.groupby(keys, observed=True)[["epochs", "curve_every"]].transform(
-                "nunique").eq(1).all(axis=1)  # fmt: skip
-            paths += _lines(curves[same], keys, draw_loss, "mean squared error", "epoch",
-                            "Loss curves: median and interquartile band",
-                            out / "loss_curves.png", df)  # fmt: skip
+            same = (
+                curves.groupby(keys, observed=True)[["epochs", "curve_every"]]
+                .transform("nunique")
+                .eq(1)
+                .all(axis=1)
+            )
+            paths += _lines(
+                curves[same],
+                keys,
+                draw_loss,
+                "mean squared error",
+                "epoch",
+                "Loss curves: median and interquartile band",
+                out / "loss_curves.png",
+                df,
+            )
     return paths

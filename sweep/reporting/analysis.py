@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .axes import PARAM_COLUMNS
+from ..config.axes import PARAM_COLUMNS
 
 #: z for two-sided 95% intervals.
 Z95 = 1.959963984540054
@@ -45,8 +45,9 @@ def wilson_interval(successes, trials, z: float = Z95) -> tuple[np.ndarray, np.n
 def varying(df: pd.DataFrame, exclude: Sequence[str] = ("seed",)) -> list[str]:
     """Parameter columns (in axis order) that take more than one value in ``df``:
     what a summary must group by, or say it pooled over."""
-    return [c for c in PARAM_COLUMNS
-            if c in df and c not in exclude and df[c].nunique(dropna=False) > 1]  # fmt: skip
+    return [
+        c for c in PARAM_COLUMNS if c in df and c not in exclude and df[c].nunique(dropna=False) > 1
+    ]
 
 
 def pooled(df: pd.DataFrame, by: Sequence[str]) -> list[tuple[str, int]]:
@@ -131,9 +132,11 @@ def time_to_converge(
         if points is None:
             grid = np.unique(np.concatenate([[0], conv, [budget]]))
         else:
-            grid = np.unique(np.concatenate(
-                [[0], np.geomspace(1, max(budget, 1), points).round().astype(int), [budget]]
-            ))  # fmt: skip
+            grid = np.unique(
+                np.concatenate(
+                    [[0], np.geomspace(1, max(budget, 1), points).round().astype(int), [budget]]
+                )
+            )
         frac = np.searchsorted(conv, grid, side="right") / n
         for epoch, f in zip(grid, frac, strict=True):
             rows.append((*group, int(epoch), float(f), n))
@@ -175,15 +178,16 @@ def failure_modes(
             failure[i] = "stuck"
     failure[conv] = "converged"
     failure[div] = "diverged"
-    out["failure"] = pd.Categorical(failure, categories=["converged", "slow", "stuck",
-                                                         "diverged"])  # fmt: skip
+    out["failure"] = pd.Categorical(failure, categories=["converged", "slow", "stuck", "diverged"])
     return out
 
 
 def compare(
-    a: pd.DataFrame, b: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"),
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    by: str | Sequence[str] = ("lr", "width"),
     z: float = Z95,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Difference in convergence rate (b - a) per group, with a 95% interval.
 
     The interval is Newcombe's hybrid score interval (method 10), built from
@@ -200,9 +204,15 @@ def compare(
     diff = p2 - p1
     low = diff - np.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
     high = diff + np.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
-    return pd.DataFrame({
-        **{k: m[k] for k in keys},
-        "trials_a": m["trials_a"], "rate_a": p1,
-        "trials_b": m["trials_b"], "rate_b": p2,
-        "difference": diff, "difference_low": low, "difference_high": high,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            **{k: m[k] for k in keys},
+            "trials_a": m["trials_a"],
+            "rate_a": p1,
+            "trials_b": m["trials_b"],
+            "rate_b": p2,
+            "difference": diff,
+            "difference_low": low,
+            "difference_high": high,
+        }
+    )

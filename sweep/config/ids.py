@@ -1,4 +1,4 @@
-"""Trial ids for many trials at once: :func:`sweep.grid.trial_id`, compiled.
+"""Trial ids for many trials at once: :func:`sweep.config.grid.trial_id`, compiled.
 
 A trial's id is BLAKE2b (8-byte digest) of its key text, ``<shape key>|seed=
 <seed>|lr=<repr(lr)>``, as 16 hex digits. Hashing each key in Python is
@@ -20,22 +20,34 @@ from numba import njit
 
 from kernels.numerics import JIT  # its LLVM inlining option too: _mix inlines, compiles fast
 
-_IV = np.array([
-    0x6A09E667F3BCC908, 0xBB67AE8584CAA73B, 0x3C6EF372FE94F82B, 0xA54FF53A5F1D36F1,
-    0x510E527FADE682D1, 0x9B05688C2B3E6C1F, 0x1F83D9ABFB41BD6B, 0x5BE0CD19137E2179,
-], dtype=np.uint64)  # fmt: skip
-_SIGMA = np.array([
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
-    [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
-    [11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4],
-    [7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8],
-    [9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13],
-    [2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9],
-    [12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11],
-    [13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10],
-    [6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5],
-    [10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0],
-], dtype=np.int64)  # fmt: skip
+_IV = np.array(
+    [
+        0x6A09E667F3BCC908,
+        0xBB67AE8584CAA73B,
+        0x3C6EF372FE94F82B,
+        0xA54FF53A5F1D36F1,
+        0x510E527FADE682D1,
+        0x9B05688C2B3E6C1F,
+        0x1F83D9ABFB41BD6B,
+        0x5BE0CD19137E2179,
+    ],
+    dtype=np.uint64,
+)
+_SIGMA = np.array(
+    [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+        [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
+        [11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4],
+        [7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8],
+        [9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13],
+        [2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9],
+        [12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11],
+        [13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10],
+        [6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5],
+        [10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0],
+    ],
+    dtype=np.int64,
+)
 _BLOCK = 128
 #: Parameter block of an unkeyed BLAKE2b with an 8-byte digest.
 _PARAM = np.uint64(0x01010000 ^ 8)
@@ -249,7 +261,7 @@ def _midstate(prefix: bytes) -> tuple[np.ndarray, int, np.ndarray]:
 
 def id_numbers(shape_key: str, seeds: np.ndarray, lrs: np.ndarray) -> np.ndarray:
     """The ids (as uint64) of trials ``(seed, lr)`` of the shape whose key is
-    ``shape_key`` (:func:`sweep.grid.shape_key`)."""
+    ``shape_key`` (:func:`sweep.config.grid.shape_key`)."""
     seeds = np.ascontiguousarray(seeds, dtype=np.int64)
     if seeds.size == 0:
         return np.zeros(0, dtype=np.uint64)
@@ -304,8 +316,9 @@ def from_arrow(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     n = len(column)
     if n == 0:
         return np.zeros(0, dtype=np.uint64)
-    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32, count=n + 1,
-                            offset=4 * column.offset)  # fmt: skip
+    offsets = np.frombuffer(
+        column.buffers()[1], dtype=np.int32, count=n + 1, offset=4 * column.offset
+    )
     if column.null_count or not (np.diff(offsets) == 16).all():
         raise ValueError("trial ids must be 16 hex digits")
     data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]

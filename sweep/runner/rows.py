@@ -20,9 +20,9 @@ import kernels
 from kernels import DTYPES, BatchResult, init_batch
 from kernels.stop import FLAG, clear, request_stop
 
-from .axes import SHAPE_AXES
-from .grid import curve_of, recipe_of, task_of
-from .schema import ARRAY_COLUMNS, SCHEMA, SUMMARY_SCHEMA
+from ..config.axes import SHAPE_AXES
+from ..config.grid import curve_of, recipe_of, task_of
+from ..config.schema import ARRAY_COLUMNS, SCHEMA, SUMMARY_SCHEMA
 
 if TYPE_CHECKING:
     from .plan import Chunk
@@ -45,7 +45,7 @@ def _epochs(values: np.ndarray) -> pa.Array:
 
 
 def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
-    """The rows of a trained chunk, in :data:`sweep.schema.SCHEMA` (without the
+    """The rows of a trained chunk, in :data:`sweep.config.schema.SCHEMA` (without the
     array columns if the chunk's ``store`` is ``summary``)."""
     shape, n = chunk.shape, chunk.size
 
@@ -61,18 +61,20 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
     }
     for axis in SHAPE_AXES:
         columns[axis.column] = const(getattr(shape, axis.name), axis.arrow)
-    columns.update({
-        "converged": pa.array(result.converged),
-        "epoch_converged": _epochs(result.epoch_converged),
-        "epoch_solved": _epochs(result.epoch_solved),
-        "diverged": pa.array(result.diverged),
-        "epoch_diverged": _epochs(result.epoch_diverged),
-        "epoch_mse_target": _epochs(result.epoch_mse_target),
-        "final_loss": pa.array(result.final_loss.astype(np.float64)),
-        "restarts": pa.array(result.restarts, type=pa.int64()),
-        "curve_every": const(shape.curve_every, pa.int64()),
-        "curve": const(shape.curve, pa.string()),
-    })  # fmt: skip
+    columns.update(
+        {
+            "converged": pa.array(result.converged),
+            "epoch_converged": _epochs(result.epoch_converged),
+            "epoch_solved": _epochs(result.epoch_solved),
+            "diverged": pa.array(result.diverged),
+            "epoch_diverged": _epochs(result.epoch_diverged),
+            "epoch_mse_target": _epochs(result.epoch_mse_target),
+            "final_loss": pa.array(result.final_loss.astype(np.float64)),
+            "restarts": pa.array(result.restarts, type=pa.int64()),
+            "curve_every": const(shape.curve_every, pa.int64()),
+            "curve": const(shape.curve, pa.string()),
+        }
+    )
     if chunk.store == "summary":
         return pa.table([columns[name] for name in SUMMARY_SCHEMA.names], schema=SUMMARY_SCHEMA)
     for name in ARRAY_COLUMNS:
@@ -86,27 +88,56 @@ def train_chunk(chunk: Chunk) -> BatchResult:
     shape = chunk.shape
     X, Y = task_of(shape)
     seeds = chunk.seeds
-    run = dict(curve_points=curve_of(shape), exp=shape.exp, early_stop=shape.early_stop,
-               kernel=chunk.kernel, recipe=recipe_of(shape), mse_target=shape.mse_target,
-               stop=FLAG)  # fmt: skip
+    run = dict(
+        curve_points=curve_of(shape),
+        exp=shape.exp,
+        early_stop=shape.early_stop,
+        kernel=chunk.kernel,
+        recipe=recipe_of(shape),
+        mse_target=shape.mse_target,
+        stop=FLAG,
+    )
     if shape.restart_after or shape.shortcuts or shape.width2:
-        return kernels.train_restarting(X, Y, seeds, chunk.lrs, shape.epochs,
-                                        shape.restart_after, shape.width,
-                                        (shape.init_low, shape.init_high), DTYPES[shape.dtype],
-                                        shape.tol, shortcuts=shape.shortcuts,
-                                        width2=shape.width2, **run)  # fmt: skip
+        return kernels.train_restarting(
+            X,
+            Y,
+            seeds,
+            chunk.lrs,
+            shape.epochs,
+            shape.restart_after,
+            shape.width,
+            (shape.init_low, shape.init_high),
+            DTYPES[shape.dtype],
+            shape.tol,
+            shortcuts=shape.shortcuts,
+            width2=shape.width2,
+            **run,
+        )
     if np.all(seeds[1:] > seeds[:-1]):  # one trial a seed (one lr, say): draw them as they are
-        params = init_batch(seeds, X.shape[1], shape.width, Y.shape[1], shape.init_low,
-                            shape.init_high, DTYPES[shape.dtype])  # fmt: skip
+        params = init_batch(
+            seeds,
+            X.shape[1],
+            shape.width,
+            Y.shape[1],
+            shape.init_low,
+            shape.init_high,
+            DTYPES[shape.dtype],
+        )
     else:  # trials of one seed share their initial weights: draw each seed once
         unique_seeds, index = np.unique(seeds, return_inverse=True)
-        init = init_batch(unique_seeds, X.shape[1], shape.width, Y.shape[1],
-                          shape.init_low, shape.init_high, DTYPES[shape.dtype])  # fmt: skip
+        init = init_batch(
+            unique_seeds,
+            X.shape[1],
+            shape.width,
+            Y.shape[1],
+            shape.init_low,
+            shape.init_high,
+            DTYPES[shape.dtype],
+        )
         params = {k: np.ascontiguousarray(v[..., index]) for k, v in init.items()}
     # kernels.train_batch loads Numba on first use: in workers, not in a driver
     # that only writes what they return.
-    return kernels.train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol, seeds=seeds,
-                               **run)  # fmt: skip
+    return kernels.train_batch(X, Y, params, chunk.lrs, shape.epochs, shape.tol, seeds=seeds, **run)
 
 
 #: Set by the driver for the worker processes it starts (see :func:`run_chunk`).

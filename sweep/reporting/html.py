@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import reports
+from ..store.provenance import cpu_name, package_versions
+from ..store.sidecar import described
+from . import text
+from .analysis import convergence_table, pooled_note
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f;
@@ -46,21 +49,19 @@ def _figure(path: Path) -> str:
     return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
 
 
-def write_html(df: pd.DataFrame, file: str | Path, keys: Sequence[str], results: Path,
-               where: str | None = None) -> Path:  # fmt: skip
+def write_html(
+    df: pd.DataFrame, file: str | Path, keys: Sequence[str], results: Path, where: str | None = None
+) -> Path:
     """Write the report of ``df`` (the results in ``results``, filtered by
     ``where``), grouped by ``keys``, to ``file``; return its path."""
-    from .analysis import convergence_table, pooled_note
-    from .bench import cpu_name
-    from .plots import fixed_settings, write_plots
-    from .store import described, package_versions
+    from .plots import fixed_settings, write_plots  # matplotlib loads only for figures
 
     file = Path(file)
     keys = list(keys)
     table = convergence_table(df, keys)
-    failures = reports.failure_table(df, keys)
-    readable = reports.readable_table(table, keys)
-    failures_readable = reports.readable_failures(failures, keys)
+    failures = text.failure_table(df, keys)
+    readable = text.readable_table(table, keys)
+    failures_readable = text.readable_failures(failures, keys)
     sidecar = described(results) or {}
     note = pooled_note(df, keys)
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,7 +99,7 @@ def write_html(df: pd.DataFrame, file: str | Path, keys: Sequence[str], results:
         + "".join(
             f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in provenance.items()
         )
-        + "</dl>",  # fmt: skip
+        + "</dl>",
         "<h3>Sweep specification</h3>",
         f"<pre>{html.escape(json.dumps(sidecar.get('specs', []), indent=1))}</pre>",
         "</body></html>",

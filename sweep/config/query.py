@@ -29,25 +29,41 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
-_LITERALS = {"true": True, "True": True, "false": False, "False": False, "null": None,
-             "None": None}  # fmt: skip
+_LITERALS = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
 _COMPARE: dict[type, Callable] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge,
-}  # fmt: skip
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
 _ARITHMETIC: dict[type, Callable] = {
-    ast.Add: pc.add_checked, ast.Sub: pc.subtract_checked, ast.Mult: pc.multiply_checked,
+    ast.Add: pc.add_checked,
+    ast.Sub: pc.subtract_checked,
+    ast.Mult: pc.multiply_checked,
     ast.Mod: lambda a, b: pc.subtract(a, pc.multiply(pc.floor(pc.divide(a, b)), b)),
-    ast.Pow: pc.power, ast.Div: lambda a, b: pc.divide(_float(a), _float(b)),
-}  # fmt: skip
+    ast.Pow: pc.power,
+    ast.Div: lambda a, b: pc.divide(_float(a), _float(b)),
+}
 _SYMBOL = {
-    ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>",
-    ast.FloorDiv: "//", ast.MatMult: "@", ast.Invert: "~", ast.Is: "is", ast.IsNot: "is not",
-}  # fmt: skip
-GRAMMAR = ("column names, numbers, 'strings', true/false/null, comparisons, and/or/not, "
-           "+ - * / % ** and in [...]")  # fmt: skip
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.FloorDiv: "//",
+    ast.MatMult: "@",
+    ast.Invert: "~",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
+GRAMMAR = (
+    "column names, numbers, 'strings', true/false/null, comparisons, and/or/not, "
+    "+ - * / % ** and in [...]"
+)
 
 
 def _float(x):
@@ -121,9 +137,14 @@ class _Compiler:
             return apply(self.value(node.left), self.value(node.right))
         if isinstance(node, ast.Compare):
             return self.compare(node)
-        kinds = {ast.Attribute: "attribute access", ast.Subscript: "subscripts",
-                 ast.Call: "calls", ast.Lambda: "lambdas", ast.List: "a list outside in [...]",
-                 ast.Tuple: "a tuple outside in [...]"}  # fmt: skip
+        kinds = {
+            ast.Attribute: "attribute access",
+            ast.Subscript: "subscripts",
+            ast.Call: "calls",
+            ast.Lambda: "lambdas",
+            ast.List: "a list outside in [...]",
+            ast.Tuple: "a tuple outside in [...]",
+        }
         self.refuse(node, kinds.get(type(node), "not part of the query grammar"))
 
     def compare(self, node: ast.Compare):
@@ -205,7 +226,9 @@ def where_mask(frame, where: str, schema: pa.Schema) -> np.ndarray:
     missing = sorted(used - set(frame.columns))
     if missing:
         raise ConfigError("where", f"no column {missing[0]!r} among those read")
-    columns = {name: pa.Array.from_pandas(frame[name], type=schema.field(name).type)
-               for name in sorted(used)}  # fmt: skip
+    columns = {
+        name: pa.Array.from_pandas(frame[name], type=schema.field(name).type)
+        for name in sorted(used)
+    }
     table = pa.table(columns) if columns else pa.table({"_": np.zeros(len(frame))})
     return mask(table, expression)

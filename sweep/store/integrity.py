@@ -1,15 +1,12 @@
 """Which files of a results folder are the sweep's parts, and whether they are intact.
 
 A part vouches for itself: its name carries the first 32 hex digits of its
-SHA-256 digest (``part-<n>-<digest>.parquet``), its pages carry CRC
-checksums, its rows carry the sweep's stamp, and its trial ids are hashes
-of its own parameter columns. ``DIR/_manifest.jsonl`` lists every part a
-run committed, one JSON object a line: its name, size, row count, SHA-256
-digest, first and last trial id, the rectangle of trials it holds
-(``covers``), and a checksum of the line itself. A run appends (and syncs)
-a part's line *before* it renames the part into place, so a crash between
-the two leaves a line without a file, which readers ignore, never a part
-without a line. Hence:
+SHA-256 digest, its pages carry CRC checksums, its rows carry the sweep's
+stamp, and its trial ids are hashes of its own parameter columns. The
+manifest (:mod:`sweep.store.manifest`) lists every part a run committed; a
+run appends (and syncs) a part's line *before* it renames the part into
+place, so a crash between the two leaves a line without a file, which
+readers ignore, never a part without a line. Hence:
 
 - a listed part whose size or digest differs from its line is damaged;
 - with an intact manifest, a ``part-*.parquet`` file it does not list is
@@ -28,74 +25,23 @@ its caller: a part is read from disk once, for its digest and its rows.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..config.axes import SHAPE_AXES, shape_key_of
+from ..config.grid import key_numbers
+from ..errors import SweepError
 from . import files
-from .axes import SHAPE_AXES, shape_key_of
 from .coverage import Stored, Trials
-from .errors import SweepError
-
-MANIFEST = "_manifest.jsonl"
-QUARANTINE = "_quarantine"
-PART_PATTERN = "part-*.parquet"
-#: Hex digits of a part's SHA-256 digest in its name.
-NAME_DIGITS = 32
-_DIGEST_NAME = re.compile(rf"part-\d+-([0-9a-f]{{{NAME_DIGITS}}})\.parquet")
-#: Hex digits of a manifest line's checksum of itself.
-LINE_DIGITS = 16
-
-
-def new_digest():
-    """A running :func:`digest` (``update(bytes)``, then ``hexdigest()``)."""
-    return hashlib.sha256()
-
-
-def digest(data: bytes) -> str:
-    """The SHA-256 digest (hex) a part is recorded with: x86 CPUs with SHA
-    extensions hash it faster than BLAKE2b, and a run hashes every part it
-    writes and every part it resumes from."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def part_name(number: int, sha256: str) -> str:
-    """The name of a part: its number, then the start of its digest."""
-    return f"part-{number:06d}-{sha256[:NAME_DIGITS]}.parquet"
-
-
-def named_digest(name: str) -> str | None:
-    """The digest a part's name carries (None: a name from before names carried one)."""
-    match = _DIGEST_NAME.fullmatch(name)
-    return match.group(1) if match else None
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A committed part, as its manifest line records it."""
-
-    part: str
-    bytes: int
-    rows: int
-    sha256: str
-    first_id: str
-    last_id: str
-    #: The trials it holds as a rectangle (:func:`sweep.coverage.covers`), if they are one.
-    covers: dict | None = None
-
-    @classmethod
-    def of(cls, name: str, data: bytes, ids: pa.Array, covers: dict | None = None) -> Entry:
-        first, last = (ids[0].as_py(), ids[-1].as_py()) if len(ids) else ("", "")
-        return cls(name, len(data), len(ids), digest(data), first, last, covers)
+from .layout import MANIFEST, PART_PATTERN, QUARANTINE
+from .manifest import Entry, Manifest, digest, identity, named_digest, read_manifest, sweep_stamp
 
 
 @dataclass(frozen=True)
@@ -110,105 +56,6 @@ class Problem:
     def __str__(self) -> str:
         held = f" ({self.rows:,} trials)" if self.rows is not None else ""
         return f"{self.file}{held}: {self.reason}"
-
-
-@dataclass
-class Manifest:
-    """A manifest as read: the entries of its sound lines by part name, and what is
-    wrong with the rest."""
-
-    entries: dict[str, Entry] = field(default_factory=dict)
-    exists: bool = False
-    #: Lines that are not a sound entry (bad JSON, or a checksum that differs).
-    damaged: int = 0
-    #: The last line was cut short (a run killed while appending it: its part was
-    #: never renamed into place).
-    torn: bool = False
-
-    @property
-    def intact(self) -> bool:
-        return not self.damaged
-
-    @property
-    def trusted(self) -> bool:
-        """Whether it lists every part: a part it does not list is foreign."""
-        return self.exists and not self.damaged
-
-
-def _line(entry: Entry) -> bytes:
-    fields = {k: v for k, v in asdict(entry).items() if not (k == "covers" and v is None)}
-    body = json.dumps(fields, separators=(",", ":"))
-    check = hashlib.sha256(body.encode()).hexdigest()[:LINE_DIGITS]
-    return (body[:-1] + f',"check":"{check}"}}\n').encode()
-
-
-def _entry(line: bytes) -> Entry:
-    """The entry of a manifest line; ValueError if it is not a sound one. Lines
-    written before lines carried their checksum are taken as they read."""
-    fields = json.loads(line)
-    if not isinstance(fields, dict):
-        raise ValueError("not an entry")
-    check = fields.pop("check", None)
-    entry = Entry(**fields)
-    if check is not None and _line(entry) != line.strip() + b"\n":
-        raise ValueError("its checksum differs")
-    return entry
-
-
-def read_manifest(folder: Path) -> Manifest:
-    """The manifest of ``folder`` (``exists`` False: there is none)."""
-    file = folder / MANIFEST
-    try:
-        text = files.read_regular(file)
-    except FileNotFoundError:
-        return Manifest()
-    except files.NotRegular as e:
-        raise SweepError(f"{file} is {e.kind}, not a manifest; remove it (a run rebuilds "
-                         "the manifest from the parts)") from None  # fmt: skip
-    except OSError as e:
-        raise SweepError(f"cannot read {file}: {e.strerror}") from None
-    manifest = Manifest(exists=True)
-    lines = text.split(b"\n")
-    for number, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            entry = _entry(line)
-        except (ValueError, TypeError):
-            if number == len(lines) - 1:  # no newline yet: the append was cut short
-                manifest.torn = True
-                continue
-            manifest.damaged += 1
-            continue
-        manifest.entries[entry.part] = entry
-    return manifest
-
-
-def append_entry(folder: Path, entry: Entry) -> None:
-    """Add a part's line to the manifest, durably, before the part is renamed in
-    (a failure leaves the manifest as it was)."""
-    files.append(folder / MANIFEST, _line(entry))
-
-
-def manifest_text(entries: Iterable[Entry]) -> bytes:
-    """A whole manifest (see :func:`sweep.files.write_atomic` to replace one)."""
-    return b"".join(_line(e) for e in entries)
-
-
-def sweep_stamp(metadata: dict[bytes, bytes] | None) -> dict | None:
-    """The ``sweep`` entry a part's metadata carries (format, created, spec), or None."""
-    try:
-        stamp = json.loads((metadata or {})[b"sweep"])
-    except (KeyError, ValueError):
-        return None
-    return stamp if isinstance(stamp, dict) else None
-
-
-def identity(stamp: dict) -> str:
-    """Which sweep a sidecar or a part's stamp belongs to: its creation time and
-    its random id (sweeps created in the same second differ; sweeps written
-    before ids existed have none)."""
-    return f"{stamp.get('created')} {stamp.get('id') or ''}".strip()
 
 
 def _shape_columns(table: pa.Table) -> dict:
@@ -236,8 +83,7 @@ def trials_of_table(table: pa.Table, check_ids: bool) -> Trials:
     lrs = table.column("lr").to_numpy()
     trials = Trials.from_columns(key, seeds, lrs)
     if check_ids:
-        from .grid import key_numbers
-        from .ids import from_arrow
+        from ..config.ids import from_arrow  # Numba: only where ids are checked
 
         if not np.array_equal(from_arrow(table.column("trial_id")), key_numbers(key, seeds, lrs)):
             raise ValueError("its trial ids are not those of its own parameters")
@@ -298,6 +144,7 @@ def _covers_agree(metadata: pq.FileMetaData, trials: Trials) -> bool:
 #: Parts read and hashed ahead of their use, in threads (hashing and reading
 #: release the GIL): the checks overlap the caller's reading of rows.
 READ_AHEAD = 4
+
 #: Columns a part's trials are read from when its line does not record them.
 _TRIAL_COLUMNS = ("trial_id", "seed", "lr", *(a.name for a in SHAPE_AXES))
 
@@ -330,8 +177,9 @@ def decode(data: bytes, columns: list[str] | None = None) -> pa.Table:
     return pq.read_table(pa.BufferReader(data), columns=columns, page_checksum_verification=True)
 
 
-def _adopted(name: str, data: bytes, sweep: str | None, names: list[str]
-             ) -> tuple[Entry | None, Trials | None, str | None, str | None]:  # fmt: skip
+def _adopted(
+    name: str, data: bytes, sweep: str | None, names: list[str]
+) -> tuple[Entry | None, Trials | None, str | None, str | None]:
     """A part without a sound manifest line, if its own content vouches for it:
     (entry, trials, its sweep, None) or (None, None, None, why not)."""
     try:
@@ -346,8 +194,9 @@ def _adopted(name: str, data: bytes, sweep: str | None, names: list[str]
     if sweep is not None and identity(stamp) != sweep:
         return None, None, None, f"a part of another sweep ({identity(stamp)})"
     try:
-        trials = trials_of_table(table.select(
-            [c for c in _TRIAL_COLUMNS if c in table.schema.names]), check_ids=True)  # fmt: skip
+        trials = trials_of_table(
+            table.select([c for c in _TRIAL_COLUMNS if c in table.schema.names]), check_ids=True
+        )
     except ValueError as e:
         return None, None, None, f"damaged: {e}"
     ids = table.column("trial_id").combine_chunks()
@@ -388,9 +237,12 @@ class Scan:
 
 
 def scan(
-    folder: Path, sweep: str | None, names: list[str],
-    use: Callable[[Entry, bytes], None] | None = None, thorough: bool = False,
-) -> Scan:  # fmt: skip
+    folder: Path,
+    sweep: str | None,
+    names: list[str],
+    use: Callable[[Entry, bytes], None] | None = None,
+    thorough: bool = False,
+) -> Scan:
     """Check every part in ``folder``, handing each intact one to ``use(entry, bytes)``
     (in the parts' order).
 
@@ -438,8 +290,7 @@ def scan(
             if reason is None:
                 held = result.stored.overlap(trials)
                 if held is not None:
-                    reason = (f"holds trials that {held} holds (a copy?); one row per trial "
-                              "is kept")  # fmt: skip
+                    reason = f"holds trials that {held} holds (a copy?); one row per trial is kept"
             if reason is not None:
                 result.problems.append(Problem(path.name, reason, listed.rows if listed else None))
                 continue
@@ -471,6 +322,7 @@ def quarantine(folder: Path, problems: Iterable[Problem]) -> list[str]:
             source.rename(dest)
         except OSError as e:
             raise SweepError(f"cannot move {source} to {target}: {e.strerror}") from None
-        lines.append(f"moved {problem.file} to {QUARANTINE}/: {problem.reason}; its trials "
-                     "are trained again")  # fmt: skip
+        lines.append(
+            f"moved {problem.file} to {QUARANTINE}/: {problem.reason}; its trials are trained again"
+        )
     return lines

@@ -26,9 +26,7 @@ import pyarrow as pa
 from kernels.choose import choose_kernel
 from kernels.model import curve_length, param_shapes
 
-from .config import MAX_CHUNK_SIZE, Study, SweepConfig
-from .coverage import Stored, covers
-from .grid import (
+from ..config.grid import (
     COMPILED_IDS_FROM,
     Block,
     Shape,
@@ -38,6 +36,9 @@ from .grid import (
     task_of,
     trial_ids,
 )
+from ..config.options import MAX_CHUNK_SIZE
+from ..config.study import Study, SweepConfig
+from ..store.coverage import Stored, covers
 
 TARGET_SECONDS = 0.5
 MIN_CHUNK = 64
@@ -51,11 +52,15 @@ CHUNKS_PER_WORKER = 4
 
 #: (dtype, exp, kernel): ns per unit, measured on XOR H = 2, 4, 8 and parity3 H = 2.
 _NS_PER_UNIT = {
-    ("float64", "fast", "general"): 0.30, ("float64", "fast", "tiled"): 0.19,
-    ("float64", "exact", "general"): 0.84, ("float64", "exact", "tiled"): 0.85,
-    ("float32", "fast", "general"): 0.13, ("float32", "fast", "tiled"): 0.08,
-    ("float32", "exact", "general"): 0.58, ("float32", "exact", "tiled"): 0.48,
-}  # fmt: skip
+    ("float64", "fast", "general"): 0.30,
+    ("float64", "fast", "tiled"): 0.19,
+    ("float64", "exact", "general"): 0.84,
+    ("float64", "exact", "tiled"): 0.85,
+    ("float32", "fast", "general"): 0.13,
+    ("float32", "fast", "tiled"): 0.08,
+    ("float32", "exact", "general"): 0.58,
+    ("float32", "exact", "tiled"): 0.48,
+}
 #: Cost of an epoch relative to plain batch gradient descent on the same
 #: kernel, from benchmarks/recipes.py (XOR H = 8, Zen 3): one update per
 #: sample in order (2.1x), in a new order (general kernel, ~2.4x); momentum.
@@ -89,8 +94,9 @@ def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
     n_samples, n_in = X.shape
     n_out = Y.shape[1]
     width, width2 = shape.width, shape.width2
-    units = n_samples * (width * (n_in + 3) + width2 * (2 * width + 3)
-                         + (width2 or width) * 2 * n_out + 3 * n_out)  # fmt: skip
+    units = n_samples * (
+        width * (n_in + 3) + width2 * (2 * width + 3) + (width2 or width) * 2 * n_out + 3 * n_out
+    )
     recipe = _UPDATE_COST[shape.update] * (_MOMENTUM_COST if shape.momentum > 0 else 1.0)
     optimizer = _OPTIMIZER_COST.get(shape.optimizer, 1.0)
     if shape.subnormals == "flush":
@@ -121,8 +127,8 @@ class Chunk:
     start: int
     stop: int
     kernel: str = "general"
-    store: str = "full"  # what to keep of each trial (sweep.schema.STORES)
-    compiled_ids: bool = False  # hash ids with sweep.ids (a run of many trials)
+    store: str = "full"  # what to keep of each trial (sweep.config.schema.STORES)
+    compiled_ids: bool = False  # hash ids with sweep.config.ids (a run of many trials)
 
     @property
     def shape(self) -> Shape:
@@ -151,7 +157,7 @@ class Chunk:
         """Trial ids (str objects). Computed when first asked for (by the
         driver, as it stores the rows, while workers train) unless planning
         already had them: 10^6 ids take ~1 s of the GIL."""
-        from . import ids
+        from ..config import ids
 
         if self.known_ids is not None:
             return ids.to_text(self.known_ids)
@@ -159,7 +165,7 @@ class Chunk:
 
     def id_array(self) -> pa.StringArray:
         """The ids as Arrow text, for the rows (no Python strings when compiled)."""
-        from . import ids
+        from ..config import ids
 
         if self.known_ids is not None:
             return ids.to_arrow(self.known_ids)
@@ -170,7 +176,7 @@ class Chunk:
     @property
     def covers(self) -> dict | None:
         """The chunk's trials as its part's manifest line records them (None: not a
-        rectangle, then found by id; see :mod:`sweep.coverage`)."""
+        rectangle, then found by id; see :mod:`sweep.store.coverage`)."""
         rectangle = self.block.rectangle(self.start, self.stop)
         return None if rectangle is None else covers(shape_key(self.shape), rectangle)
 
@@ -186,16 +192,19 @@ class Chunk:
 
     def __getstate__(self) -> dict:
         # Sent to a worker process: its own trials, not the block's.
-        seeds, lrs = self._trials if "_trials" in self.__dict__ else self.block.take(
-            self.start, self.stop)  # fmt: skip
+        seeds, lrs = (
+            self._trials if "_trials" in self.__dict__ else self.block.take(self.start, self.stop)
+        )
         own = Block(self.shape, seeds, lrs, paired=True, ids=self.known_ids)
         state = {k: v for k, v in self.__dict__.items() if k not in ("ids", "_trials")}
         return {**state, "block": own, "start": 0, "stop": self.size}
 
     def parts(self, size: int) -> list[Chunk]:
         """This chunk cut into chunks of at most ``size`` trials."""
-        return [Chunk(self.block, a, b, self.kernel, self.store, self.compiled_ids)
-                for a, b in self.block.cuts(self.start, self.stop, size)]  # fmt: skip
+        return [
+            Chunk(self.block, a, b, self.kernel, self.store, self.compiled_ids)
+            for a, b in self.block.cuts(self.start, self.stop, size)
+        ]
 
     @property
     def est_seconds(self) -> float:
@@ -252,8 +261,8 @@ def plan(
     store: str = "full",
 ) -> list[Chunk]:
     """Chunks holding every trial of ``config`` not stored already: ``done`` is what
-    a folder holds (:class:`sweep.coverage.Stored`), or ids as text or numbers
-    (:func:`sweep.ids.from_arrow`).
+    a folder holds (:class:`sweep.store.coverage.Stored`), or ids as text or numbers
+    (:func:`sweep.config.ids.from_arrow`).
 
     ``chunk_size`` fixes the networks per chunk (default: from the cost
     model); ``store``: what the chunks' rows keep. Most expensive chunks come

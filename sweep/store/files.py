@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import SweepError
+from ..errors import SweepError
 
 TMP_PREFIX = ".tmp-"
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
@@ -37,9 +37,14 @@ class NotRegular(OSError):
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder")):  # fmt: skip
+    for test, name in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -144,8 +149,11 @@ def temporary(folder: Path, target: str | None = None) -> Iterator[Temporary]:
         tmp.unlink(missing_ok=True)
 
 
-def write_atomic(path: Path, data: bytes | Callable[[Temporary], None],
-                 before_rename: Callable[[], None] | None = None) -> None:  # fmt: skip
+def write_atomic(
+    path: Path,
+    data: bytes | Callable[[Temporary], None],
+    before_rename: Callable[[], None] | None = None,
+) -> None:
     """Write ``data`` (bytes, or a function writing to a binary file) to a temporary
     dot-file, sync it, call ``before_rename()``, rename it to ``path`` and sync
     the folder. Any failure is one line (SweepError) and leaves no temporary file."""

@@ -1,6 +1,6 @@
 """Columns of a sweep's results table: names, Arrow types, meaning. Defined once.
 
-One row per trial. Parameters first (the axes, :mod:`sweep.axes`), then the
+One row per trial. Parameters first (the axes, :mod:`sweep.config.axes`), then the
 statistics defined in :mod:`kernels.model` (``-1`` epochs become nulls
 here), then arrays as lists.
 Values of float32 trials are stored as float64 so every part has one schema.
@@ -18,7 +18,7 @@ __all__ = ["ARRAY_COLUMNS", "COLUMNS", "EPOCH_COLUMNS", "PARAM_COLUMNS", "SCHEMA
 
 _F64_LIST = pa.list_(pa.float64())
 
-#: Columns of what a trial produced (after its parameters, see :mod:`sweep.axes`).
+#: Columns of what a trial produced (after its parameters, see :mod:`sweep.config.axes`).
 OUTCOMES = (
     ("converged", pa.bool_()),
     ("epoch_converged", pa.int64()),
@@ -47,8 +47,17 @@ SCHEMA = pa.schema(
 
 COLUMNS = tuple(SCHEMA.names)
 #: The columns ``--store summary`` leaves out (see sweep.config.STORES).
-ARRAY_COLUMNS = ("outputs", "loss_curve", "w_hidden", "b_hidden", "w_out", "b_out",
-                 "w_shortcut", "w_hidden2", "b_hidden2")  # fmt: skip
+ARRAY_COLUMNS = (
+    "outputs",
+    "loss_curve",
+    "w_hidden",
+    "b_hidden",
+    "w_out",
+    "b_out",
+    "w_shortcut",
+    "w_hidden2",
+    "b_hidden2",
+)
 SUMMARY_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in ARRAY_COLUMNS])
 #: What a column added after release 0.1.0 held for trials stored before it.
 ADDED_COLUMN_DEFAULTS = {"curve": "linear", "restarts": 0} | {

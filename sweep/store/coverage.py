@@ -1,7 +1,7 @@
 """What a results folder already holds, in the plan's terms.
 
 A part written by a run is recorded in the manifest with the rectangle of
-trials it holds (:meth:`sweep.grid.Block.rectangle`: one shape, seeds lo..hi-1,
+trials it holds (:meth:`sweep.config.grid.Block.rectangle`: one shape, seeds lo..hi-1,
 some lrs). Resuming subtracts those intervals from each block of trials,
 which costs the length of the manifest, not the number of trials: a 10^7-
 trial sweep is not hashed again to find the few missing. Parts recorded
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .grid import Block, shape_key, trial_numbers
+from ..config.grid import Block, shape_key, trial_numbers
 
 #: One part's trials: seeds lo <= s < hi, each with every one of lrs.
 Rectangle = tuple[int, int, tuple[float, ...]]
@@ -154,7 +154,7 @@ class Stored:
         """``done`` as :class:`Stored`: ids as text or numbers are trials known by id."""
         if isinstance(done, Stored):
             return done
-        from .ids import as_numbers
+        from ..config.ids import as_numbers
 
         ids = as_numbers(done) if len(done) else np.zeros(0, dtype=np.uint64)
         return cls(ids=ids, count=len(ids))
@@ -195,7 +195,7 @@ class Stored:
         if not len(self.ids):
             yield from pieces
             return
-        from .ids import among
+        from ..config.ids import among
 
         for piece in pieces:
             seeds, lrs = piece.take(0, len(piece))
@@ -204,8 +204,9 @@ class Stored:
             yield Block(piece.shape, seeds[keep], lrs[keep], paired=True, ids=numbers[keep])
 
 
-def _outside(block: Block, intervals: dict[float, tuple[np.ndarray, np.ndarray]]
-             ) -> Iterator[Block]:  # fmt: skip
+def _outside(
+    block: Block, intervals: dict[float, tuple[np.ndarray, np.ndarray]]
+) -> Iterator[Block]:
     """The trials of ``block`` in none of the intervals (by lr)."""
     if not block.paired and isinstance(block.seeds, range) and block.seeds.step == 1:
         # Lrs with the same gaps (all of them, when whole rows were stored)

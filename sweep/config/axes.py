@@ -1,0 +1,427 @@
+"""The axes of a sweep, defined once: every trial parameter, its column and its rules.
+
+One row of :data:`AXES` per parameter gives its config key (also the TOML key,
+the keyword of ``sweep.run`` and, with dashes, the CLI flag), its column in
+the results and that column's Arrow type, its default, how its spec is
+parsed and checked, its help text, and how it enters the trial id. The
+config (:mod:`sweep.config`), the grid and its ids (:mod:`sweep.config.grid`), the
+results schema (:mod:`sweep.config.schema`), the rows (:mod:`sweep.runner.rows`), the CLI
+(:mod:`sweep.cli`) and the reports read this table: adding an axis is one
+row here (plus, for a training recipe, its field in
+:class:`kernels.recipe.Recipe`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from kernels import DTYPES, EXP_MODES, is_task
+from kernels.recipe import ACTIVATIONS, DEFAULT, INPUTS, LOSSES
+
+from ..config import specs
+from ..errors import ConfigError
+
+#: Largest hidden width accepted (memory per network grows with it).
+MAX_WIDTH = 4096
+#: Seeds must fit numpy's RandomState.
+MAX_SEED = 2**32 - 1
+
+
+def _each(ok: Callable[[Any], bool], problem: str) -> Callable[[str, tuple], None]:
+    """A check that every value satisfies ``ok`` (``problem`` formats the value)."""
+
+    def check(field: str, values: tuple | range) -> None:
+        if isinstance(values, range) and values.step == 1:
+            values = (values[0], values[-1])  # checks are bounds: a range's ends decide
+        for v in values:
+            if not ok(v):
+                raise ConfigError(field, problem.format(v=v))
+
+    return check
+
+
+def _finite(v: Any) -> bool:
+    return v is not None and math.isfinite(v)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One trial parameter (see the module docstring)."""
+
+    column: str
+    arrow: pa.DataType
+    default: Any
+    parse: Callable[[str, Any], tuple]
+    help: str
+    check: Callable[[str, tuple], None] | None = None
+    key: str = ""  # config key, if not the column's name
+    per_trial: bool = False  # varies within a chunk (seed, lr); else part of the shape
+    single: bool = False  # one value per sweep
+    recipe: bool = False  # a field of kernels.recipe.Recipe
+    #: Always part of the trial id (the first axes); the others enter it only
+    #: when they differ from their default, so that the ids of trials that
+    #: existed before an axis did never change.
+    classic: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.key or self.column
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def id_default(self) -> Any:
+        """The value that leaves the trial id as it was before this axis existed."""
+        return None if self.classic else self.parse(self.name, self.default)[0]
+
+
+def _names(choices: tuple[str, ...]) -> Callable[[str, tuple], None]:
+    return _each(lambda v: v in choices, "must be one of " + ", ".join(choices) + ", got {v!r}")
+
+
+AXES: tuple[Axis, ...] = (
+    Axis(
+        "task",
+        pa.string(),
+        "xor",
+        specs.name_spec,
+        "Task name(s), comma-separated: xor, xnor, and, or, parity2..parity8, encoder2..encoder64.",
+        _each(
+            is_task,
+            "unknown task {v!r} (known: xor, xnor, and, or, parity2..parity8, encoder2..encoder64)",
+        ),
+        classic=True,
+    ),
+    Axis(
+        "seed",
+        pa.int64(),
+        "0:1000",
+        specs.seed_spec,
+        "Seeds: 314, 0:1000 (half-open range) or 1,5,9.",
+        _each(lambda v: 0 <= v <= MAX_SEED, f"seed {{v}} is outside 0..{MAX_SEED}"),
+        key="seeds",
+        per_trial=True,
+        classic=True,
+    ),
+    Axis(
+        "lr",
+        pa.float64(),
+        "log:0.01:10:7",
+        specs.float_spec,
+        "Learning rates: 0.1, 0.05,0.1,0.5, log:0.01:10:13 (13 log-spaced values, ends "
+        "included) or lin:0.1:2:20.",
+        _each(lambda v: _finite(v) and v > 0, "must be positive and finite, got {v!r}"),
+        per_trial=True,
+        classic=True,
+    ),
+    Axis(
+        "width",
+        pa.int64(),
+        "1:7",
+        specs.int_spec,
+        "Hidden widths: 2, 2,3,4 or 1:9 (half-open range).",
+        _each(lambda v: 1 <= v <= MAX_WIDTH, f"must be between 1 and {MAX_WIDTH}, got {{v}}"),
+        classic=True,
+    ),
+    Axis(
+        "epochs",
+        pa.int64(),
+        10_000,
+        specs.int_spec,
+        "Epochs of training per trial (0: no training, statistics of the initial weights).",
+        _each(lambda v: v >= 0, "must be at least 0, got {v}"),
+        classic=True,
+    ),
+    Axis(
+        "tol",
+        pa.float64(),
+        0.1,
+        specs.float_spec,
+        "Converged when max |y - yhat| < tol, 0 < tol < HIGH - LOW of the targets.",
+        _each(lambda v: _finite(v) and v > 0, "must be positive, got {v!r}"),
+        classic=True,
+    ),
+    Axis(
+        "init_low",
+        pa.float64(),
+        0.0,
+        specs.float_spec,
+        "Initial weights ~ uniform[init_low, init_high) (pairs with init_low >= "
+        "init_high are skipped).",
+        _each(_finite, "must be finite, got {v!r}"),
+        classic=True,
+    ),
+    Axis(
+        "init_high",
+        pa.float64(),
+        1.0,
+        specs.float_spec,
+        "Upper end of the initial weight range.",
+        _each(_finite, "must be finite, got {v!r}"),
+        classic=True,
+    ),
+    Axis(
+        "dtype",
+        pa.string(),
+        "float64",
+        specs.name_spec,
+        "float64 or float32 (or both: float64,float32).",
+        _names(tuple(DTYPES)),
+        classic=True,
+    ),
+    Axis(
+        "exp",
+        pa.string(),
+        "fast",
+        specs.name_spec,
+        "exp in the kernel: fast (vectorised, within 1 ulp of libm) or exact (libm; "
+        "bit-identical to the numpy reference).",
+        _names(EXP_MODES),
+        single=True,
+        classic=True,
+    ),
+    Axis(
+        "early_stop",
+        pa.bool_(),
+        False,
+        lambda f, v: (specs.bool_spec(f, v),),
+        "Stop training each network once it is solved and converged (its epoch "
+        "statistics stay exact; final loss and weights are those of that epoch).",
+        single=True,
+        classic=True,
+    ),
+    Axis(
+        "momentum",
+        pa.float64(),
+        DEFAULT.momentum,
+        specs.float_spec,
+        "Heavy-ball momentum mu in [0, 1): v <- mu v - lr g, w <- w + v.",
+        recipe=True,
+    ),
+    Axis(
+        "update",
+        pa.string(),
+        DEFAULT.update,
+        specs.name_spec,
+        "batch (one update per epoch, the whole task), online (one per sample, in "
+        "order) or shuffled (one per sample, a new order each epoch from the seed).",
+        recipe=True,
+    ),
+    Axis(
+        "activation",
+        pa.string(),
+        DEFAULT.activation,
+        specs.name_spec,
+        f"Hidden units: {' or '.join(ACTIVATIONS)}.",
+        recipe=True,
+    ),
+    Axis(
+        "output_activation",
+        pa.string(),
+        DEFAULT.output_activation,
+        specs.name_spec,
+        f"Output units: {' or '.join(ACTIVATIONS)}.",
+        recipe=True,
+    ),
+    Axis(
+        "loss",
+        pa.string(),
+        DEFAULT.loss,
+        specs.name_spec,
+        f"Training loss: {' or '.join(LOSSES)} (sse: 1/2 sum (y - yhat)^2; xent: "
+        "cross-entropy, logistic outputs and targets in [0, 1] only).",
+        recipe=True,
+    ),
+    Axis(
+        "inputs",
+        pa.string(),
+        DEFAULT.inputs,
+        specs.name_spec,
+        f"Input bits coded {' or '.join(INPUTS)} (0/1 or -1/+1).",
+        recipe=True,
+    ),
+    Axis(
+        "targets",
+        pa.string(),
+        DEFAULT.targets_text,
+        specs.pair_spec,
+        "Target bits coded LOW:HIGH, e.g. 0:1, 0.1:0.9, -1:1 (comma list of pairs).",
+        recipe=True,
+    ),
+    Axis(
+        "weight_decay",
+        pa.float64(),
+        DEFAULT.weight_decay,
+        specs.float_spec,
+        "Weight decay lambda >= 0: each update adds lambda w to the gradient of every "
+        "weight (not the biases).",
+        recipe=True,
+    ),
+    Axis(
+        "mse_target",
+        pa.float64(),
+        None,
+        specs.optional_float_spec,
+        "Also record epoch_mse_target, the first epoch whose MSE is below X (X > 0). "
+        "A TSS criterion T is MSE = T / N (N = samples x outputs); an RMS criterion R "
+        "is MSE = R^2. [default: none]",
+        _each(lambda v: v is None or (_finite(v) and v > 0), "must be positive, got {v!r}"),
+    ),
+    Axis(
+        "optimizer",
+        pa.string(),
+        DEFAULT.optimizer,
+        specs.name_spec,
+        "gd (gradient descent; with --momentum, heavy ball), nesterov (Nesterov "
+        "momentum, as torch.optim.SGD(nesterov=True): v <- mu v - lr g, w <- w - lr g + "
+        "mu v; needs --momentum > 0), adam (Kingma & Ba 2015, as torch.optim.Adam; "
+        "--beta1, --beta2, --adam-eps), rprop (Riedmiller & Braun 1993, with "
+        "weight-backtracking), irprop- (Igel & Hüsken 2000, as torch.optim.Rprop) or "
+        "quickprop (Fahlman 1988; --lr is its gradient term's rate, --max-factor its "
+        "mu); the Rprops take --lr as the initial step size; these three batch updates "
+        "only.",
+        recipe=True,
+    ),
+    Axis(
+        "beta1",
+        pa.float64(),
+        DEFAULT.beta1,
+        specs.float_spec,
+        "Adam's decay of the first moment, in [0, 1).",
+        recipe=True,
+    ),
+    Axis(
+        "beta2",
+        pa.float64(),
+        DEFAULT.beta2,
+        specs.float_spec,
+        "Adam's decay of the second moment, in [0, 1).",
+        recipe=True,
+    ),
+    Axis(
+        "adam_eps",
+        pa.float64(),
+        DEFAULT.adam_eps,
+        specs.float_spec,
+        "Adam's epsilon, added to the root of the second moment (> 0).",
+        recipe=True,
+    ),
+    Axis(
+        "eta_plus",
+        pa.float64(),
+        DEFAULT.eta_plus,
+        specs.float_spec,
+        "Rprop's growth of a step size while its gradient keeps its sign (> 1).",
+        recipe=True,
+    ),
+    Axis(
+        "eta_minus",
+        pa.float64(),
+        DEFAULT.eta_minus,
+        specs.float_spec,
+        "Rprop's shrinking of a step size when its gradient changes sign, in (0, 1).",
+        recipe=True,
+    ),
+    Axis(
+        "delta_max",
+        pa.float64(),
+        DEFAULT.delta_max,
+        specs.float_spec,
+        "Rprop's largest step size.",
+        recipe=True,
+    ),
+    Axis(
+        "delta_min",
+        pa.float64(),
+        DEFAULT.delta_min,
+        specs.float_spec,
+        "Rprop's smallest step size (> 0).",
+        recipe=True,
+    ),
+    Axis(
+        "max_factor",
+        pa.float64(),
+        DEFAULT.max_factor,
+        specs.float_spec,
+        "Quickprop's mu: no step more than mu times the last one (> 0).",
+        recipe=True,
+    ),
+    Axis(
+        "width2",
+        pa.int64(),
+        0,
+        specs.int_spec,
+        "Units of a second hidden layer (0: none), e.g. --width 2 --width2 2 for "
+        "2-2-2-1; comma lists and ranges as --width. Its weights are drawn after the "
+        "first layer's and stored in w_hidden2, b_hidden2. The general kernel trains it.",
+        _each(lambda v: 0 <= v <= MAX_WIDTH, f"must be between 0 and {MAX_WIDTH}, got {{v}}"),
+    ),
+    Axis(
+        "shortcuts",
+        pa.bool_(),
+        False,
+        specs.bools_spec,
+        "Direct input -> output weights besides the hidden layer (true, false or "
+        "false,true), as in the 1986 XOR network with one hidden unit; drawn after the "
+        "other weights, stored in w_shortcut. The general kernel trains them.",
+    ),
+    Axis(
+        "restart_after",
+        pa.int64(),
+        0,
+        specs.int_spec,
+        "Restart a network that has not converged within N epochs of its attempt, "
+        "from the next draws of its seed's generator, within the same --epochs budget "
+        "(0: never). Epoch columns count total epochs; restarts counts them.",
+        _each(lambda v: v >= 0, "must be at least 0, got {v}"),
+    ),
+    Axis(
+        "prime_offset",
+        pa.float64(),
+        DEFAULT.prime_offset,
+        specs.float_spec,
+        "Added to each unit's activation derivative in backpropagation (>= 0; Fahlman "
+        "1988 used 0.1 against flat spots). Not a gradient any more: any optimiser "
+        "follows the changed slopes.",
+        recipe=True,
+    ),
+    Axis(
+        "subnormals",
+        pa.string(),
+        DEFAULT.subnormals,
+        specs.name_spec,
+        "keep (IEEE arithmetic) or flush: subnormal numbers count as zero while the "
+        "networks train, as in XLA on the CPU (x86 only). Flushing changes results where "
+        "a subnormal matters (Rprop takes no step on a flushed gradient) and makes "
+        "saturated networks, which the Rprops make, several times faster.",
+        recipe=True,
+    ),
+)
+
+BY_NAME = {axis.name: axis for axis in AXES}
+BY_COLUMN = {axis.column: axis for axis in AXES}
+#: Columns of the trial parameters, in key (and sort) order.
+PARAM_COLUMNS = tuple(axis.column for axis in AXES)
+#: Axes shared by a chunk's trials (the shape), in order.
+SHAPE_AXES = tuple(axis for axis in AXES if not axis.per_trial)
+#: Axes of the training recipe, by Recipe field.
+RECIPE_AXES = tuple(axis for axis in AXES if axis.recipe)
+
+
+def shape_key_of(values: Mapping[str, Any]) -> str:
+    """A shape's part of a trial id's key, from its shape axes' values by name: the
+    classic axes always, the others only away from their default, so that ids
+    of trials that existed before an axis did never change (an axis missing
+    from ``values``, a column older parts lack, is at its default)."""
+    parts = []
+    for axis in SHAPE_AXES:
+        if axis.classic or axis.name in values and values[axis.name] != axis.id_default:
+            parts.append(f"{axis.column}={values[axis.name]!r}")
+    return "|".join(parts)

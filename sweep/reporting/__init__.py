@@ -1,0 +1,1 @@
+"""Reporting: statistics, tables, figures and the HTML report of a results folder."""

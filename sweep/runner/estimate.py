@@ -1,0 +1,117 @@
+"""What a sweep will cost before it runs: rows, bytes and seconds, by arithmetic
+(nothing is allocated or trained), and the limits a run is held to."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from kernels.model import curve_length
+
+from ..config.grid import blocks
+from ..config.study import Study, SweepConfig
+from ..errors import ConfigError
+from .plan import MAX_CHUNK_VALUES, Piece, values_per_trial
+
+#: Sweeps above these estimates are refused unless ``force=True`` (``--force``).
+MAX_TRIALS = 10_000_000
+
+MAX_BYTES = 16 * 2**30
+
+#: Estimated bytes of one row besides its float lists (ids, parameters, stats).
+ROW_OVERHEAD = 160
+
+
+def estimate(config: SweepConfig | Study, store: str = "full") -> tuple[int, int]:
+    """(rows, bytes) the results of ``config`` will take, before compression."""
+    rows = total = 0
+    for block in blocks(config):
+        rows += len(block)
+        total += len(block) * (ROW_OVERHEAD + 8 * values_per_trial(block.shape, store))
+    return rows, total
+
+
+def check_size(
+    config: SweepConfig, force: bool = False, store: str = "full", out: Path | None = None
+) -> None:
+    """Refuse sweeps above :data:`MAX_TRIALS` or :data:`MAX_BYTES` unless forced, and,
+    forced or not, trials whose row could not be stored at all and results that
+    would not fit on the disk of ``out``."""
+    largest = max(blocks(config), key=lambda b: values_per_trial(b.shape, store)).shape
+    values = values_per_trial(largest, store)
+    if values > MAX_CHUNK_VALUES:
+        curve = curve_length(largest.epochs, largest.curve_every, largest.curve)
+        field, way = (
+            ("curve_every", "record fewer loss-curve points (--curve-every)")
+            if (2 * curve > values)
+            else ("width", "train narrower networks")
+        )
+        raise ConfigError(
+            field,
+            f"a trial would store {values:,} values (loss curve, weights, outputs), more "
+            f"than a row holds ({MAX_CHUNK_VALUES:,}); {way}",
+        )
+    rows, size = estimate(config, store)
+    free = _free_bytes(out) if out is not None else None
+    if free is not None and size > 2 * free:  # the estimate is good to a factor of two
+        raise ConfigError(
+            "grid",
+            f"{rows:,} trials, about {_bytes(size)} of results, far more than the "
+            f"{_bytes(free)} free where {out} is",
+        )
+    if not force and (rows > MAX_TRIALS or size > MAX_BYTES):
+        raise ConfigError(
+            "grid",
+            f"{rows:,} trials, about {size / 2**30:.1f} GiB of results, exceeds the "
+            f"limit of {MAX_TRIALS:,} trials or {MAX_BYTES / 2**30:.0f} GiB; use --force "
+            "(force=True) to run it anyway",
+        )
+
+
+def _free_bytes(out: Path) -> int | None:
+    """Bytes free on the file system that holds (or would hold) ``out``."""
+    folder = out.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return None
+    return usage.free if usage.total else None  # (a pseudo file system: no figure)
+
+
+def estimated_seconds(todo: list[Piece], jobs: int) -> float:
+    """The planner's estimate of training ``todo`` on ``jobs`` workers."""
+    chunks = sum(p.chunks for p in todo)
+    if not chunks:
+        return 0.0
+    total = sum(len(p.block) * p.seconds_per_trial for p in todo)
+    longest = max(min(p.size, len(p.block)) * p.seconds_per_trial for p in todo)
+    return max(total / min(jobs, chunks), longest)
+
+
+def _tiled_module_name(task: str, width: int, recipe) -> str:
+    import hashlib
+
+    from kernels import get_task, tiled
+
+    X, Y = get_task(task)
+    text = tiled._fitting_plan(X, Y, width, recipe)[1]
+    return "tinynet_tiled_" + hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    if seconds < 5400:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def _bytes(n: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:.0f} bytes"

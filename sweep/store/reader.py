@@ -1,0 +1,202 @@
+"""Reading a results folder: every part checked (:func:`sweep.store.integrity.scan`),
+damage refused or left out, and the rows as Arrow or pandas; ``verify``."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..config.grid import count_trials, grid_frame
+from ..config.schema import ADDED_COLUMN_DEFAULTS, PARAM_COLUMNS, part_schema
+from ..config.study import make_study
+from ..errors import ConfigError, SweepError
+from .coverage import Stored
+from .integrity import Problem, Scan, scan
+from .layout import MANIFEST, SIDECAR
+from .manifest import Entry, identity
+from .sidecar import _sidecar_for_reading, described, rebuilt_sidecar, sidecar_state
+from .writer import _names
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def stored_trials(path: Path) -> tuple[Stored, list[Problem]]:
+    """The trials in the intact parts of a results folder (:class:`sweep.store.coverage.Stored`),
+    and the files a run would quarantine (reads only)."""
+    sidecar = described(path)
+    if sidecar is None:
+        return Stored(), []
+    found = scan(path, identity(sidecar), _names())
+    return found.stored, found.problems
+
+
+def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in ``schema``: columns it lacks (parts written before they existed)
+    are null, then filled by :func:`load` with their defaults."""
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.schema.names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.table(columns, schema=schema)
+
+
+def expected_trials(sidecar: dict) -> int | None:
+    """How many trials the sweep of ``sidecar`` has (None: a spec this version cannot read)."""
+    try:
+        studies = [make_study(spec) for spec in sidecar["specs"]]
+    except ConfigError:
+        return None
+    if len(studies) == 1:
+        return count_trials(studies[0])
+    return len(set().union(*(set(grid_frame(s)["trial_id"]) for s in studies)))
+
+
+@dataclass
+class Contents:
+    """What :func:`read` found: the rows, the problems, and notes for the reader."""
+
+    table: pa.Table
+    scan: Scan
+    notes: list[str]
+
+
+def read(
+    path: str | Path, columns: list[str] | None = None, skip_damaged: bool = False
+) -> Contents:
+    """Read the intact parts of a results folder, checked against its manifest.
+
+    Damaged or foreign files refuse the read (one line naming the first,
+    with the way out) unless ``skip_damaged``, which leaves them out and says
+    how many trials that drops. An incomplete sweep is said too.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise SweepError(f"{path} is not a sweep folder")
+    sidecar, notes = _sidecar_for_reading(path)
+    schema = part_schema()
+    if columns is not None:
+        unknown = [c for c in columns if c not in schema.names]
+        if unknown:
+            raise SweepError(f"no column {unknown[0]!r} in the results")
+        keep = {"trial_id", *PARAM_COLUMNS, *columns}
+        schema = pa.schema([f for f in schema if f.name in keep])
+    tables: list[pa.Table] = []
+
+    def rows(entry: Entry, data: bytes) -> None:
+        reader = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
+        present = set(reader.schema_arrow.names)
+        wanted = [n for n in schema.names if n in present]
+        tables.append(_conformed(reader.read(columns=wanted), schema))
+
+    try:
+        found = scan(path, identity(sidecar), _names(), use=rows)
+    except (OSError, pa.ArrowException) as e:
+        raise SweepError(f"cannot read results in {path}: {e}") from None
+    if found.problems:
+        lost = sum(p.rows or 0 for p in found.problems)
+        if not skip_damaged:
+            first = found.problems[0]
+            more = f" (and {len(found.problems) - 1} more)" if len(found.problems) > 1 else ""
+            raise SweepError(
+                f"{path / first.file}: {first.reason}{more}; run the sweep again "
+                "to repair it, or pass --skip-damaged (skip_damaged=True) to read "
+                "the rest"
+            )
+        notes.append(
+            f"left out {len(found.problems):,} damaged or foreign file"
+            f"{'s' * (len(found.problems) != 1)}"
+            + (f" ({lost:,} trials)" if lost else "")
+            + f"; run the sweep again to repair {path}"
+        )
+    expected = expected_trials(sidecar)
+    if expected is not None and found.rows < expected:
+        notes.append(
+            f"incomplete: {found.rows:,} of the sweep's {expected:,} trials are stored "
+            f"in {path}; run the sweep again to finish it"
+        )
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    return Contents(table.replace_schema_metadata(part_schema().metadata), found, notes)
+
+
+def load(
+    path: str | Path,
+    columns: list[str] | None = None,
+    skip_damaged: bool = False,
+    notes: list[str] | None = None,
+) -> pd.DataFrame:
+    """All rows stored in a sweep folder as one DataFrame, ordered by trial parameters.
+
+    ``columns`` reads only those columns (plus ``trial_id`` and the trial
+    parameters, which order the rows): faster for summaries. Every part is
+    checked against the folder's manifest first; see :func:`read` for
+    ``skip_damaged``. What a reader should know (an incomplete sweep,
+    trials left out) is appended to ``notes`` if given, else warned.
+    """
+    contents = read(path, columns, skip_damaged)
+    if notes is not None:
+        notes += contents.notes
+    else:
+        for note in contents.notes:
+            warnings.warn(note, UserWarning, stacklevel=2)
+    frame = contents.table.to_pandas()
+    # Parts written before a column existed hold none: their trials ran at its default.
+    for name, default in ADDED_COLUMN_DEFAULTS.items():
+        if name in frame and frame[name].isna().any():
+            frame[name] = frame[name].where(frame[name].notna(), default)
+            kind = part_schema().field(name).type  # read as float or object for its nulls
+            if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+                frame[name] = frame[name].astype(kind.to_pandas_dtype())
+    return frame.sort_values(list(PARAM_COLUMNS), kind="stable", ignore_index=True)
+
+
+def verify(path: str | Path) -> tuple[list[str], bool]:
+    """Check everything in a results folder: lines to print, and whether it is sound."""
+    path = Path(path)
+    if not path.is_dir():
+        raise SweepError(f"{path} is not a sweep folder")
+    lines: list[str] = []
+    sidecar, problem = sidecar_state(path)
+    sound = problem is None
+    if problem:
+        lines.append(f"{SIDECAR}: {problem}")
+        sidecar = rebuilt_sidecar(path)
+        if sidecar is None:
+            return lines + ["no part describes a sweep: nothing to verify"], False
+    found = scan(path, identity(sidecar), _names(), thorough=True)
+    if not found.manifest.exists:
+        lines.append(
+            f"{MANIFEST}: missing (written before manifests existed, or lost): parts are "
+            "checked on their own (digest, pages, ids); a run records them"
+        )
+    elif not found.manifest.intact:
+        lines.append(
+            f"{MANIFEST}: {found.manifest.damaged:,} damaged line"
+            f"{'s' * (found.manifest.damaged != 1)}; parts are checked on their own "
+            "(digest, pages, ids)"
+        )
+        sound = False
+    elif found.adopted:
+        lines.append(
+            f"{MANIFEST}: {len(found.adopted):,} line"
+            f"{'s' * (len(found.adopted) != 1)} disagree with their parts"
+        )
+        sound = False
+    for p in found.problems:
+        lines.append(str(p))
+        sound = False
+    expected = expected_trials(sidecar)
+    of = f" of the sweep's {expected:,}" if expected is not None else ""
+    verdict = "ok" if sound else "damaged"
+    lines.append(
+        f"{verdict}: {len(found.good):,} intact parts holding {found.rows:,}{of} trials"
+        + ("" if sound else "; run the sweep again to repair it")
+    )
+    return lines, sound
