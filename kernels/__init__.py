@@ -6,7 +6,7 @@ kernel, :mod:`kernels.tiled` for its shape-specialised form and
 :mod:`kernels.reference` for the numpy oracle.
 
 ``train_batch`` and ``train_restarting`` (:mod:`kernels.restarts`) are
-imported on first use: they load Numba (~0.2 s), which a process that only
+imported on first use: they load Numba, which a process that only
 plans or stores results never needs (``init_batch`` loads
 it too, on its first call: its draws are compiled, :mod:`kernels.draws`).
 """

@@ -43,13 +43,12 @@ from .recipe import Variant
 
 #: Bump to regenerate every cached kernel.
 GENERATOR_VERSION = 5
-#: Least work (network-epochs) for which a generated kernel pays: about 0.05 s
-#: of training, against 1.5-5 s to compile a new shape (once per machine, then
-#: loaded from the cache in 10 ms).
+#: Least work (network-epochs) for which a generated kernel pays back its
+#: compilation (once per machine, then loaded from the cache); see
+#: docs/performance.md, "Generated kernels".
 MIN_WORK = 2_000_000
-#: Most lines of a generated module (its fast and exact variants). Compile
-#: time grows with it: one variant of a 500-line module takes ~3 s on Zen 3
-#: (AVX2), ~1.5 s on Zen 4; of a 900-line one (online updates) ~6-8 s.
+#: Most lines of a generated module (its fast and exact variants): compile
+#: time grows with it (docs/performance.md, "Generated kernels").
 MAX_LINES = 1200
 #: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1:
 #: never), and live (1) or frozen (0).

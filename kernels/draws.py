@@ -1,8 +1,8 @@
 """numpy's legacy ``RandomState`` draws, compiled: the initial weights of many seeds.
 
-``RandomState(seed).uniform(low, high, n)`` for one seed after another costs
-~4 µs a seed in numpy, in Python and under the GIL (4 s of a 1,000,000-trial
-sweep); this takes ~0.13 µs (9 draws; Zen 3, AVX2) and releases the GIL. This is the same
+``RandomState(seed).uniform(low, high, n)`` for one seed after another runs
+in Python and under the GIL; this runs compiled, many seeds at once, and
+releases the GIL (docs/performance.md, "Draws"). This is the same
 Mersenne Twister (MT19937, seeded by ``init_genrand`` as numpy's legacy
 seeding does for an integer), the same 53-bit doubles and the same ``low +
 (high - low) * u``, in one compiled loop over many seeds at once.
@@ -25,8 +25,7 @@ _LOWER = np.uint32(0x7FFFFFFF)
 #: seed, so one seed at a time waits on each multiply; across seeds they
 #: vectorise. Numba widens the seeding's uint32 multiply to 64 bits, which
 #: LLVM vectorises (as vpmuludq) only in a loop it does not unroll whole:
-#: 16 lanes stayed scalar. 128 was fastest for 9 draws on a Zen 3 (AVX2),
-#: ~0.13 us a seed against ~0.84 one seed at a time; its state is 320 kB.
+#: 16 lanes stayed scalar; 128 was fastest (docs/performance.md, "Draws").
 _LANES = 128
 
 

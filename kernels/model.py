@@ -264,8 +264,8 @@ def init_batch(
     Each network's weights are exactly :func:`init_uniform`'s: uniform draws
     are consecutive in the stream, so one draw of the total size equals the
     four in init order. The draws are numpy's, compiled
-    (:mod:`kernels.draws`: 5x faster than reseeding a RandomState per seed,
-    and without the GIL; loads Numba). Drawn in float64, then cast: a float32
+    (:mod:`kernels.draws`: compiled, many seeds at once, without the GIL;
+    loads Numba). Drawn in float64, then cast: a float32
     network starts from the rounded float64 draw.
     """
     from .draws import uniform_draws

@@ -29,14 +29,14 @@ from numba.extending import intrinsic, overload
 
 # LLVM's inliner takes some call sites of the pieces (the sigmoid of an output
 # pass, in a kernel of several loops) for cold ones, whose limit (45) is below
-# a sigmoid's cost (70): the pass then runs as a scalar loop of calls, 1.7x
-# slower (XOR H = 8). Cold call sites get the usual limit of hot ones (225).
+# a sigmoid's cost (70): the pass then runs as a scalar loop of calls. Cold
+# call sites get the usual limit of hot ones (225).
 llvmlite.binding.set_option("tinynet-sweep", "-inline-cold-callsite-threshold=225")
 
 # No fastmath: it assumes no NaN/inf (breaking divergence detection), and
 # even 'contract' alone lets LLVM choose which products to fuse, case by case.
-# Helpers leave inlining to LLVM (same machine code, same speed, a faster
-# compile than Numba's own inline="always"). The exception is _clamp: compiled
+# Helpers leave inlining to LLVM (the same machine code as Numba's own
+# inline="always", for less compile time). The exception is _clamp: compiled
 # on its own, its comparison flags NaN as invalid, and ufuncs over it warned
 # on NaN input.
 _JIT = dict(cache=True, error_model="numpy", nogil=True)
@@ -263,7 +263,7 @@ def sigmoid_exp_neg(a):
     where ``sigmoid_exp`` multiplies (the same result: within the clamp p *
     2**k is a normal number; hence float32's -86). A NaN stays NaN as long
     as its payload's low 12 (float32: 9) bits are clear, as for every NaN
-    that arithmetic makes. About 9% faster kernels at H = 8 and 32 (XOR, float64).
+    that arithmetic makes.
     """
     return sigmoid_exp(-a)  # the Python fallback
 
@@ -345,7 +345,7 @@ def _fast_exp_scalar(x):
 @functools.cache
 def _ufunc(scalar):
     # Built on first use: building both ufuncs at import (even from the
-    # cache) took 0.7 s of every worker's start. float32 first: a ufunc takes
+    # cache) would slow every worker's start. float32 first: a ufunc takes
     # the first loop its input casts to safely.
     return vectorize(["float32(float32)", "float64(float64)"], cache=True)(scalar)
 

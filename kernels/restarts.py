@@ -15,7 +15,7 @@ them out one epoch at a time):
   generator (:func:`kernels.model.init_batch` with ``attempt=a``) and from
   the initial optimiser state; the shuffled update's orders run on;
 - at epoch k = (a + 1) N < E, an attempt that has not converged (at any
-  epoch from a N to k) is replaced: the statistics of epoch k are the new
+  epoch from a N to k) starts again: the statistics of epoch k are the new
   weights'. No restart happens at the last epoch E;
 - the epoch columns count total epochs and describe the last attempt (the
   one whose weights are reported); ``restarts`` is its number a.

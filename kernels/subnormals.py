@@ -6,7 +6,7 @@ restores them after: subnormal operands and results then count as zero, in
 the kernels and in numpy (the reference) alike. x86 computes with subnormals
 in slow microcode; sign-based optimisers (the Rprops) saturate units within
 tens of epochs, whose backpropagation then produces them in numbers, which
-makes their epochs several times slower (README, "Performance"). Flushing
+makes their epochs several times longer (docs/performance.md). Flushing
 changes results wherever a subnormal would have mattered (a flushed
 gradient is zero, and Rprop takes no step on it): it is the arithmetic XLA
 uses on the CPU, not IEEE's, and ``keep`` is the default.

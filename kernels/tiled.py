@@ -6,8 +6,8 @@ networks, and every pass stores its intermediates (hidden outputs, deltas,
 gradient sums) to memory. This kernel is generated for one shape: each epoch
 is a few passes over a block of ``NB`` networks, each pass a straight-line
 body for a *tile* of a few hidden units, the same source for every tile.
-(One body for a whole epoch vectorised only up to ~60 parameters, compiled
-ever longer with the width, and ran up to 25% slower: XOR, H = 1 to 10.)
+(One body for a whole epoch vectorises only for few parameters and
+compiles ever longer with the width.)
 
 Batch update, per epoch:
 
@@ -67,18 +67,14 @@ from .recipe import (
     Variant,
 )
 
-#: Networks per block (measured on XOR H = 32: 32 best, 16 and 128 ~7% slower).
+#: Networks per block (the best of those benchmarks/kernel.py tried).
 NB = 32
 #: Limits of a tile (in float64 LLVM's vectorised code falls off a cliff on
 #: larger bodies): hidden units; parameters; hidden outputs (units x samples);
-#: samples of the task. Measured per network-epoch: XOR H = 32, tiles of 2
-#: units 154 ns, of 4 (16 parameters, 16 outputs) 156 ns, of 8 172 ns, of 16
-#: 970 ns; parity3 H = 12 (8 samples), tiles of 2 118 ns, of 3 174 ns;
-#: parity4 H = 4 (16 samples), tiles of 1 192 ns, the general kernel 139 ns.
+#: samples of the task (docs/performance.md, "Generated kernels").
 MAX_TILE = 4
 #: The same for the optimisers with state of their own, whose update triples
-#: a parameter's loads and stores (benchmarks/optimizers.py, XOR H = 8, Zen 3:
-#: Adam 286 ns per network-epoch in tiles of 4, 142 in tiles of 2).
+#: a parameter's loads and stores (benchmarks/optimizers.py).
 MAX_TILE_STATEFUL = 2
 MAX_TILE_PARAMS = 18
 MAX_TILE_OUTPUTS = 16
@@ -542,8 +538,7 @@ def choose_tile(width: int, per_unit: int, n_samples: int, most: int = MAX_TILE)
 
     At most ``most`` units and the ``MAX_TILE_*`` limits. From two full tiles
     on, a divisor of the width: a smaller last tile after a loop over tiles
-    made the whole kernel slower (XOR, H = 10: tiles 4 + 4 + 2, 79 ns per
-    network-epoch; 5 x 2, 57 ns).
+    slows the whole kernel down (docs/performance.md, "Generated kernels").
     """
     if n_samples > MAX_SAMPLES:
         return 0

@@ -1,7 +1,7 @@
 """Dispatch: :func:`train_batch` codes the task, lays out the arrays and runs a kernel.
 
 The kernels: :mod:`kernels.general` (any shape and recipe) and
-:mod:`kernels.tiled` (generated per shape, faster, for small tasks). Both are
+:mod:`kernels.tiled` (generated per shape, for small tasks). Both are
 made of the pieces in :mod:`kernels.step` and give identical results;
 :func:`kernels.choose.choose_kernel` picks one for ``kernel="auto"``.
 """
@@ -72,7 +72,7 @@ def _ready(x):
 
 
 def warm_up() -> None:
-    """Start Numba's run-time in this process now (0.15-0.35 s, once per process).
+    """Start Numba's run-time in this process now (once per process).
 
     A process's first kernel call pays it otherwise; see
     :func:`sweep.runner.execute.start_here` for why a caller may want it earlier.

@@ -11,7 +11,7 @@ def main() -> None:
     """Run the ``sweep`` command line, then let the process exit promptly."""
     # Before numpy loads (a user's own setting wins): this process never
     # calls BLAS, and OpenBLAS's idle threads (numpy's, and scipy's when
-    # Numba finds it) spin ~0.1 s each at start, on the cores the kernels use.
+    # Numba finds it) spin at start, on the cores the kernels use.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from .cli import main as cli_main
 
@@ -29,7 +29,7 @@ def main() -> None:
         raise
     finally:
         # Nothing is left to collect: spare the interpreter's shutdown its
-        # garbage-collector passes over Numba's and pandas' objects (0.15-0.3 s).
+        # garbage-collector passes over Numba's and pandas' many objects.
         gc.freeze()
 
 

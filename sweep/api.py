@@ -126,7 +126,7 @@ def train(
         # Off the path to the first result: the part schema needs pandas.
         threading.Thread(target=part_schema, daemon=True).start()
         bar = None
-        if show:  # tqdm loads only for a bar that shows (50 ms of start-up)
+        if show:  # tqdm loads only for a bar that shows
             from tqdm.auto import tqdm
 
             bar = tqdm(total=todo, unit="trial", dynamic_ncols=True, desc=f"{out_dir}", leave=True)
@@ -167,7 +167,7 @@ def train(
 
 def worker_count(jobs: int, backend: str, n_chunks: int) -> int:
     """Workers to start: worker processes (loky, a local Dask cluster) each take
-    ~200 MB and a Numba start-up, so never more than there are chunks."""
+    their own memory and Numba start-up, so never more than there are chunks."""
     if backend not in ("loky", "dask"):
         return jobs
     return max(1, min(jobs, n_chunks))

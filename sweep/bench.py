@@ -17,6 +17,7 @@ import pandas as pd
 
 from kernels import get_task, init_batch, reference, train_batch
 
+from .api import run
 from .config.options import DEFAULT_BACKEND
 
 
@@ -61,8 +62,6 @@ def reference_ns(
 
 def sweep_seconds(jobs: int, backend: str, **axes) -> tuple[float, int]:
     """(seconds, trials) of one fresh sweep through the API."""
-    from .api import run
-
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         frame = run(out=Path(tmp) / "bench", jobs=jobs, backend=backend, progress=False, **axes)
@@ -98,7 +97,7 @@ def quick(repeat: int = 3) -> pd.DataFrame:
                 "x_reference": 1.0,
             }
         )
-    # 20,000 trials, ~1 s of training on one core: large enough to time.
+    # 20,000 trials: enough training to time against the start-up.
     axes = dict(seeds="0:1000", lr="log:0.1:10:5", width="1:5", epochs=2000)
     runs = ((1, "sequential"), (2, DEFAULT_BACKEND))
     for jobs, backend in runs:  # warm the JIT here and in the (reused) worker pool

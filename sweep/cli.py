@@ -15,13 +15,14 @@ from pathlib import Path
 
 import click
 
+from kernels.stop import request_stop
+
 from . import api
-from .config.axes import AXES, BY_NAME
-from .config.options import DEFAULT_BACKEND, DEFAULT_NAME
 from .errors import SweepError, Terminated
-from .reporting.text import FORMATS
-from .runner.estimate import MAX_BYTES, MAX_TRIALS
-from .runner.execute import release_workers
+from .reporting.text import FORMATS, tabulate_frame
+from .run_command import run
+from .store.provenance import cpu_name
+from .store.reader import verify as check
 
 EXIT_DAMAGED = 1
 EXIT_USAGE = 2
@@ -32,41 +33,6 @@ EXIT_USAGE = 2
 #: tracker and the workers inherit this filter from the environment.
 QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 
-#: Help of the run's settings that are not axes (the axes' is in sweep.config.axes).
-_SETTINGS = {
-    "init_radius": "Initial weights ~ uniform[-R, R): paired ranges (comma list of R), "
-    "stored as init_low = -R, init_high = R; instead of --init-low/--init-high, which cross.",
-    "samples": "Sample N points of the axes given as distributions (uniform:A:B, "
-    "loguniform:A:B; randint:A:B for width and epochs), crossed with the listed axes and "
-    "the seeds: --seeds 0:10 --lr loguniform:0.01:10 --samples 64 is 640 trials.",
-    "sampler": "sobol (a scrambled Sobol sequence) or random (independent uniforms). "
-    "[default: sobol]",
-    "sample_seed": "Seed of the sampled points (the same seed draws the same points, and more "
-    "samples extend them). [default: 0]",
-    "curve": "linear: record the loss every N epochs (--curve-every); log: at about N "
-    "epochs spaced logarithmically from epoch 0, so the first epochs show. "
-    "[default: linear]",
-    "curve_every": "The loss curve's stride N (0: no curve), or with --curve log its number of "
-    "points. [default: epochs/100; log: 100]",
-}
-
-
-def _axis_options(func):
-    """One ``--<axis> SPEC`` option per axis of :data:`sweep.config.axes.AXES` (but the
-    ``--early-stop`` flag), then the settings."""
-    options = [
-        (axis.name, axis.flag, axis.help, axis.default)
-        for axis in AXES
-        if axis.name != "early_stop"
-    ]
-    options += [
-        (name, "--" + name.replace("_", "-"), text, None) for name, text in _SETTINGS.items()
-    ]
-    for name, flag, text, default in reversed(options):
-        shown = "" if default is None or "[default" in text else f" [default: {default}]"
-        func = click.option(flag, name, metavar="SPEC", help=text + shown)(func)
-    return func
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tinynet-sweep")
@@ -74,142 +40,7 @@ def cli() -> None:
     """Train grids of tiny sigmoid networks and report how often and how fast they converge."""
 
 
-@cli.command()
-@click.option(
-    "--config",
-    "config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE.toml",
-    help="Read the sweep from a TOML file; flags override it.",
-)
-@_axis_options
-@click.option("--out", metavar="DIR", help="Output folder. [default: results/NAME]")
-@click.option(
-    "--name",
-    metavar="NAME",
-    help=f"Sweep name, used for the default --out. [default: {DEFAULT_NAME}]",
-)
-@click.option(
-    "--jobs",
-    metavar="N",
-    help="Workers (threads, or processes with loky and dask). [default: all cores]",
-)
-@click.option(
-    "--backend",
-    metavar="NAME",
-    help="threading (threads in this process; the kernels release the GIL), "
-    "loky (worker processes), sequential (one thread) or dask (a cluster). "
-    f"[default: {DEFAULT_BACKEND}]",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="With --backend dask: a running scheduler, e.g. tcp://host:8786 "
-    "(default: start a local cluster).",
-)
-@click.option(
-    "--early-stop", "early_stop", is_flag=True, default=None, help=BY_NAME["early_stop"].help
-)
-@click.option(
-    "--store",
-    metavar="WHAT",
-    help="full: every column; summary: parameters and statistics only, without "
-    "weights, outputs or loss curves (tens of bytes a trial, for studies of "
-    "millions of trials). [default: full]",
-)
-@click.option(
-    "--chunk-size",
-    metavar="N",
-    help="Networks per chunk (one kernel call, one Parquet part), at most; "
-    "a chunk holds whole seeds (all their lrs) where N allows. "
-    "[default: about 0.5 s of work]",
-)
-@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
-@click.option(
-    "--dry-run",
-    "dry_run",
-    is_flag=True,
-    help="Print the number of trials and shapes and estimates of time, disk and "
-    "memory, then stop: nothing is trained or written.",
-)
-@click.option(
-    "--overwrite", is_flag=True, help="Replace the results of a different sweep in --out."
-)
-@click.option(
-    "--extend",
-    is_flag=True,
-    help="Add this sweep's trials to --out even if it holds a different sweep.",
-)
-@click.option(
-    "--force",
-    is_flag=True,
-    help=f"Run sweeps above the size limit "
-    f"({MAX_TRIALS:,} trials or {MAX_BYTES // 2**30} GiB), and start more "
-    "worker processes than there are cores.",
-)
-def run(
-    config,
-    out,
-    name,
-    jobs,
-    backend,
-    scheduler,
-    store,
-    chunk_size,
-    quiet,
-    dry_run,
-    overwrite,
-    extend,
-    force,
-    **axes,
-):
-    """Train every trial of a sweep not yet stored in --out, then print a summary.
-
-    With no options: XOR, seeds 0:1000, lr log:0.01:10:7, widths 1..6,
-    10,000 epochs, into results/xor/. Every combination of the axes' values
-    is a trial (an axis given as a distribution is sampled: --samples).
-    Rerunning the same command resumes an interrupted sweep; each trial is
-    stored exactly once; more seeds or values grow it.
-    """
-    if dry_run:
-        click.echo(
-            api.dry_run(
-                config,
-                out=out,
-                name=name,
-                jobs=jobs,
-                backend=backend,
-                store=store,
-                chunk_size=chunk_size,
-                scheduler=scheduler,
-                force=force,
-                **axes,
-            )
-        )
-        return
-    settings = dict(
-        out=out,
-        name=name,
-        jobs=jobs,
-        backend=backend,
-        scheduler=scheduler,
-        overwrite=overwrite,
-        extend=extend,
-        force=force,
-        chunk_size=chunk_size,
-        store=store,
-        **axes,
-    )
-    done = api.train(config, progress=False if quiet else None, **settings)
-    if not quiet:
-        from .reporting.text import SUMMARY_COLUMNS, summary
-
-        frame = api.load(done.out, list(SUMMARY_COLUMNS))
-        if not done.whole:  # the folder also holds other sweeps' trials
-            frame = frame[frame["trial_id"].isin(set(api.grid_frame(done.config)["trial_id"]))]
-        click.echo(summary(frame))
-        click.echo(done.line, err=True)  # where the results went, after the summary
-    release_workers()
+cli.add_command(run)
 
 
 @cli.command()
@@ -269,7 +100,7 @@ def run(
 )
 def report(directory, by, where, failures, fmt, plots, html, skip_damaged):
     """Print convergence statistics of the sweep stored in DIR (and draw plots)."""
-    from .reporting.reports import report as make_report
+    from .reporting.reports import report as make_report  # pandas: only for reports
 
     result = make_report(
         directory,
@@ -294,8 +125,6 @@ def verify(directory):
     Damaged or foreign files are listed; rerunning the sweep moves them to
     DIR/_quarantine and trains their trials again.
     """
-    from .store.reader import verify as check
-
     lines, sound = check(directory)
     for line in lines:
         click.echo(line)
@@ -369,7 +198,6 @@ def bench(repeat, json_out):
     PyTorch peers is `python benchmarks/run.py` in a source checkout.
     """
     from .bench import quick
-    from .store.provenance import cpu_name
 
     if not repeat.isdigit() or int(repeat) < 1:
         raise SweepError(f"repeat: expected a whole number of at least 1, got {repeat!r}")
@@ -377,8 +205,6 @@ def bench(repeat, json_out):
     table = quick(int(repeat))
     if json_out:
         json_out.write_text(table.to_json(orient="records", indent=1))
-    from .reporting.text import tabulate_frame
-
     click.echo(tabulate_frame(table))
 
 
@@ -416,8 +242,6 @@ def main(argv: list[str] | None = None) -> None:
 def _terminate(signum, frame) -> None:
     """SIGTERM and SIGHUP stop a run as Ctrl-C does (what finished is kept), then
     exit 128 + the signal's number (143, 129)."""
-    from kernels.stop import request_stop
-
     request_stop()
     raise Terminated(signum)
 

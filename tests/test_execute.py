@@ -1,4 +1,4 @@
-"""Where chunks train, and what the driver starts ahead of them (sweep/execute.py)."""
+"""Where chunks train, and what the driver starts ahead of them (sweep/runner/execute.py)."""
 
 import threading
 import time
@@ -24,7 +24,7 @@ from sweep.runner.execute import start_here
 )
 def test_numba_starts_early_only_where_the_chunks_train(monkeypatch, jobs, backend, here):
     started = []
-    monkeypatch.setattr(kernels.train, "warm_up", lambda: started.append(True))
+    monkeypatch.setattr(sweep.runner.execute, "warm_up", lambda: started.append(True))
     start_here(jobs, backend)
     assert started == ([True] if here else [])
 

@@ -17,7 +17,7 @@ import pytest
 
 import sweep
 from kernels import get_task, init_batch, train_batch
-from sweep.runner.execute import QUIET_SCHEDULER
+from sweep.runner.cluster import QUIET_SCHEDULER
 from sweep.store import files
 
 SLOW = [

@@ -78,7 +78,7 @@ class Axis:
 
     @property
     def id_default(self) -> Any:
-        """The value that leaves the trial id as it was before this axis existed."""
+        """The value that leaves the trial id as it was before the axis existed."""
         return None if self.classic else self.parse(self.name, self.default)[0]
 
 

@@ -219,9 +219,9 @@ def count_trials(config: SweepConfig | Study) -> int:
 
 
 #: From this many trials on, ids are hashed by compiled code (:mod:`sweep.config.ids`,
-#: the same ids), a third of the time a trial, at the price of loading it once
-#: per process (~0.4 s) and compiling it once per machine: worth it only for
-#: runs this large (README, "Scale").
+#: the same ids), in a fraction of the time a trial, at the price of loading it
+#: once per process and compiling it once per machine: worth it only for runs
+#: this large (docs/performance.md, "Scale").
 COMPILED_IDS_FROM = 200_000
 
 

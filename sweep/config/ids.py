@@ -108,8 +108,7 @@ def _compress(h, block, offset, counter, last, m):
 
 
 #: Trials hashed side by side: a key's rounds are a serial chain, but the
-#: same step of 64 trials vectorises (4 words a vector on AVX2); about twice
-#: as fast as one at a time on a Zen 3.
+#: same step of many trials vectorises (docs/performance.md, "Ids").
 _LANES = 64
 
 

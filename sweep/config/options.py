@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,6 @@ _SCHEDULER = re.compile(r"((tcp|tls|inproc|ucx|ws|wss)://)?\[?[A-Za-z0-9_.:-]+\]
 def max_jobs() -> int:
     """The most workers a run may start here (with ``force``): a few per core, and
     no more than half the processes this user may start."""
-    import resource
-
     most = MAX_JOBS_PER_CORE * default_jobs()
     soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
     if soft != resource.RLIM_INFINITY:

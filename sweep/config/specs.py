@@ -87,7 +87,7 @@ def _range(field: str, text: str, most: int = MAX_VALUES) -> range:
 def seed_spec(field: str, value: Any) -> tuple[int, ...] | range:
     """:func:`int_spec`, but one range stays a ``range``: ``0:10000000`` costs
     nothing until its chunks are planned, where ten million Python ints (and
-    the dict that checks them for repeats) would take ~1 GB. Such a range is
+    the dict that checks them for repeats) would take gigabytes. Such a range is
     never expanded whole (:class:`sweep.config.grid.Block`), so it may span every
     seed numpy takes (2**32)."""
     items = _items(field, value)
@@ -109,8 +109,6 @@ def is_subset(values: Sequence[int] | range, of: Sequence[int] | range) -> bool:
 
 def as_array(values: Sequence[int] | range):
     """Integers as an int64 numpy array (a range without a Python loop)."""
-    import numpy as np
-
     if isinstance(values, range):
         return np.arange(values.start, values.stop, values.step, dtype=np.int64)
     return np.asarray(values, dtype=np.int64)

@@ -23,6 +23,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import LogNorm, Normalize  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
+from kernels.model import curve_epochs
+
 from ..config.axes import PARAM_COLUMNS
 from .analysis import convergence_table, time_to_converge, varying
 from .text import percent, value_text
@@ -262,8 +264,6 @@ def _lines(
 
 def recorded_epochs(row: pd.Series) -> np.ndarray:
     """The epochs at which a trial's loss curve was recorded."""
-    from kernels.model import curve_epochs
-
     curve = row.get("curve", "linear")
     scale = "linear" if not isinstance(curve, str) else curve
     return curve_epochs(int(row["epochs"]), int(row["curve_every"]), scale)

@@ -21,6 +21,7 @@ from ..store import files
 from ..store.layout import REPORT_FOLDER
 from ..store.reader import load
 from .analysis import compare, convergence_table, pooled_note, varying
+from .html import write_html
 from .text import (
     FORMATS,
     SUMMARY_COLUMNS,
@@ -132,8 +133,6 @@ def report(
 
         notes += [f"wrote {p}" for p in write_plots(frame, plot_dir, keys)]
     if html_file is not None:
-        from .html import write_html  # (matplotlib too)
-
         notes.append(f"wrote {write_html(frame, html_file, keys, path, where)}")
     return Report(text, table, keys, notes)
 

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
+from kernels import get_task, tiled
 from kernels.model import curve_length
 
 from ..config.grid import blocks
@@ -91,10 +93,6 @@ def estimated_seconds(todo: list[Piece], jobs: int) -> float:
 
 
 def _tiled_module_name(task: str, width: int, recipe) -> str:
-    import hashlib
-
-    from kernels import get_task, tiled
-
     X, Y = get_task(task)
     text = tiled._fitting_plan(X, Y, width, recipe)[1]
     return "tinynet_tiled_" + hashlib.sha256(text.encode()).hexdigest()[:20]

@@ -8,56 +8,41 @@ driver's memory stays flat however many chunks a sweep has.
 
 Threads are the default because the kernels (and the draws of initial
 weights) release the GIL: a chunk holds it only for its Python glue and for
-the driver to build its rows (~2% of a default sweep, measured before the
-draws were compiled), and threads need no process start-up, no second
-Numba start-up and no pickled results: on the default sweep with 2 workers,
-0.2-0.7 s less than loky (``benchmarks/sweep_e2e.py``). loky isolates a
+the driver to build its rows, and threads need no process start-up, no
+second Numba start-up and no pickled results (``benchmarks/sweep_e2e.py``
+compares them). loky isolates a
 crash to one worker and scales past the GIL's limit (a few dozen cores);
 Dask spans machines.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
-from contextlib import contextmanager, suppress
-from typing import Any, NamedTuple
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
+from typing import Any
 
 import pyarrow as pa
 from joblib import Parallel, delayed, parallel_config
 
 from kernels.stop import FLAG, clear, request_stop
+from kernels.train import warm_up
 
 from ..config.options import BACKENDS, DEFAULT_BACKEND
 from ..errors import SweepError
+from .cluster import on_dask
 from .plan import Chunk
 from .rows import (
     DRIVER_PID,
+    Finished,
     chunk_rows,
-    driver_alive,
     run_chunk,
-    stop_worker,
     to_table,
     watch_driver,
 )
-
-
-class Finished(NamedTuple):
-    """A trained chunk: its rows (or what ``execute``'s ``encode`` made of them),
-    and the seconds training took (in its worker)."""
-
-    chunk: Chunk
-    table: Any
-    seconds: float
-
-
-#: A local Dask scheduler's options: its HTTP server on a free loopback port.
-QUIET_SCHEDULER = {"dashboard_address": "127.0.0.1:0"}
 
 
 def check_backend(backend: str) -> None:
@@ -79,15 +64,12 @@ def _in_this_thread(jobs: int, backend: str) -> bool:
 def start_here(jobs: int, backend: str) -> None:
     """Start Numba's run-time now if this process will train the chunks.
 
-    It holds the GIL for 0.15-0.35 s (the more when scipy is installed: Numba
+    It holds the GIL for a while (the longer when scipy is installed: Numba
     imports it). Started before the driver's other start-up work (the pandas
     import the first write needs), that work overlaps training, whose kernels
-    release the GIL, rather than delaying it: the default sweep finishes
-    ~0.15 s sooner on 1 or 2 threads.
+    release the GIL, rather than delaying it.
     """
     if backend == "threading" or _in_this_thread(jobs, backend):
-        from kernels.train import warm_up
-
         warm_up()
 
 
@@ -95,7 +77,7 @@ def release_workers() -> None:
     """Stop joblib's idle loky workers now rather than at interpreter exit.
 
     joblib keeps its process pool for the next call; at exit it joins the
-    workers gracefully, which took 0.3 s of a 7.5 s default sweep. A one-shot
+    workers gracefully, which takes a noticeable share of a short sweep. A one-shot
     command has no next call. joblib has no public way to do this, and loky's
     ``get_reusable_executor()`` starts a new pool when its arguments differ
     from joblib's, so the current pool is reached directly (a no-op should
@@ -113,11 +95,10 @@ class _Window:
     whose rows are not yet written.
 
     joblib dispatches a task when one finishes, not when its result is
-    consumed, so workers faster than the writer (short trials) piled
-    finished chunks up in memory: a 3,000,000-trial sweep at 200 epochs
-    peaked at 2.2 GB, 0.9 GB with the window. A task waits here for a free
+    consumed, so workers ahead of the writer (short trials) piled finished
+    chunks up in memory without bound. A task waits here for a free
     slot; the driver frees one per chunk written. Worker processes (loky,
-    Dask) have theirs in :func:`_on_loky` and :func:`_on_dask`.
+    Dask) have theirs in :func:`_on_loky` and :func:`sweep.runner.cluster.on_dask`.
     """
 
     def __init__(self, size: int, encode: Callable[[pa.Table], Any] | None = None):
@@ -140,162 +121,6 @@ class _Window:
 
     def close(self) -> None:
         self._closed.set()
-
-
-def _dask_client(scheduler: str | None, jobs: int):
-    from dask.distributed import Client
-
-    # The run says in one line what went wrong: Dask's own logging (the
-    # scheduler and nannies live in this process; worker processes read the
-    # environment) prints dozens of lines on a Ctrl-C or a worker's death.
-    # (Restored by _on_dask once the client is closed.)
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
-
-    if scheduler:
-        try:
-            return Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as e:
-            raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
-    # One thread per worker process: the kernel is single-threaded. The
-    # client owns this LocalCluster and closes it when it closes. Its worker
-    # processes start with Ctrl-C ignored (an ignored signal stays ignored in
-    # a new process, and Python keeps it so): a terminal's SIGINT reaches the
-    # whole process group, and each worker would print a traceback. The driver
-    # stops them. Without a dashboard the scheduler still serves HTTP (health,
-    # metrics), on port 8787 unless told otherwise, and warns on stderr when
-    # another cluster holds it: any free port on loopback instead.
-    ignoring = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if ignoring else None
-    try:
-        return Client(
-            n_workers=jobs,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            scheduler_kwargs=QUIET_SCHEDULER,
-        )
-    except (RuntimeError, OSError, TimeoutError) as e:  # its workers died as they started
-        raise SweepError(
-            f"the local Dask cluster's workers died as they started "
-            f"({str(e).splitlines()[0]}); nothing was trained"
-        ) from None
-    finally:
-        if ignoring:
-            signal.signal(signal.SIGINT, previous)
-
-
-class _WorkerDeaths:
-    """Deaths of a local cluster's worker processes, counted by their pids: a worker
-    that dies as it starts never runs a task, so Dask's own count of a task's
-    failures never sees it, and its nanny starts another for ever."""
-
-    def __init__(self, client):
-        self._cluster = getattr(client, "cluster", None)
-        self._seen: set[int] = set()
-
-    def _pids(self) -> set[int]:
-        workers = getattr(self._cluster, "workers", {}) or {}
-        pids = set()
-        for nanny in list(workers.values()):
-            process = getattr(getattr(nanny, "process", None), "process", None)
-            pid = getattr(process, "pid", None)
-            if pid is not None:
-                pids.add(pid)
-        return pids
-
-    def count(self) -> int:
-        """Worker processes started so far that are gone."""
-        pids = self._pids()
-        self._seen |= pids
-        return sum(1 for pid in self._seen if not driver_alive(pid))
-
-
-def _on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[Finished]:
-    """Train ``chunks`` on a Dask cluster, at most two per worker in flight.
-
-    Futures, not joblib's Dask backend: a chunk whose workers keep dying
-    fails with KilledWorker after ``distributed.scheduler.allowed-failures``
-    deaths, which ends the run at once (joblib's Dask backend polls on), and the
-    window keeps the driver's memory flat. Workers of a local cluster that die
-    before they take a chunk count towards the same limit, per worker.
-    """
-    import dask
-    from dask.distributed import wait
-    from distributed.diagnostics.plugin import WorkerPlugin
-    from distributed.scheduler import KilledWorker
-
-    dask_logs = logging.getLogger("distributed")
-    level = dask_logs.level
-    client = _dask_client(scheduler, jobs)
-    run = uuid.uuid4().hex[:8]  # keys unique to this run: a shared cluster dedupes by key
-    allowed = dask.config.get("distributed.scheduler.allowed-failures") + 1
-    try:
-        deaths = None
-        if scheduler is None:  # workers of this machine watch their driver from the start
-
-            class WatchDriver(WorkerPlugin):
-                def setup(self, worker) -> None:
-                    watch_driver()
-
-            client.register_plugin(WatchDriver(), name="sweep-watch-driver")
-            deaths = _WorkerDeaths(client)
-        workers = len(client.scheduler_info().get("workers", {})) or jobs
-        todo = iter(enumerate(chunks))
-        running: dict = {}
-
-        def submit() -> None:
-            item = next(todo, None)
-            if item is not None:
-                i, chunk = item
-                future = client.submit(run_chunk, chunk, i, key=f"sweep-{run}-chunk-{i}")
-                running[future] = i
-
-        for _ in range(2 * workers):
-            submit()
-        while running:
-            finished = _finished(wait, running, None if deaths is None else 0.5)
-            if deaths is not None and deaths.count() >= allowed * (jobs + 1):
-                raise SweepError(
-                    f"the Dask workers died {deaths.count()} times, before or while running "
-                    "chunks; the results written so far are kept: run the same command again "
-                    "to resume"
-                )
-            for future in finished:
-                i = running.pop(future)
-                try:
-                    index, result, seconds = future.result()
-                except KilledWorker:
-                    raise SweepError(
-                        f"chunk {i} ({chunks[i].size:,} trials) was lost: the Dask workers "
-                        f"running it died {allowed} times; the results written so far are "
-                        "kept: run the same command again to resume"
-                    ) from None
-                future.release()
-                yield Finished(chunks[index], to_table(chunks[index], result), seconds)
-                submit()
-    except BaseException:
-        # Running kernels stop within an epoch. A local cluster's workers are
-        # then killed: one that is compiling a kernel would hold the close up
-        # for the nannies' grace period (4 s).
-        with suppress(Exception):
-            pids = client.run(stop_worker, wait=True)
-            if scheduler is None:
-                for pid in pids.values():
-                    os.kill(pid, signal.SIGKILL)
-        raise
-    finally:
-        client.close()
-        dask_logs.setLevel(level)
-
-
-def _finished(wait: Callable, running: dict, timeout: float | None) -> set:
-    """The futures of ``running`` that finish first, within ``timeout`` seconds
-    (None: however long it takes; an empty set if none did)."""
-    try:
-        return wait(list(running), timeout=timeout, return_when="FIRST_COMPLETED").done
-    except TimeoutError:
-        return set()
 
 
 def execute(
@@ -326,7 +151,7 @@ def execute(
             return
         os.environ[DRIVER_PID] = str(os.getpid())  # inherited by the workers started below
         if backend == "dask":
-            yield from _on_dask(chunks, jobs, scheduler)
+            yield from on_dask(chunks, jobs, scheduler)
             return
         if backend == "loky":
             yield from _on_loky(chunks, jobs)
@@ -428,13 +253,11 @@ def _on_loky(chunks: list[Chunk], jobs: int) -> Iterator[Finished]:
     """Train ``chunks`` in loky worker processes, at most two per worker in flight.
 
     Futures, not joblib's ``Parallel``: joblib dispatches a task when one
-    finishes, not when its result is consumed, so with a writer slower than
-    the workers (short trials) finished chunks piled up in the driver. Here
+    finishes, not when its result is consumed, so with a writer behind the
+    workers (short trials) finished chunks piled up in the driver. Here
     a chunk is sent only once one is written. The pool is joblib's own
     (:func:`release_workers` stops it).
     """
-    from concurrent.futures import FIRST_COMPLETED, wait
-
     executor = loky_executor(jobs)
     todo = iter(enumerate(chunks))
     running: dict[Future, int] = {}

@@ -6,10 +6,9 @@ compiling it pays, the general one elsewhere. Both give identical results, so
 the choice is a matter of speed only.
 
 Chunk size comes from a cost model calibrated with ``benchmarks/kernel.py``
-(one core, ns per unit of work below; fast exp, float64: ~0.30 general,
-~0.19 tiled, i.e. ~20 and ~13 ns per network-epoch for XOR 2-2-1). A
-chunk aims at ``TARGET_SECONDS`` of work: long enough that joblib's per-task
-overhead (~0.2 ms) is lost in it, short enough for a lively progress bar, a
+(one core, ns per unit of work, below). A chunk aims at ``TARGET_SECONDS``
+of work: long enough that joblib's per-task overhead is lost in it, short
+enough for a lively progress bar, a
 fair share of work between workers and little work lost to a kill.
 """
 
@@ -26,6 +25,7 @@ import pyarrow as pa
 from kernels.choose import choose_kernel
 from kernels.model import curve_length, param_shapes
 
+from ..config import ids
 from ..config.grid import (
     COMPILED_IDS_FROM,
     Block,
@@ -62,15 +62,14 @@ _NS_PER_UNIT = {
     ("float32", "exact", "tiled"): 0.48,
 }
 #: Cost of an epoch relative to plain batch gradient descent on the same
-#: kernel, from benchmarks/recipes.py (XOR H = 8, Zen 3): one update per
-#: sample in order (2.1x), in a new order (general kernel, ~2.4x); momentum.
+#: kernel, from benchmarks/recipes.py: one update per sample in order, in a
+#: new order (general kernel); momentum.
 _UPDATE_COST = {"batch": 1.0, "online": 2.1, "shuffled": 2.4}
 _MOMENTUM_COST = 1.2
 #: The optimisers with state of their own, relative to plain gradient descent,
-#: from benchmarks/optimizers.py (XOR H = 2 and 8, generated kernels; between
-#: a Zen 3 and an Intel Xeon with AVX-512). The Rprops' cost is their
-#: subnormal arithmetic's (2.6-3x on the Zen 3, 11-14x on the Xeon), unless
-#: flushed (the flushed column).
+#: from benchmarks/optimizers.py (between the machines of docs/performance.md,
+#: which differ most for the Rprops: their cost is their subnormal
+#: arithmetic's, unless flushed, the flushed column).
 _OPTIMIZER_COST = {"adam": 1.8, "rprop": 3.0, "irprop-": 3.0, "quickprop": 1.6}
 _FLUSHED_COST = {"rprop": 1.6, "irprop-": 1.6}
 
@@ -156,17 +155,13 @@ class Chunk:
     def ids(self) -> np.ndarray:
         """Trial ids (str objects). Computed when first asked for (by the
         driver, as it stores the rows, while workers train) unless planning
-        already had them: 10^6 ids take ~1 s of the GIL."""
-        from ..config import ids
-
+        already had them: hashing a chunk's ids holds the GIL."""
         if self.known_ids is not None:
             return ids.to_text(self.known_ids)
         return trial_ids(self.shape, self.seeds, self.lrs, self.compiled_ids)
 
     def id_array(self) -> pa.StringArray:
         """The ids as Arrow text, for the rows (no Python strings when compiled)."""
-        from ..config import ids
-
         if self.known_ids is not None:
             return ids.to_arrow(self.known_ids)
         if self.compiled_ids:

@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -195,7 +195,7 @@ def watch_driver() -> None:
             time.sleep(WATCH_INTERVAL)
         os._exit(1)
 
-    if os.getppid() != driver_pid:  # the driver died before this worker could start
+    if os.getppid() != driver_pid:  # the driver died while this worker started
         os._exit(1)
     threading.Thread(target=watch, name="sweep-driver-watch", daemon=True).start()
 
@@ -211,7 +211,7 @@ def run_chunk(chunk: Chunk, index: int) -> tuple[int, BatchResult, float]:
     and the seconds training took (a chunk that compiled its kernel included).
 
     Rows are built by the driver: the first Arrow array a process builds
-    imports pandas (through pyarrow), 0.25 s of a worker's start. A worker
+    imports pandas (through pyarrow), a large part of a worker's start. A worker
     process ignores Ctrl-C: a terminal sends SIGINT to the whole process
     group, and the driver, not the workers, decides what happens (it stops
     them and keeps what finished).
@@ -222,3 +222,12 @@ def run_chunk(chunk: Chunk, index: int) -> tuple[int, BatchResult, float]:
     started = time.perf_counter()
     result = train_chunk(chunk)
     return index, result, time.perf_counter() - started
+
+
+class Finished(NamedTuple):
+    """A trained chunk: its rows (or what ``execute``'s ``encode`` made of them),
+    and the seconds training took (in its worker)."""
+
+    chunk: Chunk
+    table: Any
+    seconds: float

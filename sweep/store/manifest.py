@@ -39,7 +39,7 @@ def new_digest():
 
 def digest(data: bytes) -> str:
     """The SHA-256 digest (hex) a part is recorded with: x86 CPUs with SHA
-    extensions hash it faster than BLAKE2b, and a run hashes every part it
+    extensions hash it at a higher rate than BLAKE2b, and a run hashes every part it
     writes and every part it resumes from."""
     return hashlib.sha256(data).hexdigest()
 

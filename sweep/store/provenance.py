@@ -7,6 +7,8 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+import joblib
+import numpy as np
 import pyarrow as pa
 
 
@@ -15,17 +17,15 @@ def package_versions() -> dict[str, str]:
     """Versions of the packages that produce the numbers.
 
     Read from the modules where they are loaded anyway: asking package
-    metadata costs ~40 ms a package, on the way to the first result.
+    metadata is slow, and on the way to the first result.
     """
-    import joblib
     import llvmlite
     import numba
-    import numpy
 
     out = {
         "numba": numba.__version__,
         "llvmlite": llvmlite.__version__,
-        "numpy": numpy.__version__,
+        "numpy": np.__version__,
         "pyarrow": pa.__version__,
         "joblib": joblib.__version__,
     }
@@ -39,7 +39,8 @@ def package_versions() -> dict[str, str]:
 
 def cpu_name() -> str:
     """The CPU model and its widest vectors, for labelling figures: e.g.
-    ``AMD EPYC (Zen 3), AVX2``. Figures move about 2x between AVX-512 and AVX2."""
+    ``<model> (<core>), <widest vector extension>``: figures differ most between
+    vector widths."""
     model, family, number, flags = platform.processor() or platform.machine(), "", "", set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -57,7 +58,7 @@ def cpu_name() -> str:
         pass
     zen = None
     if "AMD" in model and family.isdigit() and number.isdigit():
-        m = int(number)  # family 25 (0x19): Zen 4 at models 0x10-0x1f, 0x60-0x7f, 0xa0-0xaf
+        m = int(number)  # AMD's family 25 (0x19) holds two cores: these model ranges
         zen4 = 16 <= m <= 31 or 96 <= m <= 127 or 160 <= m <= 175
         zen = {23: "Zen 2", 25: "Zen 4" if zen4 else "Zen 3", 26: "Zen 5"}.get(int(family))
     vectors = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"

@@ -135,7 +135,7 @@ def load(
     """All rows stored in a sweep folder as one DataFrame, ordered by trial parameters.
 
     ``columns`` reads only those columns (plus ``trial_id`` and the trial
-    parameters, which order the rows): faster for summaries. Every part is
+    parameters, which order the rows): what a summary needs. Every part is
     checked against the folder's manifest first; see :func:`read` for
     ``skip_damaged``. What a reader should know (an incomplete sweep,
     trials left out) is appended to ``notes`` if given, else warned.

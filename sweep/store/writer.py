@@ -42,8 +42,8 @@ from .manifest import (
 from .provenance import package_versions
 from .sidecar import FORMAT, _now, rebuilt_sidecar, sidecar_state
 
-#: Columns worth a Parquet dictionary (few distinct values). Trying one on
-#: float lists and unique ids made writes 3.5x slower and parts 20% larger.
+#: Columns worth a Parquet dictionary (few distinct values); on float lists and
+#: unique ids one makes writes slower and parts larger.
 DICTIONARY_COLUMNS = ["task", "dtype", "exp"]
 
 #: Columns written without statistics: ids are random hex, whose min and max
@@ -298,8 +298,8 @@ class Store:
         """A chunk's rows as a part: Parquet bytes in memory, and their checksum.
 
         For small parts, in worker threads (the threads backend encodes there,
-        beside the training, leaving the writer only the disk's work): a
-        summary sweep of 10^7 trials ran 15% faster. Big parts are better
+        beside the training, leaving the writer only the disk's work). Big
+        parts are better
         streamed to disk by :meth:`write`, hashed as they go, without a copy.
         """
         table = self._stamped(table)
