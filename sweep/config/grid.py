@@ -37,8 +37,10 @@ Shape = dataclasses.make_dataclass(
 Shape.__module__ = __name__  # pickled by reference, like a class written here
 
 
+@functools.cache
 def recipe_of(shape: Any) -> Recipe:
-    """The training recipe of a shape's trials."""
+    """The training recipe of a shape's trials (built once per shape: the planner
+    and every chunk of the shape ask for it)."""
     return make_recipe(vars(shape))
 
 

@@ -2,7 +2,7 @@
 
 A trial's id is BLAKE2b (8-byte digest) of its key text, ``<shape key>|seed=
 <seed>|lr=<repr(lr)>``, as 16 hex digits. Hashing each key in Python is
-most of a short trial's cost to the driver (README, "Scale"). Here the shape
+most of a short trial's cost to the driver (docs/performance.md, "Scale"). Here the shape
 key is hashed once, up to its last whole 128-byte block (BLAKE2b's state
 after it is the same for every trial of the shape), each learning rate's
 ``repr`` is written once, and each trial's remaining bytes are hashed in
