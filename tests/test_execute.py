@@ -103,3 +103,35 @@ def test_a_stop_ends_the_loky_workers_at_once_and_quietly(monkeypatch):
     finally:
         kernels.stop.clear()  # the stop flag is this process's: let later tests train
     assert uncaught == []
+
+
+def test_a_worker_killed_while_sending_its_result_ends_the_run(monkeypatch):
+    # What a worker killed mid-send leaves: part of a message in the result pipe,
+    # which loky's reader then waits on for ever (it never sees the dead worker).
+    import os
+    import signal
+    import struct
+
+    from sweep.config.study import make_config
+    from sweep.errors import SweepError
+    from sweep.runner.plan import plan
+
+    chunks = plan(make_config(seeds="0:64", lr=0.5, width=2, epochs=200_000), jobs=2, chunk_size=4)
+    run = sweep.runner.execute.execute(chunks, jobs=2, backend="loky")
+    next(run)
+    executor = sweep.runner.execute.loky_executor(2)
+    os.write(executor._result_queue._writer.fileno(), struct.pack("!i", 4096) + b"partial")
+    os.kill(next(iter(executor._processes)), signal.SIGKILL)
+
+    def too_long(signum, frame):  # (without the fix: for ever)
+        raise TimeoutError("the run still waits on the dead worker")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(20)
+    try:
+        with pytest.raises(SweepError, match="worker stopped"):
+            for _ in run:
+                pass
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

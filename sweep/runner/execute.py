@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ from .cluster import on_dask
 from .plan import Chunk
 from .rows import (
     DRIVER_PID,
+    WATCH_INTERVAL,
     Finished,
     chunk_rows,
     run_chunk,
@@ -270,8 +272,11 @@ def _on_loky(chunks: list[Chunk], jobs: int) -> Iterator[Finished]:
     try:
         for _ in range(2 * jobs):
             submit()
+        dead_since = None
         while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, timeout=WATCH_INTERVAL, return_when=FIRST_COMPLETED)
+            if not finished:
+                dead_since = _unstick(executor, dead_since)
             for future in finished:
                 del running[future]
                 index, result, seconds = future.result()
@@ -291,8 +296,45 @@ def _on_loky(chunks: list[Chunk], jobs: int) -> Iterator[Finished]:
         # its own bookkeeping as it kills the workers (KeyError, now and then):
         # that thread's traceback is dropped, and workers it left are killed.
         request_stop()
+        _unstick(executor, 0.0)
         with _silenced("ExecutorManagerThread"):
             executor.shutdown(wait=True, kill_workers=True)
         for process in list(getattr(executor, "_processes", {}).values()):
             process.kill()
         raise
+
+
+#: Seconds a dead worker goes unnoticed by loky before :func:`_unstick` acts.
+STUCK_AFTER = 1.0
+
+
+def _unstick(executor, dead_since: float | None) -> float | None:
+    """Unblock loky's result reader after a worker died while sending its result.
+
+    A worker killed mid-send leaves part of a message in the result pipe, and
+    loky's manager thread then reads for the rest for ever: it never sees the
+    dead worker, no future fails, and even the interpreter's exit waits on
+    it. Once a worker has been dead for :data:`STUCK_AFTER` seconds (loky
+    notices a plain death at once), zeros complete the message: it fails to
+    unpickle, and loky finds its pool broken, kills the workers and fails the
+    futures. Returns when a dead worker was first seen (None: none is dead)."""
+    processes = list(getattr(executor, "_processes", {}).values())
+    if not any(p.exitcode is not None for p in processes):
+        return None
+    now = time.monotonic()
+    if dead_since is None:
+        return now
+    thread = getattr(executor, "_executor_manager_thread", None)
+    queue = getattr(executor, "_result_queue", None)
+    if now - dead_since < STUCK_AFTER or thread is None or queue is None:
+        return dead_since
+    fd = queue._writer.fileno()
+    os.set_blocking(fd, False)
+    while thread.is_alive() and time.monotonic() - now < 5:
+        try:
+            os.write(fd, bytes(1 << 16))
+        except BlockingIOError:
+            time.sleep(0.01)
+        except OSError:
+            break
+    return dead_since
