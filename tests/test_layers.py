@@ -11,7 +11,7 @@ ROOT = Path(__file__).parent.parent
 #: those of lower layers (kernels sits below them all, and imports none of them).
 LAYERS = [
     ("kernels",),
-    ("sweep.errors",),
+    ("sweep.errors", "sweep.intervals"),
     ("sweep.config",),
     ("sweep.store",),
     ("sweep.runner", "sweep.reporting"),  # peers: neither imports the other

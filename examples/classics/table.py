@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 import sweep
-from sweep.reporting.analysis import Z95, varying, wilson_interval
+from sweep.intervals import Z95, wilson_interval
+from sweep.reporting.analysis import varying
 
 HERE = Path(__file__).parent
 

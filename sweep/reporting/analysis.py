@@ -12,34 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ..config.axes import PARAM_COLUMNS
-
-#: z for two-sided 95% intervals.
-Z95 = 1.959963984540054
+from ..intervals import Z95, wilson_interval
 
 #: failure_modes thresholds (documented in its docstring).
 STUCK_WINDOW = 0.25
 STUCK_REL_DROP = 0.01
-
-
-def wilson_interval(successes, trials, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion (arrays broadcast).
-
-    Well behaved at 0 and 1 successes and for small samples, unlike the
-    normal approximation. The bounds lie in [0, 1], the low one exactly 0 when
-    nothing succeeded and the high one exactly 1 when everything did (where
-    rounding would leave 2e-19 or 0.99999...). ``trials == 0`` gives NaN.
-    """
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-        low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-        high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
-    nan = n == 0
-    return np.where(nan, np.nan, low), np.where(nan, np.nan, high)
 
 
 def varying(df: pd.DataFrame, exclude: Sequence[str] = ("seed",)) -> list[str]:
