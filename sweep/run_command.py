@@ -30,6 +30,15 @@ _SETTINGS = {
     "[default: linear]",
     "curve_every": "The loss curve's stride N (0: no curve), or with --curve log its number of "
     "points. [default: epochs/100; log: 100]",
+    "precision": "Train each cell (a combination of the axes but the seeds) in rounds of seeds, "
+    "doubling from the --seeds range (0:100, then 100:200, 200:400, ...), until the 95% "
+    "interval of its statistic (--precision-of) has half-width at most this, in (0, 0.5). "
+    "[default: none: the seeds as given]",
+    "precision_of": "converged or solved (a rate; half-width in absolute rate) or median-epochs "
+    "(the median epochs to converge; half-width relative to the median). "
+    "[default: converged]",
+    "max_seeds": "With --precision: the most seeds a cell runs; cells that reach it are named. "
+    "[default: 100000]",
 }
 
 
@@ -182,5 +191,7 @@ def run(
         if not done.whole:  # the folder also holds other sweeps' trials
             frame = frame[frame["trial_id"].isin(set(api.grid_frame(done.config)["trial_id"]))]
         click.echo(summary(frame))
+        for note in done.notes:  # what a study to a precision reached
+            click.echo(note)
         click.echo(done.line, err=True)  # where the results went, after the summary
     release_workers()

@@ -22,19 +22,25 @@ from kernels.model import CURVE_SCALES
 from kernels.recipe import Recipe, RecipeError
 
 from ..errors import ConfigError, require
+from . import precision as precision_settings
 from . import sampling, specs
 from .axes import AXES, BY_NAME, MAX_SEED, RECIPE_AXES
+from .precision import Precision
 from .sampling import Distribution
 
 #: The embedded main job: what ``sweep run`` does with no arguments.
-DEFAULTS: dict[str, Any] = {axis.name: axis.default for axis in AXES} | {
-    "curve_every": None,
-    "curve": "linear",
-    "init_radius": None,
-    "samples": None,
-    "sampler": "sobol",
-    "sample_seed": 0,
-}
+DEFAULTS: dict[str, Any] = (
+    {axis.name: axis.default for axis in AXES}
+    | {
+        "curve_every": None,
+        "curve": "linear",
+        "init_radius": None,
+        "samples": None,
+        "sampler": "sobol",
+        "sample_seed": 0,
+    }
+    | precision_settings.SETTINGS
+)
 
 #: Points of a log-spaced loss curve, when curve_every is not given.
 LOG_CURVE_POINTS = 100
@@ -73,6 +79,8 @@ class SweepConfig:
     points: dict[str, tuple] | None = None
     sampler: str = "sobol"
     sample_seed: int = 0
+    #: Seeds added in rounds until this precision (None: the seeds as given).
+    precision: Precision | None = None
 
     @property
     def grids(self) -> tuple[SweepConfig, ...]:
@@ -134,9 +142,13 @@ class SweepConfig:
         listed = [
             k
             for k in self.values
-            if k not in ("init_low", "init_high") and k not in self.distributions
+            if k not in ("init_low", "init_high", "seeds") and k not in self.distributions
         ]
-        return all(specs.is_subset(other.values[k], self.values[k]) for k in listed)
+        seeds = precision_settings.potential_seeds(self.values["seeds"], self.precision)
+        theirs = precision_settings.potential_seeds(other.values["seeds"], other.precision)
+        return specs.is_subset(theirs, seeds) and all(
+            specs.is_subset(other.values[k], self.values[k]) for k in listed
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (stored with the results; equal dicts = same sweep).
@@ -172,6 +184,8 @@ class SweepConfig:
         if self.distributions:
             out["samples"] = len(next(iter(self.points.values())))
             out["sampler"], out["sample_seed"] = self.sampler, self.sample_seed
+        if self.precision is not None:
+            out |= self.precision.to_dict()
         return out
 
 
@@ -263,6 +277,7 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         points or None,
         raw["sampler"],
         raw["sample_seed"],
+        precision_settings.parse(raw, parsed["seeds"], parsed["epochs"]),
     )
 
 
@@ -340,6 +355,7 @@ def make_study(values: Mapping[str, Any] | None = None, **overrides: Any) -> Swe
         return make_config(values, **overrides)
     if not isinstance(grids, list) or not grids or not all(isinstance(g, Mapping) for g in grids):
         raise ConfigError("grid", "expected one or more tables of settings ([[grid]] in TOML)")
+    precision_settings.refuse_in_unions({**values, **overrides})
     made = []
     for i, grid in enumerate(grids):
         try:

@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config.axes import BY_COLUMN, PARAM_COLUMNS
+from ..config.precision import Precision
 from ..config.query import where_mask
 from ..config.schema import COLUMNS, SCHEMA
 from ..errors import ConfigError
+from ..intervals import wilson_interval
 from ..store import files
 from ..store.layout import REPORT_FOLDER
 from ..store.reader import load
+from ..store.sidecar import described
 from .analysis import compare, convergence_table, pooled_note, varying
 from .html import write_html
 from .text import (
@@ -128,6 +131,9 @@ def report(
         text = f"{note}\n{text}"
     elif note:
         notes.append(note)  # csv and json stay machine-readable
+    aim = precision_of(path)
+    if aim is not None and not failures:
+        notes.append(precision_note(table, aim))
     if plot_dir is not None:
         from .plots import write_plots  # matplotlib loads only when figures are drawn
 
@@ -214,3 +220,35 @@ def compare_report(
     else:
         text = _as_text(table, table, format)
     return Report(text, table, keys, list(dict.fromkeys(notes)))
+
+
+def precision_of(path: Path) -> Precision | None:
+    """The precision the sweep in ``path`` was run to (None: a fixed seed count)."""
+    spec = (described(path) or {}).get("specs", [{}])[-1]
+    if spec.get("precision") is None:
+        return None
+    return Precision(spec["precision"], spec["precision_of"], spec["max_seeds"])
+
+
+def precision_note(table: pd.DataFrame, aim: Precision) -> str:
+    """How many groups of a convergence table reached a study's precision, and the
+    seeds they ran (each group's ``trials``)."""
+    seeds = f"{table['trials'].min():,}-{table['trials'].max():,} seeds a group"
+    if aim.of == "median-epochs":
+        return (
+            f"a study to a {aim.half_width:g} relative half-width of the median epochs: "
+            f"{seeds} (sweep run's summary says which cells reached it)"
+        )
+    if aim.of == "converged":
+        low, high = table["rate_low"], table["rate_high"]
+    else:
+        low, high = wilson_interval(
+            (table["solved_rate"] * table["trials"]).round(), table["trials"]
+        )
+    reached = int(((high - low) / 2 <= aim.half_width + 1e-12).sum())
+    capped = int((table["trials"] >= aim.max_seeds).sum())
+    line = (
+        f"a study to a 95% half-width of {aim.half_width:g} on {aim.of}: {reached} of "
+        f"{len(table)} groups reached it, in {seeds}"
+    )
+    return line + (f"; {capped} at --max-seeds {aim.max_seeds:,}" if capped else "")

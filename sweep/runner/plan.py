@@ -228,15 +228,16 @@ class Piece:
 
 
 def pieces(
-    config: SweepConfig | Study,
+    config: SweepConfig | Study | list[Block],
     done: Stored | Collection[str] | np.ndarray = frozenset(),
     jobs: int = 1,
     chunk_size: int | None = None,
 ) -> list[Piece]:
-    """The trials of ``config`` not stored already (``done``: see :func:`plan`), by
-    shape, with each one's kernel and chunk size."""
+    """The trials of ``config`` (or of blocks of trials) not stored already (``done``:
+    see :func:`plan`), by shape, with each one's kernel and chunk size."""
     stored = Stored.of(done)
-    todo = [piece for block in blocks(config) for piece in stored.missing(block) if len(piece)]
+    source = config if isinstance(config, list) else blocks(config)
+    todo = [piece for block in source for piece in stored.missing(block) if len(piece)]
     total = sum(len(piece) for piece in todo)
     fair = max(MIN_CHUNK, math.ceil(total / (CHUNKS_PER_WORKER * max(1, jobs))))
     out = []
@@ -249,7 +250,7 @@ def pieces(
 
 
 def plan(
-    config: SweepConfig | Study,
+    config: SweepConfig | Study | list[Block],
     done: Stored | Collection[str] | np.ndarray = frozenset(),
     jobs: int = 1,
     chunk_size: int | None = None,

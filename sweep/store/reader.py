@@ -49,10 +49,13 @@ def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def expected_trials(sidecar: dict) -> int | None:
-    """How many trials the sweep of ``sidecar`` has (None: a spec this version cannot read)."""
+    """How many trials the sweep of ``sidecar`` has (None: a spec this version cannot
+    read, or a study run to a precision, whose count its outcomes decide)."""
     try:
         studies = [make_study(spec) for spec in sidecar["specs"]]
     except ConfigError:
+        return None
+    if any(getattr(s, "precision", None) is not None for s in studies):
         return None
     if len(studies) == 1:
         return count_trials(studies[0])
@@ -69,9 +72,14 @@ class Contents:
 
 
 def read(
-    path: str | Path, columns: list[str] | None = None, skip_damaged: bool = False
+    path: str | Path,
+    columns: list[str] | None = None,
+    skip_damaged: bool = False,
+    params: bool = True,
 ) -> Contents:
-    """Read the intact parts of a results folder, checked against its manifest.
+    """Read the intact parts of a results folder, checked against its manifest:
+    ``columns`` (all: None) with ``trial_id`` and, if ``params``, the trial
+    parameters.
 
     Damaged or foreign files refuse the read (one line naming the first,
     with the way out) unless ``skip_damaged``, which leaves them out and says
@@ -86,7 +94,7 @@ def read(
         unknown = [c for c in columns if c not in schema.names]
         if unknown:
             raise SweepError(f"no column {unknown[0]!r} in the results")
-        keep = {"trial_id", *PARAM_COLUMNS, *columns}
+        keep = {"trial_id", *(PARAM_COLUMNS if params else ()), *columns}
         schema = pa.schema([f for f in schema if f.name in keep])
     tables: list[pa.Table] = []
 
