@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.acero as acero
 import pyarrow.compute as pc
 
 from ..errors import ConfigError
@@ -200,16 +201,32 @@ def parse(where: str, schema: pa.Schema) -> tuple[pc.Expression, set[str]]:
     return expression, compiler.columns
 
 
+def select(table: pa.Table, expression: pc.Expression) -> pa.Table:
+    """The rows of ``table`` for which ``expression`` holds; ConfigError if the query
+    does not fit the columns' types.
+
+    In the calling thread: Arrow's thread pool, once started, can abort the
+    process as the interpreter exits (apache/arrow#34314), and one part's rows
+    are too few to gain from it."""
+    plan = acero.Declaration.from_sequence(
+        [
+            acero.Declaration("table_source", acero.TableSourceNodeOptions(table)),
+            acero.Declaration("filter", acero.FilterNodeOptions(expression)),
+        ]
+    )
+    try:
+        return plan.to_table(use_threads=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+        reason = str(e).splitlines()[0]
+        raise ConfigError("where", f"does not fit the columns' types ({reason})") from None
+
+
 def mask(table: pa.Table, expression: pc.Expression) -> np.ndarray:
     """Which rows of ``table`` satisfy ``expression`` (nulls: no); ConfigError if the
     query does not fit the columns' types."""
     index = "__row__"
     numbered = table.append_column(index, pa.array(np.arange(table.num_rows)))
-    try:
-        kept = numbered.filter(expression).column(index).to_numpy()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
-        reason = str(e).splitlines()[0]
-        raise ConfigError("where", f"does not fit the columns' types ({reason})") from None
+    kept = select(numbered, expression).column(index).to_numpy()
     out = np.zeros(table.num_rows, dtype=bool)
     out[kept] = True
     return out

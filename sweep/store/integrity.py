@@ -173,8 +173,10 @@ def _read_checked(path: Path, listed: Entry | None) -> tuple[bytes | None, str |
 
 
 def decode(data: bytes, columns: list[str] | None = None) -> pa.Table:
-    """A part's rows (``columns`` of them), every page's checksum verified."""
-    return pq.read_table(pa.BufferReader(data), columns=columns, page_checksum_verification=True)
+    """A part's rows (``columns`` of them), every page's checksum verified (in this
+    thread: see :func:`sweep.config.query.select`)."""
+    part = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
+    return part.read(columns=columns, use_threads=False)
 
 
 def _adopted(

@@ -4,6 +4,7 @@ damage refused or left out, and the rows as Arrow or pandas; ``verify``."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config.grid import count_trials, grid_frame
-from ..config.schema import ADDED_COLUMN_DEFAULTS, PARAM_COLUMNS, part_schema
+from ..config.query import parse as parse_query
+from ..config.query import select
+from ..config.schema import ADDED_COLUMN_DEFAULTS, PARAM_COLUMNS, SCHEMA, part_schema
 from ..config.study import make_study
 from ..errors import ConfigError, SweepError
 from .coverage import Stored
@@ -71,15 +74,18 @@ class Contents:
     notes: list[str]
 
 
-def read(
+def each_part(
     path: str | Path,
+    use: Callable[[pa.Table], None],
     columns: list[str] | None = None,
     skip_damaged: bool = False,
     params: bool = True,
-) -> Contents:
-    """Read the intact parts of a results folder, checked against its manifest:
-    ``columns`` (all: None) with ``trial_id`` and, if ``params``, the trial
-    parameters.
+    ids: bool = True,
+) -> tuple[Scan, list[str]]:
+    """Hand each intact part of a results folder to ``use`` as an Arrow table
+    (``columns``, all if None, with the trial parameters if ``params`` and
+    ``trial_id`` if ``ids``), one part at a time: memory holds one part, whatever the
+    folder's size. Returns what the scan found and notes for the reader.
 
     Damaged or foreign files refuse the read (one line naming the first,
     with the way out) unless ``skip_damaged``, which leaves them out and says
@@ -87,22 +93,23 @@ def read(
     """
     path = Path(path)
     if not path.is_dir():
-        raise SweepError(f"{path} is not a sweep folder")
+        what = "does not exist" if not path.exists() else "is a file, not a sweep folder"
+        raise SweepError(f"{path} {what}")
     sidecar, notes = _sidecar_for_reading(path)
     schema = part_schema()
     if columns is not None:
         unknown = [c for c in columns if c not in schema.names]
         if unknown:
             raise SweepError(f"no column {unknown[0]!r} in the results")
-        keep = {"trial_id", *(PARAM_COLUMNS if params else ()), *columns}
+        keep = {*(PARAM_COLUMNS if params else ()), *columns}
+        keep |= {"trial_id"} if ids else set()
         schema = pa.schema([f for f in schema if f.name in keep])
-    tables: list[pa.Table] = []
 
     def rows(entry: Entry, data: bytes) -> None:
         reader = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
         present = set(reader.schema_arrow.names)
         wanted = [n for n in schema.names if n in present]
-        tables.append(_conformed(reader.read(columns=wanted), schema))
+        use(_conformed(reader.read(columns=wanted, use_threads=False), schema))
 
     try:
         found = scan(path, identity(sidecar), _names(), use=rows)
@@ -130,6 +137,31 @@ def read(
             f"incomplete: {found.rows:,} of the sweep's {expected:,} trials are stored "
             f"in {path}; run the sweep again to finish it"
         )
+    return found, notes
+
+
+def read(
+    path: str | Path,
+    columns: list[str] | None = None,
+    skip_damaged: bool = False,
+    params: bool = True,
+    where: str | None = None,
+) -> Contents:
+    """The intact parts of a results folder as one Arrow table (see :func:`each_part`),
+    only the rows for which the query ``where`` holds (:mod:`sweep.config.query`)."""
+    tables: list[pa.Table] = []
+    schema = part_schema()
+    if where:
+        expression, used = parse_query(where, SCHEMA)
+        columns = None if columns is None else [*columns, *sorted(used - {"trial_id"})]
+
+    def keep(table: pa.Table) -> None:
+        tables.append(select(table, expression) if where else table)
+
+    found, notes = each_part(path, keep, columns, skip_damaged, params)
+    if columns is not None:
+        wanted = {"trial_id", *(PARAM_COLUMNS if params else ()), *columns}
+        schema = pa.schema([f for f in schema if f.name in wanted])
     table = pa.concat_tables(tables) if tables else schema.empty_table()
     return Contents(table.replace_schema_metadata(part_schema().metadata), found, notes)
 
@@ -139,16 +171,20 @@ def load(
     columns: list[str] | None = None,
     skip_damaged: bool = False,
     notes: list[str] | None = None,
+    where: str | None = None,
 ) -> pd.DataFrame:
-    """All rows stored in a sweep folder as one DataFrame, ordered by trial parameters.
+    """The rows stored in a sweep folder as one DataFrame, ordered by trial parameters.
 
     ``columns`` reads only those columns (plus ``trial_id`` and the trial
-    parameters, which order the rows): what a summary needs. Every part is
-    checked against the folder's manifest first; see :func:`read` for
-    ``skip_damaged``. What a reader should know (an incomplete sweep,
-    trials left out) is appended to ``notes`` if given, else warned.
+    parameters, which order the rows); ``where`` only the rows for which
+    the query holds (``"lr > 1 and width == 2"``, :mod:`sweep.config.query`),
+    filtered part by part, so a selection of a huge folder loads only
+    itself. Every part is checked against the folder's manifest first; see
+    :func:`each_part` for ``skip_damaged``. What a reader should know (an
+    incomplete sweep, trials left out) is appended to ``notes`` if given,
+    else warned.
     """
-    contents = read(path, columns, skip_damaged)
+    contents = read(path, columns, skip_damaged, where=where)
     if notes is not None:
         notes += contents.notes
     else:
@@ -169,7 +205,8 @@ def verify(path: str | Path) -> tuple[list[str], bool]:
     """Check everything in a results folder: lines to print, and whether it is sound."""
     path = Path(path)
     if not path.is_dir():
-        raise SweepError(f"{path} is not a sweep folder")
+        what = "does not exist" if not path.exists() else "is a file, not a sweep folder"
+        raise SweepError(f"{path} {what}")
     lines: list[str] = []
     sidecar, problem = sidecar_state(path)
     sound = problem is None
