@@ -120,7 +120,9 @@ def test_toml_sweep_table(tmp_path):
     "text, problem",
     [
         ("seeds = [1, 2", "malformed TOML"),
-        ("colour = 'red'", "unknown key 'colour'"),
+        ("colour = 'red'", "unknown key 'colour' \\(sweep run --help lists the keys\\)"),
+        ("learning_rate = 0.5", "unknown key 'learning_rate'; did you mean 'lr'\\?"),
+        ("epoch = 50", "unknown key 'epoch'; did you mean 'epochs'\\?"),
         ("lr = ", "malformed TOML"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,15 @@ from ..errors import ConfigError, require
 from .options import RUN_KEYS
 from .study import CONFIG_KEYS
 
+#: Names other tools give the settings (an unknown key is answered with ours).
+SYNONYMS = {
+    "learning_rate": "lr", "learning_rates": "lr", "rate": "lr", "eta": "lr",
+    "hidden": "width", "hidden_units": "width", "units": "width", "n_hidden": "width",
+    "n_epochs": "epochs", "iterations": "epochs", "max_epochs": "epochs",
+    "tolerance": "tol", "random_seed": "seeds", "random_seeds": "seeds",
+    "alpha": "momentum", "activations": "activation", "output": "out", "folder": "out",
+    "workers": "jobs", "n_jobs": "jobs", "decay": "weight_decay",
+}  # fmt: skip
 #: Largest TOML file read, and the deepest nesting of its arrays and inline
 #: tables: a [[grid]] of lists is two levels; anything far beyond is refused
 #: before it is parsed (the parser recurses on nesting).
@@ -82,7 +92,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     known = set(CONFIG_KEYS) | set(RUN_KEYS) | {"seed", "grid"}
     unknown = sorted(set(merged) - known)
     if unknown:
-        raise ConfigError(field, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        close = [SYNONYMS[unknown[0]]] if unknown[0] in SYNONYMS else []
+        close = close or difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else " (sweep run --help lists the keys)"
+        raise ConfigError(field, f"unknown key {unknown[0]!r}{hint}")
     if "grid" in merged:  # [[grid]] tables: a union of grids over the other keys
         grids = merged.pop("grid")
         if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
