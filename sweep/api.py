@@ -5,7 +5,6 @@ The CLI is a thin shell over these functions.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from .runner.estimate import (
 )
 from .runner.execute import check_backend
 from .runner.precision import Target, describe, run_rounds
-from .runner.training import Interrupted, Trainer, first_line
+from .runner.training import Interrupted, Trainer, first_line, progress_wanted
 from .store.reader import load
 from .store.writer import Store
 
@@ -107,7 +106,7 @@ def train(
     )
     check_size(cfg, force, options.store, options.out)
     check_backend(options.backend)
-    show = sys.stderr.isatty() if progress is None else progress
+    show = progress_wanted() if progress is None else progress
     notes = []
     with Store.open(options.out, cfg, overwrite=overwrite, extend=extend) as store:
         trainer = Trainer(store, options, show)
@@ -139,6 +138,8 @@ def dry_run(
     store: str | None = None,
     scheduler: str | None = None,
     force: bool = False,
+    overwrite: bool = False,
+    extend: bool = False,
     **settings: Any,
 ) -> str:
     """What :func:`run` would do, as text: trials, shapes, time, disk and memory.
@@ -160,7 +161,7 @@ def dry_run(
         force=force,
         **settings,
     )
-    return describe_dry_run(cfg, options)
+    return describe_dry_run(cfg, options, overwrite, extend)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from ..config.options import RunOptions
 from ..config.study import Study, SweepConfig
 from ..store.coverage import Stored
 from ..store.reader import stored_trials
+from ..store.writer import Store
 from . import calibration
 from .estimate import (
     ROW_OVERHEAD,
@@ -28,7 +29,9 @@ from .plan import Block, pieces, plan, values_per_trial
 from .precision import forecast, stored_outcomes
 
 
-def describe_dry_run(cfg: SweepConfig | Study, options: RunOptions) -> str:
+def describe_dry_run(
+    cfg: SweepConfig | Study, options: RunOptions, overwrite: bool = False, extend: bool = False
+) -> str:
     """What :func:`sweep.api.run` would do with ``cfg`` and ``options``, as text.
 
     Reads ``options.out``, if it exists, for what is stored. The time is the
@@ -77,8 +80,10 @@ def describe_dry_run(cfg: SweepConfig | Study, options: RunOptions) -> str:
             default=0,
         )
     )
+    refused = Store.refusal(folder, cfg, overwrite, extend) if folder.is_dir() else None
     lines = [
-        "dry run: nothing trained or written",
+        "dry run: nothing trained or written"
+        + (f"; the run would be refused: {refused}" if refused else ""),
         f"trials: {'about ' * (ahead is not None)}{rows:,} in {n_shapes:,} "
         f"shape{'s' * (n_shapes != 1)}; "
         f"{done.count:,} already stored in {folder}, {sum(len(p.block) for p in todo):,} to "

@@ -107,6 +107,17 @@ class Trainer:
             calibration.record_chunks(self._timings)
 
 
+def progress_wanted() -> bool:
+    """Whether a run shows a progress bar by default: on a terminal, and in a
+    notebook (an IPython kernel, whose stderr is no terminal; tqdm.auto then
+    draws a widget)."""
+    if sys.stderr.isatty():
+        return True
+    shell = sys.modules.get("IPython")
+    ipython = getattr(shell, "get_ipython", lambda: None)() if shell else None
+    return ipython is not None and "IPKernelApp" in getattr(ipython, "config", {})
+
+
 def first_line(out: Path) -> str:
     """The run's first line: where the results go (a TOML's out may be far away)."""
     return f"training into {out.absolute()}"

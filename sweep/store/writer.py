@@ -164,6 +164,16 @@ class Store:
         with files.locked(path / LOCK):
             yield cls._prepare(path, config, overwrite, extend)
 
+    @classmethod
+    def refusal(cls, path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> str | None:
+        """Why a run of ``config`` into ``path`` would be refused (None: it would not),
+        read only (what a dry run says)."""
+        try:
+            cls._refusal(path, config, overwrite, extend)
+        except SweepError as e:
+            return str(e)
+        return None
+
     @staticmethod
     def _refusal(path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> None:
         """ConfigError if ``path`` may not take ``config``'s trials (reads only)."""
