@@ -25,7 +25,8 @@ _EXPORTS = {
     "load": "store.reader",
     "verify": "store.reader",
     "report": "reporting.reports",
-    "compare_report": "reporting.reports",
+    "compare_report": "reporting.comparison",
+    "plot_trial": "reporting.trial",
 }
 
 __all__ = sorted(_EXPORTS)

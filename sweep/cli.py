@@ -44,7 +44,7 @@ cli.add_command(run)
 
 
 @cli.command()
-@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--by",
     metavar="COLS",
@@ -102,6 +102,12 @@ def report(directory, by, where, failures, fmt, plots, html, skip_damaged):
     """Print convergence statistics of the sweep stored in DIR (and draw plots)."""
     from .reporting.reports import report as make_report  # pandas: only for reports
 
+    if directory is None:  # "--html DIR" or "--plots DIR": the option took the folder
+        taken = "html" if html else "plots" if plots else None
+        if taken is None:
+            raise click.UsageError("Missing argument 'DIR'.")
+        directory = Path(html if taken == "html" else plots)
+        html, plots = ("", plots) if taken == "html" else (html, "")
     result = make_report(
         directory,
         by=by,
@@ -115,6 +121,8 @@ def report(directory, by, where, failures, fmt, plots, html, skip_damaged):
     click.echo(result.text, nl=fmt in ("table", "markdown"))
     for note in result.notes:
         click.echo(note, err=True)
+    if result.error is not None:  # the table is printed; the files could not be written
+        raise result.error
 
 
 @cli.command()
@@ -164,7 +172,7 @@ def compare(a, b, by, where_a, where_b, fmt):
     A and B are results folders, or one folder and two selections: sweep compare
     results/rhw86 --where-a "momentum == 0" --where-b "momentum == 0.9".
     """
-    from .reporting.reports import compare_report
+    from .reporting.comparison import compare_report
 
     if b is None and not (where_a or where_b):
         raise SweepError(

@@ -10,7 +10,6 @@ import click
 from . import api
 from .config.axes import AXES, BY_NAME
 from .config.options import DEFAULT_BACKEND, DEFAULT_NAME
-from .reporting.text import SUMMARY_COLUMNS, summary
 from .runner.estimate import MAX_BYTES, MAX_TRIALS
 from .runner.execute import release_workers
 
@@ -168,6 +167,8 @@ def run(
                 chunk_size=chunk_size,
                 scheduler=scheduler,
                 force=force,
+                overwrite=overwrite,
+                extend=extend,
                 **axes,
             )
         )
@@ -187,10 +188,12 @@ def run(
     )
     done = api.train(config, progress=False if quiet else None, **settings)
     if not quiet:
-        frame = api.load(done.out, list(SUMMARY_COLUMNS))
-        if not done.whole:  # the folder also holds other sweeps' trials
-            frame = frame[frame["trial_id"].isin(set(api.grid_frame(done.config)["trial_id"]))]
-        click.echo(summary(frame))
+        from .reporting.aggregate import aggregate  # pandas: only once training is done
+        from .reporting.summary import summary
+
+        click.echo(summary(aggregate(done.out)))
+        if not done.whole:
+            click.echo("(the folder also holds other sweeps' trials: these statistics cover all)")
         for note in done.notes:  # what a study to a precision reached
             click.echo(note)
         click.echo(done.line, err=True)  # where the results went, after the summary

@@ -1,5 +1,7 @@
 """Every figure renders from a small real sweep into a valid PNG."""
 
+from pathlib import Path
+
 import pytest
 
 import sweep
@@ -43,9 +45,10 @@ def test_report_writes_every_plot_as_a_sensible_png(real_sweep, tmp_path, capsys
 
 
 def test_plots_for_other_grouping_keys(real_sweep, tmp_path):
+    from sweep.reporting.aggregate import aggregate
     from sweep.reporting.plots import write_plots
 
-    paths = write_plots(sweep.load(real_sweep), tmp_path, by=["width"])
+    paths = write_plots(aggregate(real_sweep, curves=True), tmp_path, by=["width"])
     assert len(paths) == 4 and all(p.stat().st_size > 10_000 for p in paths)
 
 
@@ -55,10 +58,11 @@ def test_plots_for_other_grouping_keys(real_sweep, tmp_path):
         (0.0, "0%"),
         (1.0, "100%"),
         (0.5, "50%"),
-        (0.999, "99.9%"),
-        (0.004, "0.4%"),
-        (0.9996, ">99.9%"),
-        (0.0004, "<0.1%"),
+        (0.999, "99.90%"),
+        (0.004, "0.40%"),
+        (0.9996, "99.960%"),
+        (0.0004, "0.040%"),
+        (0.000498, "0.050%"),
         (0.026, "3%"),
     ],
 )
@@ -66,3 +70,75 @@ def test_heatmap_percentages_never_round_to_a_false_0_or_100(rate, text):
     from sweep.reporting.text import percent
 
     assert percent(rate) == text
+
+
+@pytest.fixture
+def titles(monkeypatch):
+    """The titles of the figures saved while the test runs, by file name."""
+    from matplotlib.figure import Figure
+
+    seen = {}
+    save = Figure.savefig
+
+    def record(fig, file, *args, **kwargs):
+        seen[Path(file).name] = fig.get_suptitle()
+        return save(fig, file, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    return seen
+
+
+def test_every_figure_says_what_it_shows_and_the_settings_it_fixes(real_sweep, tmp_path, titles):
+    sweep.report(real_sweep, plots=tmp_path)
+    assert len(titles) == 4
+    for name, text in titles.items():
+        what, settings = text.split("\n")
+        assert what[0].isupper() and "=" not in what, name  # not a panel's title
+        assert settings.startswith("270 trials · 800 epochs"), name
+
+
+def test_a_random_search_is_shown_in_bins_of_each_sampled_axis(tmp_path, titles):
+    out = tmp_path / "s"
+    sweep.run(
+        out=out,
+        lr="loguniform:0.1:10",
+        momentum="uniform:0:0.9",
+        samples=40,
+        seeds="0:4",
+        width="2,3",
+        epochs=300,
+        progress=False,
+        backend="sequential",
+    )
+    shown = sweep.report(out, plots=tmp_path / "figures")
+    blocks = shown.table.groupby("axis", sort=False)
+    assert [axis for axis, _ in blocks] == ["lr", "momentum"]
+    for _, block in blocks:
+        assert block.groupby("width")["points"].sum().tolist() == [40, 40]
+        assert (block["low"] < block["high"]).all() and len(block) <= 20
+        assert ((block.rate_low <= block.rate) & (block.rate <= block.rate_high)).all()
+    lr = shown.table[shown.table.axis == "lr"]
+    assert lr["high"].max() == pytest.approx(10) and lr["low"].min() == pytest.approx(0.1)
+    assert (lr["high"] / lr["low"]).round(6).nunique() == 1  # log-spaced bins
+    assert "lr: sampled loguniform:0.1:10 (40 points), in 10 log-spaced bins" in shown.text
+    assert "pooled over the other sampled axes: momentum (40 points)" in shown.text
+    assert len(shown.text.splitlines()) < 60  # no table per point
+    assert sorted(titles) == [
+        "loss_curves.png",
+        "rate_by_sampled_axis.png",
+        "rate_by_sampled_pair.png",
+        "time_to_converge.png",
+    ]
+    for name, text in titles.items():
+        assert text.split("\n")[-1].startswith("320 trials") and "300 epochs" in text, name
+    for curves in ("loss_curves.png", "time_to_converge.png"):  # lr in bins, momentum pooled
+        assert "pooled over: momentum (40 values)" in titles[curves]
+    page = tmp_path / "r.html"
+    sweep.report(out, html=page)
+    assert page.read_text().count("log-spaced bins") == 2  # convergence and failures
+    from sweep.reporting.aggregate import aggregate
+    from sweep.reporting.summary import summary
+
+    said = summary(aggregate(out))
+    assert said.startswith("320 trials") and "momentum: sampled uniform:0:0.9" in said
+    assert len(said.splitlines()) < 60

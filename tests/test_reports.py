@@ -1,14 +1,18 @@
 """Reports: the end-of-run summary, tables, failures, comparisons (reports.py)."""
 
+import os
 import shutil
 import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
 import sweep
 from sweep.errors import ConfigError
-from sweep.reporting.text import format_table, summary
+from sweep.reporting.aggregate import Aggregate
+from sweep.reporting.summary import summary
+from sweep.reporting.text import format_table
 
 
 def frame(converged: int, trials: int, lr: float = 0.5, width: int = 2) -> pd.DataFrame:
@@ -28,11 +32,11 @@ def frame(converged: int, trials: int, lr: float = 0.5, width: int = 2) -> pd.Da
 
 def test_summary_never_rounds_a_failure_away():
     df = pd.concat([frame(999, 1000), frame(1000, 1000, width=3), frame(0, 10, lr=0.01)])
-    text = summary(df)
-    assert text.startswith("2,010 trials, 1,999 converged (99.5%)")
+    text = summary(Aggregate.from_frame(df))
+    assert text.startswith("2,010 trials, 1,999 converged (99.45% [99.02%, 99.69%])")
     body = text.splitlines()[3:]
     row = next(line for line in body if line.strip().startswith("0.5"))
-    assert "99.9%" in row and "100%" in row  # width 2 lost one trial, width 3 none
+    assert "99.90%" in row and "100%" in row  # width 2 lost one trial, width 3 none
     assert "0%     -" in next(line for line in body if line.strip().startswith("0.01"))
 
 
@@ -106,7 +110,7 @@ def test_the_failure_table_counts_every_trial_once(two_tasks):
     result = sweep.report(two_tasks, by="task", failures=True)
     table = result.table
     assert table.task.tolist() == ["and", "xor"] and (table.trials == 48).all()
-    modes = ["converged", "slow", "stuck", "diverged"]
+    modes = ["converged", "slow", "stuck", "diverged", "untrained"]
     assert (table[modes].sum(axis=1) == table.trials).all()
     assert "converged" in result.text and "%" in result.text
 
@@ -182,3 +186,24 @@ def test_the_html_report_renders_in_a_real_browser(two_tasks, tmp_path):
     coloured = (pixels.max(axis=2) - pixels.min(axis=2) > 0.3).mean()  # the figures' colours
     assert inked > 0.05 and coloured > 0.01, (inked, coloured)
     assert result.notes == [f"wrote {page}"]
+
+
+def test_reports_leave_no_arrow_thread_behind(two_tasks):
+    """Arrow's thread pool, once started, can abort the process as it exits
+    (apache/arrow#34314): a report, a selection, a comparison and verify read in
+    the calling thread."""
+    script = (
+        "import os, sys, sweep\n"
+        "d = sys.argv[1]\n"
+        "sweep.report(d, where='lr > 1'); sweep.verify(d)\n"
+        "sweep.compare_report(d, where_a='momentum == 0')\n"
+        "names = [open(f'/proc/self/task/{t}/comm').read().strip()\n"
+        "         for t in os.listdir('/proc/self/task')]\n"
+        "print(sum(n != 'jemalloc_bg_thd' for n in names))\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    ran = subprocess.run(
+        [sys.executable, "-c", script, str(two_tasks)], capture_output=True, text=True, env=env
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "1"

@@ -10,10 +10,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..config.axes import PARAM_COLUMNS
 from ..intervals import Z95, wilson_interval
 
+#: The failure modes :func:`failure_modes` tells apart, in order.
+FAILURE_MODES = ("converged", "slow", "stuck", "diverged", "untrained")
 #: failure_modes thresholds (documented in its docstring).
 STUCK_WINDOW = 0.25
 STUCK_REL_DROP = 0.01
@@ -133,6 +137,9 @@ def failure_modes(
     - ``slow``: not converged, still improving (or already solved but not
       within tol): more epochs would likely converge.
 
+    - ``untrained``: not converged in a run of 0 epochs (statistics of the
+      initial weights: nothing to improve on or to be stuck in).
+
     Trials without a loss curve (or results stored without curves) are judged
     on the final outputs alone: ``stuck`` if unsolved, else ``slow``.
     """
@@ -141,21 +148,38 @@ def failure_modes(
     conv = df["converged"].astype(bool).to_numpy()
     div = df["diverged"].astype(bool).to_numpy()
     solved = df["epoch_solved"].notna().to_numpy()
-    curves = df["loss_curve"] if "loss_curve" in df else [()] * len(df)
-    for i, curve in enumerate(curves):
-        if conv[i] or div[i] or solved[i]:
-            continue
-        curve = np.asarray(() if curve is None else curve, dtype=float)
-        if curve.size < 2:
-            failure[i] = "stuck"
-            continue
-        start = curve[min(curve.size - 1, int(np.floor((1 - window) * (curve.size - 1))))]
-        drop = start - curve[-1]
-        if drop <= rel_drop * max(start, 1e-300):
-            failure[i] = "stuck"
+    if "loss_curve" in df:
+        curves = pa.array(list(df["loss_curve"]), type=pa.list_(pa.float64()))
+    else:
+        curves = pa.nulls(len(df), pa.list_(pa.float64()))
+    failure[~(conv | div | solved) & plateaued(curves, window, rel_drop)] = "stuck"
+    if "epochs" in df:
+        failure[(df["epochs"] == 0).to_numpy()] = "untrained"
     failure[conv] = "converged"
     failure[div] = "diverged"
-    out["failure"] = pd.Categorical(failure, categories=["converged", "slow", "stuck", "diverged"])
+    out["failure"] = pd.Categorical(failure, categories=list(FAILURE_MODES))
+    return out
+
+
+def plateaued(
+    curves: pa.ListArray | pa.ChunkedArray,
+    window: float = STUCK_WINDOW,
+    rel_drop: float = STUCK_REL_DROP,
+) -> np.ndarray:
+    """Whether each loss curve fell by less than ``rel_drop`` of its value over its
+    last ``window`` (a curve of fewer than two points, or none, counts as plateaued)."""
+    if isinstance(curves, pa.ChunkedArray):
+        curves = curves.combine_chunks()
+    lengths = pc.list_value_length(curves).fill_null(0).to_numpy(zero_copy_only=False)
+    starts = curves.offsets.to_numpy()[:-1]
+    values = curves.values.to_numpy(zero_copy_only=False)
+    out = np.ones(len(curves), dtype=bool)
+    long = lengths >= 2
+    first = starts[long] + np.minimum(
+        lengths[long] - 1, np.floor((1 - window) * (lengths[long] - 1)).astype(np.int64)
+    )
+    start, last = values[first], values[starts[long] + lengths[long] - 1]
+    out[long] = (start - last) <= rel_drop * np.maximum(start, 1e-300)
     return out
 
 
@@ -165,15 +189,22 @@ def compare(
     by: str | Sequence[str] = ("lr", "width"),
     z: float = Z95,
 ) -> pd.DataFrame:
-    """Difference in convergence rate (b - a) per group, with a 95% interval.
+    """Difference in convergence rate (b - a) per group, with a 95% interval, for
+    two independent samples (:func:`compare_tables` of their convergence tables)."""
+    keys = _keys(by)
+    return compare_tables(convergence_table(a, keys), convergence_table(b, keys), keys, z)
+
+
+def compare_tables(
+    ta: pd.DataFrame, tb: pd.DataFrame, keys: Sequence[str], z: float = Z95
+) -> pd.DataFrame:
+    """Difference in convergence rate (b - a) per group of two convergence tables.
 
     The interval is Newcombe's hybrid score interval (method 10), built from
     the two Wilson intervals: reliable near 0 and 1 where the Wald interval
-    fails. Groups present in only one frame are dropped.
+    fails. Groups present in only one table are dropped.
     """
-    keys = _keys(by)
-    ta = convergence_table(a, keys)
-    tb = convergence_table(b, keys)
+    keys = list(keys)
     m = ta.merge(tb, on=keys, suffixes=("_a", "_b"))
     p1, p2 = m["rate_a"], m["rate_b"]
     l1, u1 = wilson_interval(m["converged_a"], m["trials_a"], z)
@@ -189,7 +220,7 @@ def compare(
             "trials_b": m["trials_b"],
             "rate_b": p2,
             "difference": diff,
-            "difference_low": low,
-            "difference_high": high,
+            "difference_low": np.maximum(low, -1.0),
+            "difference_high": np.minimum(high, 1.0),
         }
     )

@@ -20,7 +20,9 @@ import pandas as pd
 from ..store.provenance import cpu_name, package_versions
 from ..store.sidecar import described
 from . import text
-from .analysis import convergence_table, pooled_note
+from .aggregate import Aggregate
+from .sampled import readable_blocks
+from .titles import fixed_settings
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f;
@@ -31,7 +33,9 @@ table { border-collapse: collapse; font-size: 0.88em; margin: 0.6em 0; }
 th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #ddd; text-align: right; }
 th { background: #f3f3f5; position: sticky; top: 0; }
 tr:hover td { background: #fafafa; }
-img { max-width: 100%; border: 1px solid #e3e3e6; margin: 0.6em 0 1.4em; }
+/* figures at their own size (their text stays legible), scrolled when wider */
+.fig { overflow-x: auto; margin: 0.6em 0 1.4em; }
+.fig img { max-width: none; border: 1px solid #e3e3e6; }
 pre { background: #f6f6f8; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 .note { background: #fff6df; border-left: 4px solid #e6a700; padding: 0.4em 0.8em; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
@@ -43,33 +47,46 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, escape=True, na_rep="")
 
 
+def _blocks(blocks: list[tuple[str, pd.DataFrame, pd.DataFrame]]) -> str:
+    """Tables under their headings (:func:`sweep.reporting.sampled.readable_blocks`)."""
+    return "\n".join(f"<h3>{html.escape(head)}</h3>{_table(shown)}" for head, _, shown in blocks)
+
+
 def _figure(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     alt = html.escape(path.stem.replace("_", " "))
-    return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
+    return f'<div class="fig"><img alt="{alt}" src="data:image/png;base64,{data}"></div>'
 
 
 def write_html(
-    df: pd.DataFrame, file: str | Path, keys: Sequence[str], results: Path, where: str | None = None
+    agg: Aggregate,
+    file: str | Path,
+    keys: Sequence[str] | None,
+    results: Path,
+    where: str | None = None,
 ) -> Path:
-    """Write the report of ``df`` (the results in ``results``, filtered by
-    ``where``), grouped by ``keys``, to ``file``; return its path."""
-    from .plots import fixed_settings, write_plots  # matplotlib loads only for figures
+    """Write the report of a folder's statistics (``agg``: the results in ``results``,
+    filtered by ``where``), grouped by ``keys`` (None: every parameter that varies,
+    sampled axes in bins), to ``file``; return its path."""
+    from .sampled_plots import write_figures  # matplotlib loads only for figures
 
     file = Path(file)
-    keys = list(keys)
-    table = convergence_table(df, keys)
-    failures = text.failure_table(df, keys)
-    readable = text.readable_table(table, keys)
-    failures_readable = text.readable_failures(failures, keys)
+    if keys is None and agg.sampled:  # each sampled axis in bins
+        note = None
+        convergence = _blocks(readable_blocks(agg))
+        failures = _blocks(readable_blocks(agg, failures=True))
+    else:
+        keys = list(keys) if keys is not None else (agg.varying() or ["lr", "width"])
+        note = agg.pooled_note(keys)
+        convergence = _table(text.readable_table(agg.table(keys), keys))
+        failures = _table(text.readable_failures(agg.failure_table(keys), keys))
     sidecar = described(results) or {}
-    note = pooled_note(df, keys)
     with tempfile.TemporaryDirectory() as tmp:
-        figures = "\n".join(_figure(p) for p in write_plots(df, tmp, keys))
+        figures = "\n".join(_figure(p) for p in write_figures(agg, tmp, keys))
     generated = datetime.now(UTC).isoformat(timespec="seconds")
     provenance = {
         "results": str(results.resolve()),
-        "trials": f"{len(df):,}" + (f" (where {where})" if where else ""),
+        "trials": f"{agg.trials:,}" + (f" (where {where})" if where else ""),
         "created": sidecar.get("created", "?"),
         "report written": generated,
         "machine": f"{cpu_name()}; {platform.system()} {platform.release()}; "
@@ -82,16 +99,16 @@ def write_html(
         f"<title>Sweep report: {html.escape(results.name)}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Sweep report: {html.escape(results.name)}</h1>",
-        f'<p class="sub">{html.escape(fixed_settings(df))}</p>',
+        f'<p class="sub">{html.escape(fixed_settings(agg.fixed()))}</p>',
         f'<p class="note">{html.escape(note)}</p>' if note else "",
         "<h2>Convergence</h2>",
         "<p>Rate with its 95% Wilson interval; epochs to converge among converged trials.</p>",
-        _table(readable),
+        convergence,
         "<h2>Failure modes</h2>",
         "<p>converged; slow (not converged, still improving); stuck (a plateau or local "
         "minimum: the loss fell by less than 1% over the last quarter of the run); "
         "diverged.</p>",
-        _table(failures_readable),
+        failures,
         "<h2>Figures</h2>",
         figures,
         "<h2>Provenance</h2>",

@@ -10,7 +10,6 @@ panels titled by the others.
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,9 +24,10 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 
 from kernels.model import curve_epochs
 
-from ..config.axes import PARAM_COLUMNS
-from .analysis import convergence_table, time_to_converge, varying
+from .aggregate import Aggregate
+from .cells import CURVES_PER_CELL
 from .text import percent, value_text
+from .titles import title as _title
 
 DPI = 130
 #: Panels per figure; more make another page (``name_2.png``, ...).
@@ -42,43 +42,6 @@ _LABELS = {
     "momentum": "momentum",
     "weight_decay": "weight decay",
 }
-
-
-def fixed_settings(df: pd.DataFrame) -> str:
-    """The parameters with one value in ``df``, as one readable line."""
-    one = {
-        c: df[c].iloc[0]
-        for c in PARAM_COLUMNS
-        if c in df and c != "seed" and df[c].nunique(dropna=False) == 1
-    }
-    parts = []
-    if "task" in one:
-        parts.append(str(one.pop("task")))
-    if "epochs" in one:
-        parts.append(f"{one.pop('epochs'):,} epochs")
-    if "init_low" in one and "init_high" in one:
-        parts.append(
-            f"init U[{value_text(one.pop('init_low'))}, {value_text(one.pop('init_high'))})"
-        )
-    names = {
-        "activation": "hidden",
-        "output_activation": "output",
-        "loss": "loss",
-        "update": "update",
-    }
-    recipe = [f"{names[k]} {one.pop(k)}" for k in names if k in one]
-    if recipe:
-        parts.append(", ".join(recipe))
-    for k, v in one.items():
-        if isinstance(v, float) and np.isnan(v):
-            continue  # an unset option (mse_target)
-        parts.append(f"{k} {value_text(v)}")
-    return " · ".join(parts)
-
-
-def _title(df: pd.DataFrame, what: str, width: int = 110) -> str:
-    lines = textwrap.wrap(f"{len(df):,} trials · {fixed_settings(df)}", width)
-    return "\n".join([what, *lines])
 
 
 def _panels(df: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
@@ -125,7 +88,7 @@ def _outer_labels(axes, n: int, xlabel: str, ylabel: str) -> None:
 
 
 def _heatmaps(
-    df: pd.DataFrame,
+    agg: Aggregate,
     keys: Sequence[str],
     value: str,
     label: str,
@@ -139,11 +102,11 @@ def _heatmaps(
     """lr (rows) x width (columns) heatmaps, one panel per combination of the
     other grouping keys."""
     others = [k for k in keys if k not in ("lr", "width")]
+    full = agg.table([*others, "lr", "width"])
     written = []
-    for page, file in _pages(_panels(df, others), path):
+    for page, file in _pages(_panels(full, others), path):
         grids = []
-        for _, sub in page:
-            table = convergence_table(sub, ["lr", "width"])
+        for _, table in page:
             grids.append(
                 table.pivot(index="lr", columns="width", values=value).sort_index(ascending=False)
             )
@@ -183,7 +146,8 @@ def _heatmaps(
             bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
             bar.ax.yaxis.set_minor_formatter(NullFormatter())
-        fig.suptitle(_title(df, what), fontsize=9)
+        pooled = agg.pooled_note([*keys, "lr", "width"])
+        fig.suptitle(_title(agg.trials, agg.fixed(), what, pooled), fontsize=9)
         fig.savefig(file, dpi=DPI, bbox_inches="tight")
         plt.close(fig)
         written.append(file)
@@ -194,8 +158,9 @@ def _heatmaps(
 MAX_LEGEND = 8
 
 
-def _colours(values: Sequence, key: str):
-    """(colour of each value, a ScalarMappable for a colour bar or None for a legend)."""
+def _colours(values: Sequence, key: str, ordered: bool = False):
+    """(colour of each value, a ScalarMappable for a colour bar or None for a legend);
+    ``ordered``: values in order (bins), coloured in order."""
     numeric = all(isinstance(v, (int, float, np.integer, np.floating)) for v in values)
     if numeric and len(values) > MAX_LEGEND:
         lo, hi = min(values), max(values)
@@ -203,7 +168,7 @@ def _colours(values: Sequence, key: str):
         cmap = plt.cm.viridis
         mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
         return {v: cmap(0.9 * norm(v)) for v in values}, mappable
-    if numeric and len(values) > 1:  # ordered values, ordered colours
+    if (numeric or ordered) and len(values) > 1:  # ordered values, ordered colours
         return {v: plt.cm.viridis(0.9 * i / (len(values) - 1)) for i, v in enumerate(values)}, None
     palette = plt.cm.tab10 if len(values) <= 10 else plt.cm.tab20
     return {v: palette(i % palette.N) for i, v in enumerate(values)}, None
@@ -217,26 +182,29 @@ def _lines(
     xlabel: str,
     what: str,
     path: Path,
-    title_df: pd.DataFrame,
+    title: str,
+    log_epochs: bool,
 ) -> list[Path]:
     """One line per learning rate (or the first key), one panel per combination of
     the other keys; every line in one legend (or a colour bar)."""
     keys = list(keys)
     line_key = "lr" if "lr" in keys else (keys[0] if keys else None)
     panel_keys = [k for k in keys if k != line_key]
-    values = sorted(df[line_key].unique()) if line_key else [None]
-    colour, mappable = _colours(values, line_key or "")
+    ordered = line_key is not None and isinstance(df[line_key].dtype, pd.CategoricalDtype)
+    values = list(pd.Series(df[line_key].unique()).sort_values()) if line_key else [None]
+    colour, mappable = _colours(values, line_key or "", ordered)
     written = []
     for page, file in _pages(_panels(df, panel_keys), path):
         fig, axes = _grid(len(page), 3.2, 2.4, len(panel_keys), sharex=True, sharey=True)
         labels: dict = {}
-        for ax, (title, sub) in zip(axes.flat, page, strict=False):
-            groups = sub.groupby(line_key, sort=True) if line_key else [(None, sub)]
+        for ax, (panel, sub) in zip(axes.flat, page, strict=False):
+            groups = sub.groupby(line_key, sort=True, observed=True) if line_key else [(None, sub)]
             for value, rows in groups:
                 label = value_text(value) if line_key else "all trials"
                 labels[label] = draw(ax, rows, colour[value], label)
-            ax.set_title(title, fontsize=8)
-            ax.set_xscale("symlog", linthresh=10)  # epoch 0 on the axis, then log
+            ax.set_title(panel, fontsize=8)
+            if log_epochs:  # epoch 0 on the axis, then log
+                ax.set_xscale("symlog", linthresh=10)
             ax.grid(alpha=0.3)
         _outer_labels(axes, len(page), xlabel, ylabel)
         if mappable is not None:
@@ -255,7 +223,7 @@ def _lines(
                 fontsize=8,
                 title=line_key,
             )
-        fig.suptitle(_title(title_df, what), fontsize=9)
+        fig.suptitle(title.replace("{what}", what), fontsize=9)
         fig.savefig(file, dpi=DPI, bbox_inches="tight")
         plt.close(fig)
         written.append(file)
@@ -269,42 +237,50 @@ def recorded_epochs(row: pd.Series) -> np.ndarray:
     return curve_epochs(int(row["epochs"]), int(row["curve_every"]), scale)
 
 
-def write_plots(df: pd.DataFrame, out: str | Path, by: Sequence[str] | None = None) -> list[Path]:
-    """Write the sweep's figures into ``out`` and return their paths.
+def write_plots(
+    agg: Aggregate, out: str | Path, by: Sequence[str] | None = None, heatmaps: bool = True
+) -> list[Path]:
+    """Write the figures of a folder's statistics (:class:`Aggregate`) into ``out`` and
+    return their paths.
 
     ``by``: the grouping parameters (default: every parameter that varies).
     Heatmaps put lr and width on their axes and panel the rest; the curve
-    figures colour by the first key and panel the rest.
+    figures colour by the first key and panel the rest. Epochs run on a log
+    axis where the loss curves were recorded on one (``--curve log``).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    keys = list(by) if by is not None else (varying(df) or ["lr"])
-    paths = _heatmaps(
-        df,
-        keys,
-        "rate",
-        "convergence rate",
-        "Convergence rate (max |y − ŷ| < tol)",
-        out / "convergence_rate.png",
-        percent,
-        "magma",
-        Normalize(0, 1),
-        "n/a",
-    )
-    paths += _heatmaps(
-        df,
-        keys,
-        "epochs_median",
-        "median epochs to converge (log scale)",
-        "Median epochs to converge (converged trials)",
-        out / "median_epochs.png",
-        lambda v: f"{v:,.0f}",
-        "viridis_r",
-        LogNorm(),
-        "none",
-    )
-
-    ttc = time_to_converge(df, keys, points=200)
+    keys = list(by) if by is not None else (agg.varying() or ["lr", "width"])
+    paths = []
+    if heatmaps:  # lr x width grids: pointless where an axis is binned or sampled
+        paths += _heatmaps(
+            agg,
+            keys,
+            "rate",
+            "convergence rate",
+            "Convergence rate (max |y − ŷ| < tol)",
+            out / "convergence_rate.png",
+            percent,
+            "magma",
+            Normalize(0, 1),
+            "n/a",
+        )
+        paths += _heatmaps(
+            agg,
+            keys,
+            "epochs_median",
+            "median epochs to converge (log scale)",
+            "Median epochs to converge (converged trials)",
+            out / "median_epochs.png",
+            lambda v: f"{v:,.0f}",
+            "viridis_r",
+            LogNorm(),
+            "none",
+        )
+    title = _title(agg.trials, agg.fixed(), "{what}", agg.pooled_note(keys))
+    curves = agg.curves
+    log_scale = curves is not None and (curves["curve"] == "log").any()
+    ttc = agg.time_to_converge(keys, points=200)
 
     def draw_ttc(ax, lines, color, label):
         (line,) = ax.step(
@@ -326,11 +302,17 @@ def write_plots(df: pd.DataFrame, out: str | Path, by: Sequence[str] | None = No
         "epoch",
         "Time to converge (never-converged trials censored at the epoch budget)",
         out / "time_to_converge.png",
-        df,
+        title,
+        log_scale,
     )
-
-    if "loss_curve" in df:
-        curves = df[df["loss_curve"].map(lambda c: c is not None and len(c) > 1)]
+    if curves is not None and len(curves):
+        curves = curves[curves["loss_curve"].map(lambda c: c is not None and len(c) > 1)]
+        same = (
+            curves.groupby(keys, observed=True, dropna=False)[["epochs", "curve_every"]]
+            .transform("nunique")
+            .eq(1)
+            .all(axis=1)
+        )
         if len(curves):
 
             def draw_loss(ax, lines, color, label):
@@ -341,20 +323,16 @@ def write_plots(df: pd.DataFrame, out: str | Path, by: Sequence[str] | None = No
                 ax.fill_between(x, q25, q75, color=color, alpha=0.2, lw=0)
                 return line
 
-            same = (
-                curves.groupby(keys, observed=True)[["epochs", "curve_every"]]
-                .transform("nunique")
-                .eq(1)
-                .all(axis=1)
-            )
             paths += _lines(
                 curves[same],
                 keys,
                 draw_loss,
                 "mean squared error",
                 "epoch",
-                "Loss curves: median and interquartile band",
+                f"Loss curves: median and interquartile band (the first {CURVES_PER_CELL:,} "
+                "trials of each cell)",
                 out / "loss_curves.png",
-                df,
+                title,
+                log_scale,
             )
     return paths

@@ -7,6 +7,7 @@ varies, and when ``by`` leaves some out it says which (``pooled over: ...``).
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,23 +18,21 @@ from ..config.axes import BY_COLUMN, PARAM_COLUMNS
 from ..config.precision import Precision
 from ..config.query import where_mask
 from ..config.schema import COLUMNS, SCHEMA
-from ..errors import ConfigError
+from ..errors import ConfigError, SweepError
 from ..intervals import wilson_interval
 from ..store import files
 from ..store.layout import REPORT_FOLDER
-from ..store.reader import load
 from ..store.sidecar import described
-from .analysis import compare, convergence_table, pooled_note, varying
+from .aggregate import aggregate
 from .html import write_html
+from .sampled import format_sampled, listed_keys, sampled_table
 from .text import (
     FORMATS,
-    SUMMARY_COLUMNS,
-    _as_text,
-    failure_table,
     format_failures,
     format_table,
-    percent,
-    value_text,
+    readable_difference,
+    readable_failures,
+    readable_table,
 )
 
 if TYPE_CHECKING:
@@ -87,6 +86,13 @@ class Report:
     table: pd.DataFrame
     by: list[str]
     notes: list[str] = field(default_factory=list)
+    #: Why the figures or the HTML file could not be written (the text stands).
+    error: SweepError | None = None
+
+    def _repr_html_(self) -> str:
+        """The report as an HTML table, in a notebook."""
+        notes = "".join(f"<p>{html.escape(n)}</p>" for n in self.notes)
+        return notes + readable(self).to_html(index=False, border=0, escape=True, na_rep="")
 
 
 def report(
@@ -111,22 +117,31 @@ def report(
     """
     if format not in FORMATS:
         raise ConfigError("format", f"must be one of {', '.join(FORMATS)}, got {format!r}")
-    keys = check_by(by)
+    keys = given = check_by(by)
     path = Path(path)
     plot_dir = _report_path(path, plots, None, "plots")
     html_file = _report_path(path, html, "report.html", "html")
-    curves = failures or plot_dir is not None or html_file is not None
-    columns = None if curves else [*SUMMARY_COLUMNS, "epochs"]
-    notes: list[str] = []
-    frame = select(load(path, columns, skip_damaged, notes), where)
-    keys = keys if keys is not None else (varying(frame) or ["lr", "width"])
-    note = pooled_note(frame, keys)
-    if failures:
-        table = failure_table(frame, keys)
-        text = format_failures(table, format, keys)
+    drawn = plot_dir is not None or html_file is not None
+    if drawn and (path / REPORT_FOLDER).exists() and not (path / REPORT_FOLDER).is_dir():
+        raise ConfigError("plots", f"{path / REPORT_FOLDER} is a file; figures go into a folder")
+    agg = aggregate(
+        path, where, skip_damaged, curves=drawn, failures=failures or html_file is not None
+    )
+    notes = list(agg.notes)
+    if keys is None and agg.sampled:  # random search: each sampled axis in bins
+        table = sampled_table(agg, failures)
+        text = format_sampled(agg, format, failures)
+        keys = ["axis", "bin", *listed_keys(agg), "points"]
+        note = None
     else:
-        table = convergence_table(frame, keys)
-        text = format_table(table, format, keys)
+        keys = keys if keys is not None else (agg.varying() or ["lr", "width"])
+        note = agg.pooled_note(keys)
+        if failures:
+            table = agg.failure_table(keys)
+            text = format_failures(table, format, keys)
+        else:
+            table = agg.table(keys)
+            text = format_table(table, format, keys)
     if note and format in ("table", "markdown"):
         text = f"{note}\n{text}"
     elif note:
@@ -134,13 +149,26 @@ def report(
     aim = precision_of(path)
     if aim is not None and not failures:
         notes.append(precision_note(table, aim))
-    if plot_dir is not None:
-        from .plots import write_plots  # matplotlib loads only when figures are drawn
+    error = None
+    try:
+        if plot_dir is not None:
+            from .sampled_plots import write_figures  # matplotlib loads only when figures are drawn
 
-        notes += [f"wrote {p}" for p in write_plots(frame, plot_dir, keys)]
-    if html_file is not None:
-        notes.append(f"wrote {write_html(frame, html_file, keys, path, where)}")
-    return Report(text, table, keys, notes)
+            notes += [f"wrote {p}" for p in write_figures(agg, plot_dir, given)]
+        if html_file is not None:
+            notes.append(f"wrote {write_html(agg, html_file, given, path, where)}")
+    except OSError as e:
+        error = SweepError(f"cannot write {e.filename or 'the report'}: {e.strerror or e}")
+    return Report(text, table, keys, notes, error)
+
+
+def readable(report: Report) -> pd.DataFrame:
+    """A report's table rounded for reading."""
+    if "converged" in report.table and "rate" in report.table:
+        return readable_table(report.table, report.by)
+    if "untrained" in report.table:
+        return readable_failures(report.table, report.by)
+    return readable_difference(report.table, report.by)
 
 
 def _report_path(results: Path, given, default_name: str | None, field: str) -> Path | None:
@@ -154,6 +182,10 @@ def _report_path(results: Path, given, default_name: str | None, field: str) -> 
         files.refuse_link(folder)
         return folder / default_name if default_name else folder
     target = Path(given)
+    if default_name is None and target.exists() and not target.is_dir():
+        raise ConfigError(field, f"{target} is a file; figures go into a folder")
+    if default_name is not None and target.is_dir():
+        raise ConfigError(field, f"{target} is a folder; give the HTML file's name")
     try:
         inside = Path(os.path.normpath(target.absolute())).relative_to(
             os.path.normpath(results.absolute())
@@ -170,56 +202,6 @@ def _report_path(results: Path, given, default_name: str | None, field: str) -> 
             f"{results / REPORT_FOLDER} or a folder outside",
         )
     return target
-
-
-def compare_report(
-    a: str | Path,
-    b: str | Path | None = None,
-    by: str | Sequence[str] | None = None,
-    where_a: str | None = None,
-    where_b: str | None = None,
-    format: str = "table",
-) -> Report:
-    """Differences in convergence rate, ``b`` minus ``a``, with 95% intervals.
-
-    ``a`` and ``b`` are results folders (``b`` None: ``a`` again), each
-    filtered by its ``where``. ``by`` defaults to every parameter that varies
-    within both selections.
-    """
-    if format not in FORMATS:
-        raise ConfigError("format", f"must be one of {', '.join(FORMATS)}, got {format!r}")
-    keys = check_by(by)
-    columns = [*SUMMARY_COLUMNS, "epochs"]
-    loaded: list[str] = []
-    frame_a = load(a, columns, notes=loaded)
-    frame_b = frame_a if b is None else load(b, columns, notes=loaded)
-    sel_a, sel_b = select(frame_a, where_a), select(frame_b, where_b)
-    if keys is None:
-        keys = [k for k in varying(sel_a) if k in varying(sel_b)] or ["lr"]
-    table = compare(sel_a, sel_b, keys)
-    if table.empty:
-        raise ConfigError("by", f"the two selections share no group of {', '.join(keys)}")
-    notes = loaded + [n for n in (pooled_note(sel_a, keys), pooled_note(sel_b, keys)) if n]
-    if format in ("table", "markdown"):
-        readable = table.copy()
-        for k in keys:
-            readable[k] = readable[k].map(value_text)
-        for col in ("rate_a", "rate_b"):
-            readable[col] = table[col].map(percent)
-        readable["difference"] = [
-            f"{100 * d:+.1f} pp [{100 * lo:+.1f}, {100 * hi:+.1f}]"
-            for d, lo, hi in zip(
-                table["difference"], table["difference_low"], table["difference_high"], strict=True
-            )
-        ]
-        readable = readable.drop(columns=["difference_low", "difference_high"])
-        text = _as_text(readable, table, format)
-        if notes:
-            text = "\n".join(dict.fromkeys(notes)) + "\n" + text
-            notes = []
-    else:
-        text = _as_text(table, table, format)
-    return Report(text, table, keys, list(dict.fromkeys(notes)))
 
 
 def precision_of(path: Path) -> Precision | None:

@@ -19,18 +19,37 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "csv", "json", "markdown")
 
-#: Columns :func:`summary` reads.
-SUMMARY_COLUMNS = ("converged", "diverged", "epoch_converged", "epoch_solved", "final_loss")
+
+def percent(rate: float, decimals: int | None = None) -> str:
+    """A rate as a percentage that never rounds to a misleading 0% or 100%: whole
+    percents, or as many decimals as a rate near 0 or 1 needs to show two
+    significant digits of its distance from there (``decimals`` fixes them)."""
+    if np.isnan(rate):
+        return ""
+    if rate in (0, 1):  # exactly none, or all: no decimals to show
+        return f"{100 * rate:.0f}%"
+    if decimals is None:
+        distance = min(rate, 1 - rate)
+        decimals = 0 if distance == 0 or distance >= 0.01 else _decimals(100 * distance)
+    return f"{100 * rate:.{decimals}f}%"
 
 
-def percent(rate: float) -> str:
-    """A rate as a percentage that never rounds to a misleading 0% or 100%."""
-    text = f"{100 * rate:.0f}%"
-    if text not in ("0%", "100%") or rate in (0, 1):
-        return text
-    if 0.001 <= rate <= 0.999:
-        return f"{100 * rate:.1f}%"
-    return "<0.1%" if rate < 0.5 else ">99.9%"
+def _decimals(x: float, digits: int = 2) -> int:
+    """Decimals that show ``digits`` significant digits of ``x`` > 0."""
+    return max(0, digits - 1 - int(np.floor(np.log10(x))))
+
+
+def rate_text(rate: float, low: float, high: float) -> str:
+    """A rate with its interval, to as many decimals as the interval needs to show
+    (two significant digits of its half-width, one decimal at least):
+    ``75.0% [74.2%, 75.8%]``, ``0.0498% [0.0456%, 0.0544%]``."""
+    if np.isnan(rate):
+        return ""
+    half = 100 * (high - low) / 2
+    decimals = max(1, _decimals(half)) if half > 0 else 1
+    if 0 < rate < 1:  # a rate near 0 or 1 is never shown as 0% or 100%
+        decimals = max(decimals, _decimals(100 * min(rate, 1 - rate)))
+    return f"{percent(rate, decimals)} [{percent(low, decimals)}, {percent(high, decimals)}]"
 
 
 def value_text(v: Any) -> str:
@@ -41,9 +60,6 @@ def value_text(v: Any) -> str:
 def readable_table(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Round and merge columns for reading: rate with its interval, whole epochs."""
 
-    def pct(x: float) -> str:
-        return "" if np.isnan(x) else f"{100 * x:.1f}%"
-
     def epochs(x: float) -> str:
         return "-" if np.isnan(x) else f"{x:,.0f}"
 
@@ -52,16 +68,18 @@ def readable_table(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
         out[k] = out[k].map(value_text)
     out["trials"] = table["trials"]
     out["converged"] = [
-        f"{pct(r)} [{pct(lo)}, {pct(hi)}]"
-        for r, lo, hi in zip(table["rate"], table["rate_low"], table["rate_high"], strict=True)
+        f"{k:,} ({rate_text(r, lo, hi)})"
+        for k, r, lo, hi in zip(
+            table["converged"], table["rate"], table["rate_low"], table["rate_high"], strict=True
+        )
     ]
     out["median epochs"] = table["epochs_median"].map(epochs)
     out["p10-p90"] = [
         "-" if np.isnan(a) else f"{a:,.0f}-{b:,.0f}"
         for a, b in zip(table["epochs_p10"], table["epochs_p90"], strict=True)
     ]
-    out["solved"] = table["solved_rate"].map(pct)
-    out["diverged"] = table["diverged_rate"].map(pct)
+    out["solved"] = table["solved_rate"].map(percent)
+    out["diverged"] = table["diverged_rate"].map(percent)
     out["mean loss"] = table["mean_final_loss"].map(lambda v: f"{v:.3g}")
     return out
 
@@ -95,7 +113,7 @@ def format_table(table: pd.DataFrame, fmt: str = "table", by: Sequence[str] = ()
 
 def failure_table(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """Trials per failure mode (see :func:`sweep.reporting.analysis.failure_modes`) in each group:
-    counts and shares of converged, slow, stuck and diverged."""
+    counts and shares of converged, slow, stuck, diverged and untrained."""
 
     from .analysis import failure_modes
 
@@ -117,10 +135,12 @@ def failure_table(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
 def readable_failures(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """A :func:`failure_table` for reading: counts with their shares."""
+    from .analysis import FAILURE_MODES
+
     readable = table.copy()
     for k in by:
         readable[k] = readable[k].map(value_text)
-    for mode in ("converged", "slow", "stuck", "diverged"):
+    for mode in FAILURE_MODES:
         counts = zip(table[mode], table["trials"], strict=True)
         readable[mode] = [f"{n:,} ({percent(n / t)})" if t else "-" for n, t in counts]
     return readable
@@ -131,11 +151,8 @@ def format_failures(table: pd.DataFrame, fmt: str, by: Sequence[str]) -> str:
     return _as_text(readable, table, fmt)
 
 
-def _grid(df: pd.DataFrame) -> str:
-    """Convergence rate and median epochs, lr x width."""
-    from .analysis import convergence_table
-
-    table = convergence_table(df, ["lr", "width"])
+def grid_text(table: pd.DataFrame) -> str:
+    """Convergence rate and median epochs, lr x width (a convergence table of them)."""
     cells = [
         "-" if t == 0 else f"{percent(r):>5} " + ("    -" if np.isnan(m) else f"{m:>5,.0f}")
         for t, r, m in zip(table["trials"], table["rate"], table["epochs_median"], strict=True)
@@ -148,28 +165,39 @@ def _grid(df: pd.DataFrame) -> str:
     )
 
 
-def summary(df: pd.DataFrame) -> str:
-    """The compact end-of-run view: convergence rate and median epochs, lr x width,
-    one grid for each combination of the other parameters that vary."""
-    from .analysis import varying
-
-    others = [k for k in varying(df) if k not in ("lr", "width")]
-    n, conv = len(df), int(df["converged"].sum())
-    parts = [
-        f"{n:,} trials, {conv:,} converged ({100 * conv / max(n, 1):.1f}%). "
-        "Cells: convergence rate, median epochs to converge."
-    ]
-    groups = df.groupby(others, sort=True, dropna=False) if others else [((), df)]
-    for values, sub in groups:
-        values = values if isinstance(values, tuple) else (values,)
-        if others:
-            fixed = zip(others, values, strict=True)
-            parts.append("\n" + ", ".join(f"{k} = {value_text(v)}" for k, v in fixed))
-        parts.append(_grid(sub))
-    return "\n".join(parts)
-
-
 def tabulate_frame(table: pd.DataFrame) -> str:
     """A small DataFrame as aligned text, blanks for missing values."""
     cells = table.astype(object).where(table.notna(), None)  # NaN is not "missing" to tabulate
     return tabulate(cells, headers="keys", showindex=False, floatfmt=".1f", missingval="")
+
+
+def readable_difference(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """A comparison's table rounded for reading: rates as percentages, differences
+    in percentage points with their intervals."""
+    readable = table.copy()
+    for k in keys:
+        readable[k] = readable[k].map(value_text)
+    for col in ("rate_a", "rate_b"):
+        readable[col] = table[col].map(percent)
+    readable["difference"] = [
+        f"{100 * d:+.2f} pp [{100 * lo:+.2f}, {100 * hi:+.2f}]"
+        for d, lo, hi in zip(
+            table["difference"], table["difference_low"], table["difference_high"], strict=True
+        )
+    ]
+    drop = ["difference_low", "difference_high"]
+    if "epochs_difference" in table:
+        readable["mcnemar_p"] = table["mcnemar_p"].map(lambda v: f"{v:.3g}")
+        for col in ("epochs_a", "epochs_b"):
+            readable[col] = table[col].map(lambda v: "-" if np.isnan(v) else f"{v:,.0f}")
+        readable["epochs_difference"] = [
+            "-" if np.isnan(d) else f"{d:+,.0f} [{lo:+,.0f}, {hi:+,.0f}]"
+            for d, lo, hi in zip(
+                table["epochs_difference"],
+                table["epochs_difference_low"],
+                table["epochs_difference_high"],
+                strict=True,
+            )
+        ]
+        drop += ["epochs_difference_low", "epochs_difference_high"]
+    return readable.drop(columns=drop)

@@ -1,0 +1,124 @@
+"""Comparisons of two results folders, or two selections of one: :func:`compare_report`
+is ``sweep compare``. Where the two differ in one axis and share their seeds,
+the trials pair up by seed (:mod:`sweep.reporting.paired`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config.axes import PARAM_COLUMNS
+from ..errors import ConfigError
+from ..store.reader import read
+from .aggregate import Aggregate, aggregates
+from .analysis import compare_tables
+from .cells import CELL
+from .paired import compare_paired
+from .reports import Report, check_by
+from .text import FORMATS, _as_text, readable_difference
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def compare_report(
+    a: str | Path,
+    b: str | Path | None = None,
+    by: str | Sequence[str] | None = None,
+    where_a: str | None = None,
+    where_b: str | None = None,
+    format: str = "table",
+) -> Report:
+    """Differences in convergence rate, ``b`` minus ``a``, with 95% intervals.
+
+    ``a`` and ``b`` are results folders (``b`` None: ``a`` again), each
+    filtered by its ``where``; within one folder, a selection given alone is
+    compared with the rest of the folder, and selections that share a trial
+    are refused. Where the two differ in one axis and share their seeds,
+    the comparison is paired by seed (:mod:`sweep.reporting.paired`).
+    ``by`` defaults to every parameter that varies within both selections
+    (but the compared one).
+    """
+    if format not in FORMATS:
+        raise ConfigError("format", f"must be one of {', '.join(FORMATS)}, got {format!r}")
+    keys = check_by(by)
+    notes: list[str] = []
+    one_folder = b is None
+    if one_folder:
+        if not (where_a or where_b):
+            raise ConfigError(
+                "b", "give a second folder, or --where-a/--where-b to compare two selections of one"
+            )
+        if not where_b:
+            where_b = f"not ({where_a})"
+            notes.append(f"B: the rest of the folder (not {where_a})")
+        elif not where_a:
+            where_a = f"not ({where_b})"
+            notes.append(f"A: the rest of the folder (not {where_b})")
+        # One pass: A, B, and the trials they share (which a comparison refuses).
+        agg_a, agg_b, both = aggregates(a, [where_a, where_b, f"({where_a}) and ({where_b})"])
+        if both.trials:
+            raise ConfigError(
+                "where_b",
+                f"A and B share {both.trials:,} trials; a comparison needs "
+                "two selections with no trial in common",
+            )
+    else:
+        agg_a, agg_b = aggregates(a, [where_a])[0], aggregates(b, [where_b])[0]
+    for where, agg, field in ((where_a, agg_a, "where_a"), (where_b, agg_b, "where_b")):
+        if where and agg.trials == 0:
+            raise ConfigError(field, f"{where!r} selects no trial")
+    notes += agg_a.notes + ([] if one_folder else agg_b.notes)
+    axis = _compared_axis(agg_a, agg_b) if one_folder else None
+    if keys is None:
+        keys = [k for k in agg_a.varying() if k in agg_b.varying() and k != axis] or (
+            ["lr"] if axis != "lr" else ["width"]
+        )
+    table = None
+    if axis is not None:
+        pairs = _pairs(Path(a), where_a, where_b, axis)
+        if len(pairs):
+            table = compare_paired(pairs, keys)
+            notes.append(
+                f"paired by seed: A and B differ in {axis} alone and share "
+                f"{len(pairs):,} seeds-and-settings"
+            )
+    if table is None:
+        table = compare_tables(agg_a.table(keys), agg_b.table(keys), keys)
+    if table.empty:
+        raise ConfigError("by", f"the two selections share no group of {', '.join(keys)}")
+    notes += [n for n in (agg_a.pooled_note([*keys, axis]), agg_b.pooled_note([*keys, axis])) if n]
+    if format in ("table", "markdown"):
+        text = _as_text(readable_difference(table, keys), table, format)
+        if notes:
+            text = "\n".join(dict.fromkeys(notes)) + "\n" + text
+            notes = []
+    else:
+        text = _as_text(table, table, format)
+    return Report(text, table, keys, list(dict.fromkeys(notes)))
+
+
+def _compared_axis(a: Aggregate, b: Aggregate) -> str | None:
+    """The one parameter whose values A and B do not share, if there is exactly one
+    and each holds one value of it (then trial s of A and of B are a pair)."""
+    apart = [c for c in CELL if not set(a.cells[c].astype(str)) & set(b.cells[c].astype(str))]
+    if len(apart) != 1 or a.values(apart[0]) != 1 or b.values(apart[0]) != 1:
+        return None
+    return apart[0]
+
+
+def _pairs(path: Path, where_a: str, where_b: str, axis: str) -> pd.DataFrame:
+    """A's and B's trials matched on seed and every parameter but ``axis``."""
+    columns = ["converged", "epoch_converged"]
+    key = [c for c in PARAM_COLUMNS if c != axis]
+    frames = []
+    for where in (where_a, where_b):
+        table = read(path, columns, where=where).table
+        frame = table.select([*key, *columns]).to_pandas(use_threads=False)
+        frame["epoch_converged"] = frame["epoch_converged"].astype("Float64").astype(float)
+        frames.append(frame.rename(columns={"converged": "c", "epoch_converged": "e"}))
+    pairs = frames[0].merge(frames[1], on=key, suffixes=("_a", "_b"))
+    return pairs.rename(
+        columns={"c_a": "converged_a", "c_b": "converged_b", "e_a": "epochs_a", "e_b": "epochs_b"}
+    )

@@ -1,0 +1,56 @@
+"""What a figure's title says: what it shows, the trials, and the settings it fixes
+that are not the defaults (panels title what varies)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..config.axes import BY_COLUMN
+from .text import value_text
+
+
+def _default(column: str):
+    """A parameter's default, if it is one value (None: none, or several)."""
+    axis = BY_COLUMN[column]
+    values = axis.parse(axis.name, axis.default) if axis.default is not None else ()
+    return values[0] if len(values) == 1 else None
+
+
+def fixed_settings(fixed: dict) -> str:
+    """The settings a figure fixes that are not the defaults, as one readable line:
+    what a reader needs to know beyond the panels' own titles."""
+    one = {
+        c: v
+        for c, v in fixed.items()
+        if not (isinstance(v, float) and np.isnan(v)) and v is not None and v != _default(c)
+    }
+    parts = []
+    if "task" in one:
+        parts.append(str(one.pop("task")))
+    if "epochs" in one:
+        parts.append(f"{one.pop('epochs'):,} epochs")
+    if "init_low" in one or "init_high" in one:
+        low = one.pop("init_low", fixed.get("init_low"))
+        high = one.pop("init_high", fixed.get("init_high"))
+        parts.append(f"init U[{value_text(low)}, {value_text(high)})")
+    names = {
+        "activation": "hidden",
+        "output_activation": "output",
+        "loss": "loss",
+        "update": "update",
+    }
+    recipe = [f"{names[k]} {one.pop(k)}" for k in names if k in one]
+    if recipe:
+        parts.append(", ".join(recipe))
+    parts += [f"{k} {value_text(v)}" for k, v in one.items()]
+    return " · ".join(parts)
+
+
+def title(trials: int, fixed: dict, what: str, pooled: str | None = None, width: int = 140) -> str:
+    """A figure's title: what it shows, then (one line, at most) the trials, what
+    it pools over (``pooled``) and the settings it fixes (:func:`fixed_settings`)."""
+    parts = (f"{trials:,} trials", pooled, fixed_settings(fixed))
+    line = " · ".join(p for p in parts if p)
+    if len(line) > width:
+        line = line[: width - 1].rsplit(" · ", 1)[0] + " · …"
+    return f"{what}\n{line}"
