@@ -1,14 +1,18 @@
 """Reports: the end-of-run summary, tables, failures, comparisons (reports.py)."""
 
+import html
+import json
 import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import sweep
+from sweep.cli import main
 from sweep.errors import ConfigError
 from sweep.reporting.aggregate import Aggregate
 from sweep.reporting.summary import summary
@@ -142,41 +146,68 @@ def test_report_files_never_go_where_readers_take_them_for_results(two_tasks, tm
     assert len(pd.read_parquet(two_tasks)) == 96 and len(sweep.load(two_tasks)) == 96
 
 
-def test_the_html_report_renders_in_a_real_browser(two_tasks, tmp_path):
-    # Headless Chromium (Debian's package; the test command installs it) loads
-    # the file offline and screenshots it: the figures must be there, decoded.
-    import matplotlib.image
+#: Run in a copy of the report (the report itself holds no script): what the
+#: browser displays, written into the page for --dump-dom.
+PROBE = """<script>addEventListener("load", () => {
+  const texts = [...document.querySelectorAll("body *")].filter(e => [...e.childNodes].some(
+    n => n.nodeType === 3 && n.textContent.trim()));
+  const probe = document.createElement("pre");
+  probe.id = "probe";
+  probe.textContent = JSON.stringify({
+    images: [...document.images].map(i => [i.width, i.naturalWidth]),
+    text: Math.min(...texts.map(e => parseFloat(getComputedStyle(e).fontSize)))});
+  document.body.appendChild(probe);
+});</script>"""
 
+
+def _chromium(page: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     chromium = shutil.which("chromium")
     assert chromium, "the browser test needs Debian's chromium (apt-get install chromium)"
-    result = sweep.report(two_tasks, html=tmp_path / "report.html")
-    page = tmp_path / "report.html"
-    text = page.read_text()
-    assert "<script" not in text and "http" not in text.split("<pre>")[0]  # self-contained
-    assert text.count("data:image/png;base64,") == 4 and "pooled" not in text
-    shot = tmp_path / "shot.png"
-    proc = subprocess.run(
+    quiet = ["--disable-quic", "--no-first-run", "--disable-background-networking"]
+    quiet += ["--disable-component-update", "--disable-sync", "--enable-logging=stderr"]
+    return subprocess.run(
         [
             chromium,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *quiet,
+            "--v=0",
             f"--user-data-dir={tmp_path / 'profile'}",
             "--window-size=1280,6000",
-            f"--screenshot={shot}",
-            "--enable-logging=stderr",
-            "--v=0",
+            *args,
             page.as_uri(),
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_the_html_report_renders_in_a_real_browser(two_tasks, tmp_path, monkeypatch):
+    # Headless Chromium (Debian's package; the test command installs it) loads
+    # the file offline and screenshots it: the figures must be there, decoded,
+    # and every text at least 10 px as displayed.
+    import matplotlib.image
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    smallest = []  # the smallest text of each figure, in pixels of its PNG
+    save = Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+        smallest.append(min(sizes) * kwargs["dpi"] / 72)
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    result = sweep.report(two_tasks, html=tmp_path / "report.html")
+    page = tmp_path / "report.html"
+    text = page.read_text()
+    assert "<script" not in text and "http" not in text.split("<pre>")[0]  # self-contained
+    assert text.count("data:image/png;base64,") == 4 and "pooled" not in text
+    shot = tmp_path / "shot.png"
+    proc = _chromium(page, tmp_path, f"--screenshot={shot}")
     assert shot.exists(), proc.stderr[-2000:]
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
     assert not console, console
@@ -186,6 +217,14 @@ def test_the_html_report_renders_in_a_real_browser(two_tasks, tmp_path):
     coloured = (pixels.max(axis=2) - pixels.min(axis=2) > 0.3).mean()  # the figures' colours
     assert inked > 0.05 and coloured > 0.01, (inked, coloured)
     assert result.notes == [f"wrote {page}"]
+    probe = tmp_path / "probe.html"
+    probe.write_text(text.replace("</body>", PROBE + "</body>"))
+    dom = _chromium(probe, tmp_path, "--dump-dom", "--virtual-time-budget=10000").stdout
+    shown = json.loads(html.unescape(dom.split('<pre id="probe">')[1].split("</pre>")[0]))
+    assert shown["text"] >= 10
+    assert len(shown["images"]) == len(smallest) == 4
+    for (width, natural), px in zip(shown["images"], smallest, strict=True):
+        assert px * width / natural >= 10, (px, width, natural)
 
 
 def test_reports_leave_no_arrow_thread_behind(two_tasks):
@@ -207,3 +246,39 @@ def test_reports_leave_no_arrow_thread_behind(two_tasks):
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["--plots", "{file}"], "error: plots: {file} is a file; figures go into a folder"),
+        (["--where", "lr >> 1"], "error: where: 'lr >> 1' is not allowed (the operator >>)"),
+        (["--html", "{dir}"], "error: html: {dir} is a folder; give the HTML file's name"),
+    ],
+)
+def test_a_report_mistake_is_one_line_naming_its_field(two_tasks, tmp_path, capsys, args, said):
+    (tmp_path / "f.csv").touch()
+    fill = {"file": tmp_path / "f.csv", "dir": tmp_path}
+    with pytest.raises(SystemExit) as stop:
+        main(["report", str(two_tasks), *[a.format(**fill) for a in args]])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.startswith(said.format(**fill)) and err.count("\n") == 1
+    with pytest.raises(SystemExit):
+        main(["report", str(tmp_path / "nowhere")])
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nowhere'} does not exist\n"
+
+
+def test_a_report_that_cannot_write_its_figures_still_prints_its_table(
+    two_tasks, tmp_path, capsys, monkeypatch
+):
+    import sweep.reporting.reports as reports
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "r.html"))
+
+    monkeypatch.setattr(reports, "write_html", refused)
+    with pytest.raises(SystemExit) as stop:
+        main(["report", str(two_tasks), "--html", str(tmp_path / "r.html")])
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2 and "converged" in out and len(out.splitlines()) > 4
+    assert err == f"error: cannot write {tmp_path / 'r.html'}: Permission denied\n"
