@@ -4,6 +4,8 @@ README stays a guide: short, with its details in docs/."""
 import re
 from pathlib import Path
 
+import pytest
+
 import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,3 +70,67 @@ def test_kernel_api_example():
     code = python_blocks(ROOT / "docs" / "model.md")["The model"]
     code = code.replace("10_000", "2000").replace("4096", "64").replace("lr=0.1", "lr=1.0")
     exec(code, {})
+
+
+#: Pages whose shell examples run in order, in one fresh folder, as a reader would.
+WALKED = [README, ROOT / "docs" / "model.md", ROOT / "docs" / "classics.md"]
+#: Shrinks every `sweep run` (flags given last win): the walk checks that the
+#: commands run, in order, on what earlier ones wrote; their statistics are
+#: the classics tests' business.
+SMALL = ["--seeds", "0:2", "--epochs", "20", "--quiet"]
+
+
+def shell_examples(page: Path) -> list[tuple[str, str]]:
+    """A page's examples in order: ("toml", text) for a TOML block, ("sh", line)
+    for each command of a bash block and each inline `sweep run ...`."""
+    found = []
+    pattern = r"```(bash|toml)\n(.*?)```|`(sweep run [^`]*)`"
+    for block in re.finditer(pattern, page.read_text(), re.S):
+        kind, body, inline = block.groups()
+        if kind == "toml":
+            found.append(("toml", body))
+        elif inline:
+            found.append(("sh", " ".join(inline.split())))
+        else:
+            for line in body.replace("\\\n", " ").splitlines():
+                found.append(("sh", line.strip()))
+    return found
+
+
+def test_the_shell_examples_run_top_to_bottom_in_a_fresh_folder(tmp_path, monkeypatch):
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    from sweep.cli import main
+
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    ran = []
+    for page in WALKED:
+        for kind, text in shell_examples(page):
+            if kind == "toml":
+                (tmp_path / "sweep.toml").write_text(text)
+                continue
+            words = shlex.split(text, comments=True)
+            if "&&" in words:  # the install commands: what they run once installed
+                words = words[words.index("&&", len(words) - 4) + 1 :]
+                words[0] = Path(words[0]).name
+            if words[0] == "pytest":
+                continue  # this very suite
+            if words[:2] == ["sweep", "bench"]:
+                words.append("--help")  # its timings take a minute: tests/test_bench.py
+            if words[0] == "dask" or "--scheduler" in words or words[0].startswith("NUMBA"):
+                continue  # needs a cluster: tests/test_execute.py starts a local one
+            if words[0] == "python":
+                subprocess.run([sys.executable, *words[1:]], check=True, capture_output=True)
+            else:
+                assert words[0] == "sweep", text
+                argv = words[1:] + (SMALL if words[1] == "run" else [])
+                with pytest.raises(SystemExit) as stop:
+                    main(argv)
+                    raise SystemExit(0)
+                assert stop.value.code == 0, (page.name, text)
+            ran.append(text)
+    assert sum("sweep run" in t for t in ran) >= 8 and any("compare" in t for t in ran)
