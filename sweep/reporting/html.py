@@ -64,10 +64,12 @@ def write_html(
     keys: Sequence[str] | None,
     results: Path,
     where: str | None = None,
+    figures: list[Path] | None = None,
 ) -> Path:
     """Write the report of a folder's statistics (``agg``: the results in ``results``,
     filtered by ``where``), grouped by ``keys`` (None: every parameter that varies,
-    sampled axes in bins), to ``file``; return its path."""
+    sampled axes in bins), to ``file``, with the PNG ``figures`` (None: drawn
+    here); return its path."""
     from .sampled_plots import write_figures  # matplotlib loads only for figures
 
     file = Path(file)
@@ -81,8 +83,11 @@ def write_html(
         convergence = _table(text.readable_table(agg.table(keys), keys))
         failures = _table(text.readable_failures(agg.failure_table(keys), keys))
     sidecar = described(results) or {}
-    with tempfile.TemporaryDirectory() as tmp:
-        figures = "\n".join(_figure(p) for p in write_figures(agg, tmp, keys))
+    if figures is not None:
+        shown = "\n".join(_figure(p) for p in figures)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            shown = "\n".join(_figure(p) for p in write_figures(agg, tmp, keys))
     generated = datetime.now(UTC).isoformat(timespec="seconds")
     provenance = {
         "results": str(results.resolve()),
@@ -110,7 +115,7 @@ def write_html(
         "diverged.</p>",
         failures,
         "<h2>Figures</h2>",
-        figures,
+        shown,
         "<h2>Provenance</h2>",
         "<dl>"
         + "".join(

@@ -151,12 +151,14 @@ def report(
         notes.append(precision_note(table, aim))
     error = None
     try:
+        figures = None
         if plot_dir is not None:
             from .sampled_plots import write_figures  # matplotlib loads only when figures are drawn
 
-            notes += [f"wrote {p}" for p in write_figures(agg, plot_dir, given)]
-        if html_file is not None:
-            notes.append(f"wrote {write_html(agg, html_file, given, path, where)}")
+            figures = write_figures(agg, plot_dir, given)
+            notes += [f"wrote {p}" for p in figures]
+        if html_file is not None:  # with the figures just drawn, if they were
+            notes.append(f"wrote {write_html(agg, html_file, given, path, where, figures)}")
     except OSError as e:
         error = SweepError(f"cannot write {e.filename or 'the report'}: {e.strerror or e}")
     return Report(text, table, keys, notes, error)
