@@ -212,7 +212,7 @@ def aggregates(
         for summer in summers:
             summer(table)
 
-    _, notes = each_part(path, each, columns, skip_damaged, ids=False)
+    _, notes = each_part(path, each, columns, skip_damaged, ids=False, dictionaries=True)
     sampled = sampled_axes(path)
     return [Aggregate(*summer.result(), notes=notes, sampled=sampled) for summer in summers]
 

@@ -105,7 +105,7 @@ class CellSums:
                 continue
             rows = table.filter(pc.equal(lrs, lr)).slice(0, room)
             rows = rows.select([*cell, "curve_every", "curve", "loss_curve"])
-            self.curves.append(rows.to_pandas(use_threads=False))
+            self.curves.append(_plain(rows).to_pandas(use_threads=False))
             self.kept[(shape, lr)] = self.kept.get((shape, lr), 0) + rows.num_rows
 
     def _merge(self) -> None:
@@ -133,9 +133,20 @@ class CellSums:
 
 
 def _grouped(table: pa.Table, by: list[str], columns: list[str], how: str = "sum") -> pd.DataFrame:
-    """``columns`` summed (or counted) per ``by`` (all rows together if ``by`` is empty)."""
+    """``columns`` summed (or counted) per ``by`` (all rows together if ``by`` is empty);
+    text keys as text, whether or not they were read dictionary-encoded."""
     grouped = table.group_by(by, use_threads=False).aggregate([(c, how) for c in columns])
-    return grouped.to_pandas(use_threads=False).rename(columns={f"{c}_{how}": c for c in columns})
+    frame = _plain(grouped).to_pandas(use_threads=False)
+    return frame.rename(columns={f"{c}_{how}": c for c in columns})
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionary-encoded columns decoded."""
+    columns = [
+        pc.cast(column, column.type.value_type) if pa.types.is_dictionary(column.type) else column
+        for column in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)
 
 
 def _with(frame: pd.DataFrame, constant: dict) -> pd.DataFrame:
@@ -146,18 +157,25 @@ def _with(frame: pd.DataFrame, constant: dict) -> pd.DataFrame:
 
 
 def _constant(table: pa.Table, columns: list[str]) -> dict:
-    """The columns that hold one value in ``table``, and that value (a single pass
-    over each: its least and greatest values, or all null)."""
+    """The columns that hold one value in ``table``, and that value (all null: None).
+
+    A dictionary-encoded column (text, as :func:`sweep.store.reader.each_part`
+    reads it for statistics) is constant when each chunk's dictionary is one
+    and the same value; any other column when it equals its first value."""
     out = {}
     for c in columns:
         column = table.column(c)
         nulls = column.null_count
         if nulls == len(column):
             out[c] = None
-        elif nulls == 0:
-            low, high = pc.min_max(column).values()
-            if low.as_py() == high.as_py():
-                out[c] = column[0].as_py()
+        elif nulls:
+            continue
+        elif pa.types.is_dictionary(column.type):
+            words = {tuple(chunk.dictionary.to_pylist()) for chunk in column.chunks}
+            if len(words) == 1 and len(next(iter(words))) == 1:
+                out[c] = next(iter(words))[0]
+        elif pc.all(pc.equal(column, column[0])).as_py():
+            out[c] = column[0].as_py()
     return out
 
 
