@@ -1,0 +1,138 @@
+"""A dry run's estimates against the run: time, disk and peak memory of the README's
+examples and every classics file.
+
+    python benchmarks/estimates.py [--only NAME,...] [--dir DIR] [--json FILE]
+
+For each, in a fresh folder: ``sweep run ... --dry-run`` (its time, disk and
+memory lines), then the run itself, quiet, in a fresh process (wall time,
+the Parquet written, peak RSS from ``wait4``). Prints each estimate, the
+actual figure and their ratio; the goal is a ratio within 1/2 and 2. Then
+two dry runs of the first example with no run between must say the same.
+Run it on an idle machine: the actual times are what the estimates are held to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sweep.store.provenance import cpu_name
+
+ROOT = Path(__file__).resolve().parent.parent
+CLASSICS = sorted((ROOT / "examples" / "classics").glob("*.toml"))
+#: The README's sweeps (its TOML example is written to sweep.toml first).
+README = {
+    "quick start": "",
+    "wide": "--seeds 0:5000 --lr log:0.01:10:13 --width 1:9",
+    "parity3": "--task parity3 --width 2,3,4 --epochs 20000 --tol 0.05",
+    "sweep.toml": "--config {toml} --seeds 0:100",
+    "lr-search": "--seeds 0:10 --lr loguniform:0.01:10 --momentum uniform:0:0.95 --samples 64 "
+    "--width 2 --epochs 3000",
+    "tasks": "--task xor,and,or --init-radius 0.5,1,2 --width 2,3 --seeds 0:500 --epochs 3000",
+}
+TOML = 'seeds = "0:2000"\nlr = "log:0.01:10:13"\nwidth = [2, 3, 4]\ninit-radius = 1.0\n'
+UNITS = {"bytes": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+
+
+def _seconds(text: str) -> float:
+    """A dry run's time line as seconds."""
+    if "under a second" in text:
+        return 0.5
+    value, unit = re.search(r"about ([\d.]+) (s|min|h)\b", text).groups()
+    return float(value) * {"s": 1, "min": 60, "h": 3600}[unit]
+
+
+def _amount(line: str) -> float:
+    value, unit = re.search(r"about ([\d.]+) (bytes|kB|MB|GB|TB)", line).groups()
+    return float(value) * UNITS[unit]
+
+
+def dry_run(argv: list[str]) -> dict:
+    """The dry run's estimates: seconds, disk and memory bytes."""
+    said = subprocess.run(
+        [sys.executable, "-m", "sweep", "run", *argv, "--dry-run"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = {line.split(":")[0]: line for line in said.splitlines()}
+    return {
+        "seconds": _seconds(lines["time"]),
+        "disk": _amount(lines["disk"]),
+        "memory": _amount(lines["memory"]),
+        "text": said,
+    }
+
+
+def actual(argv: list[str], out: Path) -> dict:
+    """The run's wall time, Parquet bytes and peak RSS."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sweep", "run", *argv, "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"sweep run {shlex.join(argv)} failed: {proc.stderr.read().decode()}")
+    disk = sum(p.stat().st_size for p in out.glob("part-*.parquet"))
+    return {"seconds": seconds, "disk": disk, "memory": usage.ru_maxrss * 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="comma-separated names (default: all)")
+    parser.add_argument("--dir", type=Path, help="where to write (default: a temporary folder)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(dir=args.dir))
+    (folder / "sweep.toml").write_text(TOML)
+    cases = {
+        name: shlex.split(flags.format(toml=folder / "sweep.toml"))
+        for name, flags in README.items()
+    }
+    cases |= {f.stem: ["--config", str(f)] for f in CLASSICS}
+    if args.only:
+        cases = {k: v for k, v in cases.items() if k in args.only.split(",")}
+    print(f"# {cpu_name()}; {os.cpu_count()} cores; estimates of `sweep run --dry-run`")
+    head = ["sweep"] + [f"{what} est. | actual | ratio" for what in ("time", "disk", "memory")]
+    print("| " + " | ".join(head) + " |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    rows = []
+    for name, flags in cases.items():
+        out = folder / name.replace(" ", "_")
+        argv = [*flags, "--out", str(out)]
+        guess, got = dry_run(argv), actual(argv, out)
+        row = {"sweep": name, "estimate": guess, "actual": got}
+        rows.append(row)
+        cells = []
+        for key, fmt in (
+            ("seconds", "{:,.0f} s"),
+            ("disk", "{:,.1f} MB"),
+            ("memory", "{:,.0f} MB"),
+        ):
+            scale = 1 if key == "seconds" else 1e6
+            ratio = got[key] / guess[key] if guess[key] else float("nan")
+            cells += [fmt.format(guess[key] / scale), fmt.format(got[key] / scale), f"{ratio:.2f}"]
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+    first = next(iter(cases.values()))
+    probe = [*first, "--out", str(folder / "never")]
+    again = [dry_run(probe)["text"] for _ in range(2)]
+    print(f"\ntwo dry runs with no run between say the same: {again[0] == again[1]}")
+    if args.json:
+        for row in rows:
+            row["estimate"].pop("text")
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
