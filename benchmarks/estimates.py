@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from sweep.store.provenance import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,12 +90,66 @@ def actual(argv: list[str], out: Path) -> dict:
     return {"seconds": seconds, "disk": disk, "memory": usage.ru_maxrss * 1024}
 
 
+def row_costs(folder: Path) -> None:
+    """Derive sweep.runner.plan's NS_PER_ROW and NS_PER_VALUE, and
+    sweep.runner.estimate's ROW_ON_DISK: runs of 0 epochs (training costs
+    nothing) at two sizes, so start-up cancels in the difference; single-core
+    ns are the wall time's times the workers."""
+    jobs = os.cpu_count() or 1
+    sizes = (1_000_000, 3_000_000)
+    per_row = {}
+    print("\nrows: runs of 0 epochs, XOR 2-2-1 (14 stored values a row when full)")
+    print("| store | ns a row (single core) | bytes a row on disk | a part's footer (bytes) |")
+    print("| --- | ---: | ---: | ---: |")
+    for store in ("summary", "full"):
+        got = []
+        for n in sizes:
+            argv = ["--seeds", f"0:{n}", "--lr", "0.5", "--width", "2", "--epochs", "0"]
+            out = folder / "rows" / f"{store}-{n}"
+            got.append(
+                actual([*argv, "--store", store, "--jobs", str(jobs), "--out", str(out)], out)
+            )
+        extra = sizes[1] - sizes[0]
+        ns = (got[1]["seconds"] - got[0]["seconds"]) * jobs / extra * 1e9
+        per_row[store] = ns
+        disk = (got[1]["disk"] - got[0]["disk"]) / extra
+        footers = [pq.ParquetFile(p).metadata.serialized_size for p in out.glob("part-*.parquet")]
+        print(f"| {store} | {ns:,.0f} | {disk:,.1f} | {max(footers):,} |")
+        if store == "summary":
+            startup = got[0]["seconds"] - sizes[0] * ns * 1e-9 / jobs
+    per_value = (per_row["full"] - per_row["summary"]) / 14
+    print(f"NS_PER_ROW ~ {per_row['summary']:,.0f}; NS_PER_VALUE ~ {per_value:,.0f}")
+    print(f"STARTUP_SECONDS ~ {startup:.1f} (what is left at no trials)")
+    print("PART_ON_DISK ~ the full store's footer, plus its column chunks' headers")
+
+
+def compile_cost(folder: Path) -> None:
+    """Derive sweep.runner.estimate's COMPILE_SECONDS: the Chauvin classic (five
+    generated kernels, one per width) with an empty kernel cache, then again."""
+    config = ["--config", str(ROOT / "examples" / "classics" / "rhw1986_chauvin_xor_width.toml")]
+    env = {**os.environ, "SWEEP_KERNEL_CACHE": str(folder / "kernels")}
+    runs = []
+    for attempt in ("cold", "warm"):
+        out = folder / "compile" / attempt
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "sweep", "run", *config, "--out", str(out), "--quiet"],
+            env=env,
+            check=True,
+        )
+        runs.append(time.perf_counter() - started)
+    print(f"\ncompiling: {runs[0]:.1f} s with no kernels compiled, {runs[1]:.1f} s with them")
+    print(f"COMPILE_SECONDS ~ {(runs[0] - runs[1]) / 5:.1f} (five generated kernels)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated names (default: all)")
     parser.add_argument("--dir", type=Path, help="where to write (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()
+    if args.dir:
+        Path(args.dir).mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=args.dir))
     (folder / "sweep.toml").write_text(TOML)
     cases = {
@@ -109,7 +165,7 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     rows = []
     for name, flags in cases.items():
-        out = folder / name.replace(" ", "_")
+        out = folder / "runs" / name.replace(" ", "_")
         argv = [*flags, "--out", str(out)]
         guess, got = dry_run(argv), actual(argv, out)
         row = {"sweep": name, "estimate": guess, "actual": got}
@@ -124,6 +180,8 @@ def main() -> None:
             ratio = got[key] / guess[key] if guess[key] else float("nan")
             cells += [fmt.format(guess[key] / scale), fmt.format(got[key] / scale), f"{ratio:.2f}"]
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+    row_costs(folder)
+    compile_cost(folder)
     first = next(iter(cases.values()))
     probe = [*first, "--out", str(folder / "never")]
     again = [dry_run(probe)["text"] for _ in range(2)]

@@ -2,7 +2,8 @@ import numpy as np
 
 from sweep.config.grid import grid_frame, shapes, trial_id
 from sweep.config.study import make_config
-from sweep.runner.plan import MAX_CHUNK, plan
+from sweep.runner.estimate import estimated_seconds
+from sweep.runner.plan import MAX_CHUNK, NS_PER_ROW, pieces, plan
 
 
 def small(**kw):
@@ -140,3 +141,12 @@ def test_flushed_rprop_is_planned_cheaper_and_gd_is_not_changed_by_flushing():
     }
     assert cost[("rprop", "flush")] < cost[("rprop", "keep")]
     assert cost[("gd", "flush")] == cost[("gd", "keep")]
+
+
+def test_a_run_of_no_epochs_is_estimated_at_what_its_rows_cost():
+    cfg = make_config(seeds="0:1000000", lr=0.5, width=2, epochs=0)
+    todo = pieces(cfg, jobs=1)
+    training = sum(len(p.block) * p.seconds_per_trial for p in todo)
+    assert training < 1e6 * NS_PER_ROW * 1e-9 / 10  # the rows, not the kernel, cost most
+    summary, full = (estimated_seconds(todo, 1, store) for store in ("summary", "full"))
+    assert summary >= 1e6 * NS_PER_ROW * 1e-9 and full > summary

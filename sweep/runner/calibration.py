@@ -16,6 +16,9 @@ from pathlib import Path
 
 #: Runs remembered (the most recent).
 KEEP = 20
+#: The cost model a remembered run was measured against: a run remembered
+#: against another model says nothing about this one, and is not read.
+MODEL = 2
 #: Shortest training worth remembering, in seconds (start-up would dominate).
 MIN_SECONDS = 1.0
 #: Fewest chunks worth remembering: a chunk that compiles a kernel takes
@@ -33,7 +36,11 @@ def _file() -> Path:
 def _read() -> list[dict]:
     try:
         runs = json.loads(_file().read_text())
-        return [r for r in runs if r.get("estimated", 0) > 0 and r.get("measured", 0) > 0]
+        return [
+            r
+            for r in runs
+            if r.get("model") == MODEL and r.get("estimated", 0) > 0 and r.get("measured", 0) > 0
+        ]
     except (OSError, ValueError, TypeError, AttributeError):
         return []
 
@@ -42,7 +49,7 @@ def record(estimated: float, measured: float) -> None:
     """Remember one run's estimated and measured seconds (quietly: a cache)."""
     if measured < MIN_SECONDS or estimated <= 0:
         return
-    runs = (_read() + [{"estimated": estimated, "measured": measured}])[-KEEP:]
+    runs = (_read() + [{"model": MODEL, "estimated": estimated, "measured": measured}])[-KEEP:]
     path = _file()
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     try:

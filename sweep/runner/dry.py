@@ -16,7 +16,10 @@ from ..store.reader import stored_trials
 from ..store.writer import Store
 from . import calibration
 from .estimate import (
+    COMPILE_SECONDS,
+    PART_ON_DISK,
     ROW_OVERHEAD,
+    STARTUP_SECONDS,
     _bytes,
     _duration,
     _tiled_module_name,
@@ -42,7 +45,7 @@ def describe_dry_run(
     folder = options.out
     done, damaged = stored_trials(folder) if folder.is_dir() else (Stored(), [])
     n_shapes = sum(1 for _ in shapes(cfg))
-    rows, size = estimate(cfg, options.store)
+    rows, size = estimate(cfg, options.store, on_disk=True)
     ahead = None
     if getattr(cfg, "precision", None) is not None:
         stored = stored_outcomes(folder) if done.count else None
@@ -51,7 +54,7 @@ def describe_dry_run(
         rows = ahead.expected
     todo = pieces(ahead.todo if ahead else cfg, done, options.jobs, options.chunk_size)
     scale, runs = calibration.factor()
-    seconds = estimated_seconds(todo, options.jobs) * scale
+    training = estimated_seconds(todo, options.jobs, options.store) * scale
     basis = (
         (
             f"the planner's cost model x {scale:.2f}, from {runs} earlier run"
@@ -69,6 +72,8 @@ def describe_dry_run(
     new_tiled = sum(
         1 for task, width, recipe in tiled if _tiled_module_name(task, width, recipe) not in cached
     )
+    seconds = STARTUP_SECONDS + new_tiled * COMPILE_SECONDS + training
+    size += sum(p.chunks for p in todo) * PART_ON_DISK  # a part per chunk
     window = (
         2
         * options.jobs
@@ -104,7 +109,7 @@ def describe_dry_run(
     if new_tiled:
         lines.append(
             f"first use: {new_tiled} generated kernel{'s' * (new_tiled != 1)} to "
-            "compile (2-10 s each, once per machine)"
+            f"compile (about {COMPILE_SECONDS:.0f} s each, once per machine; in the time)"
         )
     return "\n".join(lines)
 

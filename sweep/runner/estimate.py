@@ -13,23 +13,38 @@ from kernels.model import curve_length
 from ..config.grid import blocks
 from ..config.study import Study, SweepConfig
 from ..errors import ConfigError
-from .plan import MAX_CHUNK_VALUES, Piece, values_per_trial
+from .plan import MAX_CHUNK_VALUES, Piece, row_seconds, values_per_trial
 
 #: Sweeps above these estimates are refused unless ``force=True`` (``--force``).
 MAX_TRIALS = 10_000_000
 
 MAX_BYTES = 16 * 2**30
 
-#: Estimated bytes of one row besides its float lists (ids, parameters, stats).
+#: Estimated bytes of one row besides its float lists (ids, parameters, stats),
+#: in memory; and on disk, where Parquet's encodings shrink those columns (the
+#: floats stay about 8 bytes each). benchmarks/estimates.py holds both to what
+#: runs write.
 ROW_OVERHEAD = 160
+ROW_ON_DISK = 27
+#: Bytes of a part file besides its rows: Parquet's footer (the schema and
+#: every column chunk's metadata), which counts in sweeps of many small parts.
+PART_ON_DISK = 30_000
+#: Seconds a run takes besides training and storing: starting up (imports,
+#: workers), and compiling each generated kernel a machine has not compiled
+#: before (one at a time). benchmarks/estimates.py derives both.
+STARTUP_SECONDS = 1.3
+COMPILE_SECONDS = 3.3
 
 
-def estimate(config: SweepConfig | Study, store: str = "full") -> tuple[int, int]:
-    """(rows, bytes) the results of ``config`` will take, before compression."""
+def estimate(
+    config: SweepConfig | Study, store: str = "full", on_disk: bool = False
+) -> tuple[int, int]:
+    """(rows, bytes) the results of ``config`` will take in memory, or as Parquet."""
+    per_row = ROW_ON_DISK if on_disk else ROW_OVERHEAD
     rows = total = 0
     for block in blocks(config):
         rows += len(block)
-        total += len(block) * (ROW_OVERHEAD + 8 * values_per_trial(block.shape, store))
+        total += len(block) * (per_row + 8 * values_per_trial(block.shape, store))
     return rows, total
 
 
@@ -82,13 +97,15 @@ def _free_bytes(out: Path) -> int | None:
     return usage.free if usage.total else None  # (a pseudo file system: no figure)
 
 
-def estimated_seconds(todo: list[Piece], jobs: int) -> float:
-    """The planner's estimate of training ``todo`` on ``jobs`` workers."""
+def estimated_seconds(todo: list[Piece], jobs: int, store: str = "full") -> float:
+    """The planner's estimate of training ``todo`` on ``jobs`` workers and storing
+    its rows."""
     chunks = sum(p.chunks for p in todo)
     if not chunks:
         return 0.0
-    total = sum(len(p.block) * p.seconds_per_trial for p in todo)
-    longest = max(min(p.size, len(p.block)) * p.seconds_per_trial for p in todo)
+    per_trial = [p.seconds_per_trial + row_seconds(p.block.shape, store) for p in todo]
+    total = sum(len(p.block) * s for p, s in zip(todo, per_trial, strict=True))
+    longest = max(min(p.size, len(p.block)) * s for p, s in zip(todo, per_trial, strict=True))
     return max(total / min(jobs, chunks), longest)
 
 

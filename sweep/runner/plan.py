@@ -74,6 +74,13 @@ _OPTIMIZER_COST = {"adam": 1.8, "rprop": 3.0, "irprop-": 3.0, "quickprop": 1.6}
 _FLUSHED_COST = {"rprop": 1.6, "irprop-": 1.6}
 
 
+#: A trial's cost besides its training, single core, in ns: building its row and
+#: storing it, per row and per stored float value (benchmarks/estimates.py
+#: derives both from runs of 0 epochs: its "rows" table).
+NS_PER_ROW = 1500.0
+NS_PER_VALUE = 110.0
+
+
 def values_per_trial(shape: Shape, store: str = "full") -> int:
     """Float values one trial's row holds (weights, outputs, loss curve)."""
     if store == "summary":
@@ -102,6 +109,11 @@ def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
         optimizer = _FLUSHED_COST.get(shape.optimizer, optimizer)
     recipe *= optimizer
     return _NS_PER_UNIT[(shape.dtype, shape.exp, kernel)] * units * recipe
+
+
+def row_seconds(shape: Shape, store: str = "full") -> float:
+    """Estimated single-core seconds to build and store one trial's row."""
+    return (NS_PER_ROW + NS_PER_VALUE * values_per_trial(shape, store)) * 1e-9
 
 
 def kernel_for(shape: Shape, trials: int) -> str:
@@ -204,7 +216,9 @@ class Chunk:
     @property
     def est_seconds(self) -> float:
         ns = ns_per_network_epoch(self.shape, self.kernel)
-        return self.size * (self.shape.epochs + 1) * ns * 1e-9
+        return self.size * (
+            (self.shape.epochs + 1) * ns * 1e-9 + row_seconds(self.shape, self.store)
+        )
 
 
 @dataclass(frozen=True)
