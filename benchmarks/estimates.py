@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()
     if args.dir:
-        Path(args.dir).mkdir(parents=True, exist_ok=True)
+        args.dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=args.dir))
     (folder / "sweep.toml").write_text(TOML)
     cases = {

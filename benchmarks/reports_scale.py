@@ -109,6 +109,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="where to write (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()
+    if args.dir:
+        args.dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=args.dir))
     print(f"# {cpu_name()}; {os.cpu_count()} cores; XOR 2-2-1, --epochs 0, threads")
     print("| trials | store | command | seconds | peak RSS | x reading the columns |")
