@@ -38,7 +38,8 @@ README = {
     "sweep.toml": "--config {toml} --seeds 0:100",
     "lr-search": "--seeds 0:10 --lr loguniform:0.01:10 --momentum uniform:0:0.95 --samples 64 "
     "--width 2 --epochs 3000",
-    "tasks": "--task xor,and,or --init-radius 0.5,1,2 --width 2,3 --seeds 0:500 --epochs 3000",
+    "tasks": "--task xor,and,or --init-radius 0.5,1,2 --width 2,3 --lr 0.3,1,3 --seeds 0:500 "
+    "--epochs 3000",
 }
 TOML = 'seeds = "0:2000"\nlr = "log:0.01:10:13"\nwidth = [2, 3, 4]\ninit-radius = 1.0\n'
 UNITS = {"bytes": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}

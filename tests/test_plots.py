@@ -142,3 +142,16 @@ def test_a_random_search_is_shown_in_bins_of_each_sampled_axis(tmp_path, titles)
     said = summary(aggregate(out))
     assert said.startswith("320 trials") and "momentum: sampled uniform:0:0.9" in said
     assert len(said.splitlines()) < 60
+
+
+@pytest.mark.parametrize(
+    "n, shape", [(1, (1, 1)), (4, (1, 4)), (5, (2, 3)), (8, (2, 4)), (9, (3, 3))]
+)
+def test_panels_fill_their_rows_evenly(n, shape):
+    import matplotlib.pyplot as plt
+
+    from sweep.reporting.plots import _grid
+
+    fig, axes = _grid(n, 2.0, 2.0, 1)
+    assert axes.shape == shape and sum(ax.get_visible() for ax in axes.flat) == n
+    plt.close(fig)

@@ -68,8 +68,9 @@ def _pages(panels: list, path: Path) -> list[tuple[list, Path]]:
 def _grid(n: int, width: float, height: float, title_lines: int, **kw):
     """A figure of ``n`` panels (constrained layout: titles, bars and labels never
     overlap), each ``width`` x ``height`` inches plus its title's lines."""
-    ncols = min(COLUMNS, n)
-    nrows = math.ceil(n / ncols)
+    # As few rows as COLUMNS allow, filled evenly (9 panels: 3 x 3, not 4 + 4 + 1).
+    nrows = math.ceil(n / COLUMNS)
+    ncols = math.ceil(n / nrows)
     size = (width * ncols + 1.8, (height + 0.18 * title_lines) * nrows + 1.2)
     fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, layout="constrained", **kw)
     for ax in axes.flat[n:]:
