@@ -124,6 +124,26 @@ def row_costs(folder: Path) -> None:
     print("PART_ON_DISK ~ the full store's footer, plus its column chunks' headers")
 
 
+def shape_and_part_costs(folder: Path) -> None:
+    """Derive sweep.runner.estimate's SHAPE_SECONDS and PART_SECONDS: 64 shapes
+    against one shape of the same trials, and 200 parts against one."""
+    base = ["--seeds", "0:10", "--width", "2", "--epochs", "3000"]
+    shapes = ["--lr", "loguniform:0.01:10", "--momentum", "uniform:0:0.95", "--samples", "64"]
+    one = ["--lr", "log:0.01:10:64", "--momentum", "0.5"]
+    few, many = (
+        ["--seeds", "0:20000", "--lr", "0.5", "--width", "2", "--epochs", "0", "--chunk-size", size]
+        for size in ("20000", "100")
+    )
+    runs = {}
+    for name, argv in (("64 shapes", base + shapes), ("1 shape", base + one)):
+        runs[name] = actual([*argv, "--out", str(folder / "shapes" / name[:2].strip())], folder)
+    for name, argv in (("1 part", few), ("200 parts", many)):
+        runs[name] = actual([*argv, "--out", str(folder / "parts" / name[:3].strip())], folder)
+    shape = (runs["64 shapes"]["seconds"] - runs["1 shape"]["seconds"]) / 63
+    part = (runs["200 parts"]["seconds"] - runs["1 part"]["seconds"]) / 199
+    print(f"\nSHAPE_SECONDS ~ {shape:.3f}; PART_SECONDS ~ {part:.3f}")
+
+
 def compile_cost(folder: Path) -> None:
     """Derive sweep.runner.estimate's COMPILE_SECONDS: the Chauvin classic (five
     generated kernels, one per width) with an empty kernel cache, then again."""
@@ -182,6 +202,7 @@ def main() -> None:
             cells += [fmt.format(guess[key] / scale), fmt.format(got[key] / scale), f"{ratio:.2f}"]
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
     row_costs(folder)
+    shape_and_part_costs(folder)
     compile_cost(folder)
     first = next(iter(cases.values()))
     probe = [*first, "--out", str(folder / "never")]

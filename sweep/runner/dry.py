@@ -18,7 +18,9 @@ from . import calibration
 from .estimate import (
     COMPILE_SECONDS,
     PART_ON_DISK,
+    PART_SECONDS,
     ROW_OVERHEAD,
+    SHAPE_SECONDS,
     STARTUP_SECONDS,
     _bytes,
     _duration,
@@ -72,8 +74,15 @@ def describe_dry_run(
     new_tiled = sum(
         1 for task, width, recipe in tiled if _tiled_module_name(task, width, recipe) not in cached
     )
-    seconds = STARTUP_SECONDS + new_tiled * COMPILE_SECONDS + training
-    size += sum(p.chunks for p in todo) * PART_ON_DISK  # a part per chunk
+    chunks = sum(p.chunks for p in todo)
+    seconds = (
+        STARTUP_SECONDS
+        + new_tiled * COMPILE_SECONDS
+        + len({p.block.shape for p in todo}) * SHAPE_SECONDS
+        + chunks * PART_SECONDS
+        + training
+    )
+    size += chunks * PART_ON_DISK  # a part per chunk
     window = (
         2
         * options.jobs

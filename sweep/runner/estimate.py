@@ -33,7 +33,12 @@ PART_ON_DISK = 30_000
 #: workers), and compiling each generated kernel a machine has not compiled
 #: before (one at a time). benchmarks/estimates.py derives both.
 STARTUP_SECONDS = 1.3
-COMPILE_SECONDS = 3.3
+COMPILE_SECONDS = 3.7
+#: Seconds for each shape to train (its recipe built, its kernel loaded) and for
+#: each part to write (encoded, synced, recorded): what sweeps of many small
+#: shapes or parts add. benchmarks/estimates.py derives both.
+SHAPE_SECONDS = 0.015
+PART_SECONDS = 0.005
 
 
 def estimate(
