@@ -150,10 +150,13 @@ def _plain(table: pa.Table) -> pa.Table:
 
 
 def _with(frame: pd.DataFrame, constant: dict) -> pd.DataFrame:
-    """``frame`` with the constant columns of its part added back."""
-    for name, value in constant.items():
-        frame[name] = value
-    return frame
+    """``frame`` with the constant columns of its part added back (in one step:
+    pandas inserts a column at a time slowly, and a part has dozens)."""
+    if not constant:
+        return frame
+    n = len(frame)
+    extra = pd.DataFrame({name: [value] * n for name, value in constant.items()}, index=frame.index)
+    return pd.concat([frame, extra], axis=1)
 
 
 def _constant(table: pa.Table, columns: list[str]) -> dict:
