@@ -7,8 +7,10 @@ For each, in a fresh folder: ``sweep run ... --dry-run`` (its time, disk and
 memory lines), then the run itself, quiet, in a fresh process (wall time,
 the Parquet written, peak RSS from ``wait4``). Prints each estimate, the
 actual figure and their ratio; the goal is a ratio within 1/2 and 2. Then
-two dry runs of the first example with no run between must say the same.
-Run it on an idle machine: the actual times are what the estimates are held to.
+the runs that derive the estimates' constants (a row's cost, a shape's, a
+part's, start-up, a generated kernel's compile), and two dry runs of the
+first example with no run between, which must say the same. Run it on an
+idle machine: the actual times are what the estimates are held to.
 """
 
 from __future__ import annotations

@@ -2,11 +2,16 @@
 README stays a guide: short, with its details in docs/."""
 
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import sweep
+from sweep.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -98,13 +103,6 @@ def shell_examples(page: Path) -> list[tuple[str, str]]:
 
 
 def test_the_shell_examples_run_top_to_bottom_in_a_fresh_folder(tmp_path, monkeypatch):
-    import shlex
-    import shutil
-    import subprocess
-    import sys
-
-    from sweep.cli import main
-
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
     ran = []
