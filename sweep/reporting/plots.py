@@ -78,6 +78,14 @@ def _grid(n: int, width: float, height: float, title_lines: int, **kw):
     return fig, axes
 
 
+def _save(fig, title: str, file: Path) -> Path:
+    """Title ``fig``, write it to ``file`` as PNG and let it go; return ``file``."""
+    fig.suptitle(title, fontsize=9)
+    fig.savefig(file, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return file
+
+
 def _outer_labels(axes, n: int, xlabel: str, ylabel: str) -> None:
     """Axis labels on the bottom panel of each column and the first of each row."""
     ncols = axes.shape[1]
@@ -148,10 +156,7 @@ def _heatmaps(
             bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
             bar.ax.yaxis.set_minor_formatter(NullFormatter())
         pooled = agg.pooled_note([*keys, "lr", "width"])
-        fig.suptitle(_title(agg.trials, agg.fixed(), what, pooled), fontsize=9)
-        fig.savefig(file, dpi=DPI, bbox_inches="tight")
-        plt.close(fig)
-        written.append(file)
+        written.append(_save(fig, _title(agg.trials, agg.fixed(), what, pooled), file))
     return written
 
 
@@ -224,10 +229,7 @@ def _lines(
                 fontsize=8,
                 title=line_key,
             )
-        fig.suptitle(title.replace("{what}", what), fontsize=9)
-        fig.savefig(file, dpi=DPI, bbox_inches="tight")
-        plt.close(fig)
-        written.append(file)
+        written.append(_save(fig, title.replace("{what}", what), file))
     return written
 
 

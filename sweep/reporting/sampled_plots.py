@@ -8,13 +8,12 @@ from __future__ import annotations
 from itertools import combinations
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import Normalize
 
 from .aggregate import Aggregate
-from .plots import DPI, _grid, _outer_labels, _pages, _panels, write_plots
+from .plots import _grid, _outer_labels, _pages, _panels, _save, write_plots
 from .sampled import binned, edges, listed_keys
 from .titles import title as _title
 
@@ -61,10 +60,7 @@ def rate_by_axis(agg: Aggregate, path: Path) -> list[Path]:
             ax.set_title(label, fontsize=8)
             ax.grid(alpha=0.3)
         what = "Convergence rate by sampled axis: points (grey, by trials) and bins (95% interval)"
-        fig.suptitle(_title(agg.trials, agg.fixed(), what), fontsize=9)
-        fig.savefig(file, dpi=DPI, bbox_inches="tight")
-        plt.close(fig)
-        written.append(file)
+        written.append(_save(fig, _title(agg.trials, agg.fixed(), what), file))
     return written
 
 
@@ -100,10 +96,7 @@ def rate_by_pair(agg: Aggregate, path: Path) -> list[Path]:
             ax.set_title(label, fontsize=8)
         fig.colorbar(image, ax=axes.ravel().tolist(), label="convergence rate", shrink=0.9)
         what = "Convergence rate of each sampled point"
-        fig.suptitle(_title(agg.trials, agg.fixed(), what), fontsize=9)
-        fig.savefig(file, dpi=DPI, bbox_inches="tight")
-        plt.close(fig)
-        written.append(file)
+        written.append(_save(fig, _title(agg.trials, agg.fixed(), what), file))
     return written
 
 
