@@ -47,7 +47,18 @@ from .step import (
 #: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1: never).
 SOLVED, CONVERGED, DIVERGED, HIT = range(4)
 #: Every source a kernel compiles in; a change to any gives new cache keys.
-SOURCES = ("numerics.py", "step.py", "recipe.py", "orders.py", "model.py", "general.py")
+SOURCES = (
+    "numerics.py",
+    "primitives.py",
+    "parts.py",
+    "activations.py",
+    "losses.py",
+    "step.py",
+    "recipe.py",
+    "orders.py",
+    "model.py",
+    "general.py",
+)
 _PIECE = {**JIT, "cache": False}
 _offsets = njit(**_PIECE)(model.param_offsets)
 _layers = njit(**_PIECE)(model.layer_offsets)

@@ -76,6 +76,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import initialisers
+
 #: Default convergence tolerance on max |y - yhat|.
 DEFAULT_TOL = 0.1
 #: Parameter names in init (and flattening) order.
@@ -254,29 +256,30 @@ def init_batch(
     attempt: int = 0,
     shortcuts: bool = False,
     width2: int = 0,
+    scheme: str = "uniform",
 ) -> dict[str, np.ndarray]:
     """Initial weights of many networks in the batched (network-last) layout.
+
+    ``scheme`` names the initialiser (:mod:`kernels.initialisers`): ``uniform``
+    in [``low``, ``high``), or ``normal`` and ``fan-in`` with radius ``high``.
 
     ``attempt`` > 0: the weights of a network's ``attempt``-th restart, the
     next draws of the same generator in the same order (``attempt`` times a
     network's parameter count of draws after the first).
 
-    Each network's weights are exactly :func:`init_uniform`'s: uniform draws
-    are consecutive in the stream, so one draw of the total size equals the
-    four in init order. The draws are numpy's, compiled
-    (:mod:`kernels.draws`: compiled, many seeds at once, without the GIL;
-    loads Numba). Drawn in float64, then cast: a float32
-    network starts from the rounded float64 draw.
+    With ``uniform``, each network's weights are exactly :func:`init_uniform`'s:
+    uniform draws are consecutive in the stream, so one draw of the total size
+    equals the four in init order. Uniform draws are numpy's, compiled
+    (:mod:`kernels.draws`: many seeds at once, without the GIL; loads Numba).
+    Drawn in float64, then cast: a float32 network starts from the rounded
+    float64 draw.
     """
-    from .draws import uniform_draws
-
     seeds = np.asarray(seeds, dtype=np.int64)
     if seeds.size and (seeds.min() < 0 or seeds.max() > 2**32 - 1):
         raise ValueError("seeds must be between 0 and 2**32 - 1 (numpy's RandomState)")
     shapes = param_shapes(n_in, width, n_out, shortcuts, width2)
     sizes = [int(np.prod(shape)) for shape in shapes.values()]
-    total = sum(sizes)
-    draws = uniform_draws(seeds.ravel(), total, float(low), float(high), attempt * total)
+    draws = initialisers.BY_NAME[scheme].draw(seeds.ravel(), shapes, low, high, attempt)
     batch = {}
     start = 0
     for (name, shape), size in zip(shapes.items(), sizes, strict=True):

@@ -27,6 +27,8 @@ from llvmlite import ir
 from numba import njit, types, vectorize
 from numba.extending import intrinsic, overload
 
+from .primitives import like
+
 # LLVM's inliner takes some call sites of the pieces (the sigmoid of an output
 # pass, in a kernel of several loops) for cold ones, whose limit (45) is below
 # a sigmoid's cost (70): the pass then runs as a scalar loop of calls. Cold
@@ -42,11 +44,6 @@ llvmlite.binding.set_option("tinynet-sweep", "-inline-cold-callsite-threshold=22
 _JIT = dict(cache=True, error_model="numpy", nogil=True)
 #: Options of every compiled kernel and piece.
 JIT = _JIT
-
-
-def like(x, value):
-    """``value`` as a number of ``x``'s float type (compiled code only)."""
-    return value
 
 
 @overload(like, jit_options=_JIT)

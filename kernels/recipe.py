@@ -7,7 +7,10 @@ subnormal numbers are kept. Its defaults are
 the notebook's: logistic units, squared error, full-batch gradient descent,
 0/1 inputs and targets. The arithmetic of
 each choice is in :mod:`kernels.step` (compiled) and :mod:`kernels.reference`
-(numpy); the equations are in :mod:`kernels.model`.
+(numpy); the equations are in :mod:`kernels.model`. Activations and losses
+are tables of parts (:mod:`kernels.activations`, :mod:`kernels.losses`):
+their names, where each may be used and which targets it can train towards
+come from there.
 
 Validation lives here, once: :meth:`Recipe.check` raises :class:`RecipeError`
 naming the field, which the sweep turns into its one-line error.
@@ -22,17 +25,17 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import activations, losses
+
 #: Names of each choice; a name's position is its code in compiled kernels.
-ACTIVATIONS = ("logistic", "tanh")
-LOSSES = ("sse", "xent")
+ACTIVATIONS = activations.NAMES
+LOSSES = losses.NAMES
 UPDATES = ("batch", "online", "shuffled")
 INPUTS = ("binary", "bipolar")
 OPTIMIZERS = ("gd", "nesterov", "adam", "rprop", "irprop-", "quickprop")
 #: Subnormal numbers kept (IEEE) or flushed to zero (kernels.subnormals; x86 only).
 SUBNORMALS = ("keep", "flush")
 
-LOGISTIC, TANH = range(len(ACTIVATIONS))
-SSE, XENT = range(len(LOSSES))
 BATCH, ONLINE, SHUFFLED = range(len(UPDATES))
 #: Codes of :attr:`Variant.momentum`: none, heavy ball, Nesterov.
 HEAVY_BALL, NESTEROV = 1, 2
@@ -139,8 +142,8 @@ class Recipe:
     def check(self) -> None:
         """RecipeError (naming the field) unless every setting is valid together."""
         choices = {
-            "activation": ACTIVATIONS,
-            "output_activation": ACTIVATIONS,
+            "activation": activations.HIDDEN,
+            "output_activation": activations.OUTPUT,
             "loss": LOSSES,
             "update": UPDATES,
             "inputs": INPUTS,
@@ -149,6 +152,9 @@ class Recipe:
         }
         for field, names in choices.items():
             value = getattr(self, field)
+            if value in activations.NAMES and value not in names:
+                where = "outputs" if value in activations.OUTPUT else "hidden units"
+                raise RecipeError(field, f"{value} is for {where} only")
             if value not in names:
                 raise RecipeError(field, f"must be one of {', '.join(names)}, got {value!r}")
 
@@ -176,14 +182,16 @@ class Recipe:
         low, high = self.targets
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise RecipeError("targets", f"LOW must be below HIGH, got {self.targets_text}")
-        if self.loss == "xent":
-            if self.output_activation != "logistic":
-                raise RecipeError(
-                    "loss",
-                    f"xent needs logistic outputs, got output activation {self.output_activation}",
-                )
-            if low < 0 or high > 1:
-                raise RecipeError("loss", f"xent needs targets in [0, 1], got {self.targets_text}")
+        output = activations.BY_NAME[self.output_activation]
+        if not output.low <= low < high <= output.high:
+            raise RecipeError(
+                "targets",
+                f"{output.name} outputs reach [{output.low:g}, {output.high:g}] only, "
+                f"got {self.targets_text}",
+            )
+        problem = losses.BY_NAME[self.loss].refuse(output, low, high)
+        if problem:
+            raise RecipeError("loss", problem)
 
     def _check_optimizer(self) -> None:
         """The optimiser with the settings it gives a meaning to, and no others."""
@@ -272,7 +280,7 @@ class Recipe:
         Y = np.asarray(Y, dtype=np.float64)
         if self.inputs == "bipolar":
             X = np.where(X > 0.5, 1.0, -1.0)
-        low, high = self.targets
+        low, high = (float(v) for v in self.targets)
         return X, np.where(Y > 0.5, high, low)
 
     def signs(self, Y: np.ndarray) -> np.ndarray:

@@ -4,8 +4,9 @@ Written for clarity, not speed, and independently of the compiled kernels:
 every recipe (:class:`kernels.recipe.Recipe`) in the most obvious numpy.
 Products of matrices are spelled out as ordered sums (no BLAS), so the order
 of floating-point operations is the one the kernels use; what remains is the
-choice of ``exp`` and ``tanh`` (numpy's SIMD versions differ from libm's in
-the last bit for a few percent of arguments), which a caller may pass in.
+choice of the elementwise functions, ``exp``, ``tanh``, ``arctan``, ``cos``
+and ``log`` (numpy's SIMD versions differ from libm's in the last bit for a
+few percent of arguments), which a caller may pass in.
 Arithmetic runs in the dtype of the initial weights (float64 or float32),
 with subnormal numbers kept or flushed as the recipe says (numpy obeys the
 same processor setting the kernels run under: :mod:`kernels.subnormals`).
@@ -27,18 +28,43 @@ from .subnormals import arithmetic
 _MASK = (1 << 64) - 1
 
 
-def sigmoid(x: np.ndarray, exp: Callable = np.exp) -> np.ndarray:
-    return 1.0 / (1.0 + exp(-x))
+#: Each activation from its definition, ``(f(a), f'(a) written in its output y)``;
+#: ``m`` maps numpy's names of the elementwise functions (exp, tanh, arctan, cos,
+#: log) to the ones to use (see :func:`train_one`).
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "logistic": (lambda a, m: 1.0 / (1.0 + m["exp"](-a)), lambda y, m: y * (1.0 - y)),
+    "tanh": (lambda a, m: m["tanh"](a), lambda y, m: 1.0 - y * y),
+    # d/da arctan(a) = 1 / (1 + a^2) = cos(arctan(a))^2.
+    "arctan": (lambda a, m: m["arctan"](a), lambda y, m: m["cos"](y) * m["cos"](y)),
+    # Fahlman's symmetric sigmoid: the logistic moved down by 1/2.
+    "symmetric": (lambda a, m: 1.0 / (1.0 + m["exp"](-a)) - 0.5, lambda y, m: 0.25 - y * y),
+    # Its derivative at 0 is taken as 0.
+    "relu": (
+        lambda a, m: np.where(a > 0, a, np.zeros_like(a)),
+        lambda y, m: (y > 0).astype(y.dtype),
+    ),
+    "linear": (lambda a, m: a, lambda y, m: np.ones_like(y)),
+}
 
 
-def sigmoid_derivative(y: np.ndarray) -> np.ndarray:
-    """Derivative of the sigmoid written in terms of its output y."""
-    return y * (1.0 - y)
+def _fahlman_atanh(e: np.ndarray, m: dict) -> np.ndarray:
+    """Quickprop 1's error function: log((1 + e) / (1 - e)), i.e. 2 atanh(e), with
+    -17 below e = -0.9999999 and +17 above 0.9999999."""
+    edge, clip = e.dtype.type(0.9999999), e.dtype.type(17.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = m["log"]((1.0 + e) / (1.0 - e))
+    return np.where(e < -edge, -clip, np.where(e > edge, clip, inside))
 
 
-def tanh_derivative(y: np.ndarray) -> np.ndarray:
-    """Derivative of tanh written in terms of its output y."""
-    return 1.0 - y * y
+#: Each loss as minus its gradient at the outputs' pre-activations, from the
+#: error e = y - yhat and the output activation's slope there (with the recipe's
+#: sigmoid-prime offset).
+LOSSES: dict[str, Callable] = {
+    "sse": lambda e, slope, m: e * slope,
+    # Cross-entropy of logistic outputs: the slope cancels.
+    "xent": lambda e, slope, m: e,
+    "atanh": lambda e, slope, m: _fahlman_atanh(e, m) * slope,
+}
 
 
 def input_matmul(x: np.ndarray, w: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
@@ -91,7 +117,7 @@ def shuffled_order(state: int, n: int) -> tuple[int, list[int]]:
 class _Net:
     """One network's parameters and the recipe's arithmetic on them."""
 
-    def __init__(self, params: dict, recipe: Recipe, dtype, exp: Callable, tanh: Callable):
+    def __init__(self, params: dict, recipe: Recipe, dtype, m: dict[str, Callable]):
         self.wh, self.bh = params["w_hidden"].copy(), params["b_hidden"].copy()
         self.wo, self.bo = params["w_out"].copy(), params["b_out"].copy()
         self.shortcuts = params.get("w_shortcut") is not None
@@ -104,7 +130,7 @@ class _Net:
             ("wo", "bo", "wh", "bh") + ("wh2", "bh2") * self.deep + ("ws",) * (self.shortcuts)
         )
         self.recipe = recipe
-        self.exp, self.tanh = exp, tanh
+        self.m = m
         self.mu, self.lam = dtype.type(recipe.momentum), dtype.type(recipe.weight_decay)
         self.velocity = {name: np.zeros_like(getattr(self, name)) for name in self.names}
         # Adam: second moments (velocity holds the first) and beta^t, update by update.
@@ -120,11 +146,11 @@ class _Net:
         self.change = {name: np.zeros_like(getattr(self, name)) for name in self.names}
 
     def activation(self, kind: str, a: np.ndarray) -> np.ndarray:
-        return self.tanh(a) if kind == "tanh" else sigmoid(a, self.exp)
+        return ACTIVATIONS[kind][0](a, self.m)
 
     def slope(self, kind: str, y: np.ndarray) -> np.ndarray:
         """The derivative backpropagation uses, plus the recipe's sigmoid-prime offset."""
-        d = tanh_derivative(y) if kind == "tanh" else sigmoid_derivative(y)
+        d = ACTIVATIONS[kind][1](y, self.m)
         if self.recipe.prime_offset > 0:
             d = d + y.dtype.type(self.recipe.prime_offset)
         return d
@@ -147,10 +173,7 @@ class _Net:
         layers, predicted = self.forward(X)
         error = Y - predicted
         # Minus the gradient of the loss at the outputs' pre-activations.
-        if r.loss == "xent":
-            d_predicted = error
-        else:
-            d_predicted = error * self.slope(r.output_activation, predicted)
+        d_predicted = LOSSES[r.loss](error, self.slope(r.output_activation, predicted), self.m)
         ones = np.ones((1, len(X)), dtype=X.dtype)
         d_last = ordered_matmul(d_predicted, self.wo.T) * self.slope(r.activation, layers[-1])
         minus_gradient = {
@@ -227,6 +250,27 @@ class _Net:
         return all(np.isfinite(getattr(self, name)).all() for name in self.names)
 
 
+def _draw(generator, scheme: str, init: tuple[float, float], shapes: dict) -> dict:
+    """One network's weights from ``generator``, array by array in init order:
+    uniform in ``init``; normal, N(0, R^2); fan-in, U[-R / sqrt(n), R / sqrt(n))
+    with n the inputs of the units an array feeds (R = ``init[1]``)."""
+    low, radius = init
+    if scheme == "normal":
+        return {name: generator.normal(0.0, radius, shape) for name, shape in shapes.items()}
+    if scheme == "fan-in":
+        n_in, width = shapes["w_hidden"]
+        last = shapes["w_hidden2"][1] if "w_hidden2" in shapes else width
+        feeds = {"w_hidden": n_in, "b_hidden": n_in, "w_hidden2": width, "b_hidden2": width}
+        for name in ("w_out", "b_out", "w_shortcut"):  # the output units
+            feeds[name] = last + (n_in if "w_shortcut" in shapes else 0)
+        bounds = {name: radius / np.sqrt(feeds[name]) for name in shapes}
+        return {
+            name: generator.uniform(-bounds[name], bounds[name], shape)
+            for name, shape in shapes.items()
+        }
+    return {name: generator.uniform(low, radius, shape) for name, shape in shapes.items()}
+
+
 def _in_recipe_arithmetic(train: Callable) -> Callable:
     """``train`` run with subnormals as its ``recipe`` argument says."""
     signature = inspect.signature(train)
@@ -259,21 +303,29 @@ def train_one(
     curve_points: np.ndarray | None = None,
     restart_after: int = 0,
     init: tuple[float, float] = (0.0, 1.0),
+    functions: dict[str, Callable] | None = None,
+    scheme: str = "uniform",
 ) -> dict:
     """Train one network as the notebook does, with ``recipe``, and return every statistic.
 
     ``X``, ``Y``: the task's 0/1 patterns (the recipe codes them); ``seed``:
     the trial's seed, which the shuffled update draws its orders from and,
     with ``restart_after`` > 0, each restart its weights (``RandomState(seed)``
-    read on past ``params``, uniform in ``init``; see :mod:`kernels.restarts`).
+    read on past ``params``, drawn as ``scheme`` draws from ``init``, the range
+    or (``normal``, ``fan-in``) the radius R = ``init[1]``; see
+    :mod:`kernels.restarts`).
+    ``exp``, ``tanh`` and ``functions`` (by numpy's name: ``arctan``, ``cos``,
+    ``log``) replace numpy's elementwise functions, e.g. with libm's.
     """
     dtype = np.dtype(params["b_out"].dtype)
+    m = {"exp": exp, "tanh": tanh, "arctan": np.arctan, "cos": np.cos, "log": np.log}
+    m |= functions or {}
     signs = recipe.signs(Y)
     X, Y = (a.astype(dtype) for a in recipe.code(X, Y))
-    net = _Net(params, recipe, dtype, exp, tanh)
+    net = _Net(params, recipe, dtype, m)
     generator = np.random.RandomState(0 if seed is None else int(seed))
-    for value in params.values():  # the draws of the first attempt, read past
-        generator.uniform(size=value.size)
+    shapes = {name: params[name].shape for name in ALL_PARAMS if params.get(name) is not None}
+    _draw(generator, scheme, init, shapes)  # the first attempt's, read past
     start = restarts = 0
     lr = dtype.type(lr)
     tol_t, margin = dtype.type(tol), dtype.type(recipe.margin)
@@ -294,12 +346,9 @@ def train_one(
                     break
                 # Not converged within its N epochs: a new attempt, from the next
                 # draws, whose statistics are this epoch's.
-                fresh = {
-                    name: generator.uniform(*init, size=params[name].shape).astype(dtype)
-                    for name in ALL_PARAMS
-                    if params.get(name) is not None
-                }
-                net = _Net(fresh, recipe, dtype, exp, tanh)
+                drawn = _draw(generator, scheme, init, shapes)
+                fresh = {name: value.astype(dtype) for name, value in drawn.items()}
+                net = _Net(fresh, recipe, dtype, m)
                 start, restarts = k, restarts + 1
                 solved = converged = diverged = hit = -1
             # Statistics at theta_k, over the whole task.
@@ -365,6 +414,8 @@ def train_batch(
     curve_points: np.ndarray | None = None,
     restart_after: int = 0,
     init: tuple[float, float] = (0.0, 1.0),
+    functions: dict[str, Callable] | None = None,
+    scheme: str = "uniform",
 ) -> BatchResult:
     """:func:`train_one` over a batch given in the network-last layout."""
     n = params["b_out"].shape[-1]
@@ -401,6 +452,8 @@ def train_batch(
                 curve_points,
                 restart_after,
                 init,
+                functions,
+                scheme,
             )
         )
 

@@ -53,10 +53,12 @@ def train_restarting(
     stop: np.ndarray | None = None,
     shortcuts: bool = False,
     width2: int = 0,
+    scheme: str = "uniform",
 ) -> BatchResult:
     """Train networks of ``width`` hidden units (``width2`` > 0: then a second
     layer of as many; ``shortcuts``: and direct input -> output weights) from
-    ``seeds`` (weights uniform in ``init``), restarting each attempt that has
+    ``seeds`` (weights drawn by the initialiser ``scheme`` from the range or
+    radius ``init``, :func:`kernels.model.init_batch`), restarting each attempt that has
     not converged within ``restart_after`` epochs (0: never). Other arguments
     as :func:`kernels.train_batch`; the result's ``restarts`` counts each
     network's restarts."""
@@ -64,7 +66,7 @@ def train_restarting(
     n, n_in, n_out = seeds.size, X.shape[1], Y.shape[1]
     low, high = init
     topology = dict(shortcuts=shortcuts, width2=width2)
-    params = init_batch(seeds, n_in, width, n_out, low, high, dtype, **topology)
+    params = init_batch(seeds, n_in, width, n_out, low, high, dtype, scheme=scheme, **topology)
     points = curve_epochs(epochs, 0) if curve_points is None else np.asarray(curve_points)
     run = dict(
         tol=tol, exp=exp, early_stop=early_stop, recipe=recipe, mse_target=mse_target, stop=stop
@@ -122,7 +124,16 @@ def train_restarting(
             if again.size:
                 attempt = start // restart_after + 1
                 fresh = init_batch(
-                    seeds[again], n_in, width, n_out, low, high, dtype, attempt, **topology
+                    seeds[again],
+                    n_in,
+                    width,
+                    n_out,
+                    low,
+                    high,
+                    dtype,
+                    attempt,
+                    scheme=scheme,
+                    **topology,
                 )
                 theta[:, again] = flatten(fresh, dtype)
                 initial = TrainState.initial(recipe, theta.shape[0], lrs[again], seeds[again])

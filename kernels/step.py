@@ -14,9 +14,9 @@ value, so a kernel holds only the arithmetic of its own recipe. Signs follow
 the notebook: ``e = y - yhat`` and the deltas are minus the gradient, so an
 update adds ``lr`` times them.
 
-Adding an activation means: its function in :mod:`kernels.numerics`, a branch
-in :func:`activate` and :func:`slope`, its name in
-:data:`kernels.recipe.ACTIVATIONS`, and its numpy form in the reference.
+The activations and losses are tables of parts, :mod:`kernels.activations`
+and :mod:`kernels.losses`: :func:`activate`, :func:`slope` and
+:func:`output_delta` call the recipe's entry by its code.
 """
 
 from __future__ import annotations
@@ -24,34 +24,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .numerics import JIT, like, logistic, madd, tanh
-from .recipe import NESTEROV, RPROP, TANH, XENT
+from . import activations, losses
+from .numerics import like, madd
+from .parts import PIECE, by_code
+from .recipe import NESTEROV, RPROP
 
-# Not cached on disk: a piece is compiled into the kernels that call it, and
-# those are cached with a stamp of these sources (kernels.general), so an edit
-# here never leaves a stale piece inside a cached kernel.
-_PIECE = {**JIT, "cache": False}
-
-
-@njit(**_PIECE)
-def activate(kind, a, fast):
-    """A unit's output from its pre-activation ``a``."""
-    if kind == TANH:
-        return tanh(a, fast)
-    return logistic(a, fast)
+#: ``activate(code, a, fast)``: a unit's output from its pre-activation ``a``.
+activate = by_code("activate", [entry.forward for entry in activations.TABLE], "a, fast")
+#: ``slope(code, y, fast)``: the activation's derivative, from its output ``y``.
+slope = by_code("slope", [entry.slope for entry in activations.TABLE], "y, fast")
+_loss_delta = by_code("loss_delta", [entry.delta for entry in losses.TABLE], "e, d, fast")
 
 
-@njit(**_PIECE)
-def slope(kind, y, fast):
-    """The activation's derivative, written in terms of its output ``y``:
-    logistic y (1 - y), tanh 1 - y^2."""
-    one = like(y, 1.0)
-    if kind == TANH:
-        return madd(-y, y, one, fast)
-    return y * (one - y)
-
-
-@njit(**_PIECE)
+@njit(**PIECE)
 def backprop_slope(kind, y, prime, offset, fast):
     """The slope backpropagation uses: :func:`slope`, plus ``offset`` when
     ``prime`` is set (Fahlman's sigmoid-prime offset against flat spots: a
@@ -62,18 +47,15 @@ def backprop_slope(kind, y, prime, offset, fast):
     return d
 
 
-@njit(**_PIECE)
+@njit(**PIECE)
 def output_delta(loss, kind, e, yhat, prime, offset, fast):
     """Minus the loss gradient at an output's pre-activation, from its error
-    ``e = y - yhat``: squared error ``e * slope``; cross-entropy (logistic
-    outputs) ``e``, the stable form of the same derivative (no slope, so no
-    offset). ``prime``, ``offset``: see :func:`backprop_slope`."""
-    if loss == XENT:
-        return e
-    return e * backprop_slope(kind, yhat, prime, offset, fast)
+    ``e = y - yhat``: the ``loss`` entry's delta from ``e`` and the slope of the
+    output activation ``kind`` at ``yhat`` (:func:`backprop_slope`)."""
+    return _loss_delta(loss, e, backprop_slope(kind, yhat, prime, offset, fast), fast)
 
 
-@njit(**_PIECE)
+@njit(**PIECE)
 def hidden_delta(kind, err, s, prime, offset, fast):
     """Backpropagation through a hidden unit of output ``s``: the error it
     receives (sum of output deltas times its output weights) times its slope
@@ -81,7 +63,7 @@ def hidden_delta(kind, err, s, prime, offset, fast):
     return err * backprop_slope(kind, s, prime, offset, fast)
 
 
-@njit(**_PIECE)
+@njit(**PIECE)
 def descend(momentum, decay, w, g, v, lr, mu, lam, fast):
     """One update of a parameter ``w`` from ``g``, minus its loss gradient.
 
@@ -102,7 +84,7 @@ def descend(momentum, decay, w, g, v, lr, mu, lam, fast):
     return madd(lr, g, w, fast), v
 
 
-@njit(**_PIECE)
+@njit(**PIECE)
 def adam_scales(lr, p1, p2):
     """Adam's per-network factors for update t, from ``p1 = b1^t`` and ``p2 = b2^t``:
     the step ``lr / c1`` and ``sqrt(c2)``, with the bias corrections ``c1 = 1 - b1^t``,
@@ -112,7 +94,7 @@ def adam_scales(lr, p1, p2):
     return lr / (one - p1), np.sqrt(one - p2)
 
 
-@njit(**_PIECE)
+@njit(**PIECE)
 def adam(decay, w, g, m, s, step, root, lam, b1, b2, eps, fast):
     """One Adam update (Kingma & Ba 2015) of ``w`` from ``g``, minus its loss
     gradient, in ``torch.optim.Adam``'s arithmetic: moments ``m <- b1 m + (1 -
@@ -132,7 +114,7 @@ def adam(decay, w, g, m, s, step, root, lam, b1, b2, eps, fast):
     return madd(step, m / (np.sqrt(s) / root + eps), w, fast), m, s
 
 
-@njit(**_PIECE)
+@njit(**PIECE)
 def rprop(kind, decay, w, g, step, gp, dw, lam, up, down, most, least, fast):
     """One Rprop update of ``w`` from ``g``, minus its loss gradient over the whole
     task: only signs count. ``step`` is the weight's own step size, ``gp`` the
@@ -161,7 +143,7 @@ def rprop(kind, decay, w, g, step, gp, dw, lam, up, down, most, least, fast):
     return w + move, step, g, move
 
 
-@njit(**_PIECE)
+@njit(**PIECE)
 def quickprop(decay, w, g, gp, dw, lr, lam, mu, fast):
     """One Quickprop update (Fahlman 1988, his Quickprop 1 code) of ``w`` from
     ``g``, minus its loss gradient over the whole task; ``gp`` is last epoch's
@@ -188,7 +170,7 @@ def quickprop(decay, w, g, gp, dw, lr, lam, mu, fast):
     return w + step, g, step
 
 
-@njit(**_PIECE)
+@njit(**PIECE)
 def observe(e, sign, worst, miss, sse, fast):
     """Fold one output's error ``e`` into its network's epoch statistics:
     ``worst`` max |e| (converged), ``miss`` max of ``sign * e`` (solved; sign is
@@ -200,7 +182,7 @@ def observe(e, sign, worst, miss, sse, fast):
     return worst, miss, madd(e, e, sse, fast)
 
 
-@njit(**_PIECE)
+@njit(**PIECE)
 def record(k, live, solved, converged, hit, worst, miss, mse, margin, tol, mse_target):
     """The events of epoch ``k`` for one network (branch-free, so it vectorises):
     solved when every output is on its target's side (``miss < margin``),

@@ -50,3 +50,29 @@ def _libm_tanh_ufunc(x):
 def libm_tanh(x: np.ndarray) -> np.ndarray:
     """libm's tanh, the one the exact kernel calls."""
     return _libm_tanh_ufunc(x)
+
+
+@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+def libm_arctan(x):
+    """libm's atan, the one the exact kernel calls."""
+    return math.atan(x)
+
+
+@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+def libm_cos(x):
+    """libm's cos, the one the exact kernel calls."""
+    return math.cos(x)
+
+
+@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+def _libm_log_ufunc(x):
+    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+
+
+def libm_log(x: np.ndarray) -> np.ndarray:
+    """libm's log, the one the exact kernel calls (0 gives -inf, below 0 NaN)."""
+    return _libm_log_ufunc(x)
+
+
+#: The reference's elementwise functions as the exact kernels compute them.
+LIBM = {"arctan": libm_arctan, "cos": libm_cos, "log": libm_log}

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import sweep
+from kernels import activations, losses
 from sweep.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,20 @@ def test_the_readme_is_a_guide_and_links_its_details():
     for page in DOCS:
         if page.suffix == ".md":
             assert f"docs/{page.name}" in text, page.name
+
+
+def test_the_table_of_parts_is_the_tables_in_kernels():
+    rows = [line for line in README.read_text().splitlines() if "| activation (" in line]
+    rows += [line for line in README.read_text().splitlines() if "| loss |" in line]
+    want = []
+    for e in activations.TABLE:
+        where = ", ".join(k for k in ("hidden", "output") if getattr(e, k))
+        want.append(
+            f"| `{e.name}` | activation ({where}) | {e.equation}; f′ = {e.derivative} "
+            f"| outputs in [{e.low:g}, {e.high:g}] | {e.source} |"
+        )
+    want += [f"| `{x.name}` | loss | {x.equation} | {x.needs} | {x.source} |" for x in losses.TABLE]
+    assert rows == want
 
 
 def test_analyse_example(tmp_path, monkeypatch):

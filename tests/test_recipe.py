@@ -13,7 +13,8 @@ BAD = [
     (dict(weight_decay=-1e-3), "weight_decay"),
     (dict(weight_decay=float("inf")), "weight_decay"),
     (dict(update="minibatch"), "update"),
-    (dict(activation="relu"), "activation"),
+    (dict(activation="softplus"), "activation"),
+    (dict(activation="linear"), "activation"),  # outputs only
     (dict(output_activation="x"), "output_activation"),
     (dict(loss="hinge"), "loss"),
     (dict(inputs="gray"), "inputs"),
@@ -21,7 +22,17 @@ BAD = [
     (dict(targets=(0.5, 0.5)), "targets"),
     (dict(targets=(0.0, float("inf"))), "targets"),
     (dict(loss="xent", output_activation="tanh"), "loss"),
-    (dict(loss="xent", targets=(-1.0, 1.0)), "loss"),
+    (dict(loss="xent", output_activation="relu"), "loss"),
+    (dict(loss="xent", output_activation="linear", targets=(-1.0, 1.0)), "loss"),
+    # Targets the outputs cannot reach.
+    (dict(targets=(-1.0, 1.0)), "targets"),
+    (dict(loss="xent", targets=(0.0, 1.5)), "targets"),
+    (dict(output_activation="symmetric"), "targets"),
+    (dict(output_activation="relu", targets=(-1.0, 1.0)), "targets"),
+    # Errors atanh cannot take: beyond (-1, 1).
+    (dict(loss="atanh", output_activation="tanh", targets=(-1.0, 1.0)), "loss"),
+    (dict(loss="atanh", output_activation="linear"), "loss"),
+    (dict(loss="atanh", output_activation="relu"), "loss"),
     (dict(optimizer="adagrad"), "optimizer"),
     (dict(optimizer="nesterov"), "optimizer"),
     (dict(optimizer="adam", momentum=0.9), "optimizer"),
@@ -51,7 +62,7 @@ def test_an_invalid_recipe_names_its_field(fields, field):
 
 
 def test_tol_must_lie_within_the_targets_span():
-    Recipe(targets=(-1.0, 1.0)).check_tol(1.5)
+    Recipe(output_activation="tanh", targets=(-1.0, 1.0)).check_tol(1.5)
     for tol in (0.0, 0.8, 1.0):
         with pytest.raises(RecipeError, match="tol"):
             Recipe(targets=(0.1, 0.9)).check_tol(tol)

@@ -115,13 +115,23 @@ def torch_train(X, Y, params, lr, epochs, recipe, seed):
         opt = torch.optim.SGD(
             groups, lr=lr, momentum=recipe.momentum, nesterov=recipe.optimizer == "nesterov"
         )
-    act = {"logistic": torch.sigmoid, "tanh": torch.tanh}
+    act = {
+        "logistic": torch.sigmoid,
+        "tanh": torch.tanh,
+        "arctan": torch.atan,
+        "symmetric": lambda a: torch.sigmoid(a) - 0.5,
+        "relu": torch.relu,
+        "linear": lambda a: a,
+    }
 
     def loss(rows):
         hidden = act[recipe.activation](Xc[rows] @ p["w_hidden"] + p["b_hidden"])
         a = hidden @ p["w_out"] + p["b_out"]
         if recipe.loss == "xent":
             return F.binary_cross_entropy_with_logits(a, Yc[rows], reduction="sum")
+        if recipe.loss == "atanh":  # whose gradient is Fahlman's 2 atanh(e) f'(a)
+            e = Yc[rows] - act[recipe.output_activation](a)
+            return (2 * e * torch.atanh(e) + torch.log1p(-e * e)).sum()
         return 0.5 * ((Yc[rows] - act[recipe.output_activation](a)) ** 2).sum()
 
     state = seed
@@ -155,6 +165,11 @@ TORCH_RECIPES = [
     # Sign-only rules turn a gradient whose sign is decided at rounding level (a
     # saturated unit) into a whole step: compared on runs that do not saturate.
     Recipe(optimizer="irprop-", eta_plus=1.1, eta_minus=0.3, delta_max=1.0),
+    Recipe(activation="arctan", output_activation="arctan", targets=(-1.0, 1.0), momentum=0.9),
+    Recipe(
+        activation="symmetric", output_activation="symmetric", loss="atanh", targets=(-0.5, 0.5)
+    ),
+    Recipe(activation="relu", output_activation="linear", update="online", targets=(-1.0, 1.0)),
 ]
 
 

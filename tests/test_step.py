@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import FAST_ATOL, FAST_RTOL, libm_exp, libm_tanh
+from conftest import FAST_ATOL, FAST_RTOL, LIBM, libm_exp, libm_tanh
 
 from kernels import get_task, init_batch, init_uniform, reference, tiled, train_batch
 from kernels.recipe import Recipe
@@ -78,6 +78,29 @@ RECIPES = {
     ),
     # rprop-decay's kernels (the same variant), with subnormals flushed.
     "rprop-decay-flush": Recipe(optimizer="rprop", weight_decay=1e-3, subnormals="flush"),
+    # Fahlman's Quickprop set-up with plain steps: symmetric sigmoids, atanh error.
+    "arctan-symmetric-atanh-momentum-prime": Recipe(
+        activation="arctan",
+        output_activation="symmetric",
+        loss="atanh",
+        targets=(-0.5, 0.5),
+        momentum=0.5,
+        prime_offset=0.1,
+    ),
+    "relu-linear-online-decay": Recipe(
+        activation="relu",
+        output_activation="linear",
+        update="online",
+        weight_decay=1e-3,
+        targets=(-1.0, 1.0),
+    ),
+    "symmetric-arctan-shuffled-bipolar": Recipe(
+        activation="symmetric",
+        output_activation="arctan",
+        update="shuffled",
+        inputs="bipolar",
+        targets=(-1.0, 1.0),
+    ),
 }
 #: Each recipe's task (one shape per recipe: its generated kernel compiles once;
 #: small, as compiling takes seconds; test_tiled covers larger shapes).
@@ -95,6 +118,9 @@ TASKS = {
     "irprop-tanh": "parity3",
     "quickprop-decay-xent": "encoder4",
     "rprop-decay-flush": "xor",
+    "arctan-symmetric-atanh-momentum-prime": "encoder3",
+    "relu-linear-online-decay": "xnor",
+    "symmetric-arctan-shuffled-bipolar": "parity3",
 }
 FLOATS = ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "outputs", "loss_curve")
 INTS = ("epoch_solved", "epoch_converged", "epoch_diverged", "epoch_mse_target")
@@ -160,10 +186,14 @@ def _case(name: str, dtype_name: str):
     params = init_batch(
         seeds, X.shape[1], width, Y.shape[1], low, high, dtype=np.dtype(dtype_name).type
     )
-    want = reference.train_batch(X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, **run)
+    want = reference.train_batch(
+        X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, functions=LIBM, **run
+    )
     eps = np.finfo(np.dtype(dtype_name)).eps
     nudged = {k: v + (eps * np.maximum(np.abs(v), 1)).astype(v.dtype) for k, v in params.items()}
-    moved = reference.train_batch(X, Y, nudged, lr, exp=libm_exp, tanh=libm_tanh, **run)
+    moved = reference.train_batch(
+        X, Y, nudged, lr, exp=libm_exp, tanh=libm_tanh, functions=LIBM, **run
+    )
     calm = _well_conditioned(want, moved, dtype_name)
     calm = calm[lr[calm] / (1 - recipe.momentum) <= MAX_STEP]
     return X, Y, params, lr, run, want, calm
@@ -286,7 +316,9 @@ def test_the_general_kernel_on_random_shapes_is_the_reference(case):
     got = train_batch(
         X, Y, params, lr, exp="exact", kernel="general", block=int(rng.choice([1, 4, 256])), **run
     )
-    want = reference.train_batch(X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, **run)
+    want = reference.train_batch(
+        X, Y, params, lr, exp=libm_exp, tanh=libm_tanh, functions=LIBM, **run
+    )
     assert_same(got, want, rtol=0, atol=0)
     for name in ("w_shortcut", "w_hidden2", "b_hidden2"):
         assert (getattr(want, name) is None) == (getattr(got, name) is None), name
@@ -321,7 +353,14 @@ def _loss(X, Y, p, recipe: Recipe) -> float:
     Xc, Yc = recipe.code(X, Y)
 
     def f(kind, a):
-        return np.tanh(a) if kind == "tanh" else 1 / (1 + np.exp(-a))
+        return {
+            "logistic": lambda: 1 / (1 + np.exp(-a)),
+            "tanh": lambda: np.tanh(a),
+            "arctan": lambda: np.arctan(a),
+            "symmetric": lambda: 1 / (1 + np.exp(-a)) - 0.5,
+            "relu": lambda: np.maximum(a, 0.0),
+            "linear": lambda: a,
+        }[kind]()
 
     hidden = f(recipe.activation, Xc @ p["w_hidden"] + p["b_hidden"])
     if "w_hidden2" in p:
@@ -330,6 +369,9 @@ def _loss(X, Y, p, recipe: Recipe) -> float:
     out = f(recipe.output_activation, hidden @ p["w_out"] + direct + p["b_out"])
     if recipe.loss == "xent":
         loss = -np.sum(Yc * np.log(out) + (1 - Yc) * np.log(1 - out))
+    elif recipe.loss == "atanh":  # the integral of 2 atanh(e): its gradient is Fahlman's
+        e = Yc - out
+        loss = np.sum(2 * e * np.arctanh(e) + np.log1p(-e * e))
     else:
         loss = 0.5 * np.sum((Yc - out) ** 2)
     decay = sum(
@@ -351,6 +393,12 @@ GRADIENT_RECIPES = [
     for loss in ("sse", "xent")
     if not (loss == "xent" and out == "tanh")
     for decay in (0.0, 0.01)
+] + [
+    Recipe(activation="arctan", output_activation="arctan", targets=(-1.0, 1.0)),
+    Recipe(activation="symmetric", output_activation="symmetric", targets=(-0.5, 0.5)),
+    Recipe(activation="relu", output_activation="linear", targets=(-1.0, 1.0), weight_decay=0.01),
+    Recipe(activation="tanh", output_activation="symmetric", loss="atanh", targets=(-0.5, 0.5)),
+    Recipe(activation="arctan", loss="atanh"),
 ]
 
 

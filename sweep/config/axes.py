@@ -20,8 +20,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from kernels import DTYPES, EXP_MODES, is_task
-from kernels.recipe import ACTIVATIONS, DEFAULT, INPUTS, LOSSES
+from kernels import DTYPES, EXP_MODES, activations, initialisers, is_task, losses
+from kernels.recipe import DEFAULT, INPUTS
 
 from ..config import specs
 from ..errors import ConfigError
@@ -80,6 +80,12 @@ class Axis:
     def id_default(self) -> Any:
         """The value that leaves the trial id as it was before the axis existed."""
         return None if self.classic else self.parse(self.name, self.default)[0]
+
+
+def _parts(table: tuple, **where: bool) -> str:
+    """A table of parts' entries (those with every ``where`` attribute), with equations."""
+    chosen = [e for e in table if all(getattr(e, k) == v for k, v in where.items())]
+    return ", ".join(f"{e.name} ({e.equation})" for e in chosen)
 
 
 def _names(choices: tuple[str, ...]) -> Callable[[str, tuple], None]:
@@ -219,7 +225,7 @@ AXES: tuple[Axis, ...] = (
         pa.string(),
         DEFAULT.activation,
         specs.name_spec,
-        f"Hidden units: {' or '.join(ACTIVATIONS)}.",
+        f"Hidden units: {_parts(activations.TABLE, hidden=True)}.",
         recipe=True,
     ),
     Axis(
@@ -227,7 +233,8 @@ AXES: tuple[Axis, ...] = (
         pa.string(),
         DEFAULT.output_activation,
         specs.name_spec,
-        f"Output units: {' or '.join(ACTIVATIONS)}.",
+        f"Output units: {_parts(activations.TABLE, output=True)}; the targets must lie "
+        "in the outputs' range.",
         recipe=True,
     ),
     Axis(
@@ -235,8 +242,9 @@ AXES: tuple[Axis, ...] = (
         pa.string(),
         DEFAULT.loss,
         specs.name_spec,
-        f"Training loss: {' or '.join(LOSSES)} (sse: 1/2 sum (y - yhat)^2; xent: "
-        "cross-entropy, logistic outputs and targets in [0, 1] only).",
+        f"Training loss: {', '.join(losses.NAMES)} (README, Parts: squared error, "
+        "cross-entropy of logistic outputs, Fahlman's atanh error, which needs every "
+        "error within (-1, 1)).",
         recipe=True,
     ),
     Axis(
@@ -402,6 +410,14 @@ AXES: tuple[Axis, ...] = (
         "a subnormal matters (Rprop takes no step on a flushed gradient) and makes "
         "saturated networks, which the Rprops make, several times faster.",
         recipe=True,
+    ),
+    Axis(
+        "init",
+        pa.string(),
+        initialisers.NAMES[0],
+        specs.name_spec,
+        f"Initial weights: {_parts(initialisers.TABLE)}; normal and fan-in take --init-radius R.",
+        _names(initialisers.NAMES),
     ),
 )
 

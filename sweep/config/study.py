@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from kernels import default_curve_every
+from kernels import default_curve_every, initialisers
 from kernels.model import CURVE_SCALES
 from kernels.recipe import Recipe, RecipeError
 
@@ -247,6 +247,9 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         any(lo < hi for lo in init_low for hi in init_high),
         f"must be below init_high, got {init_low[0]!r} >= {init_high[0]!r}",
     )
+    radial = [name for name in parsed["init"] if initialisers.BY_NAME[name].radius] + [""]
+    ok = not radial[0] or raw["init_radius"] is not None
+    require("init", ok, f"{radial[0]} draws with a radius: give --init-radius R, not a range")
     if "float32" in parsed["dtype"]:
         big = [v for v in parsed["lr"] if v > float(np.finfo(np.float32).max)]
         require("lr", not big, f"{big[0] if big else 0!r} does not fit in float32")

@@ -111,6 +111,7 @@ def train_chunk(chunk: Chunk) -> BatchResult:
             shape.tol,
             shortcuts=shape.shortcuts,
             width2=shape.width2,
+            scheme=shape.init,
             **run,
         )
     if np.all(seeds[1:] > seeds[:-1]):  # one trial a seed (one lr, say): draw them as they are
@@ -122,6 +123,7 @@ def train_chunk(chunk: Chunk) -> BatchResult:
             shape.init_low,
             shape.init_high,
             DTYPES[shape.dtype],
+            scheme=shape.init,
         )
     else:  # trials of one seed share their initial weights: draw each seed once
         unique_seeds, index = np.unique(seeds, return_inverse=True)
@@ -133,6 +135,7 @@ def train_chunk(chunk: Chunk) -> BatchResult:
             shape.init_low,
             shape.init_high,
             DTYPES[shape.dtype],
+            scheme=shape.init,
         )
         params = {k: np.ascontiguousarray(v[..., index]) for k, v in init.items()}
     # kernels.train_batch loads Numba on first use: in workers, not in a driver

@@ -1,0 +1,60 @@
+"""Tables of parts, compiled: one call that picks a part by its code.
+
+A kind of part (an activation, a loss) is a table: a tuple of entries, each
+with its name, its data and its pieces, plain Python over
+:mod:`kernels.primitives`, all pieces of a kind with one signature. A part's
+code in compiled kernels is its position in its table. :func:`by_code`
+compiles a table's pieces into the one function the kernels call with that
+code; Numba types the code as a literal (it is a constant of every kernel,
+:class:`kernels.recipe.Variant`), so a compiled kernel holds only its own
+part's branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from numba import njit
+from numba.extending import overload
+
+from . import primitives
+from .numerics import JIT, logistic, madd, tanh
+
+#: Options of the compiled pieces. Not cached on disk: a piece is compiled into
+#: the kernels that call it, and those are cached with a stamp of these
+#: sources (kernels.general.SOURCES), so an edit here never leaves a stale
+#: piece inside a cached kernel.
+PIECE = {**JIT, "cache": False}
+
+
+# The primitives pieces are written in (kernels.primitives), compiled: the
+# kernels' own arithmetic (kernels.numerics; ``like`` is overloaded there).
+@overload(primitives.madd, jit_options=JIT)
+def _madd(a, b, c, fast):
+    return lambda a, b, c, fast: madd(a, b, c, fast)
+
+
+@overload(primitives.logistic, jit_options=JIT)
+def _logistic(a, fast):
+    return lambda a, fast: logistic(a, fast)
+
+
+@overload(primitives.tanh, jit_options=JIT)
+def _tanh(a, fast):
+    return lambda a, fast: tanh(a, fast)
+
+
+def by_code(name: str, pieces: Sequence[Callable], arguments: str) -> Callable:
+    """A compiled ``name(code, arguments...)`` that returns ``pieces[code](arguments...)``,
+    each piece compiled.
+
+    Written out as source (one ``if`` per code) so that every branch is a
+    direct call Numba can prune and LLVM can inline.
+    """
+    lines = [f"def {name}(code, {arguments}):"]
+    for code in range(len(pieces) - 1):
+        lines += [f"    if code == {code}:", f"        return piece{code}({arguments})"]
+    lines.append(f"    return piece{len(pieces) - 1}({arguments})")
+    namespace = {f"piece{code}": njit(**PIECE)(piece) for code, piece in enumerate(pieces)}
+    exec(compile("\n".join(lines), f"<kernels.parts.{name}>", "exec"), namespace)  # noqa: S102
+    return njit(**PIECE)(namespace[name])
