@@ -2,6 +2,7 @@
 
     python benchmarks/recipes.py             # B = 4,096 networks, E = 2,000 epochs
     python benchmarks/recipes.py --quick     # B = 1,024, E = 500
+    python benchmarks/recipes.py --previous HEAD~1   # and every recipe in that commit's tree
 
 XOR 2-H-1, the generated (tiled) kernel, fast exp, float64, one thread. Every
 round times each case once, interleaved, so all see the same machine load;
@@ -45,6 +46,10 @@ RECIPES = {
     "online": Recipe(update="online"),
     "tanh hidden": Recipe(activation="tanh"),
     "shuffled (general kernel)": Recipe(update="shuffled"),
+    "arctan hidden": Recipe(activation="arctan"),
+    "symmetric, atanh error": Recipe(
+        activation="symmetric", output_activation="symmetric", loss="atanh", targets=(-0.5, 0.5)
+    ),
 }
 #: What a worker process runs, in its tree: one timing per request (a recipe as
 #: keyword arguments of Recipe, or {} for the notebook's: the release has none).
@@ -98,6 +103,16 @@ class Worker:
             text=True,
         )
 
+    def knows(self, recipe: Recipe) -> bool:
+        """Whether this tree's recipes have every part ``recipe`` names."""
+        names = (recipe.activation, recipe.output_activation, recipe.loss)
+        script = (
+            "import sys; from kernels import recipe as r; names = set(r.ACTIVATIONS) | "
+            f"set(r.LOSSES); sys.exit(0 if {set(names)!r} <= names else 1)"
+        )
+        env = {**os.environ, "PYTHONPATH": str(self.folder), "PYTHONSAFEPATH": "1"}
+        return subprocess.run([sys.executable, "-c", script], env=env).returncode == 0
+
     def ns(self, width: int, batch: int, epochs: int, recipe: Recipe) -> float:
         fields = {} if recipe == Recipe() else dataclasses.asdict(recipe)
         self.proc.stdin.write(f"{width} {batch} {epochs} {json.dumps(fields)}\n")
@@ -142,14 +157,24 @@ def jax_case(width: int, batch: int, epochs: int, recipe: Recipe):
     return timed
 
 
-def measure(batch: int, epochs: int, rounds: int, baseline: str | None) -> list[dict]:
+def measure(
+    batch: int, epochs: int, rounds: int, baseline: str | None, previous: str | None = None
+) -> list[dict]:
     """Rows of (approach, recipe, width, median ns per network-epoch)."""
     cpu = max(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpu})
     here = Worker(cpu)
     before = Worker(cpu, baseline) if baseline else None
+    last = Worker(cpu, previous) if previous else None
     try:
         cases = {}
+        if last is not None:  # every recipe its tree knows, in the same rounds
+            for name, recipe in RECIPES.items():
+                for width in (2, 8, 32) if name == "plain GD" else (8,):
+                    if last.knows(recipe):
+                        cases[("previous", name, width)] = functools.partial(
+                            last.ns, width, batch, epochs, recipe
+                        )
         for width in (2, 8, 32):
             for worker, label in ((here, "kernel"), (before, "release 0.1.0")):
                 if worker is not None:
@@ -175,9 +200,9 @@ def measure(batch: int, epochs: int, rounds: int, baseline: str | None) -> list[
             for key, timed in cases.items():
                 times[key].append(timed())
     finally:
-        here.close()
-        if before is not None:
-            before.close()
+        for worker in (here, before, last):
+            if worker is not None:
+                worker.close()
     return [
         {"approach": a, "recipe": r, "width": w, "ns": statistics.median(t)}
         for (a, r, w), t in times.items()
@@ -200,6 +225,13 @@ def ratios(rows: list[dict]) -> list[str]:
         now, then = ns("kernel", "plain GD", width), ns("release 0.1.0", "plain GD", width)
         if then:
             out.append(f"plain GD, H = {width}: {now / then:.3f}x the release (goal <= 1.03)")
+    for name in RECIPES:
+        for width in (2, 8, 32):
+            then = ns("previous", name, width)
+            if then:
+                goal = " (goal <= 1.03)" if name == "plain GD" else ""
+                ratio = ns("kernel", name, width) / then
+                out.append(f"{name}, H = {width}: {ratio:.3f}x the previous commit{goal}")
     base = ns("kernel", "plain GD", 8)
     goals = {"momentum 0.9": 1.25, "online": 1.6, "tanh hidden": 1.15}
     for name in RECIPES:
@@ -230,6 +262,10 @@ def main() -> None:
         default=BASELINE,
         help=f"git ref of the release to compare with (default {BASELINE}; 'none' to skip)",
     )
+    parser.add_argument(
+        "--previous",
+        help="git ref of a commit to time every recipe it has against (e.g. HEAD~1)",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()
     batch, epochs = (1024, 500) if args.quick else (4096, 2000)
@@ -237,7 +273,8 @@ def main() -> None:
         f"# {cpu_name()}, 1 thread, XOR 2-H-1, float64, fast exp, B = {batch}, "
         f"E = {epochs}, median of {args.repeat} interleaved rounds"
     )
-    rows = measure(batch, epochs, args.repeat, None if args.baseline == "none" else args.baseline)
+    baseline = None if args.baseline == "none" else args.baseline
+    rows = measure(batch, epochs, args.repeat, baseline, args.previous)
     print(format_rows(rows))
     for line in ratios(rows):
         print(line)
