@@ -48,6 +48,9 @@ OPTIMIZERS = {
     "rprop": Recipe(optimizer="rprop"),
     "irprop-": Recipe(optimizer="irprop-"),
     "quickprop": Recipe(optimizer="quickprop"),
+    "rmsprop": Recipe(optimizer="rmsprop"),
+    "adagrad": Recipe(optimizer="adagrad"),
+    "delta-bar-delta": Recipe(optimizer="delta-bar-delta"),
 }
 
 

@@ -160,7 +160,8 @@ def torch_batched(X, Y, params, lr, epochs, dtype=np.float64):
 def jax_optimizer(X, Y, params, lr, epochs, recipe, dtype=np.float64):
     """JAX ``jit(vmap(fori_loop))`` of full-batch training with ``recipe``'s
     optimiser (kernels.recipe.Recipe: gd with or without momentum, nesterov,
-    adam, rprop, irprop-, quickprop; logistic units, squared error), the same
+    adam, rprop, irprop-, quickprop, rmsprop, adagrad, delta-bar-delta;
+    logistic units, squared error), the same
     update rules as kernels.step; returns a callable that runs it (compiled)."""
     import jax
 
@@ -172,6 +173,7 @@ def jax_optimizer(X, Y, params, lr, epochs, recipe, dtype=np.float64):
     b1, b2, eps = recipe.beta1, recipe.beta2, recipe.adam_eps
     up, down, most, least = recipe.eta_plus, recipe.eta_minus, recipe.delta_max, recipe.delta_min
     qmu = recipe.max_factor
+    kappa, phi, theta = recipe.dbd_kappa, recipe.dbd_phi, recipe.dbd_theta
 
     def minus_gradient(p):
         wh, bh, wo, bo = p
@@ -209,6 +211,16 @@ def jax_optimizer(X, Y, params, lr, epochs, recipe, dtype=np.float64):
             jump = jnp.where(big, qmu * c, g / (b - g) * c)
             step = jnp.where(upward | downward, grad_term + jump, lr * g)
             return w + step, (a, g, step)
+        if name == "rmsprop":  # a: the mean square
+            a = recipe.rms_decay * a + (1 - recipe.rms_decay) * g * g
+            return w + lr * g / (jnp.sqrt(a) + recipe.rms_eps), (a, b, c)
+        if name == "adagrad":  # a: the sum of squares
+            a = a + g * g
+            return w + lr * g / (jnp.sqrt(a) + recipe.adagrad_eps), (a, b, c)
+        if name == "delta-bar-delta":  # a: the rates, b: the average g
+            agree = b * g
+            a = jnp.where(agree > 0, a + kappa, jnp.where(agree < 0, a * (1 - phi), a))
+            return w + a * g, (a, (1 - theta) * g + theta * b, c)
         if mu:  # heavy ball or nesterov: a is the velocity
             a = mu * a + lr * g
             return (w + lr * g + mu * a if name == "nesterov" else w + a), (a, b, c)
@@ -221,7 +233,7 @@ def jax_optimizer(X, Y, params, lr, epochs, recipe, dtype=np.float64):
             return tuple(o[0] for o in out), tuple(o[1] for o in out)
 
         p = (wh, bh, wo, bo)
-        first = jnp.full_like if name in ("rprop", "irprop-") else None
+        first = jnp.full_like if name in ("rprop", "irprop-", "delta-bar-delta") else None
         s = tuple(
             (first(w, lr) if first else jnp.zeros_like(w), jnp.zeros_like(w), jnp.zeros_like(w))
             for w in p

@@ -24,6 +24,7 @@ import time
 import numpy as np
 from numba import njit
 
+from kernels import optimizers
 from kernels.general import _update
 from kernels.model import layer_offsets
 from kernels.numerics import JIT
@@ -38,7 +39,7 @@ def _loop(momentum: int, optimizer: int):
     MOMENTUM, OPTIMIZER = momentum, optimizer
 
     @njit(**{**JIT, "cache": False})
-    def run(th, g0, grad, vel, lr, consts, pw, scale, live, check, offsets, reps):
+    def run(th, g0, grad, vel, lr, consts, own, pair, pw, scale, live, check, offsets, reps):
         bh, w2, b2, wo, bo, ws = offsets
         for _ in range(reps):
             for r in range(g0.shape[0]):  # _update clears grad; both pay this copy
@@ -54,6 +55,8 @@ def _loop(momentum: int, optimizer: int):
                 vel,
                 lr,
                 consts,
+                own,
+                pair,
                 pw,
                 scale,
                 live,
@@ -87,14 +90,34 @@ def update_ns(
     g0 = rng.normal(0.0, 1e-2, (rows, batch))
     lr = np.full(batch, 0.1)
     state = TrainState.initial(recipe, rows, lr, None)
-    consts = tuple(float(x) for x in recipe.constants[:10])  # all but the prime offset
+    names = ("momentum", "weight_decay", "beta1", "beta2", "adam_eps", "eta_plus", "eta_minus")
+    consts = tuple(
+        float(getattr(recipe, n)) for n in (*names, "delta_max", "delta_min", "max_factor")
+    )
+    own = tuple(float(getattr(recipe, n)) for n in optimizers.step_settings(recipe.optimizer))
+    pair = len(optimizers.BY_NAME[recipe.optimizer].state) > 1
     variant = recipe.variant
     run = _loop(variant.momentum, variant.optimizer)
     grad, scale = np.zeros_like(th), np.empty((2, batch))
     live, check = np.ones(batch, dtype=np.bool_), np.zeros(batch)
 
     def once(n: int) -> None:
-        run(th, g0, grad, state.velocity, lr, consts, state.powers, scale, live, check, offsets, n)
+        run(
+            th,
+            g0,
+            grad,
+            state.velocity,
+            lr,
+            consts,
+            own,
+            pair,
+            state.powers,
+            scale,
+            live,
+            check,
+            offsets,
+            n,
+        )
 
     once(1)  # compiles
     times = []

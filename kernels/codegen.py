@@ -39,7 +39,7 @@ import numpy as np
 
 from .general import source_stamp
 from .model import param_offsets
-from .recipe import Variant
+from .recipe import Constants, Variant
 
 #: Bump to regenerate every cached kernel.
 GENERATOR_VERSION = 5
@@ -57,10 +57,8 @@ N_EVENTS = 5
 _ENV_CACHE = "SWEEP_KERNEL_CACHE"
 #: What a generated kernel is called with (see :func:`run`).
 SIGNATURE = (
-    "theta, lr, events, curve, outputs, final_loss, work, epochs, tol, margin, "
-    "mse_target, momentum, weight_decay, beta1, beta2, adam_eps, eta_plus, "
-    "eta_minus, delta_max, delta_min, max_factor, prime_offset, points, early_stop, "
-    "stop"
+    "theta, lr, events, curve, outputs, final_loss, work, epochs, tol, margin, mse_target, "
+    f"{', '.join(Constants._fields)}, points, early_stop, stop"
 )
 
 

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from . import model
+from . import model, optimizers
 from .numerics import JIT, madd
 from .orders import draw_order
-from .recipe import ADAM, BATCH, IRPROP, QUICKPROP, RPROP, SHUFFLED, Variant
+from .recipe import ADAM, BATCH, IRPROP, QUICKPROP, RPROP, SHUFFLED, Constants, Variant
 from .step import (
     activate,
     adam,
@@ -38,6 +38,7 @@ from .step import (
     descend,
     hidden_delta,
     observe,
+    optimizer_step,
     output_delta,
     quickprop,
     record,
@@ -53,6 +54,7 @@ SOURCES = (
     "parts.py",
     "activations.py",
     "losses.py",
+    "optimizers.py",
     "step.py",
     "recipe.py",
     "orders.py",
@@ -398,6 +400,8 @@ def _update(
     vel,
     lr,
     consts,
+    own,
+    pair,
     pw,
     scale,
     live,
@@ -417,7 +421,9 @@ def _update(
     moments; Rprop: step sizes, kept gradients, last changes; Quickprop: kept
     gradients, last changes). ``consts``:
     (mu, lambda, beta1, beta2, eps, eta+, eta-, delta max, delta min, Quickprop's
-    mu); ``pw``: each network's beta1^t and beta2^t, Adam's bias corrections
+    mu); ``own``: the settings of an optimiser with a table step, in its
+    order, and ``pair`` whether it keeps two state blocks; ``pw``: each
+    network's beta1^t and beta2^t, Adam's bias corrections
     (advanced here to this update's t), and ``scale`` their factors
     (:func:`~kernels.step.adam_scales`, written here). ``check`` collects new * 0, NaN
     exactly when a new parameter is not finite."""
@@ -431,7 +437,17 @@ def _update(
     for r in range(rows):
         weight = r < bh or w2 <= r < b2 or wo <= r < bo or r >= ws
         for j in range(nb):
-            if optimizer == QUICKPROP:
+            if optimizer >= optimizers.FIRST_STEPPED:
+                s0 = vel[r, j]
+                s1 = vel[rows + r, j] if pair else zero
+                g = madd(-lam_t, th[r, j], grad[r, j], fast) if decay and weight else grad[r, j]
+                w, s0, s1 = optimizer_step(
+                    optimizer, th[r, j], g, s0, s1, lr[j], own[0], own[1], own[2], fast
+                )
+                vel[r, j] = s0 if live[j] else vel[r, j]
+                if pair:
+                    vel[rows + r, j] = s1 if live[j] else vel[rows + r, j]
+            elif optimizer == QUICKPROP:
                 gp, dw = vel[r, j], vel[rows + r, j]
                 if weight:
                     w, gp, dw = quickprop(
@@ -545,6 +561,9 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
     ONLINE = UPDATE != BATCH
     SHUFFLE = UPDATE == SHUFFLED
     STAMP = source_stamp()  # in the closure: part of Numba's cache key
+    entry = optimizers.TABLE[OPTIMIZER]
+    OWN0, OWN1, OWN2 = map(Constants._fields.index, optimizers.step_settings(entry.name))
+    PAIR = len(entry.state) > 1
 
     @njit(**JIT)
     def train_block(
@@ -607,6 +626,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
         most, least = dt(hyper.delta_max), dt(hyper.delta_min)
         consts = (mu_t, lam_t, b1, b2, eps, up, down, most, least, dt(hyper.max_factor))
         po = dt(hyper.prime_offset)
+        own = (dt(hyper[OWN0]), dt(hyper[OWN1]), dt(hyper[OWN2]))
         stopping = False
         nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)
         for k in range(epochs + 1):
@@ -710,6 +730,8 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                     vel,
                     lr,
                     consts,
+                    own,
+                    PAIR,
                     pw,
                     scale,
                     live,
@@ -767,6 +789,8 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                         vel,
                         lr,
                         consts,
+                        own,
+                        PAIR,
                         pw,
                         scale,
                         live,
@@ -829,6 +853,8 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                         vel,
                         lr,
                         consts,
+                        own,
+                        PAIR,
                         pw,
                         scale,
                         live,

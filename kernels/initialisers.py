@@ -83,7 +83,7 @@ TABLE = (
     Initialiser(
         "uniform",
         _uniform,
-        "U[low, high) (--init-low, --init-high, or [-R, R) with --init-radius)",
+        "U[low, high)",
         "the notebook: np.random.uniform",
         radius=False,
     ),

@@ -18,21 +18,22 @@ naming the field, which the sweep turns into its one-line error.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import platform
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, make_dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from . import activations, losses
+from . import activations, losses, optimizers
 
 #: Names of each choice; a name's position is its code in compiled kernels.
 ACTIVATIONS = activations.NAMES
 LOSSES = losses.NAMES
 UPDATES = ("batch", "online", "shuffled")
 INPUTS = ("binary", "bipolar")
-OPTIMIZERS = ("gd", "nesterov", "adam", "rprop", "irprop-", "quickprop")
+OPTIMIZERS = optimizers.NAMES
 #: Subnormal numbers kept (IEEE) or flushed to zero (kernels.subnormals; x86 only).
 SUBNORMALS = ("keep", "flush")
 
@@ -44,20 +45,14 @@ ADAM, RPROP, IRPROP, QUICKPROP = (
     OPTIMIZERS.index(name) for name in ("adam", "rprop", "irprop-", "quickprop")
 )
 #: Optimisers that adapt each step to the whole task's gradient: batch updates only.
-BATCH_ONLY = ("rprop", "irprop-", "quickprop")
+BATCH_ONLY = tuple(entry.name for entry in optimizers.TABLE if entry.batch_only)
 #: Settings only some optimisers use, with the optimisers that use them.
 OPTIMIZER_SETTINGS = {
-    "beta1": ("adam",),
-    "beta2": ("adam",),
-    "adam_eps": ("adam",),
-    "eta_plus": ("rprop", "irprop-"),
-    "eta_minus": ("rprop", "irprop-"),
-    "delta_max": ("rprop", "irprop-"),
-    "delta_min": ("rprop", "irprop-"),
-    "max_factor": ("quickprop",),
+    s.name: tuple(e.name for e in optimizers.TABLE if s.name in e.settings)
+    for s in optimizers.SETTINGS
 }
 #: Quantities of state each optimiser keeps per parameter (a block of rows each).
-STATE_SLOTS = {"gd": 0, "nesterov": 1, "adam": 2, "rprop": 3, "irprop-": 2, "quickprop": 2}
+STATE_SLOTS = {entry.name: len(entry.state) for entry in optimizers.TABLE}
 
 
 class RecipeError(ValueError):
@@ -90,20 +85,13 @@ class Variant(NamedTuple):
     prime: bool = False
 
 
-class Constants(NamedTuple):
-    """A recipe's numbers, as the general kernel receives them (run-time values)."""
-
-    momentum: float
-    weight_decay: float
-    beta1: float
-    beta2: float
-    adam_eps: float
-    eta_plus: float
-    eta_minus: float
-    delta_max: float
-    delta_min: float
-    max_factor: float
-    prime_offset: float
+#: A recipe's numbers, as the general kernel receives them (run-time values):
+#: momentum, weight decay, every optimiser setting, the sigmoid-prime offset.
+Constants = NamedTuple(
+    "Constants",
+    [(name, float) for name in ("momentum", "weight_decay", *optimizers.BY_SETTING)]
+    + [("prime_offset", float)],
+)
 
 
 def format_number(value: float) -> str:
@@ -113,8 +101,8 @@ def format_number(value: float) -> str:
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """How networks are trained (see the module docstring and :mod:`kernels.model`)."""
+class _Choices:
+    """The recipe's fields but the optimisers' settings (:class:`Recipe` adds them)."""
 
     activation: str = "logistic"
     output_activation: str = "logistic"
@@ -125,14 +113,6 @@ class Recipe:
     inputs: str = "binary"
     targets: tuple[float, float] = (0.0, 1.0)
     optimizer: str = "gd"
-    beta1: float = 0.9
-    beta2: float = 0.999
-    adam_eps: float = 1e-8
-    eta_plus: float = 1.2
-    eta_minus: float = 0.5
-    delta_max: float = 50.0
-    delta_min: float = 1e-6
-    max_factor: float = 1.75
     prime_offset: float = 0.0
     subnormals: str = "keep"
 
@@ -165,14 +145,9 @@ class Recipe:
 
         number("momentum", lambda v: 0 <= v < 1, "in [0, 1)")
         number("weight_decay", lambda v: v >= 0, "finite and at least 0")
-        number("beta1", lambda v: 0 <= v < 1, "in [0, 1)")
-        number("beta2", lambda v: 0 <= v < 1, "in [0, 1)")
-        number("adam_eps", lambda v: v > 0, "positive and finite")
-        number("eta_plus", lambda v: v > 1, "above 1")
-        number("eta_minus", lambda v: 0 < v < 1, "in (0, 1)")
-        number("delta_min", lambda v: v > 0, "positive")
-        number("delta_max", lambda v: v > self.delta_min, "above delta_min")
-        number("max_factor", lambda v: v > 0, "positive")
+        for setting in sorted(optimizers.SETTINGS, key=lambda s: bool(s.above)):
+            least = getattr(self, setting.above) if setting.above else -math.inf
+            number(setting.name, lambda v, s=setting, m=least: s.ok(v) and v > m, setting.valid)
         number("prime_offset", lambda v: v >= 0, "finite and at least 0")
         self._check_optimizer()
         if self.subnormals == "flush" and platform.machine().lower() not in ("x86_64", "amd64"):
@@ -195,30 +170,31 @@ class Recipe:
 
     def _check_optimizer(self) -> None:
         """The optimiser with the settings it gives a meaning to, and no others."""
-        name, mu = self.optimizer, self.momentum
-        if name == "nesterov" and mu == 0:
+        entry, mu = optimizers.BY_NAME[self.optimizer], self.momentum
+        if entry.momentum == "needed" and mu == 0:
             raise RecipeError(
                 "optimizer",
-                "nesterov needs momentum > 0 (its look-ahead is the momentum term), got momentum 0",
+                f"{entry.name} needs momentum > 0 (its look-ahead is the momentum term), "
+                "got momentum 0",
             )
-        if STATE_SLOTS[name] > 1 and mu > 0:  # a rule with state of its own
+        if entry.momentum == "none" and mu > 0:
             raise RecipeError(
                 "optimizer",
-                f"{name} has no heavy-ball momentum; momentum must be 0 with it, got {mu!r}",
+                f"{entry.name} has no heavy-ball momentum; momentum must be 0 with it, got {mu!r}",
             )
-        if name in BATCH_ONLY and self.update != "batch":
+        if entry.batch_only and self.update != "batch":
             raise RecipeError(
                 "optimizer",
-                f"{name} adapts each step to the whole task's "
+                f"{entry.name} adapts each step to the whole task's "
                 f"gradient: batch updates only, got {self.update}",
             )
-        for setting, users in OPTIMIZER_SETTINGS.items():
-            value, default = getattr(self, setting), self.__dataclass_fields__[setting].default
-            if name not in users and value != default:
+        for setting in optimizers.SETTINGS:
+            value, users = getattr(self, setting.name), OPTIMIZER_SETTINGS[setting.name]
+            if setting.name not in entry.settings and value != setting.default:
                 raise RecipeError(
-                    setting,
+                    setting.name,
                     f"only {', '.join(users)} uses it (optimizer is "
-                    f"{name}); leave it at {default!r}",
+                    f"{entry.name}); leave it at {setting.default!r}",
                 )
 
     def check_tol(self, tol: float) -> None:
@@ -288,7 +264,16 @@ class Recipe:
         return np.where(np.asarray(Y) > 0.5, 1.0, -1.0)
 
 
+Recipe = make_dataclass(
+    "Recipe",
+    [(s.name, float, dataclasses.field(default=s.default)) for s in optimizers.SETTINGS],
+    bases=(_Choices,),
+    frozen=True,
+)
+Recipe.__module__ = __name__
+Recipe.__doc__ = """How networks are trained (see the module docstring and
+:mod:`kernels.model`): the choices of :class:`_Choices` and every optimiser
+setting of :data:`kernels.optimizers.SETTINGS`, each at its default."""
+
 #: The notebook's recipe.
 DEFAULT = Recipe()
-#: Recipe fields, in order.
-RECIPE_FIELDS = tuple(f.name for f in fields(Recipe))

@@ -200,6 +200,8 @@ class _Net:
                 self._quickprop(name, w, g, lr)
             elif r.optimizer in ("rprop", "irprop-"):
                 self._rprop(name, w, g, lr)
+            elif r.optimizer in ADAPTIVE:
+                ADAPTIVE[r.optimizer](self, name, w, g, lr)
             elif r.optimizer == "adam":  # torch.optim.Adam's arithmetic (kernels.step.adam)
                 m = (one - self.b1) * g + self.b1 * self.velocity[name]
                 s = (one - self.b2) * g * g + self.b2 * self.second[name]
@@ -269,6 +271,41 @@ def _draw(generator, scheme: str, init: tuple[float, float], shapes: dict) -> di
             for name, shape in shapes.items()
         }
     return {name: generator.uniform(low, radius, shape) for name, shape in shapes.items()}
+
+
+def _rmsprop(net: _Net, name: str, w: np.ndarray, g: np.ndarray, lr) -> None:
+    """RMSprop (torch.optim.RMSprop, alpha = rms_decay): v <- a v + (1 - a) g^2,
+    w <- w + lr g / (sqrt(v) + eps), with g minus the gradient."""
+    a, eps = w.dtype.type(net.recipe.rms_decay), w.dtype.type(net.recipe.rms_eps)
+    v = ((1.0 - a) * g) * g + a * net.velocity[name]
+    net.velocity[name] = v
+    setattr(net, name, w + (lr * g) / (np.sqrt(v) + eps))
+
+
+def _adagrad(net: _Net, name: str, w: np.ndarray, g: np.ndarray, lr) -> None:
+    """AdaGrad (torch.optim.Adagrad): s <- s + g^2, w <- w + lr g / (sqrt(s) + eps)."""
+    total = g * g + net.velocity[name]
+    net.velocity[name] = total
+    setattr(net, name, w + (lr * g) / (np.sqrt(total) + w.dtype.type(net.recipe.adagrad_eps)))
+
+
+def _delta_bar_delta(net: _Net, name: str, w: np.ndarray, g: np.ndarray, lr) -> None:
+    """Jacobs (1988): each weight's own rate, from lr, grows by kappa while g has the
+    sign of its running average (weight theta on the past), shrinks by phi when not;
+    w <- w + rate g."""
+    r, t = net.recipe, w.dtype.type
+    rate = net.steps.setdefault(name, np.full_like(w, lr))
+    bar = net.kept[name]
+    agree = bar * g
+    rate = np.where(agree > 0, rate + t(r.dbd_kappa), rate)
+    rate = np.where(agree < 0, rate * (1.0 - t(r.dbd_phi)), rate)
+    net.steps[name] = rate
+    net.kept[name] = (1.0 - t(r.dbd_theta)) * g + t(r.dbd_theta) * bar
+    setattr(net, name, rate * g + w)
+
+
+#: The optimisers written as functions of one parameter array.
+ADAPTIVE = {"rmsprop": _rmsprop, "adagrad": _adagrad, "delta-bar-delta": _delta_bar_delta}
 
 
 def _in_recipe_arithmetic(train: Callable) -> Callable:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import activations, losses
+from . import activations, losses, optimizers
 from .numerics import like, madd
 from .parts import PIECE, by_code
 from .recipe import NESTEROV, RPROP
@@ -34,6 +34,19 @@ activate = by_code("activate", [entry.forward for entry in activations.TABLE], "
 #: ``slope(code, y, fast)``: the activation's derivative, from its output ``y``.
 slope = by_code("slope", [entry.slope for entry in activations.TABLE], "y, fast")
 _loss_delta = by_code("loss_delta", [entry.delta for entry in losses.TABLE], "e, d, fast")
+
+
+def _own_rule(w, g, s0, s1, lr, c0, c1, c2, fast):
+    return w, s0, s1  # never called: these optimisers' rules are the pieces below
+
+
+#: ``optimizer_step(code, w, g, s0, s1, lr, c0, c1, c2, fast)``: one update of a
+#: parameter by an optimiser with a table ``step`` (see :mod:`kernels.optimizers`).
+optimizer_step = by_code(
+    "optimizer_step",
+    [entry.step or _own_rule for entry in optimizers.TABLE],
+    "w, g, s0, s1, lr, c0, c1, c2, fast",
+)
 
 
 @njit(**PIECE)

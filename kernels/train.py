@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from . import general, tiled
+from . import general, optimizers, tiled
 from .choose import choose_kernel
 from .model import EXP_MODES, KERNELS, SHORTCUT, BatchResult, curve_epochs, flatten, unflatten
 from .numerics import JIT
@@ -42,12 +42,13 @@ class TrainState:
     def initial(
         cls, recipe: Recipe, rows: int, lr: np.ndarray, seeds: np.ndarray | None
     ) -> TrainState:
-        """The state before the first update: zero, but Rprop's step sizes (the
-        learning rate, its initial step) and the orders (from the seeds)."""
+        """The state before the first update: each state block at its optimiser's
+        initial value (:data:`kernels.optimizers.TABLE`; "lr": the learning rate,
+        as the Rprops' initial steps) and the orders (from the seeds)."""
         n, dtype = lr.shape[0], lr.dtype
         velocity = np.zeros((recipe.state_slots * rows, n), dtype=dtype)
-        if recipe.optimizer in ("rprop", "irprop-"):
-            velocity[:rows] = lr
+        for k, initial in enumerate(optimizers.BY_NAME[recipe.optimizer].state):
+            velocity[k * rows : (k + 1) * rows] = lr if initial == "lr" else initial
         orders = np.zeros(n, dtype=np.uint64)
         if recipe.update == "shuffled":
             if seeds is None:

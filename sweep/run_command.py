@@ -15,9 +15,9 @@ from .runner.execute import release_workers
 
 #: Help of the run's settings that are not axes (the axes' is in sweep.config.axes).
 _SETTINGS = {
-    "init_radius": "Initial weights ~ uniform[-R, R) (or with --init normal or fan-in, R is "
-    "their radius): paired ranges (comma list of R), stored as init_low = -R, init_high = R; "
-    "instead of --init-low/--init-high, which cross.",
+    "init_radius": "Initial weights ~ uniform[-R, R), or R is the radius of --init: paired "
+    "ranges (comma list of R), stored as init_low = -R, init_high = R; instead of "
+    "--init-low/--init-high, which cross.",
     "samples": "Sample N points of the axes given as distributions (uniform:A:B, "
     "loguniform:A:B; randint:A:B for width and epochs), crossed with the listed axes and "
     "the seeds: --seeds 0:10 --lr loguniform:0.01:10 --samples 64 is 640 trials.",

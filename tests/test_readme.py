@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import sweep
-from kernels import activations, losses
+from kernels import activations, initialisers, losses, optimizers
 from sweep.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,18 +49,34 @@ def test_the_readme_is_a_guide_and_links_its_details():
             assert f"docs/{page.name}" in text, page.name
 
 
-def test_the_table_of_parts_is_the_tables_in_kernels():
-    rows = [line for line in README.read_text().splitlines() if "| activation (" in line]
-    rows += [line for line in README.read_text().splitlines() if "| loss |" in line]
-    want = []
+def parts_rows() -> list[str]:
+    """The README's table of parts, row by row, from the tables in kernels/."""
+    rows = []
     for e in activations.TABLE:
         where = ", ".join(k for k in ("hidden", "output") if getattr(e, k))
-        want.append(
+        rows.append(
             f"| `{e.name}` | activation ({where}) | {e.equation}; f′ = {e.derivative} "
             f"| outputs in [{e.low:g}, {e.high:g}] | {e.source} |"
         )
-    want += [f"| `{x.name}` | loss | {x.equation} | {x.needs} | {x.source} |" for x in losses.TABLE]
-    assert rows == want
+    rows += [f"| `{x.name}` | loss | {x.equation} | {x.needs} | {x.source} |" for x in losses.TABLE]
+    for o in optimizers.TABLE:
+        flags = [
+            f"--{n.replace('_', '-')} {optimizers.BY_SETTING[n].default:g}" for n in o.settings
+        ]
+        if o.momentum != "none":
+            flags.append(f"--momentum {'> 0' if o.momentum == 'needed' else '>= 0'}")
+        kind = "optimiser (batch updates)" if o.batch_only else "optimiser"
+        rows.append(f"| `{o.name}` | {kind} | {o.equation} | `{'`, `'.join(flags)}` | {o.source} |")
+    for i in initialisers.TABLE:
+        flags = "`--init-radius R`" if i.radius else "`--init-low`, `--init-high`"
+        rows.append(f"| `{i.name}` | initialiser | {i.equation} | {flags} | {i.source} |")
+    return rows
+
+
+def test_the_table_of_parts_is_the_tables_in_kernels():
+    kinds = ("| activation (", "| loss |", "| optimiser", "| initialiser |")
+    rows = [line for line in README.read_text().splitlines() if any(k in line for k in kinds)]
+    assert rows == parts_rows()
 
 
 def test_analyse_example(tmp_path, monkeypatch):

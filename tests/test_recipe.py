@@ -33,7 +33,7 @@ BAD = [
     (dict(loss="atanh", output_activation="tanh", targets=(-1.0, 1.0)), "loss"),
     (dict(loss="atanh", output_activation="linear"), "loss"),
     (dict(loss="atanh", output_activation="relu"), "loss"),
-    (dict(optimizer="adagrad"), "optimizer"),
+    (dict(optimizer="lbfgs"), "optimizer"),
     (dict(optimizer="nesterov"), "optimizer"),
     (dict(optimizer="adam", momentum=0.9), "optimizer"),
     (dict(beta1=0.5), "beta1"),
@@ -49,6 +49,14 @@ BAD = [
     (dict(optimizer="quickprop", update="shuffled"), "optimizer"),
     (dict(max_factor=2.0), "max_factor"),
     (dict(optimizer="quickprop", max_factor=0.0), "max_factor"),
+    (dict(optimizer="rmsprop", momentum=0.5), "optimizer"),
+    (dict(rms_decay=0.5), "rms_decay"),  # a setting of another optimiser
+    (dict(optimizer="adagrad", rms_eps=1e-6), "rms_eps"),
+    (dict(optimizer="rmsprop", rms_decay=1.0), "rms_decay"),
+    (dict(optimizer="adagrad", adagrad_eps=0.0), "adagrad_eps"),
+    (dict(optimizer="delta-bar-delta", update="online"), "optimizer"),
+    (dict(optimizer="delta-bar-delta", dbd_phi=1.0), "dbd_phi"),
+    (dict(optimizer="delta-bar-delta", dbd_kappa=-0.1), "dbd_kappa"),
     (dict(prime_offset=-0.1), "prime_offset"),
     (dict(prime_offset=float("nan")), "prime_offset"),
 ]

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from kernels import get_task, init_uniform
+from kernels.model import PARAM_NAMES
 from kernels.recipe import Recipe
-from kernels.reference import shuffled_order, train_one
+from kernels.reference import ADAPTIVE as REFERENCE_RULES
+from kernels.reference import _Net, shuffled_order, train_one
 
 
 def notebook_loop(seed: int, lr: float, epochs: int):
@@ -89,7 +91,9 @@ def torch_train(X, Y, params, lr, epochs, recipe, seed):
     sign change it forgets the gradient and does not move, where Riedmiller &
     Braun's Rprop undoes its last change; its lr is the initial step size.
     Their weight_decay adds lambda w to g, as ours, here on the weights only (a
-    parameter group without it for the biases; Rprop has none).
+    parameter group without it for the biases; Rprop has none). torch.optim.RMSprop
+    (alpha: our rms_decay) and torch.optim.Adagrad add their eps outside the
+    square root, as ours do.
     """
     torch = pytest.importorskip("torch")  # the [test] extra installs it
     import torch.nn.functional as F
@@ -107,6 +111,10 @@ def torch_train(X, Y, params, lr, epochs, recipe, seed):
             etas=(recipe.eta_minus, recipe.eta_plus),
             step_sizes=(recipe.delta_min, recipe.delta_max),
         )
+    elif recipe.optimizer == "rmsprop":
+        opt = torch.optim.RMSprop(groups, lr=lr, alpha=recipe.rms_decay, eps=recipe.rms_eps)
+    elif recipe.optimizer == "adagrad":
+        opt = torch.optim.Adagrad(groups, lr=lr, eps=recipe.adagrad_eps)
     elif recipe.optimizer == "adam":
         opt = torch.optim.Adam(
             groups, lr=lr, betas=(recipe.beta1, recipe.beta2), eps=recipe.adam_eps
@@ -165,6 +173,10 @@ TORCH_RECIPES = [
     # Sign-only rules turn a gradient whose sign is decided at rounding level (a
     # saturated unit) into a whole step: compared on runs that do not saturate.
     Recipe(optimizer="irprop-", eta_plus=1.1, eta_minus=0.3, delta_max=1.0),
+    Recipe(optimizer="rmsprop"),
+    Recipe(optimizer="rmsprop", update="online", weight_decay=1e-3, rms_decay=0.99),
+    Recipe(optimizer="adagrad"),
+    Recipe(optimizer="adagrad", update="shuffled", weight_decay=1e-3, adagrad_eps=1e-6),
     Recipe(activation="arctan", output_activation="arctan", targets=(-1.0, 1.0), momentum=0.9),
     Recipe(
         activation="symmetric", output_activation="symmetric", loss="atanh", targets=(-0.5, 0.5)
@@ -279,3 +291,20 @@ def test_quickprop_is_fahlmans_published_rule(mu, prime_offset):
                 ours[name], theirs[name], rtol=1e-9, atol=1e-12, err_msg=name
             )
     assert set(seen) == {"gradient term", "largest step", "parabola", "gradient descent"}
+
+
+def test_delta_bar_delta_is_jacobs_rule():
+    # One weight by hand: its rate starts at lr, grows by kappa while minus the
+    # gradient g keeps the sign of its running average, shrinks by phi when not.
+    recipe = Recipe(optimizer="delta-bar-delta", dbd_kappa=0.05, dbd_phi=0.5, dbd_theta=0.7)
+    net = _Net({n: np.zeros((1, 1)) for n in PARAM_NAMES}, recipe, np.dtype(float), {})
+    w, rate, bar = 0.0, 0.1, 0.0
+    for g in (1.0, 2.0, 0.5, -1.0, -1.0, 3.0):
+        if bar * g > 0:
+            rate += 0.05
+        elif bar * g < 0:
+            rate *= 0.5
+        w, bar = w + rate * g, 0.3 * g + 0.7 * bar
+        REFERENCE_RULES["delta-bar-delta"](net, "wo", net.wo, np.array([[g]]), 0.1)
+        assert net.wo[0, 0] == pytest.approx(w, rel=1e-15)
+        assert net.steps["wo"][0, 0] == pytest.approx(rate, rel=1e-15)

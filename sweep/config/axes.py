@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from kernels import DTYPES, EXP_MODES, activations, initialisers, is_task, losses
+from kernels import DTYPES, EXP_MODES, activations, initialisers, is_task, losses, optimizers
 from kernels.recipe import DEFAULT, INPUTS
 
 from ..config import specs
@@ -86,6 +86,27 @@ def _parts(table: tuple, **where: bool) -> str:
     """A table of parts' entries (those with every ``where`` attribute), with equations."""
     chosen = [e for e in table if all(getattr(e, k) == v for k, v in where.items())]
     return ", ".join(f"{e.name} ({e.equation})" for e in chosen)
+
+
+def _setting_axes(settings: tuple) -> tuple[Axis, ...]:
+    """The axes of optimiser settings (:data:`kernels.optimizers.SETTINGS`)."""
+    return tuple(
+        Axis(
+            s.name,
+            pa.float64(),
+            s.default,
+            specs.float_spec,
+            f"{s.help} ({s.valid}; "
+            f"{', '.join(e.name for e in optimizers.TABLE if s.name in e.settings)} only)",
+            recipe=True,
+        )
+        for s in settings
+    )
+
+
+def _which(table: tuple, test: Callable[[Any], bool], what: str) -> str:
+    """``"what: a, b; "``: the names of a table's entries that pass ``test``."""
+    return f"{what}: {', '.join(e.name for e in table if test(e))}; "
 
 
 def _names(choices: tuple[str, ...]) -> Callable[[str, tuple], None]:
@@ -242,9 +263,9 @@ AXES: tuple[Axis, ...] = (
         pa.string(),
         DEFAULT.loss,
         specs.name_spec,
-        f"Training loss: {', '.join(losses.NAMES)} (README, Parts: squared error, "
-        "cross-entropy of logistic outputs, Fahlman's atanh error, which needs every "
-        "error within (-1, 1)).",
+        "Training loss (README, Parts): "
+        + ", ".join(f"{entry.name} (with {entry.needs})" for entry in losses.TABLE)
+        + ".",
         recipe=True,
     ),
     Axis(
@@ -287,80 +308,19 @@ AXES: tuple[Axis, ...] = (
         pa.string(),
         DEFAULT.optimizer,
         specs.name_spec,
-        "gd (gradient descent; with --momentum, heavy ball), nesterov (Nesterov "
-        "momentum, as torch.optim.SGD(nesterov=True): v <- mu v - lr g, w <- w - lr g + "
-        "mu v; needs --momentum > 0), adam (Kingma & Ba 2015, as torch.optim.Adam; "
-        "--beta1, --beta2, --adam-eps), rprop (Riedmiller & Braun 1993, with "
-        "weight-backtracking), irprop- (Igel & Hüsken 2000, as torch.optim.Rprop) or "
-        "quickprop (Fahlman 1988; --lr is its gradient term's rate, --max-factor its "
-        "mu); the Rprops take --lr as the initial step size; these three batch updates "
-        "only.",
+        f"{', '.join(optimizers.NAMES)} (README, Parts). gd is gradient descent, with "
+        "--momentum the heavy ball; "
+        + _which(optimizers.TABLE, lambda e: e.momentum == "needed", "momentum > 0 needed")
+        + _which(optimizers.TABLE, lambda e: e.momentum == "none", "no momentum")
+        + _which(optimizers.TABLE, lambda e: e.batch_only, "batch updates only")
+        + _which(optimizers.TABLE, lambda e: "lr" in e.state, "each weight's first step is --lr")
+        + "their settings are the flags below, each refused by the optimisers that do not "
+        "use it.",
         recipe=True,
     ),
-    Axis(
-        "beta1",
-        pa.float64(),
-        DEFAULT.beta1,
-        specs.float_spec,
-        "Adam's decay of the first moment, in [0, 1).",
-        recipe=True,
-    ),
-    Axis(
-        "beta2",
-        pa.float64(),
-        DEFAULT.beta2,
-        specs.float_spec,
-        "Adam's decay of the second moment, in [0, 1).",
-        recipe=True,
-    ),
-    Axis(
-        "adam_eps",
-        pa.float64(),
-        DEFAULT.adam_eps,
-        specs.float_spec,
-        "Adam's epsilon, added to the root of the second moment (> 0).",
-        recipe=True,
-    ),
-    Axis(
-        "eta_plus",
-        pa.float64(),
-        DEFAULT.eta_plus,
-        specs.float_spec,
-        "Rprop's growth of a step size while its gradient keeps its sign (> 1).",
-        recipe=True,
-    ),
-    Axis(
-        "eta_minus",
-        pa.float64(),
-        DEFAULT.eta_minus,
-        specs.float_spec,
-        "Rprop's shrinking of a step size when its gradient changes sign, in (0, 1).",
-        recipe=True,
-    ),
-    Axis(
-        "delta_max",
-        pa.float64(),
-        DEFAULT.delta_max,
-        specs.float_spec,
-        "Rprop's largest step size.",
-        recipe=True,
-    ),
-    Axis(
-        "delta_min",
-        pa.float64(),
-        DEFAULT.delta_min,
-        specs.float_spec,
-        "Rprop's smallest step size (> 0).",
-        recipe=True,
-    ),
-    Axis(
-        "max_factor",
-        pa.float64(),
-        DEFAULT.max_factor,
-        specs.float_spec,
-        "Quickprop's mu: no step more than mu times the last one (> 0).",
-        recipe=True,
-    ),
+    # Axes keep their places (an id lists the axes off their defaults in this
+    # order): the settings from rms_decay on come last.
+    *_setting_axes(optimizers.SETTINGS[:8]),
     Axis(
         "width2",
         pa.int64(),
@@ -411,12 +371,15 @@ AXES: tuple[Axis, ...] = (
         "saturated networks, which the Rprops make, several times faster.",
         recipe=True,
     ),
+    *_setting_axes(optimizers.SETTINGS[8:]),
     Axis(
         "init",
         pa.string(),
         initialisers.NAMES[0],
         specs.name_spec,
-        f"Initial weights: {_parts(initialisers.TABLE)}; normal and fan-in take --init-radius R.",
+        f"Initial weights: {_parts(initialisers.TABLE)}; "
+        + _which(initialisers.TABLE, lambda e: e.radius, "with --init-radius R").rstrip("; ")
+        + ".",
         _names(initialisers.NAMES),
     ),
 )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from kernels import activations, optimizers
 from kernels.choose import choose_kernel
 from kernels.model import curve_length, param_shapes
 
@@ -66,14 +67,6 @@ _NS_PER_UNIT = {
 #: new order (general kernel); momentum.
 _UPDATE_COST = {"batch": 1.0, "online": 2.1, "shuffled": 2.4}
 _MOMENTUM_COST = 1.2
-#: The optimisers with state of their own, relative to plain gradient descent,
-#: from benchmarks/optimizers.py (between the machines of docs/performance.md,
-#: which differ most for the Rprops: their cost is their subnormal
-#: arithmetic's, unless flushed, the flushed column).
-_OPTIMIZER_COST = {"adam": 1.8, "rprop": 3.0, "irprop-": 3.0, "quickprop": 1.6}
-_FLUSHED_COST = {"rprop": 1.6, "irprop-": 1.6}
-
-
 #: A trial's cost besides its training, single core, in ns: building its row and
 #: storing it, per row and per stored float value (benchmarks/estimates.py
 #: derives both from runs of 0 epochs: its "rows" table).
@@ -104,10 +97,10 @@ def ns_per_network_epoch(shape: Shape, kernel: str = "general") -> float:
         width * (n_in + 3) + width2 * (2 * width + 3) + (width2 or width) * 2 * n_out + 3 * n_out
     )
     recipe = _UPDATE_COST[shape.update] * (_MOMENTUM_COST if shape.momentum > 0 else 1.0)
-    optimizer = _OPTIMIZER_COST.get(shape.optimizer, 1.0)
-    if shape.subnormals == "flush":
-        optimizer = _FLUSHED_COST.get(shape.optimizer, optimizer)
-    recipe *= optimizer
+    optimizer = optimizers.BY_NAME[shape.optimizer]
+    flushed = shape.subnormals == "flush" and optimizer.flushed_cost is not None
+    recipe *= optimizer.flushed_cost if flushed else optimizer.cost
+    recipe *= activations.BY_NAME[shape.activation].cost
     return _NS_PER_UNIT[(shape.dtype, shape.exp, kernel)] * units * recipe
 
 
