@@ -70,19 +70,18 @@ EPOCH_COLUMNS = ("epoch_converged", "epoch_solved", "epoch_diverged", "epoch_mse
 
 
 def _with_pandas_metadata(schema: pa.Schema) -> pa.Schema:
-    """Add pandas metadata so readers restore nullable Int64 epoch columns."""
+    """Add pandas metadata so readers restore nullable Int64 epoch columns.
+
+    It describes those columns only: pandas converts the others by their Arrow
+    types, as it would with a full description, and every part's footer (and
+    the copy of its schema there) stays short.
+    """
     import pandas as pd
 
-    template = {}
-    for field in schema:
-        if field.name in EPOCH_COLUMNS:
-            template[field.name] = pd.array([], dtype="Int64")
-        elif pa.types.is_list(field.type):
-            template[field.name] = pd.Series([], dtype=object)
-        else:
-            template[field.name] = pd.Series([], dtype=field.type.to_pandas_dtype())
-    frame = pd.DataFrame(template)
-    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False).schema
+    epochs = pa.schema([schema.field(name) for name in EPOCH_COLUMNS if name in schema.names])
+    frame = pd.DataFrame({field.name: pd.array([], dtype="Int64") for field in epochs})
+    described = pa.Table.from_pandas(frame, schema=epochs, preserve_index=False).schema
+    return schema.with_metadata({b"pandas": described.metadata[b"pandas"]})
 
 
 @functools.cache
