@@ -52,7 +52,8 @@ RECIPES = {
     ),
 }
 #: What a worker process runs, in its tree: one timing per request (a recipe as
-#: keyword arguments of Recipe, or {} for the notebook's: the release has none).
+#: the keyword arguments of Recipe off their defaults, {} for the notebook's: the
+#: release has no Recipe).
 _WORKER = """
 import json, os, sys, time
 import numpy as np
@@ -114,7 +115,8 @@ class Worker:
         return subprocess.run([sys.executable, "-c", script], env=env).returncode == 0
 
     def ns(self, width: int, batch: int, epochs: int, recipe: Recipe) -> float:
-        fields = {} if recipe == Recipe() else dataclasses.asdict(recipe)
+        default = dataclasses.asdict(Recipe())  # only what differs: an older tree has fewer
+        fields = {k: v for k, v in dataclasses.asdict(recipe).items() if v != default[k]}
         self.proc.stdin.write(f"{width} {batch} {epochs} {json.dumps(fields)}\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()

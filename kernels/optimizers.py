@@ -220,6 +220,7 @@ TABLE = (
         state=(0.0,),
         step=_rmsprop,
         momentum="none",
+        cost=1.25,
     ),
     Optimizer(
         "adagrad",
@@ -229,6 +230,7 @@ TABLE = (
         state=(0.0,),
         step=_adagrad,
         momentum="none",
+        cost=1.25,
     ),
     Optimizer(
         "delta-bar-delta",
@@ -240,6 +242,7 @@ TABLE = (
         step=_delta_bar_delta,
         batch_only=True,
         momentum="none",
+        cost=1.1,
     ),
 )
 NAMES = tuple(entry.name for entry in TABLE)
