@@ -7,10 +7,11 @@ subnormal numbers are kept. Its defaults are
 the notebook's: logistic units, squared error, full-batch gradient descent,
 0/1 inputs and targets. The arithmetic of
 each choice is in :mod:`kernels.step` (compiled) and :mod:`kernels.reference`
-(numpy); the equations are in :mod:`kernels.model`. Activations and losses
-are tables of parts (:mod:`kernels.activations`, :mod:`kernels.losses`):
-their names, where each may be used and which targets it can train towards
-come from there.
+(numpy); the equations are in :mod:`kernels.model`. Activations, losses and
+optimisers are tables of parts (:mod:`kernels.activations`,
+:mod:`kernels.losses`, :mod:`kernels.optimizers`): their names, where each
+may be used, which targets it can train towards, and the optimisers'
+settings (fields of :class:`Recipe`, with their checks) come from there.
 
 Validation lives here, once: :meth:`Recipe.check` raises :class:`RecipeError`
 naming the field, which the sweep turns into its one-line error.

@@ -85,6 +85,8 @@ def test_help_explains_every_option():
         ["--targets", "0.9:0.1"],
         ["--mse-target", "0"],
         ["--tol", "0.9", "--targets", "0.1:0.9"],
+        ["--activation", "linear"],
+        ["--optimizer", "rmsprop", "--adagrad-eps", "1e-6"],
     ],
 )
 def test_bad_input_in_a_real_process_is_one_line_exit_2(args, tmp_path):
@@ -128,6 +130,9 @@ BAD_CLI = [
     (["--targets", "-1:1"], "targets"),
     (["--activation", "linear"], "activation"),
     (["--loss", "atanh", "--output-activation", "linear"], "loss"),
+    (["--rms-decay", "0.5"], "rms_decay"),  # a setting of an optimiser not chosen
+    (["--optimizer", "delta-bar-delta", "--dbd-phi", "1"], "dbd_phi"),
+    (["--optimizer", "adagrad", "--momentum", "0.9"], "optimizer"),
     (["--init", "normal"], "init"),
     (["--init", "glorot", "--init-radius", "1"], "init"),
     (["--mse-target", "-0.01"], "mse_target"),
