@@ -2,23 +2,19 @@
 
 Every task is a pair of float64 arrays ``X`` (samples x n_in) and ``Y``
 (samples x n_out) holding 0.0/1.0. ``xor`` is exactly the notebook's data, in
-the notebook's order. Names:
-
-- ``xor``, ``xnor``, ``and``, ``or``: the 2-input boolean functions;
-- ``parityN`` (N = 2..8): N-bit parity of all 2^N patterns in binary counting
-  order (first input is the most significant bit), one output;
-- ``encoderN`` (N = 2..64): the N-H-N encoder, N one-hot inputs mapped to
-  themselves.
+the notebook's order. Names: the 2-input gates (``xor``, ``xnor``, ``and``,
+``or``) and the families of :data:`FAMILIES`, a name and a size (``parity3``).
+Patterns come in binary counting order, the first input the most
+significant bit.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-
-PARITY_BITS = range(2, 9)
-ENCODER_SIZES = range(2, 65)
 
 _GATES = {
     "xor": (0, 1, 1, 0),
@@ -35,11 +31,84 @@ def _binary_patterns(n_bits: int) -> np.ndarray:
     return ((codes[:, None] >> shifts) & 1).astype(np.float64)
 
 
+def _column(x: np.ndarray, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return x, bits.astype(np.float64)[:, None]
+
+
+def _parity(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x = _binary_patterns(n)
+    return _column(x, x.sum(axis=1) % 2)
+
+
+def _encoder(n: int) -> tuple[np.ndarray, np.ndarray]:
+    eye = np.eye(n)
+    return eye, eye.copy()
+
+
+def _symmetry(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x = _binary_patterns(n)
+    return _column(x, (x == x[:, ::-1]).all(axis=1))
+
+
+def _majority(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x = _binary_patterns(n)
+    return _column(x, x.sum(axis=1) > n / 2)
+
+
+def _add(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x = _binary_patterns(2 * n)
+    weights = 2 ** np.arange(n - 1, -1, -1)
+    total = (x[:, :n] @ weights + x[:, n:] @ weights).astype(np.int64)
+    shifts = np.arange(n, -1, -1)
+    return x, ((total[:, None] >> shifts) & 1).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Tasks named ``<name><N>`` for N in ``sizes``."""
+
+    name: str
+    sizes: range
+    build: Callable[[int], tuple[np.ndarray, np.ndarray]]
+    describe: str
+    source: str
+
+
+_PDP = "Rumelhart, Hinton & Williams 1986, in Parallel Distributed Processing, ch. 8"
+#: Every family of tasks.
+FAMILIES = (
+    Family("parity", range(2, 9), _parity, "1 when an odd number of the N inputs are on", _PDP),
+    Family("encoder", range(2, 65), _encoder, "N one-hot inputs mapped to themselves", _PDP),
+    Family(
+        "symmetry",
+        range(2, 9),
+        _symmetry,
+        "1 when the N inputs read the same backwards",
+        "RHW 1986, Nature 323, p. 534",
+    ),
+    Family("majority", range(3, 10, 2), _majority, "1 when most of the N inputs are on", "-"),
+    Family(
+        "add",
+        range(1, 5),
+        _add,
+        "two N-bit numbers in (the first N inputs, then the next N), their N+1-bit sum out",
+        _PDP,
+    ),
+)
+_BY_NAME = {family.name: family for family in FAMILIES}
+
+
+def _span(sizes: range) -> str:
+    return f"{sizes[0]}..{sizes[-1]}" + (f" step {sizes.step}" if sizes.step > 1 else "")
+
+
+#: The known names, in words (for help and errors).
+KNOWN = ", ".join([*_GATES, *(f"{f.name}N (N = {_span(f.sizes)})" for f in FAMILIES)])
+
+
 def task_names() -> list[str]:
     """Every valid task name, in a stable order."""
-    return (
-        list(_GATES) + [f"parity{n}" for n in PARITY_BITS] + [f"encoder{n}" for n in ENCODER_SIZES]
-    )
+    return list(_GATES) + [f"{f.name}{n}" for f in FAMILIES for n in f.sizes]
 
 
 def is_task(name: str) -> bool:
@@ -55,15 +124,9 @@ def get_task(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(X, Y)`` for the task ``name``; ValueError if there is none."""
     if name in _GATES:
         return _binary_patterns(2), np.array(_GATES[name], dtype=np.float64)[:, None]
-    match = re.fullmatch(r"(parity|encoder)(\d+)", name)
-    if match:
-        kind, n = match.group(1), int(match.group(2))
-        if kind == "parity" and n in PARITY_BITS:
-            x = _binary_patterns(n)
-            return x, (x.sum(axis=1) % 2)[:, None]
-        if kind == "encoder" and n in ENCODER_SIZES:
-            eye = np.eye(n)
-            return eye, eye.copy()
-    raise ValueError(
-        f"unknown task {name!r}: choose xor, xnor, and, or, parity2..parity8 or encoder2..encoder64"
-    )
+    match = re.fullmatch(r"([a-z]+)(\d+)", name)
+    if match and match.group(1) in _BY_NAME:
+        family, n = _BY_NAME[match.group(1)], int(match.group(2))
+        if n in family.sizes:
+            return family.build(n)
+    raise ValueError(f"unknown task {name!r}: choose {KNOWN}")

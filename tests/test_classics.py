@@ -24,6 +24,7 @@ def test_the_gallery_holds_the_published_set_ups():
     names = {path.stem for path in FILES}
     assert {
         "rhw1986_xor",
+        "rhw1986_symmetry",
         "rhw1986_chauvin_xor_width",
         "fahlman1988_encoder",
         "tesauro_janssens1988_parity",

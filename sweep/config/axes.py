@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from kernels import DTYPES, EXP_MODES, activations, initialisers, is_task, losses, optimizers
+from kernels import DTYPES, EXP_MODES, activations, initialisers, is_task, losses, optimizers, tasks
 from kernels.recipe import DEFAULT, INPUTS
 
 from ..config import specs
@@ -119,10 +119,10 @@ AXES: tuple[Axis, ...] = (
         pa.string(),
         "xor",
         specs.name_spec,
-        "Task name(s), comma-separated: xor, xnor, and, or, parity2..parity8, encoder2..encoder64.",
+        f"Task name(s), comma-separated: {tasks.KNOWN}.",
         _each(
             is_task,
-            "unknown task {v!r} (known: xor, xnor, and, or, parity2..parity8, encoder2..encoder64)",
+            "unknown task {v!r} (known: " + tasks.KNOWN + ")",
         ),
         classic=True,
     ),
