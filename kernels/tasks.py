@@ -3,9 +3,10 @@
 Every task is a pair of float64 arrays ``X`` (samples x n_in) and ``Y``
 (samples x n_out) holding 0.0/1.0. ``xor`` is exactly the notebook's data, in
 the notebook's order. Names: the 2-input gates (``xor``, ``xnor``, ``and``,
-``or``) and the families of :data:`FAMILIES`, a name and a size (``parity3``).
-Patterns come in binary counting order, the first input the most
-significant bit.
+``or``), the families of :data:`FAMILIES`, a name and a size (``parity3``),
+and truth tables, ``table:0110`` (one output per input pattern) or
+``table:0110,1000`` (one column of outputs each). Patterns come in binary
+counting order, the first input the most significant bit.
 """
 
 from __future__ import annotations
@@ -102,8 +103,35 @@ def _span(sizes: range) -> str:
     return f"{sizes[0]}..{sizes[-1]}" + (f" step {sizes.step}" if sizes.step > 1 else "")
 
 
+#: A truth table's name: this, then its output columns, comma-separated.
+TABLE = "table:"
+#: Most inputs of a truth table (2^13 patterns).
+MAX_TABLE_INPUTS = 13
 #: The known names, in words (for help and errors).
-KNOWN = ", ".join([*_GATES, *(f"{f.name}N (N = {_span(f.sizes)})" for f in FAMILIES)])
+KNOWN = ", ".join(
+    [*_GATES, *(f"{f.name}N (N = {_span(f.sizes)})" for f in FAMILIES), "table:0110[,1000...]"]
+)
+
+
+def truth_table(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, Y)`` of ``table:<column>[,<column>...]``, each column one output's
+    bits for the input patterns in binary counting order; ValueError naming the
+    fault otherwise."""
+    columns = name[len(TABLE) :].split(",")
+    for column in columns:
+        if not column or set(column) - {"0", "1"}:
+            raise ValueError(f"truth table {name!r}: a column holds 0s and 1s only, got {column!r}")
+    size = len(columns[0])
+    if any(len(column) != size for column in columns):
+        raise ValueError(f"truth table {name!r}: columns of different lengths")
+    n_in = size.bit_length() - 1
+    if size < 2 or size != 2**n_in or n_in > MAX_TABLE_INPUTS:
+        raise ValueError(
+            f"truth table {name!r}: a column's length is 2^inputs (2 to "
+            f"{2**MAX_TABLE_INPUTS}), got {size}"
+        )
+    bits = np.array([[int(c) for c in column] for column in columns], dtype=np.float64)
+    return _binary_patterns(n_in), np.ascontiguousarray(bits.T)
 
 
 def task_names() -> list[str]:
@@ -124,6 +152,8 @@ def get_task(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(X, Y)`` for the task ``name``; ValueError if there is none."""
     if name in _GATES:
         return _binary_patterns(2), np.array(_GATES[name], dtype=np.float64)[:, None]
+    if name.startswith(TABLE):
+        return truth_table(name)
     match = re.fullmatch(r"([a-z]+)(\d+)", name)
     if match and match.group(1) in _BY_NAME:
         family, n = _BY_NAME[match.group(1)], int(match.group(2))

@@ -133,6 +133,8 @@ BAD_CLI = [
     (["--rms-decay", "0.5"], "rms_decay"),  # a setting of an optimiser not chosen
     (["--optimizer", "delta-bar-delta", "--dbd-phi", "1"], "dbd_phi"),
     (["--optimizer", "adagrad", "--momentum", "0.9"], "optimizer"),
+    (["--task", "table:0110,101"], "task"),
+    (["--task", "xor,table:01x0"], "task"),
     (["--init", "normal"], "init"),
     (["--init", "glorot", "--init-radius", "1"], "init"),
     (["--mse-target", "-0.01"], "mse_target"),

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sweep.config.specs import float_spec, int_spec, name_spec, seed_spec
+from sweep.config.specs import float_spec, int_spec, name_spec, seed_spec, task_spec
 from sweep.errors import ConfigError
 
 
@@ -77,6 +77,12 @@ def test_bad_int_specs_name_the_field(spec, problem):
 def test_bad_float_specs(spec):
     with pytest.raises(ConfigError, match="^lr: "):
         float_spec("lr", spec)
+
+
+def test_a_truth_tables_columns_stay_with_it():
+    assert task_spec("task", "xor,table:0110,1000,parity3") == ("xor", "table:0110,1000", "parity3")
+    assert task_spec("task", ["table:01,10", "and"]) == ("table:01,10", "and")
+    assert task_spec("task", "0110,xor") == ("0110", "xor")  # no table before it: a name
 
 
 def test_name_specs():

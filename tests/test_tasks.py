@@ -64,6 +64,35 @@ def test_add_outputs_the_sum_of_its_two_numbers(n):
         np.testing.assert_array_equal(Y[code], _bits(a + b, n + 1))
 
 
+def test_a_truth_table_is_its_outputs_in_binary_counting_order():
+    for name in ("xor", "and", "parity3"):
+        X, Y = get_task(name)
+        table = "table:" + "".join(str(int(v)) for v in Y[:, 0])
+        for got, want in zip(get_task(table), (X, Y), strict=True):
+            np.testing.assert_array_equal(got, want)
+    X, Y = get_task("table:0110,1000")  # two outputs: XOR and NOR
+    np.testing.assert_array_equal(X, get_task("xor")[0])
+    np.testing.assert_array_equal(Y, [[0, 1], [1, 0], [1, 0], [0, 0]])
+    assert get_task("table:01")[0].shape == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ("table:011", "2^inputs"),
+        ("table:0120", "0s and 1s"),
+        ("table:0110,10", "different lengths"),
+        ("table:", "0s and 1s"),
+        ("table:0", "2^inputs"),
+        ("table:" + "0" * 2**14, "2^inputs"),
+    ],
+)
+def test_a_bad_truth_table_is_refused_naming_the_fault(bad, words):
+    with pytest.raises(ValueError, match="truth table") as info:
+        get_task(bad)
+    assert words in str(info.value)
+
+
 @pytest.mark.parametrize(
     "bad", ["nand", "parity1", "parity9", "encoder1", "XOR", "", "majority4", "add5", "symmetry1"]
 )

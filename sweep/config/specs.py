@@ -174,6 +174,18 @@ def name_spec(field: str, value: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def task_spec(field: str, value: Any) -> tuple[str, ...]:
+    """Task names as :func:`name_spec`, where the output columns of a truth table
+    (``table:0110,1000``: its second column) stay with it."""
+    out: list[str] = []
+    for name in name_spec(field, value):
+        if out and out[-1].startswith("table:") and name and not set(name) - {"0", "1"}:
+            out[-1] += "," + name
+        else:
+            out.append(name)
+    return tuple(out)
+
+
 def pair_spec(field: str, value: Any) -> tuple[str, ...]:
     """Pairs ``LOW:HIGH`` from ``0:1``, ``0.1:0.9,-1:1`` or a sequence (of such
     strings, or of two numbers), as canonical text (``0.1:0.9``)."""
