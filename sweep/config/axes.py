@@ -8,7 +8,9 @@ config (:mod:`sweep.config`), the grid and its ids (:mod:`sweep.config.grid`), t
 results schema (:mod:`sweep.config.schema`), the rows (:mod:`sweep.runner.rows`), the CLI
 (:mod:`sweep.cli`) and the reports read this table: adding an axis is one
 row here (plus, for a training recipe, its field in
-:class:`kernels.recipe.Recipe`).
+:class:`kernels.recipe.Recipe`). An optimiser's settings are rows made from
+their table (:data:`kernels.optimizers.SETTINGS`), and the help of the parts'
+axes is written from the parts' tables.
 """
 
 from __future__ import annotations
