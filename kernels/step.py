@@ -14,9 +14,11 @@ value, so a kernel holds only the arithmetic of its own recipe. Signs follow
 the notebook: ``e = y - yhat`` and the deltas are minus the gradient, so an
 update adds ``lr`` times them.
 
-The activations and losses are tables of parts, :mod:`kernels.activations`
-and :mod:`kernels.losses`: :func:`activate`, :func:`slope` and
-:func:`output_delta` call the recipe's entry by its code.
+The activations, losses and optimisers are tables of parts
+(:mod:`kernels.activations`, :mod:`kernels.losses`, :mod:`kernels.optimizers`):
+:func:`activate`, :func:`slope`, :func:`output_delta` and
+:data:`optimizer_step` (the optimisers with a table step) call the recipe's
+entry by its code; the first six optimisers' rules are the pieces below.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ from .codegen import (
     constant,
 )
 from .model import BatchResult, unflatten
-from .optimizers import FIRST_STEPPED
+from .optimizers import FIRST_STEPPED, TABLE
 from .recipe import (
     ADAM,
     BATCH,
@@ -85,8 +85,8 @@ MAX_SAMPLES = 8
 #: heavy-ball or Nesterov momentum; batch with the optimisers that keep state
 #: of their own (Adam, the Rprops, Quickprop).
 UPDATES = (BATCH, ONLINE)
-#: Optimisers (indices in kernels.recipe.OPTIMIZERS) with state of their own.
-STATEFUL = (ADAM, RPROP, IRPROP, QUICKPROP)
+#: Optimisers (codes) with state of their own: those that take no momentum.
+STATEFUL = tuple(code for code, entry in enumerate(TABLE) if entry.momentum == "none")
 
 
 class _Layout:

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from kernels import DTYPES, EXP_MODES, activations, initialisers, losses, optimizers, tasks
-from kernels.recipe import DEFAULT, INPUTS
+from kernels.recipe import DEFAULT, INPUTS, OPTIMIZER_SETTINGS
 
 from ..config import specs
 from ..errors import ConfigError
@@ -106,8 +106,7 @@ def _setting_axes(settings: tuple) -> tuple[Axis, ...]:
             pa.float64(),
             s.default,
             specs.float_spec,
-            f"{s.help} ({s.valid}; "
-            f"{', '.join(e.name for e in optimizers.TABLE if s.name in e.settings)} only)",
+            f"{s.help} ({s.valid}; {', '.join(OPTIMIZER_SETTINGS[s.name])} only)",
             recipe=True,
         )
         for s in settings
