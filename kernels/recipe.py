@@ -251,14 +251,14 @@ class _Choices:
         return (self.targets[1] - self.targets[0]) / 2
 
     def code(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A task's 0/1 patterns in this recipe's coding: inputs 0/1 or -1/+1,
-        target bits LOW/HIGH (float64)."""
+        """A task's patterns in this recipe's coding (float64): inputs 0/1 or -1/+1,
+        target bits LOW/HIGH; other targets (a regression task's) as they are."""
         X = np.asarray(X, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
         if self.inputs == "bipolar":
             X = np.where(X > 0.5, 1.0, -1.0)
         low, high = (float(v) for v in self.targets)
-        return X, np.where(Y > 0.5, high, low)
+        return X, np.where(Y == 1.0, high, np.where(Y == 0.0, low, Y))
 
     def signs(self, Y: np.ndarray) -> np.ndarray:
         """+1 where a task's target bit is HIGH, -1 where it is LOW (0/1 patterns)."""

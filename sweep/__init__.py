@@ -19,6 +19,7 @@ _EXPORTS = {
     "resolve": "api",
     "check_size": "runner.estimate",
     "SweepConfig": "config.study",
+    "Task": "config.task_data",
     "make_config": "config.study",
     "ConfigError": "errors",
     "SweepError": "errors",

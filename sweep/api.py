@@ -62,7 +62,7 @@ def resolve(
     """
     values: dict[str, Any] = {}
     if isinstance(config, (SweepConfig, Study)):
-        values = config.to_dict()
+        values = config.to_dict(data=True)
     elif isinstance(config, (str, Path)):
         values = read_toml(config)
     elif isinstance(config, Mapping):
@@ -112,7 +112,7 @@ def train(
         trainer = Trainer(store, options, show)
         if progress is not False:
             trainer.say(first_line(options.out))
-        for note in store.notes:  # files moved aside, a sidecar rebuilt: always said
+        for note in (*cfg.notes, *store.notes):  # always said: a file taken for a task, ...
             trainer.say(note)
         if show and store.done.count:
             trainer.say(f"resuming: {store.done.count:,} trials already stored in {options.out}")

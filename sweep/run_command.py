@@ -48,7 +48,7 @@ def _axis_options(func):
     options = [
         (axis.name, axis.flag, axis.help, axis.default)
         for axis in AXES
-        if axis.name != "early_stop"
+        if axis.name != "early_stop" and not axis.derived
     ]
     options += [
         (name, "--" + name.replace("_", "-"), text, None) for name, text in _SETTINGS.items()

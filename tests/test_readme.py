@@ -36,6 +36,7 @@ def test_every_python_block_is_run_by_a_test():
         ("README.md", "Analyse"),
         ("README.md", "Running sweeps"),
         ("model.md", "The model"),
+        ("tasks.md", "Classification and regression"),
     }
     found = {(page.name, heading) for page in [README, *DOCS] for heading in python_blocks(page)}
     assert found == run_here
@@ -102,6 +103,13 @@ def test_running_sweeps_example(tmp_path, monkeypatch, capsys):
     assert len(sweep.load(tmp_path / "results" / "demo")) == 20 * 5 * 4
 
 
+def test_own_task_example(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = python_blocks(ROOT / "docs" / "tasks.md")["Classification and regression"]
+    exec(code.replace("3000", "300").replace('"0:20"', '"0:3"'), {})
+    assert len(sweep.load(tmp_path / "results" / "line")) == 3
+
+
 def test_kernel_api_example():
     code = python_blocks(ROOT / "docs" / "model.md")["The model"]
     code = code.replace("10_000", "2000").replace("4096", "64").replace("lr=0.1", "lr=1.0")
@@ -109,7 +117,7 @@ def test_kernel_api_example():
 
 
 #: Pages whose shell examples run in order, in one fresh folder, as a reader would.
-WALKED = [README, ROOT / "docs" / "model.md", ROOT / "docs" / "classics.md"]
+WALKED = [README, *(ROOT / "docs" / f"{page}.md" for page in ("model", "classics", "tasks"))]
 #: Shrinks every `sweep run` (flags given last win): the walk checks that the
 #: commands run, in order, on what earlier ones wrote; their statistics are
 #: the classics tests' business.

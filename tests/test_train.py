@@ -6,6 +6,7 @@ from conftest import ATOL, FAST_ATOL, FAST_RTOL, RTOL, libm_exp
 
 from kernels import get_task, init_batch, reference, train_batch
 from kernels.model import BatchResult
+from kernels.recipe import DEFAULT, Recipe
 
 FLOATS = ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "outputs", "loss_curve")
 INTS = ("epoch_solved", "epoch_converged", "epoch_diverged")
@@ -166,3 +167,52 @@ def test_early_stop_freezes_each_network_on_its_own():
     assert conv.all()
     # Frozen at convergence: the loss stays flat afterwards.
     assert (alone.loss_curve[-1] == alone.final_loss).all()
+
+
+#: Users' own tasks: (samples, inputs, outputs, regression). Odd sizes, up to 64
+#: inputs and outputs; regression trains linear outputs on real targets.
+USER_TASKS = [
+    (1, 1, 1, False),
+    (3, 5, 2, True),
+    (7, 64, 1, False),
+    (150, 4, 3, True),
+    (194, 2, 1, False),
+    (5, 3, 64, True),
+]
+
+
+def user_task(samples: int, n_in: int, n_out: int, regression: bool, seed: int = 0):
+    """Random data of this size: real inputs; 0/1 targets, or real ones."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(samples, n_in))
+    Y = rng.normal(size=(samples, n_out)) if regression else rng.integers(0, 2, (samples, n_out))
+    recipe = Recipe(output_activation="linear") if regression else DEFAULT
+    return X, Y.astype(np.float64), recipe
+
+
+@pytest.mark.parametrize("samples, n_in, n_out, regression", USER_TASKS)
+def test_users_tasks_of_any_size_are_the_reference_bit_for_bit(samples, n_in, n_out, regression):
+    X, Y, recipe = user_task(samples, n_in, n_out, regression)
+    seeds = np.arange(5)
+    params = init_batch(seeds, n_in, 3, n_out, -0.5, 0.5)
+    lr = np.array([0.001, 0.01, 0.05, 0.2, 1e12])  # the last one diverges (regression)
+    run = dict(epochs=60, tol=0.2, curve_every=7, recipe=recipe)
+    got = train_batch(X, Y, params, lr, exp="exact", kernel="general", **run)
+    want = reference.train_batch(X, Y, params, lr, exp=libm_exp, **run)
+    assert_same(got, want, rtol=0, atol=0)
+    if regression:
+        assert got.diverged[-1] and not got.diverged[0]
+        # converged: every |error| below tol at the end (training stops at none)
+        err = np.abs(Y[:, :, None] - got.outputs).max(axis=(0, 1))
+        np.testing.assert_array_equal(got.converged, (err < 0.2) & ~got.diverged)
+
+
+@pytest.mark.parametrize("samples, n_in, n_out, regression", [(3, 2, 1, True), (7, 3, 2, False)])
+def test_users_tasks_in_the_generated_kernel_are_the_reference(samples, n_in, n_out, regression):
+    X, Y, recipe = user_task(samples, n_in, n_out, regression, seed=1)
+    params = init_batch(np.arange(7), n_in, 2, n_out, -1.0, 1.0)
+    lr = np.geomspace(0.01, 2.0, 7)
+    run = dict(epochs=80, tol=0.1, curve_every=10, recipe=recipe)
+    got = train_batch(X, Y, params, lr, exp="exact", kernel="tiled", **run)
+    want = reference.train_batch(X, Y, params, lr, exp=libm_exp, **run)
+    assert_same(got, want, rtol=0, atol=0)

@@ -47,14 +47,6 @@ def _each(ok: Callable[[Any], bool], problem: str) -> Callable[[str, tuple], Non
     return check
 
 
-def _tasks(field: str, values: tuple) -> None:
-    for name in values:
-        try:
-            tasks.get_task(name)
-        except ValueError as e:
-            raise ConfigError(field, str(e)) from None
-
-
 def _finite(v: Any) -> bool:
     return v is not None and math.isfinite(v)
 
@@ -77,6 +69,8 @@ class Axis:
     #: when they differ from their default, so that the ids of trials that
     #: existed before an axis did never change.
     classic: bool = False
+    #: Set from another axis's values, not given: no flag, no config key.
+    derived: bool = False
 
     @property
     def name(self) -> str:
@@ -128,10 +122,11 @@ AXES: tuple[Axis, ...] = (
         pa.string(),
         "xor",
         specs.task_spec,
-        f"Task name(s), comma-separated: {tasks.KNOWN}; a truth table lists each "
+        f"Task(s), comma-separated: {tasks.KNOWN}; a truth table lists each "
         "output's bits for the input patterns in binary counting order, first input "
-        "most significant.",
-        _tasks,
+        "most significant; or a file: .csv (a header row; columns named y... are "
+        "targets, the others inputs) or .npz (arrays X, Y, optionally X_test, Y_test). "
+        "Targets other than 0 and 1 make a regression task.",
         classic=True,
     ),
     Axis(
@@ -390,6 +385,15 @@ AXES: tuple[Axis, ...] = (
         + ".",
         _names(initialisers.NAMES),
     ),
+    Axis(
+        "task_digest",
+        pa.string(),
+        "",
+        lambda field, value: (str(value),),
+        "The content digest of a task given as data (a truth table, a file, arrays; "
+        "empty for a built-in task): it, not the task's name, enters the trial id.",
+        derived=True,
+    ),
 )
 
 BY_NAME = {axis.name: axis for axis in AXES}
@@ -398,6 +402,8 @@ BY_COLUMN = {axis.column: axis for axis in AXES}
 PARAM_COLUMNS = tuple(axis.column for axis in AXES)
 #: Axes shared by a chunk's trials (the shape), in order.
 SHAPE_AXES = tuple(axis for axis in AXES if not axis.per_trial)
+#: Columns set from another axis (the same groups as it: never grouped by).
+DERIVED_COLUMNS = tuple(axis.column for axis in AXES if axis.derived)
 #: Axes of the training recipe, by Recipe field.
 RECIPE_AXES = tuple(axis for axis in AXES if axis.recipe)
 
@@ -408,7 +414,10 @@ def shape_key_of(values: Mapping[str, Any]) -> str:
     of trials that existed before an axis did never change (an axis missing
     from ``values``, a column older parts lack, is at its default)."""
     parts = []
+    data = bool(values.get("task_digest"))  # its digest, not its name, keys a data task
     for axis in SHAPE_AXES:
+        if data and axis.name == "task":
+            continue
         if axis.classic or axis.name in values and values[axis.name] != axis.id_default:
             parts.append(f"{axis.column}={values[axis.name]!r}")
     return "|".join(parts)

@@ -21,6 +21,7 @@ from kernels.model import curve_epochs
 from kernels.recipe import Recipe
 
 from ..config import specs
+from ..errors import SweepError
 from .axes import PARAM_COLUMNS, SHAPE_AXES, shape_key_of
 from .study import Study, SweepConfig, make_recipe
 
@@ -31,7 +32,11 @@ if TYPE_CHECKING:
 #: loss-curve stride): one call of the kernel.
 Shape = dataclasses.make_dataclass(
     "Shape",
-    [(axis.name, Any) for axis in SHAPE_AXES] + [("curve_every", int), ("curve", str)],
+    [(axis.name, Any) for axis in SHAPE_AXES]
+    + [("curve_every", int), ("curve", str)]
+    # A data task's arrays travel with its shapes to the workers; task_digest
+    # tells shapes apart.
+    + [("task_data", Any, dataclasses.field(default=None, compare=False))],
     frozen=True,
 )
 Shape.__module__ = __name__  # pickled by reference, like a class written here
@@ -50,8 +55,20 @@ def curve_of(shape: Any) -> np.ndarray:
 
 
 def task_of(shape: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The task's 0/1 patterns (the kernels code them by the recipe)."""
+    """The task's inputs and targets (the kernels code 0/1 patterns by the recipe)."""
+    if shape.task_data is not None:
+        return shape.task_data.X, shape.task_data.Y
+    if shape.task_digest:
+        raise SweepError(
+            f"task {shape.task!r}: its data is not at hand (a stored sweep records its "
+            "digest only): give the task again"
+        )
     return get_task(shape.task)
+
+
+def is_regression(shape: Any) -> bool:
+    """Whether the shape's task has targets other than 0 and 1 (nothing is solved)."""
+    return shape.task_data is not None and not shape.task_data.classes
 
 
 def shape_key(shape: Any) -> str:
@@ -181,12 +198,16 @@ def _grid_blocks(grid: SweepConfig) -> Iterator[tuple[Any, range | np.ndarray, n
     other lrs)."""
     paired = ("init_low", "init_high")
     names = [
-        a.name for a in SHAPE_AXES if a.name not in paired and a.name not in grid.distributions
+        a.name
+        for a in SHAPE_AXES
+        if a.name not in paired and a.name not in grid.distributions and not a.derived
     ]
     sampled = list(grid.distributions)
     seeds = grid.seeds if isinstance(grid.seeds, range) else specs.as_array(grid.seeds)
     for combo in itertools.product(*(grid.values[name] for name in names)):
         values = dict(zip(names, combo, strict=True))
+        values["task_digest"] = grid.tasks.get(values["task"], "")
+        values["task_data"] = grid.task_data.get(values["task"])
         for row in grid.point_rows:
             point = dict(zip(sampled, row, strict=True))
             values.update({k: v for k, v in point.items() if k not in ("lr", "init_radius")})

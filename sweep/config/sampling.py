@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import specs
-from ..errors import ConfigError
+from ..errors import ConfigError, require
+from .axes import MAX_SEED
 
 SAMPLERS = ("sobol", "random")
 KINDS = ("uniform", "loguniform", "randint")
@@ -85,3 +86,39 @@ def draw(
     else:
         u = np.random.default_rng(seed).random((n, d))
     return {name: dist.values(u[:, i]) for i, (name, dist) in enumerate(distributions.items())}
+
+
+def draw_points(distributions: dict[str, Distribution], raw: dict) -> dict[str, tuple]:
+    """The sampled points of a config's settings ``raw``, validating the settings of
+    the draw (``samples``, ``sampler``, ``sample_seed``; the latter two are stored
+    back in ``raw`` as parsed)."""
+    samples = raw["samples"]
+    if not distributions:
+        require(
+            "samples",
+            samples is None,
+            "no axis is sampled: give one a distribution, e.g. --lr loguniform:0.01:10",
+        )
+        return {}
+    first = next(iter(distributions))
+    require(
+        "samples", samples is not None, f"{first} is sampled: say how many points (--samples N)"
+    )
+    n = specs.int_spec("samples", samples)
+    require(
+        "samples",
+        len(n) == 1 and 1 <= n[0] <= specs.MAX_VALUES,
+        f"must be one number from 1 to {specs.MAX_VALUES:,}, got {samples!r}",
+    )
+    sampler = raw["sampler"]
+    require(
+        "sampler", sampler in SAMPLERS, f"must be one of {', '.join(SAMPLERS)}, got {sampler!r}"
+    )
+    seed = specs.int_spec("sample_seed", raw["sample_seed"])
+    require(
+        "sample_seed",
+        len(seed) == 1 and 0 <= seed[0] <= MAX_SEED,
+        f"must be one number from 0 to {MAX_SEED}, got {raw['sample_seed']!r}",
+    )
+    raw["sampler"], raw["sample_seed"] = sampler, seed[0]
+    return draw(distributions, n[0], sampler, seed[0])

@@ -23,15 +23,17 @@ from kernels.recipe import Recipe, RecipeError
 
 from ..errors import ConfigError, require
 from . import precision as precision_settings
-from . import sampling, specs
-from .axes import AXES, BY_NAME, MAX_SEED, RECIPE_AXES
+from . import sampling, specs, task_axis
+from .axes import AXES, BY_NAME, RECIPE_AXES
 from .precision import Precision
 from .sampling import Distribution
+from .task_data import Task
 
 #: The embedded main job: what ``sweep run`` does with no arguments.
 DEFAULTS: dict[str, Any] = (
-    {axis.name: axis.default for axis in AXES}
+    {axis.name: axis.default for axis in AXES if not axis.derived}
     | {
+        "tasks": None,
         "curve_every": None,
         "curve": "linear",
         "init_radius": None,
@@ -81,6 +83,12 @@ class SweepConfig:
     sample_seed: int = 0
     #: Seeds added in rounds until this precision (None: the seeds as given).
     precision: Precision | None = None
+    #: The digest of each task given as data, by name (:mod:`sweep.config.task_axis`).
+    tasks: dict[str, str] = field(default_factory=dict)
+    #: Those tasks' data, where given (a stored spec records digests only).
+    task_data: dict[str, Task] = field(default_factory=dict, compare=False)
+    #: What the run's first lines say about the input (a file named like a task).
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def grids(self) -> tuple[SweepConfig, ...]:
@@ -144,19 +152,23 @@ class SweepConfig:
             for k in self.values
             if k not in ("init_low", "init_high", "seeds") and k not in self.distributions
         ]
+        if any(self.tasks.get(name) != digest for name, digest in other.tasks.items()):
+            return False
         seeds = precision_settings.potential_seeds(self.values["seeds"], self.precision)
         theirs = precision_settings.potential_seeds(other.values["seeds"], other.precision)
         return specs.is_subset(theirs, seeds) and all(
             specs.is_subset(other.values[k], self.values[k]) for k in listed
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, data: bool = False) -> dict[str, Any]:
         """Plain JSON-able form (stored with the results; equal dicts = same sweep).
 
         Integer axes are compact specs (``"0:1000000"``); an axis added after
         the first ones is left out at its default, so a sweep's form does not
         change when axes are added. ``make_config`` of this dict gives the
-        same config back.
+        same config back. A task given as data is its name, with its digest under
+        ``tasks``; ``data``: the :class:`Task` itself where at hand (not JSON-able,
+        for making the config again in this process).
         """
         out: dict[str, Any] = {}
         for axis in AXES:
@@ -174,6 +186,11 @@ class SweepConfig:
                 out[axis.name] = specs.compact_ints(values)
             else:
                 out[axis.name] = list(values)
+        stored = {k: v for k, v in self.tasks.items() if not (data and k in self.task_data)}
+        if data:
+            out["task"] = [self.task_data.get(name, name) for name in self.values["task"]]
+        if stored:
+            out["tasks"] = stored
         out["curve_every"] = self.curve_every
         if self.curve != "linear":
             out["curve"] = self.curve
@@ -211,9 +228,15 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         dist = sampling.parse(name, raw[name], integer=name in INTEGER_AXES)
         if dist is not None:
             distributions[name] = dist
-    points = _draw(distributions, raw)
-    parsed: dict[str, tuple] = {}
+    points = sampling.draw_points(distributions, raw)
+    resolved = task_axis.resolve(raw["task"], raw["tasks"])
+    parsed: dict[str, tuple] = {"task": resolved.names}
     for axis in AXES:
+        if axis.name == "task":
+            continue
+        if axis.derived:
+            parsed[axis.name] = (axis.id_default,)  # per task: see the grid's shapes
+            continue
         if axis.name in distributions:
             axis_values = specs.unique(points[axis.name])
             if axis.check is not None:
@@ -258,6 +281,8 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
             recipe = make_recipe(dict(zip((axis.name for axis in RECIPE_AXES), combo, strict=True)))
             for tol in parsed["tol"]:
                 recipe.check_tol(tol)
+            for task in resolved.data.values():
+                task_axis.check_recipe(task, recipe, parsed["early_stop"][0])
     except RecipeError as e:
         raise ConfigError(e.field, e.problem) from None
 
@@ -281,6 +306,9 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         raw["sampler"],
         raw["sample_seed"],
         precision_settings.parse(raw, parsed["seeds"], parsed["epochs"]),
+        resolved.digests,
+        resolved.data,
+        resolved.notes,
     )
 
 
@@ -300,42 +328,6 @@ SAMPLEABLE = (
 INTEGER_AXES = ("width", "epochs")
 
 
-def _draw(distributions: dict[str, Distribution], raw: dict[str, Any]) -> dict[str, tuple]:
-    """The sampled points (:mod:`sweep.config.sampling`), validating the settings of the draw."""
-    samples = raw["samples"]
-    if not distributions:
-        require(
-            "samples",
-            samples is None,
-            "no axis is sampled: give one a distribution, e.g. --lr loguniform:0.01:10",
-        )
-        return {}
-    first = next(iter(distributions))
-    require(
-        "samples", samples is not None, f"{first} is sampled: say how many points (--samples N)"
-    )
-    n = specs.int_spec("samples", samples)
-    require(
-        "samples",
-        len(n) == 1 and 1 <= n[0] <= specs.MAX_VALUES,
-        f"must be one number from 1 to {specs.MAX_VALUES:,}, got {samples!r}",
-    )
-    sampler = raw["sampler"]
-    require(
-        "sampler",
-        sampler in sampling.SAMPLERS,
-        f"must be one of {', '.join(sampling.SAMPLERS)}, got {sampler!r}",
-    )
-    seed = specs.int_spec("sample_seed", raw["sample_seed"])
-    require(
-        "sample_seed",
-        len(seed) == 1 and 0 <= seed[0] <= MAX_SEED,
-        f"must be one number from 0 to {MAX_SEED}, got {raw['sample_seed']!r}",
-    )
-    raw["sampler"], raw["sample_seed"] = sampler, seed[0]
-    return sampling.draw(distributions, n[0], sampler, seed[0])
-
-
 @dataclass(frozen=True)
 class Study:
     """A union of grids (``[[grid]]`` tables of a TOML file): each trial once."""
@@ -345,8 +337,12 @@ class Study:
     def contains(self, other: SweepConfig | Study) -> bool:
         return all(any(mine.contains(theirs) for mine in self.grids) for theirs in other.grids)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"grids": [grid.to_dict() for grid in self.grids]}
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(note for grid in self.grids for note in grid.notes))
+
+    def to_dict(self, data: bool = False) -> dict[str, Any]:
+        return {"grids": [grid.to_dict(data) for grid in self.grids]}
 
 
 def make_study(values: Mapping[str, Any] | None = None, **overrides: Any) -> SweepConfig | Study:

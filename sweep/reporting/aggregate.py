@@ -48,6 +48,8 @@ class Aggregate:
     notes: list[str] = field(default_factory=list)
     #: The sampled axes (random search) and their distributions: none for a grid.
     sampled: dict[str, Distribution] = field(default_factory=dict)
+    #: The regression tasks: nothing is solved on them (their solved rate is blank).
+    regression: frozenset[str] = frozenset()
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame) -> Aggregate:
@@ -114,6 +116,11 @@ class Aggregate:
             }
         )
         table = table.join(self._quantiles(keys))
+        if self.regression and "task" in keys:
+            unsolvable = table.index.get_level_values("task").isin(self.regression)
+            table.loc[unsolvable, "solved_rate"] = np.nan
+        elif self.regression and set(self.cells["task"]) <= self.regression:
+            table["solved_rate"] = np.nan
         with np.errstate(invalid="ignore", divide="ignore"):
             table["mean_final_loss"] = sums["loss_sum"] / sums["loss_n"].where(sums["loss_n"] > 0)
         table.insert(2, "rate", table["converged"] / table["trials"])
@@ -214,7 +221,12 @@ def aggregates(
 
     _, notes = each_part(path, each, columns, skip_damaged, ids=False, dictionaries=True)
     sampled = sampled_axes(path)
-    return [Aggregate(*summer.result(), notes=notes, sampled=sampled) for summer in summers]
+    tasks = (described(Path(path)) or {}).get("tasks", {})
+    regression = frozenset(name for name, t in tasks.items() if t.get("kind") == "regression")
+    return [
+        Aggregate(*summer.result(), notes=notes, sampled=sampled, regression=regression)
+        for summer in summers
+    ]
 
 
 def sampled_axes(path: str | Path) -> dict[str, Distribution]:

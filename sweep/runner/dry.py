@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from kernels import codegen
 
-from ..config.grid import recipe_of, shapes
+from ..config.grid import shapes
 from ..config.options import RunOptions
 from ..config.study import Study, SweepConfig
 from ..store.coverage import Stored
@@ -65,15 +65,9 @@ def describe_dry_run(
         if runs
         else ("the planner's cost model; not yet calibrated on this machine")
     )
-    tiled = {
-        (p.block.shape.task, p.block.shape.width, recipe_of(p.block.shape))
-        for p in todo
-        if p.kernel == "tiled"
-    }
+    tiled = {_tiled_module_name(p.block.shape) for p in todo if p.kernel == "tiled"}
     cached = {p.stem for p in codegen.writable_cache_dir().glob("tinynet_tiled_*.py")}
-    new_tiled = sum(
-        1 for task, width, recipe in tiled if _tiled_module_name(task, width, recipe) not in cached
-    )
+    new_tiled = len(tiled - cached)
     chunks = sum(p.chunks for p in todo)
     seconds = (
         STARTUP_SECONDS

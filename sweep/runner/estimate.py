@@ -7,10 +7,10 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from kernels import get_task, tiled
+from kernels import tiled
 from kernels.model import curve_length
 
-from ..config.grid import blocks
+from ..config.grid import Shape, blocks, recipe_of, task_of
 from ..config.study import Study, SweepConfig
 from ..errors import ConfigError
 from .plan import MAX_CHUNK_VALUES, Piece, row_seconds, values_per_trial
@@ -114,9 +114,9 @@ def estimated_seconds(todo: list[Piece], jobs: int, store: str = "full") -> floa
     return max(total / min(jobs, chunks), longest)
 
 
-def _tiled_module_name(task: str, width: int, recipe) -> str:
-    X, Y = get_task(task)
-    text = tiled._fitting_plan(X, Y, width, recipe)[1]
+def _tiled_module_name(shape: Shape) -> str:
+    X, Y = task_of(shape)
+    text = tiled._fitting_plan(X, Y, shape.width, recipe_of(shape))[1]
     return "tinynet_tiled_" + hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

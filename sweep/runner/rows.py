@@ -21,7 +21,7 @@ from kernels import DTYPES, BatchResult, init_batch
 from kernels.stop import FLAG, clear, request_stop
 
 from ..config.axes import SHAPE_AXES
-from ..config.grid import curve_of, recipe_of, task_of
+from ..config.grid import curve_of, is_regression, recipe_of, task_of
 from ..config.schema import ARRAY_COLUMNS, SCHEMA, SUMMARY_SCHEMA
 
 if TYPE_CHECKING:
@@ -65,7 +65,9 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
         {
             "converged": pa.array(result.converged),
             "epoch_converged": _epochs(result.epoch_converged),
-            "epoch_solved": _epochs(result.epoch_solved),
+            "epoch_solved": (
+                pa.nulls(n, pa.int64()) if is_regression(shape) else _epochs(result.epoch_solved)
+            ),
             "diverged": pa.array(result.diverged),
             "epoch_diverged": _epochs(result.epoch_diverged),
             "epoch_mse_target": _epochs(result.epoch_mse_target),

@@ -23,12 +23,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config.schema import part_schema
-from ..config.study import SweepConfig, make_study
+from ..config.study import SweepConfig
 from ..errors import ConfigError, SweepError
 from . import files
+from .admission import grows, refuse
 from .coverage import Stored
 from .integrity import quarantine, scan
-from .layout import LOCK, MANIFEST, OURS, PART_PATTERN, REPORT_FOLDER, SIDECAR
+from .layout import LOCK, MANIFEST, PART_PATTERN, SIDECAR
 from .manifest import (
     Entry,
     append_entry,
@@ -37,7 +38,6 @@ from .manifest import (
     manifest_text,
     new_digest,
     part_name,
-    read_manifest,
 )
 from .provenance import package_versions
 from .sidecar import FORMAT, _now, rebuilt_sidecar, sidecar_state
@@ -92,21 +92,6 @@ class Encoded:
     last_id: str
 
 
-def _grows(sidecar: dict, config: SweepConfig) -> bool:
-    """Whether ``config`` contains every sweep stored in ``sidecar``: more seeds,
-    or more values on an axis, with nothing changed or dropped."""
-    try:
-        stored = [make_study(spec) for spec in sidecar["specs"]]
-    except ConfigError:
-        return False  # a spec this version cannot read: not a plain extension
-    return all(config.contains(old) for old in stored)
-
-
-def _spec_difference(old: dict, new: dict) -> str:
-    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    return ", ".join(keys)
-
-
 def _names() -> list[str]:
     return part_schema().names
 
@@ -156,7 +141,7 @@ class Store:
         # Refusals first, before the folder or its lock is written: a refused
         # run leaves nothing behind. (They are checked again under the lock.)
         if path.is_dir():
-            cls._refusal(path, config, overwrite, extend)
+            refuse(path, config, overwrite, extend)
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -169,53 +154,16 @@ class Store:
         """Why a run of ``config`` into ``path`` would be refused (None: it would not),
         read only (what a dry run says)."""
         try:
-            cls._refusal(path, config, overwrite, extend)
+            refuse(path, config, overwrite, extend)
         except SweepError as e:
             return str(e)
         return None
-
-    @staticmethod
-    def _refusal(path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> None:
-        """ConfigError if ``path`` may not take ``config``'s trials (reads only)."""
-        for name in (*OURS, REPORT_FOLDER):
-            files.refuse_link(path / name)
-        sidecar, _ = sidecar_state(path)
-        if sidecar is None:
-            try:
-                sidecar = rebuilt_sidecar(path)
-            except SweepError:
-                if overwrite:  # parts of several sweeps: --overwrite replaces them all
-                    return
-                raise
-        if sidecar is None:
-            ours = read_manifest(path).exists
-            foreign = [
-                p.name
-                for p in sorted(path.iterdir())
-                if p.name not in OURS and not (ours and p.match(PART_PATTERN))
-            ]
-            if foreign:
-                raise ConfigError(
-                    "out",
-                    f"{path} is not empty and holds no sweep "
-                    f"(found {foreign[0]}); choose another folder",
-                )
-        elif config.to_dict() not in sidecar["specs"] and not (overwrite or extend):
-            if _grows(sidecar, config):
-                return
-            diff = _spec_difference(sidecar["specs"][-1], config.to_dict())
-            raise ConfigError(
-                "out",
-                f"{path} holds a different sweep (differs in {diff}) that this one "
-                "does not contain; use --extend to add to it, --overwrite to replace it, "
-                "or another --out",
-            )
 
     @classmethod
     def _prepare(cls, path: Path, config: SweepConfig, overwrite: bool, extend: bool) -> Store:
         for tmp in path.glob(f"{files.TMP_PREFIX}*"):  # left by a killed run; never data
             tmp.unlink(missing_ok=True)
-        cls._refusal(path, config, overwrite, extend)
+        refuse(path, config, overwrite, extend)
         notes: list[str] = []
         spec = config.to_dict()
         sidecar, problem = sidecar_state(path)
@@ -234,7 +182,7 @@ class Store:
                     part.unlink()
                 (path / MANIFEST).unlink(missing_ok=True)
                 sidecar = None
-            elif _grows(sidecar, config):  # every stored trial is one of this sweep's
+            elif grows(sidecar, config):  # every stored trial is one of this sweep's
                 grew_from, sidecar["specs"] = sidecar["specs"], []
         if sidecar is None:
             sidecar = {
@@ -247,6 +195,10 @@ class Store:
             }
         if spec not in sidecar["specs"]:
             sidecar["specs"].append(spec)
+        for grid in config.grids:  # where each task's data came from
+            sidecar.setdefault("tasks", {}).update(
+                {name: task.describe() for name, task in grid.task_data.items()}
+            )
         sidecar["run"] = {
             "started": _now(),
             "spec": len(sidecar["specs"]) - 1,

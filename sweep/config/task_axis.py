@@ -1,0 +1,132 @@
+"""What each value of the ``task`` axis names: a built-in task (kept as its name) or
+data (a :class:`~sweep.config.task_data.Task`).
+
+A value is, in this order: a name a stored sweep's spec lists with its digest;
+an existing file (``.csv`` or ``.npz``, even one named like a built-in: a note
+says so); a truth table (``table:0110``); a built-in name; or a ``Task``
+given in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kernels import activations, losses
+from kernels import tasks as builtin
+from kernels.recipe import Recipe
+
+from ..errors import ConfigError
+from . import specs
+from .task_data import Task
+from .task_files import SUFFIXES, read_task
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The task axis resolved: its names in order, the digest of each data task,
+    the data of those given in this run (a stored spec gives digests only), and
+    notes for the run's first lines."""
+
+    names: tuple[str, ...]
+    digests: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Task] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+def _items(value: Any) -> list[Any]:
+    """The axis value as a list of names and Tasks (texts split as the task spec
+    splits them)."""
+    if isinstance(value, Task):
+        return [value]
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        out: list[Any] = []
+        for item in value:
+            out.extend(_items(item))
+        return out
+    return list(specs.task_spec("task", value))
+
+
+def _one(item: Any, stored: Mapping[str, str], notes: list[str]) -> str | Task:
+    """A built-in's name, a stored data task's name, or a Task."""
+    if isinstance(item, Task):
+        return item
+    if not isinstance(item, str):
+        raise ConfigError("task", f"expected a task name, file or sweep.Task, got {item!r}")
+    if item in stored:
+        return item
+    path = Path(item)
+    if path.suffix.lower() in SUFFIXES or path.is_file():
+        task = read_task(path, item)
+        if builtin.is_task(item):
+            notes.append(f"task {item!r} is the file {path.resolve()}, not the built-in task")
+        return task
+    if item.startswith(builtin.TABLE):
+        return Task(item, *builtin.truth_table(item), source="truth table")
+    builtin.get_task(item)  # ValueError naming the known tasks
+    return item
+
+
+def resolve(value: Any, stored: Mapping[str, str] | None = None) -> Resolved:
+    """Resolve the task axis's value (``stored``: a stored spec's digests by task
+    name); ConfigError naming the fault (the file, row and column where there are)."""
+    stored = dict(stored or {})
+    if not isinstance(stored, dict) or not all(isinstance(v, str) for v in stored.values()):
+        raise ConfigError("tasks", "expected a table of task names and their digests")
+    notes: list[str] = []
+    names: list[str] = []
+    digests: dict[str, str] = {}
+    data: dict[str, Task] = {}
+    for item in _items(value):
+        try:
+            one = _one(item, stored, notes)
+        except ValueError as e:
+            known = f"; or a {' or '.join(SUFFIXES)} file" if "unknown task" in str(e) else ""
+            raise ConfigError("task", f"{e}{known}") from None
+        name = one.name if isinstance(one, Task) else one
+        digest = one.digest if isinstance(one, Task) else stored.get(one)
+        if name in digests and digests[name] != digest or name in names and digest is None:
+            raise ConfigError("task", f"two different tasks are named {name!r}")
+        twin = next((n for n, d in digests.items() if d == digest and n != name), None)
+        if digest is not None and twin is not None:
+            raise ConfigError(
+                "task", f"{twin!r} and {name!r} hold the same data: their trials would be one"
+            )
+        if name not in names:
+            names.append(name)
+        if digest is not None:
+            digests[name] = digest
+        if isinstance(one, Task):
+            data[name] = one
+    if not names:
+        raise ConfigError("task", "expected at least one task")
+    return Resolved(tuple(names), digests, data, tuple(notes))
+
+
+def check_recipe(task: Task, recipe: Recipe, early_stop: bool) -> None:
+    """ConfigError unless ``recipe`` can train on ``task``: a regression task's targets
+    within the outputs' reach and the loss's, taken as given (no coding)."""
+    where = task.label
+    if recipe.inputs == "bipolar" and not task.binary_inputs:
+        raise ConfigError("inputs", f"bipolar recodes inputs of 0 and 1; {where} has others")
+    if task.classes:
+        return
+    if recipe.targets != (0.0, 1.0):
+        raise ConfigError(
+            "targets", f"codes class labels 0 and 1; {where} is a regression task: leave it 0:1"
+        )
+    if early_stop:
+        raise ConfigError("early_stop", f"waits for a solved network; {where} is regression")
+    low, high = float(task.Y.min()), float(task.Y.max())
+    output = activations.BY_NAME[recipe.output_activation]
+    if not output.low <= low <= high <= output.high:
+        raise ConfigError(
+            "task",
+            f"{where} has targets in [{low:g}, {high:g}]; {output.name} outputs reach "
+            f"[{output.low:g}, {output.high:g}] only (a linear output reaches any)",
+        )
+    problem = losses.BY_NAME[recipe.loss].refuse(output, low, high)
+    if problem:
+        raise ConfigError("loss", f"{problem} ({where})")

@@ -1,0 +1,156 @@
+"""Tasks from anywhere: every source of the same data gives the same trials; data is
+checked against the recipe; a changed file is a different sweep."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import sweep
+from sweep.config.grid import grid_frame, shapes, task_of
+from sweep.config.study import make_config, make_study
+from sweep.errors import ConfigError, SweepError
+
+TINY = dict(seeds="0:4", lr="0.5,3", width=2, epochs=120, progress=False, backend="sequential")
+#: Two outputs: xor and and, in binary counting order.
+TABLE = "table:0110,0001"
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+Y = np.array([[0, 0], [1, 0], [1, 0], [0, 1]], dtype=float)
+
+
+def test_every_source_of_the_same_data_gives_the_same_trials_ids_and_rows(tmp_path):
+    (tmp_path / "gates.csv").write_text(
+        "a,b,y_xor,y_and\n"
+        + "".join(
+            f"{int(x0)},{int(x1)},{int(y0)},{int(y1)}\n"
+            for (x0, x1), (y0, y1) in zip(X, Y, strict=True)
+        )
+    )
+    np.savez(tmp_path / "gates.npz", X=X, Y=Y)
+    sources = {
+        "table": TABLE,
+        "csv": str(tmp_path / "gates.csv"),
+        "npz": str(tmp_path / "gates.npz"),
+        "arrays": sweep.Task("gates", X, Y),
+    }
+    frames = {k: sweep.run(task=v, out=tmp_path / k, **TINY) for k, v in sources.items()}
+    names = {k: set(f["task"]) for k, f in frames.items()}
+    assert names == {"table": {TABLE}, "csv": {"gates"}, "npz": {"gates"}, "arrays": {"gates"}}
+    first = frames["table"].drop(columns="task").sort_values("trial_id", ignore_index=True)
+    assert len(first) == 8 and first["task_digest"].nunique() == 1
+    for frame in frames.values():
+        rest = frame.drop(columns="task").sort_values("trial_id", ignore_index=True)
+        assert rest.equals(first)
+    xor = sweep.run(task="xor", out=tmp_path / "xor", **TINY)
+    assert set(xor["task_digest"]) == {""}  # built-in tasks keep their ids
+    assert not set(xor["trial_id"]) & set(first["trial_id"])
+
+
+def test_a_stored_spec_keeps_the_digest_not_the_data():
+    config = make_config(task=["xor", sweep.Task("mine", X, Y)], seeds="0:3", lr=0.5)
+    spec = config.to_dict()
+    assert spec["task"] == ["xor", "mine"] and spec["tasks"] == {"mine": config.tasks["mine"]}
+    again = make_study(spec)
+    assert again == config and again.to_dict() == spec
+    assert grid_frame(again)["trial_id"].tolist() == grid_frame(config)["trial_id"].tolist()
+    stored = [s for s in shapes(again) if s.task == "mine"][0]
+    with pytest.raises(SweepError, match="'mine': its data is not at hand"):
+        task_of(stored)
+    assert (
+        task_of([s for s in shapes(config) if s.task == "mine"][0])[1] is config.task_data["mine"].Y
+    )
+
+
+REGRESSION = sweep.Task("wave", X, [[0.2], [0.9], [-0.4], [1.5]])
+
+
+@pytest.mark.parametrize(
+    "settings, field, fault",
+    [
+        (
+            dict(task=REGRESSION),
+            "task",
+            r"targets in \[-0.4, 1.5\]; logistic outputs reach \[0, 1\]",
+        ),
+        (
+            dict(task=REGRESSION, output_activation="linear", targets="0.1:0.9"),
+            "targets",
+            "regression",
+        ),
+        (
+            dict(task=REGRESSION, output_activation="linear", early_stop=True),
+            "early_stop",
+            "regression",
+        ),
+        (dict(task=sweep.Task("r", X * 3, Y), inputs="bipolar"), "inputs", "has others"),
+        (
+            dict(task=sweep.Task("s", X, [[0.5]] * 4), output_activation="tanh", loss="atanh"),
+            "loss",
+            "atanh",
+        ),
+        (
+            dict(task=[sweep.Task("a", X, Y), sweep.Task("a", X, 1 - Y)]),
+            "task",
+            "two different tasks",
+        ),
+        (dict(task=[sweep.Task("a", X, Y), sweep.Task("b", X, Y)]), "task", "hold the same data"),
+        (dict(task="nand"), "task", "unknown task 'nand'.*or a .csv or .npz file"),
+        (dict(task="missing.npz"), "task", "missing.npz: no such file"),
+    ],
+)
+def test_data_the_recipe_cannot_train_on_is_refused(settings, field, fault):
+    with pytest.raises(ConfigError) as info:
+        make_config(seeds="0:2", lr=0.5, **settings)
+    assert info.value.field == field
+    assert info.value.problem == info.value.problem.strip() and "\n" not in info.value.problem
+    assert __import__("re").search(fault, info.value.problem), info.value.problem
+
+
+def test_regression_has_no_solved_and_converges_when_every_error_is_within_tol(tmp_path):
+    task = sweep.Task("line", [[0.0], [0.5], [1.0]], [[-0.3], [0.1], [0.5]])
+    df = sweep.run(
+        task=task,
+        output_activation="linear",
+        tol=0.05,
+        out=tmp_path / "r",
+        **(TINY | dict(lr="0.02,0.2", epochs=2000)),
+    )
+    assert df["epoch_solved"].isna().all() and df["converged"].any()
+    outputs = np.stack(df["outputs"]).reshape(len(df), 3)
+    err = np.abs(outputs - task.Y[:, 0]).max(axis=1)
+    assert ((err < 0.05) == df["converged"]).all()
+    table = sweep.report(tmp_path / "r").table
+    assert table["solved_rate"].isna().all() and table["trials"].tolist() == [4, 4]
+
+
+def test_a_changed_file_is_another_sweep(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "xor"  # a file named like a built-in task: the file wins, and says so
+    data.write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    done = sweep.train(task="xor", out="o", **TINY)
+    assert done.config.notes == (f"task 'xor' is the file {data}, not the built-in task",)
+    assert sweep.train(task="xor", out="o", **TINY).trained == 0
+    data.write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,1\n")
+    for extend in (False, True):
+        with pytest.raises(
+            ConfigError, match=rf"'xor' \(file {data}\) holds other data .* --overwrite"
+        ):
+            sweep.train(task="xor", out="o", extend=extend, **TINY)
+    assert sweep.train(task="xor", out="o", overwrite=True, **TINY).trained == 8
+    sidecar = __import__("json").loads((tmp_path / "o" / "_sweep.json").read_text())
+    assert sidecar["tasks"]["xor"]["source"] == f"file {data}"
+
+
+def test_a_bad_file_in_a_real_process_is_one_line_exit_2_and_nothing_written(tmp_path):
+    (tmp_path / "bad.csv").write_text("a,y\n0,1\n1,x\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sweep", "run", "--task", "bad.csv", "--out", "o"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "error: task: bad.csv: row 3, column 'y': 'x' is not a number"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
