@@ -114,10 +114,12 @@ def each_part(
     )
 
     def decode(data: bytes) -> pa.Table:
+        present = set(pq.read_schema(pa.BufferReader(data)).names)  # older parts lack some
         reader = pq.ParquetFile(
-            pa.BufferReader(data), page_checksum_verification=True, read_dictionary=text
+            pa.BufferReader(data),
+            page_checksum_verification=True,
+            read_dictionary=[n for n in text if n in present],
         )
-        present = set(reader.schema_arrow.names)
         wanted = [n for n in schema.names if n in present]
         return _conformed(reader.read(columns=wanted, use_threads=False), schema)
 
