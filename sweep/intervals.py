@@ -1,4 +1,5 @@
-"""95% intervals: a binomial rate's (Wilson) and a median's (order statistics).
+"""95% intervals: a binomial rate's (Wilson), a mean's (normal) and a median's
+(order statistics).
 
 Plain numpy, so that both the reports and a study run to a precision
 (:mod:`sweep.runner.precision`) compute the same intervals.
@@ -33,6 +34,21 @@ def wilson_interval(successes, trials, z: float = Z95) -> tuple[np.ndarray, np.n
         high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
     nan = n == 0
     return np.where(nan, np.nan, low), np.where(nan, np.nan, high)
+
+
+def mean_interval(
+    total, squares, n, low: float = -math.inf, high: float = math.inf
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, low, high): the mean of ``n`` values from their sum and sum of squares,
+    with its 95% normal interval (mean +- z s / sqrt(n), s the sample standard
+    deviation), clipped to the values' range [``low``, ``high``]. NaN where
+    ``n == 0``; NaN bounds where ``n == 1``."""
+    total, squares, n = (np.asarray(a, dtype=float) for a in (total, squares, n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / n
+        var = np.maximum(squares - n * mean**2, 0.0) / (n - 1)
+        half = np.where(n > 1, Z95 * np.sqrt(var / n), np.nan)
+    return mean, np.clip(mean - half, low, high), np.clip(mean + half, low, high)
 
 
 def median_ranks(n: int, z: float = Z95) -> tuple[int, int] | None:

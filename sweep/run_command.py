@@ -25,6 +25,10 @@ _SETTINGS = {
     "[default: sobol]",
     "sample_seed": "Seed of the sampled points (the same seed draws the same points, and more "
     "samples extend them). [default: 0]",
+    "test_fraction": "Hold out this fraction F of each task's samples, in (0, 1), as its test "
+    "set (built-in tasks too): each trial's test_loss and test_accuracy are measured on it "
+    "at the end of training. The split is fixed per task by --split-seed.",
+    "split_seed": "Seed of the test-set split (--test-fraction). [default: 0]",
     "curve": "linear: record the loss every N epochs (--curve-every); log: at about N "
     "epochs spaced logarithmically from epoch 0, so the first epochs show. "
     "[default: linear]",

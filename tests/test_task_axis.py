@@ -154,3 +154,22 @@ def test_a_bad_file_in_a_real_process_is_one_line_exit_2_and_nothing_written(tmp
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == "error: task: bad.csv: row 3, column 'y': 'x' is not a number"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
+def test_test_fraction_splits_every_task_the_same_way_each_time():
+    config = make_config(task="parity3,xor", test_fraction=0.25, split_seed=4, seeds="0:2", lr=1)
+    again = make_config(task="parity3,xor", test_fraction=0.25, split_seed=4, seeds="0:2", lr=1)
+    assert set(config.task_data) == {"parity3", "xor"}  # built-in tasks become data
+    assert config.tasks == again.tasks and config.to_dict()["test_fraction"] == 0.25
+    assert len(config.task_data["xor"].X_test) == 1 and len(config.task_data["parity3"].X) == 6
+    assert "split seed 4" in config.task_data["xor"].describe()["source"]
+    assert make_study(config.to_dict()) == config
+    for settings, field in [
+        (dict(test_fraction=1), "test_fraction"),
+        (dict(test_fraction="0.1,0.2"), "test_fraction"),
+        (dict(split_seed=3), "split_seed"),
+        (dict(test_fraction=0.1), "task"),  # xor's 4 samples: no test sample
+    ]:
+        with pytest.raises(ConfigError) as info:
+            make_config(task="xor", **settings)
+        assert info.value.field == field

@@ -39,3 +39,21 @@ def test_bad_arrays_are_named(kwargs, fault):
     given = dict(name="mine", X=X, Y=Y) | kwargs
     with pytest.raises(ValueError, match=fault):
         Task(**given)
+
+
+def test_a_split_is_fixed_by_its_seed_and_keeps_the_order():
+    X, Y = get_task("parity4")
+    task = Task("p", X, Y)
+    a, b, c = task.split(0.25, 1), task.split(0.25, 1), task.split(0.25, 2)
+    assert a == b and a.digest != c.digest and a.digest != task.digest
+    assert len(a.X_test) == 4 and len(a.X) == 12
+    # every sample once, each side in the task's order
+    codes = lambda x: (x @ 2 ** np.arange(3, -1, -1)).tolist()  # noqa: E731
+    assert sorted(codes(a.X) + codes(a.X_test)) == list(range(16))
+    assert codes(a.X) == sorted(codes(a.X)) and codes(a.X_test) == sorted(codes(a.X_test))
+    with pytest.raises(ValueError, match="empty test set"):
+        task.split(0.01, 0)
+    with pytest.raises(ValueError, match="empty training set"):
+        task.split(0.99, 0)
+    with pytest.raises(ValueError, match="has a test set of its own"):
+        a.split(0.5, 0)

@@ -27,6 +27,8 @@ OUTCOMES = (
     ("epoch_diverged", pa.int64()),
     ("epoch_mse_target", pa.int64()),
     ("final_loss", pa.float64()),
+    ("test_loss", pa.float64()),
+    ("test_accuracy", pa.float64()),
     ("restarts", pa.int64()),
     ("curve_every", pa.int64()),
     ("curve", pa.string()),

@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = (
     {axis.name: axis.default for axis in AXES if not axis.derived}
     | {
         "tasks": None,
+        "test_fraction": None,
+        "split_seed": 0,
         "curve_every": None,
         "curve": "linear",
         "init_radius": None,
@@ -87,6 +89,8 @@ class SweepConfig:
     tasks: dict[str, str] = field(default_factory=dict)
     #: Those tasks' data, where given (a stored spec records digests only).
     task_data: dict[str, Task] = field(default_factory=dict, compare=False)
+    #: The held-out fraction of each task and the seed of its split (None: no split).
+    split: tuple[float, int] | None = None
     #: What the run's first lines say about the input (a file named like a task).
     notes: tuple[str, ...] = field(default=(), compare=False)
 
@@ -191,6 +195,8 @@ class SweepConfig:
             out["task"] = [self.task_data.get(name, name) for name in self.values["task"]]
         if stored:
             out["tasks"] = stored
+        if self.split is not None:
+            out["test_fraction"], out["split_seed"] = self.split
         out["curve_every"] = self.curve_every
         if self.curve != "linear":
             out["curve"] = self.curve
@@ -229,7 +235,8 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         if dist is not None:
             distributions[name] = dist
     points = sampling.draw_points(distributions, raw)
-    resolved = task_axis.resolve(raw["task"], raw["tasks"])
+    split = task_axis.split_of(raw)
+    resolved = task_axis.resolve(raw["task"], raw["tasks"], split)
     parsed: dict[str, tuple] = {"task": resolved.names}
     for axis in AXES:
         if axis.name == "task":
@@ -292,10 +299,8 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         require("curve_every", len(curve_every) == 1, f"expected one value, got {len(curve_every)}")
         curve_every = curve_every[0]
         require("curve_every", curve_every >= 0, f"must be 0 or more, got {curve_every}")
-    curve = raw["curve"]
-    require(
-        "curve", curve in CURVE_SCALES, f"must be one of {', '.join(CURVE_SCALES)}, got {curve!r}"
-    )
+    curve, scales = raw["curve"], ", ".join(CURVE_SCALES)
+    require("curve", curve in CURVE_SCALES, f"must be one of {scales}, got {curve!r}")
     return SweepConfig(
         parsed,
         curve_every,
@@ -308,6 +313,7 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         precision_settings.parse(raw, parsed["seeds"], parsed["epochs"]),
         resolved.digests,
         resolved.data,
+        split,
         resolved.notes,
     )
 

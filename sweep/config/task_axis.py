@@ -18,8 +18,9 @@ from kernels import activations, losses
 from kernels import tasks as builtin
 from kernels.recipe import Recipe
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from . import specs
+from .axes import MAX_SEED
 from .task_data import Task
 from .task_files import SUFFIXES, read_task
 
@@ -69,9 +70,15 @@ def _one(item: Any, stored: Mapping[str, str], notes: list[str]) -> str | Task:
     return item
 
 
-def resolve(value: Any, stored: Mapping[str, str] | None = None) -> Resolved:
+def resolve(
+    value: Any,
+    stored: Mapping[str, str] | None = None,
+    split: tuple[float, int] | None = None,
+) -> Resolved:
     """Resolve the task axis's value (``stored``: a stored spec's digests by task
-    name); ConfigError naming the fault (the file, row and column where there are)."""
+    name); ConfigError naming the fault (the file, row and column where there are).
+    ``split``: (fraction, seed), hold out this fraction of each task's samples as
+    its test set (:meth:`Task.split`; built-in tasks become data)."""
     stored = dict(stored or {})
     if not isinstance(stored, dict) or not all(isinstance(v, str) for v in stored.values()):
         raise ConfigError("tasks", "expected a table of task names and their digests")
@@ -82,6 +89,10 @@ def resolve(value: Any, stored: Mapping[str, str] | None = None) -> Resolved:
     for item in _items(value):
         try:
             one = _one(item, stored, notes)
+            if split is not None and not (isinstance(one, str) and one in stored):
+                if isinstance(one, str):
+                    one = Task(one, *builtin.get_task(one), source="built-in")
+                one = one.split(*split)
         except ValueError as e:
             known = f"; or a {' or '.join(SUFFIXES)} file" if "unknown task" in str(e) else ""
             raise ConfigError("task", f"{e}{known}") from None
@@ -130,3 +141,17 @@ def check_recipe(task: Task, recipe: Recipe, early_stop: bool) -> None:
     problem = losses.BY_NAME[recipe.loss].refuse(output, low, high)
     if problem:
         raise ConfigError("loss", f"{problem} ({where})")
+
+
+def split_of(raw: Mapping[str, Any]) -> tuple[float, int] | None:
+    """A config's ``test_fraction`` and ``split_seed``, validated (None: no split)."""
+    if raw["test_fraction"] is None:
+        require("split_seed", raw["split_seed"] == 0, "splits a test set: give --test-fraction")
+        return None
+    fraction = specs.float_spec("test_fraction", raw["test_fraction"])
+    ok = len(fraction) == 1 and 0 < fraction[0] < 1
+    require("test_fraction", ok, f"must be one number in (0, 1), got {raw['test_fraction']!r}")
+    seed = specs.int_spec("split_seed", raw["split_seed"])
+    ok = len(seed) == 1 and 0 <= seed[0] <= MAX_SEED
+    require("split_seed", ok, f"must be one number from 0 to {MAX_SEED}, got {seed}")
+    return fraction[0], seed[0]

@@ -139,6 +139,26 @@ class Task:
         """Whether every input is 0 or 1 (what ``--inputs bipolar`` recodes)."""
         return bool(np.isin(self.X, (0.0, 1.0)).all())
 
+    def split(self, fraction: float, seed: int) -> Task:
+        """This task with a held-out test set: ``round(fraction * samples)`` samples
+        drawn by ``np.random.default_rng(seed).permutation``, in their order; the
+        training set keeps the rest in its order. ValueError if either is empty
+        or the task has a test set already."""
+        if self.X_test is not None:
+            raise ValueError(f"task {self.name!r} has a test set of its own")
+        n = len(self.X)
+        test = np.sort(np.random.default_rng(seed).permutation(n)[: round(fraction * n)])
+        if not 0 < len(test) < n:
+            side = "test" if len(test) == 0 else "training"
+            raise ValueError(
+                f"a fraction of {fraction:g} of task {self.name!r}'s {n} samples leaves an "
+                f"empty {side} set"
+            )
+        train = np.setdiff1d(np.arange(n), test)
+        source = f"{self.source}; test set: {fraction:g} of it, split seed {seed}"
+        X, Y = self.X, self.Y
+        return Task(self.name, X[train], Y[train], X[test], Y[test], source=source)
+
     def describe(self) -> dict:
         """Where the data came from and its size (JSON-able: the sidecar keeps it)."""
         out = {

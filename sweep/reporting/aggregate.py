@@ -21,7 +21,8 @@ from ..errors import ConfigError
 from ..intervals import wilson_interval
 from ..store.reader import each_part
 from ..store.sidecar import described
-from .cells import CELL, MODES, NEEDED, CellSums
+from .analysis import held_out_columns
+from .cells import CELL, MODES, NEEDED, SUMS, CellSums
 
 
 def _quantile(values: np.ndarray, counts: np.ndarray, q: float) -> float:
@@ -104,9 +105,7 @@ class Aggregate:
     def table(self, keys: Sequence[str]) -> pd.DataFrame:
         """:func:`sweep.reporting.analysis.convergence_table`, from the cells' sums."""
         keys = list(keys)
-        sums = self._groups(keys)[
-            ["trials", "converged", "diverged", "solved", "loss_sum", "loss_n"]
-        ].sum()
+        sums = self._groups(keys)[list(SUMS)].sum()
         table = pd.DataFrame(
             {
                 "trials": sums["trials"].astype(int),
@@ -127,7 +126,7 @@ class Aggregate:
         low, high = wilson_interval(table["converged"], table["trials"])
         table.insert(3, "rate_low", low)
         table.insert(4, "rate_high", high)
-        return table.reset_index()
+        return table.join(held_out_columns(sums)).reset_index()
 
     def _histograms(self, keys: list[str]) -> pd.DataFrame:
         """The converged trials' epochs per group: keys, ``epoch_converged``, ``count``."""

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config.axes import PARAM_COLUMNS
-from ..intervals import Z95, wilson_interval
+from ..intervals import Z95, mean_interval, wilson_interval
 
 #: The failure modes :func:`failure_modes` tells apart, in order.
 FAILURE_MODES = ("converged", "slow", "stuck", "diverged", "untrained")
@@ -49,14 +49,45 @@ def _keys(by: str | Sequence[str]) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
+#: The held-out columns: each one's name and range (:func:`held_out_columns`).
+HELD_OUT = {"test_loss": (0.0, np.inf), "test_accuracy": (0.0, 1.0)}
+
+
+def held_out_sums(values: pd.DataFrame) -> pd.DataFrame:
+    """Per row, what :func:`held_out_columns` adds up: ``<column>_sum``, ``_sq`` and
+    ``_n`` of each held-out column (nulls and NaN count nowhere)."""
+    out = {}
+    for name in HELD_OUT:
+        v = values[name].astype(float) if name in values else pd.Series(np.nan, values.index)
+        ok = np.isfinite(v)
+        out |= {f"{name}_sum": v.where(ok, 0.0), f"{name}_sq": (v * v).where(ok, 0.0)}
+        out[f"{name}_n"] = ok.astype(np.int64)
+    return pd.DataFrame(out, index=values.index)
+
+
+def held_out_columns(sums: pd.DataFrame) -> pd.DataFrame:
+    """Each group's mean test loss and accuracy with their 95% intervals, from its
+    sums (:func:`held_out_sums`); no columns where no trial had a test set."""
+    out = {}
+    for name, (low, high) in HELD_OUT.items():
+        if not sums[f"{name}_n"].any():
+            continue
+        parts = (sums[f"{name}_{k}"] for k in ("sum", "sq", "n"))
+        mean, lo, hi = mean_interval(*parts, low=low, high=high)
+        out |= {name: mean, f"{name}_low": lo, f"{name}_high": hi}
+    return pd.DataFrame(out, index=sums.index)
+
+
 def convergence_table(df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width")) -> pd.DataFrame:
     """One row per group: how often and how fast its trials converged.
 
     Columns: ``trials``, ``converged``, ``rate`` with its 95% Wilson interval
     (``rate_low``, ``rate_high``), ``diverged_rate``, ``solved_rate``,
     ``epochs_p10``/``epochs_median``/``epochs_p90`` of ``epoch_converged``
-    among converged trials (NaN if none converged) and ``mean_final_loss``.
-    Groups and their order come from the data (sorted by the keys).
+    among converged trials (NaN if none converged) and ``mean_final_loss``;
+    where trials had a test set, ``test_loss`` and ``test_accuracy`` with their
+    95% intervals (``_low``, ``_high``). Groups and their order come from the
+    data (sorted by the keys).
     """
     keys = _keys(by)
     missing = [k for k in keys if k not in df.columns]
@@ -71,6 +102,8 @@ def convergence_table(df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"
         _loss=df["final_loss"].astype(float),
     )
     grouped = work.groupby(keys, sort=True, observed=True, dropna=False)
+    by = [df[k] for k in keys]
+    held_out = held_out_sums(df).groupby(by, sort=True, observed=True, dropna=False).sum()
     table = pd.DataFrame(
         {
             "trials": grouped.size(),
@@ -87,7 +120,7 @@ def convergence_table(df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"
     low, high = wilson_interval(table["converged"], table["trials"])
     table.insert(3, "rate_low", low)
     table.insert(4, "rate_high", high)
-    return table.reset_index()
+    return table.join(held_out_columns(held_out)).reset_index()
 
 
 def time_to_converge(

@@ -15,12 +15,22 @@ from ..config.axes import PARAM_COLUMNS
 from ..config.query import parse as parse_query
 from ..config.query import select
 from ..config.schema import SCHEMA
-from .analysis import FAILURE_MODES, plateaued
+from .analysis import FAILURE_MODES, HELD_OUT, plateaued
 
 #: The parameters that make a cell: every one but the seed.
 CELL = tuple(c for c in PARAM_COLUMNS if c != "seed")
 #: The outcome columns every statistic reads.
-NEEDED = ("converged", "diverged", "epoch_solved", "epoch_converged", "final_loss")
+NEEDED = ("converged", "diverged", "epoch_solved", "epoch_converged", "final_loss", *HELD_OUT)
+#: What a cell adds up (:func:`sweep.reporting.analysis.held_out_sums` the held-out part).
+SUMS = (
+    "trials",
+    "converged",
+    "diverged",
+    "solved",
+    "loss_sum",
+    "loss_n",
+    *(f"{name}_{k}" for name in HELD_OUT for k in ("sum", "sq", "n")),
+)
 #: Loss curves kept per cell for the curve figures (the first trials' of each).
 CURVES_PER_CELL = 2_000
 #: Failure modes, in order.
@@ -65,9 +75,10 @@ class CellSums:
                 "solved": pc.cast(pc.is_valid(table.column("epoch_solved")), pa.int64()),
                 "loss_sum": pc.if_else(ok, loss, 0.0),
                 "loss_n": pc.cast(ok, pa.int64()),
+                **_held_out(table),
             }
         )
-        sums = ["trials", "converged", "diverged", "solved", "loss_sum", "loss_n"]
+        sums = list(SUMS)
         # A part holds one shape: grouped by the columns that vary in it (its lrs),
         # the constant ones added after (grouping by all took most of a report).
         constant = _constant(table, cell)
@@ -120,7 +131,7 @@ class CellSums:
     def result(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
         """The cells' sums, the epochs' histograms, the failure counts and the curves."""
         self._merge()
-        columns = [*CELL, "trials", "converged", "diverged", "solved", "loss_sum", "loss_n"]
+        columns = [*CELL, *SUMS]
         cells = self.cells[0] if self.cells else pd.DataFrame(columns=columns)
         epochs = (
             self.epochs[0]
@@ -130,6 +141,21 @@ class CellSums:
         failures = self.failures[0] if self.failures else None
         curves = pd.concat(self.curves, ignore_index=True) if self.curves else None
         return cells, epochs, failures, curves
+
+
+def _held_out(table: pa.Table) -> dict[str, pa.Array]:
+    """Each row's part of the held-out sums (:data:`SUMS`): value, square, count."""
+    out = {}
+    for name in HELD_OUT:
+        if name in table.column_names:
+            v = pc.cast(table.column(name), pa.float64())
+        else:  # a part written before the column existed
+            v = pa.nulls(table.num_rows, pa.float64())
+        ok = pc.fill_null(pc.is_finite(v), False)
+        out[f"{name}_sum"] = pc.if_else(ok, v, 0.0)
+        out[f"{name}_sq"] = pc.if_else(ok, pc.multiply(v, v), 0.0)
+        out[f"{name}_n"] = pc.cast(ok, pa.int64())
+    return out
 
 
 def _grouped(table: pa.Table, by: list[str], columns: list[str], how: str = "sum") -> pd.DataFrame:

@@ -81,6 +81,18 @@ def readable_table(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     out["solved"] = table["solved_rate"].map(percent)
     out["diverged"] = table["diverged_rate"].map(percent)
     out["mean loss"] = table["mean_final_loss"].map(lambda v: f"{v:.3g}")
+    if "test_loss" in table:
+        out["test loss"] = [
+            "-" if np.isnan(m) else f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
+            for m, lo, hi in table[["test_loss", "test_loss_low", "test_loss_high"]].to_numpy()
+        ]
+    if "test_accuracy" in table:
+        out["test accuracy"] = [
+            rate_text(m, lo, hi)
+            for m, lo, hi in table[
+                ["test_accuracy", "test_accuracy_low", "test_accuracy_high"]
+            ].to_numpy()
+        ]
     return out
 
 

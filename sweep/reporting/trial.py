@@ -47,7 +47,10 @@ def plot_trial(path: str | Path, trial_id: str, out: str | Path | None = None):
     left.set(xlabel="epoch", ylabel="mean squared error", title="loss curve")
     left.grid(alpha=0.3)
     outputs = row["outputs"]
-    if outputs is not None and len(outputs):
+    if outputs is not None and len(outputs) and row.get("task_digest"):  # data not at hand
+        right.plot(np.asarray(outputs, dtype=float), ".", color="tab:blue")
+        right.set(xlabel="sample x output (row-major)", ylabel="output")
+    elif outputs is not None and len(outputs):
         X, Y = get_task(row["task"])
         _, coded = recipe_of_row(row).code(X, Y)
         yhat = np.asarray(outputs, dtype=float).reshape(coded.shape)

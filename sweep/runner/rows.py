@@ -18,6 +18,7 @@ import pyarrow as pa
 
 import kernels
 from kernels import DTYPES, BatchResult, init_batch
+from kernels.evaluate import held_out
 from kernels.stop import FLAG, clear, request_stop
 
 from ..config.axes import SHAPE_AXES
@@ -42,6 +43,21 @@ _F64_LIST = pa.list_(pa.float64())
 
 def _epochs(values: np.ndarray) -> pa.Array:
     return pa.array(values, mask=values < 0, type=pa.int64())
+
+
+def _held_out(shape: Any, result: BatchResult, n: int) -> dict[str, pa.Array]:
+    """``test_loss`` and ``test_accuracy`` of a chunk's networks (null: no test
+    set; accuracy null for regression too)."""
+    task = shape.task_data
+    if task is None or task.X_test is None:
+        return {"test_loss": pa.nulls(n, pa.float64()), "test_accuracy": pa.nulls(n, pa.float64())}
+    loss, accuracy = held_out(
+        task.X_test, task.Y_test, result, recipe_of(shape), shape.exp, task.classes
+    )
+    return {
+        "test_loss": pa.array(loss.astype(np.float64)),
+        "test_accuracy": pa.nulls(n, pa.float64()) if accuracy is None else pa.array(accuracy),
+    }
 
 
 def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
@@ -72,6 +88,7 @@ def to_table(chunk: Chunk, result: BatchResult) -> pa.Table:
             "epoch_diverged": _epochs(result.epoch_diverged),
             "epoch_mse_target": _epochs(result.epoch_mse_target),
             "final_loss": pa.array(result.final_loss.astype(np.float64)),
+            **_held_out(shape, result, n),
             "restarts": pa.array(result.restarts, type=pa.int64()),
             "curve_every": const(shape.curve_every, pa.int64()),
             "curve": const(shape.curve, pa.string()),
