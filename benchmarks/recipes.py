@@ -46,6 +46,7 @@ RECIPES = {
     "online": Recipe(update="online"),
     "tanh hidden": Recipe(activation="tanh"),
     "shuffled (general kernel)": Recipe(update="shuffled"),
+    "mini-batches of 2 (general kernel)": Recipe(update="ordered", batch_size=2),
     "arctan hidden": Recipe(activation="arctan"),
     "symmetric, atanh error": Recipe(
         activation="symmetric", output_activation="symmetric", loss="atanh", targets=(-0.5, 0.5)
@@ -67,7 +68,8 @@ for line in sys.stdin:
     if fields:
         from kernels.recipe import Recipe
         recipe = Recipe(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
-        run = dict(recipe=recipe, kernel="general" if recipe.update == "shuffled" else "tiled")
+        general = recipe.update in ("shuffled", "ordered")
+        run = dict(recipe=recipe, kernel="general" if general else "tiled")
         seeds = dict(seeds=np.arange(batch))
     p = init_batch(np.arange(batch), 2, width, 1)
     head = {k: v[..., :8] for k, v in p.items()}

@@ -263,8 +263,9 @@ def _lane_forward(act, fast, xg, th, hid, oacc, acc, ws):
 
 
 @njit(**_PIECE)
-def _lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws):
-    """:func:`_backward` for one sample per network (``xg``), into a cleared ``grad``."""
+def _lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws, add):
+    """:func:`_backward` for one sample per network (``xg``): into a cleared ``grad``,
+    or (``add``: a mini-batch's later samples) added to it."""
     n_in, nb = xg.shape
     n_out = dout.shape[0]
     width = hid.shape[0]
@@ -277,23 +278,31 @@ def _lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws):
         for o in range(n_out):
             for j in range(nb):
                 d = dout[o, j]
-                grad[wo + o, j] = hid[h, j] * d
+                g = grad[wo + o, j]
+                grad[wo + o, j] = madd(hid[h, j], d, g, fast) if add else hid[h, j] * d
                 acc[j] = d * th[wo + o, j] if o == 0 else madd(d, th[wo + o, j], acc[j], fast)
         for j in range(nb):
             acc[j] = hidden_delta(act, acc[j], hid[h, j], prime, po, fast)
-            grad[bh_ + h, j] = acc[j]
+            grad[bh_ + h, j] = grad[bh_ + h, j] + acc[j] if add else acc[j]
         for i in range(n_in):
             w = i * width + h
             for j in range(nb):
-                x = xg[i, j]
-                grad[w, j] = x * acc[j] if x != 0 else zero
+                grad[w, j] = _term(xg[i, j], acc[j], grad[w, j], add, fast)
     if ws >= 0:
         for i in range(n_in):
             for o in range(n_out):
                 w = ws + i * n_out + o
                 for j in range(nb):
-                    x = xg[i, j]
-                    grad[w, j] = x * dout[o, j] if x != 0 else zero
+                    grad[w, j] = _term(xg[i, j], dout[o, j], grad[w, j], add, fast)
+
+
+@njit(**_PIECE)
+def _term(x, d, g, add, fast):
+    """An input's gradient term x d: ``g`` plus it (``add``), or it alone (``g`` is
+    then the cleared 0); an input of 0 adds nothing."""
+    if x == 0:
+        return g
+    return madd(x, d, g, fast) if add else x * d
 
 
 @njit(**_PIECE)
@@ -577,6 +586,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
         hyper,
         width,
         width2,
+        batch,
         epochs,
         tol,
         margin,
@@ -751,13 +761,14 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                         _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
                     else:
                         _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
+                    first = p % batch == 0  # a mini-batch's first sample
                     for o in range(n_out):
                         y = dt(Y[p, o])
                         for j in range(nb):
                             yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
                             d = output_delta(LOSS, OUT, y - yhat, yhat, PRIME, po, FAST)
                             dout[o, j] = d
-                            grad[bo_ + o, j] = d
+                            grad[bo_ + o, j] = d if first else grad[bo_ + o, j] + d
                     if DEEP:
                         _deep_backward(
                             ACT,
@@ -779,6 +790,8 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                         )
                     else:
                         _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
+                    if (p + 1) % batch and p + 1 < n_samples:
+                        continue  # the mini-batch goes on
                     _update(
                         MOMENTUM,
                         DECAY,
@@ -816,12 +829,13 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                         _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
                     else:
                         _lane_forward(ACT, FAST, xg, th, hid, oacc, acc, wsf)
+                    first = t % batch == 0
                     for o in range(n_out):
                         for j in range(nb):
                             yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
                             d = output_delta(LOSS, OUT, yg[o, j] - yhat, yhat, PRIME, po, FAST)
                             dout[o, j] = d
-                            grad[bo_ + o, j] = d
+                            grad[bo_ + o, j] = d if first else grad[bo_ + o, j] + d
                     if DEEP:
                         _deep_backward(
                             ACT,
@@ -842,7 +856,11 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                             wsf,
                         )
                     else:
-                        _lane_backward(ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf)
+                        _lane_backward(
+                            ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf, not first
+                        )
+                    if (t + 1) % batch and t + 1 < n_samples:
+                        continue
                     _update(
                         MOMENTUM,
                         DECAY,

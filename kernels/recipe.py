@@ -32,13 +32,13 @@ from . import activations, losses, optimizers
 #: Names of each choice; a name's position is its code in compiled kernels.
 ACTIVATIONS = activations.NAMES
 LOSSES = losses.NAMES
-UPDATES = ("batch", "online", "shuffled")
+UPDATES = ("batch", "online", "shuffled", "ordered")
 INPUTS = ("binary", "bipolar")
 OPTIMIZERS = optimizers.NAMES
 #: Subnormal numbers kept (IEEE) or flushed to zero (kernels.subnormals; x86 only).
 SUBNORMALS = ("keep", "flush")
 
-BATCH, ONLINE, SHUFFLED = range(len(UPDATES))
+BATCH, ONLINE, SHUFFLED, ORDERED = range(len(UPDATES))
 #: Codes of :attr:`Variant.momentum`: none, heavy ball, Nesterov.
 HEAVY_BALL, NESTEROV = 1, 2
 #: Codes of :attr:`Variant.optimizer` for the rules with state of their own.
@@ -109,6 +109,8 @@ class _Choices:
     output_activation: str = "logistic"
     loss: str = "sse"
     update: str = "batch"
+    #: Samples per update with ``ordered`` or ``shuffled`` (0: the update's own, 1).
+    batch_size: int = 0
     momentum: float = 0.0
     weight_decay: float = 0.0
     inputs: str = "binary"
@@ -150,6 +152,7 @@ class _Choices:
             least = getattr(self, setting.above) if setting.above else -math.inf
             number(setting.name, lambda v, s=setting, m=least: s.ok(v) and v > m, setting.valid)
         number("prime_offset", lambda v: v >= 0, "finite and at least 0")
+        self._check_batch_size()
         self._check_optimizer()
         if self.subnormals == "flush" and platform.machine().lower() not in ("x86_64", "amd64"):
             raise RecipeError(
@@ -168,6 +171,28 @@ class _Choices:
         problem = losses.BY_NAME[self.loss].refuse(output, low, high)
         if problem:
             raise RecipeError("loss", problem)
+
+    def _check_batch_size(self) -> None:
+        """A batch size with the updates that take one: ordered needs it, shuffled may
+        have it, batch (the whole task) and online (1) are their own."""
+        k = self.batch_size
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0:
+            raise RecipeError("batch_size", f"must be a whole number >= 1, got {k!r}")
+        if self.update == "ordered" and k == 0:
+            raise RecipeError("batch_size", "the ordered update takes mini-batches: give K >= 1")
+        if self.update in ("batch", "online") and k not in (0, 1 if self.update == "online" else 0):
+            whole = "the whole task" if self.update == "batch" else "one sample"
+            raise RecipeError(
+                "batch_size",
+                f"{self.update} updates take {whole}; mini-batches of {k} are "
+                "--update ordered (or shuffled)",
+            )
+
+    def samples_per_update(self, n_samples: int) -> int:
+        """How many samples' gradients each update sums, on a task of ``n_samples``."""
+        if self.update == "batch":
+            return n_samples
+        return min(max(self.batch_size, 1), n_samples)
 
     def _check_optimizer(self) -> None:
         """The optimiser with the settings it gives a meaning to, and no others."""

@@ -168,7 +168,8 @@ class _Net:
         return layers, self.activation(r.output_activation, total + self.bo)
 
     def step(self, X: np.ndarray, Y: np.ndarray, lr) -> None:
-        """One update from the samples X, Y (the whole task, or one sample)."""
+        """One update from the samples X, Y (the whole task, a mini-batch or one
+        sample), their gradients summed in the order given."""
         r = self.recipe
         layers, predicted = self.forward(X)
         error = Y - predicted
@@ -407,12 +408,14 @@ def train_one(
         # Training: theta_k -> theta_{k+1}.
         if recipe.update == "batch":
             net.step(X, Y, lr)
-        else:
-            order = range(len(X))
+        else:  # online, or mini-batches of K samples (the last one may be short)
+            order = list(range(len(X)))
             if recipe.update == "shuffled":
                 state, order = shuffled_order(state, len(X))
-            for p in order:
-                net.step(X[p : p + 1], Y[p : p + 1], lr)
+            size = recipe.batch_size or 1
+            for first in range(0, len(X), size):
+                chosen = order[first : first + size]
+                net.step(X[chosen], Y[chosen], lr)
         if not net.finite():
             diverged = k + 1
     return {

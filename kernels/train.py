@@ -218,6 +218,7 @@ def train_batch(
                 hyper,
                 width,
                 width2,
+                recipe.samples_per_update(X.shape[0]),
                 run["epochs"],
                 run["tol"],
                 run["margin"],

@@ -120,6 +120,8 @@ BAD_CLI = [
     (["--momentum", "-0.5"], "momentum"),
     (["--weight-decay", "-1"], "weight_decay"),
     (["--update", "minibatch"], "update"),
+    (["--update", "ordered"], "batch_size"),
+    (["--batch-size", "4"], "batch_size"),
     (["--activation", "softplus"], "activation"),
     (["--output-activation", "softmax"], "output_activation"),
     (["--loss", "mse"], "loss"),

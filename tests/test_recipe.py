@@ -59,7 +59,29 @@ BAD = [
     (dict(optimizer="delta-bar-delta", dbd_kappa=-0.1), "dbd_kappa"),
     (dict(prime_offset=-0.1), "prime_offset"),
     (dict(prime_offset=float("nan")), "prime_offset"),
+    # Mini-batches: ordered takes a size; batch and online have their own.
+    (dict(update="ordered"), "batch_size"),
+    (dict(update="ordered", batch_size=-1), "batch_size"),
+    (dict(update="ordered", batch_size=2.5), "batch_size"),
+    (dict(batch_size=4), "batch_size"),
+    (dict(update="online", batch_size=2), "batch_size"),
+    (dict(optimizer="rprop", update="ordered", batch_size=2), "optimizer"),
 ]
+
+
+def test_samples_per_update():
+    counts = [
+        Recipe(**fields).samples_per_update(8)
+        for fields in (
+            {},
+            dict(update="online"),
+            dict(update="shuffled"),
+            dict(update="shuffled", batch_size=3),
+            dict(update="ordered", batch_size=3),
+            dict(update="ordered", batch_size=20),
+        )
+    ]
+    assert counts == [8, 1, 1, 3, 3, 8]
 
 
 @pytest.mark.parametrize("fields, field", BAD)

@@ -241,7 +241,9 @@ AXES: tuple[Axis, ...] = (
         DEFAULT.update,
         specs.name_spec,
         "batch (one update per epoch, the whole task), online (one per sample, in "
-        "order) or shuffled (one per sample, a new order each epoch from the seed).",
+        "order), shuffled (one per sample, or per mini-batch of --batch-size, a new "
+        "order each epoch from the seed) or ordered (one per mini-batch of "
+        "--batch-size samples, in order).",
         recipe=True,
     ),
     Axis(
@@ -384,6 +386,16 @@ AXES: tuple[Axis, ...] = (
         + _which(initialisers.TABLE, lambda e: e.radius, "with --init-radius R").rstrip("; ")
         + ".",
         _names(initialisers.NAMES),
+    ),
+    Axis(
+        "batch_size",
+        pa.int64(),
+        0,
+        specs.int_spec,
+        "Samples per update of --update ordered or shuffled (0: shuffled's own, 1): "
+        "mini-batches of K samples, the last one of an epoch shorter if K does not divide "
+        "the task; each update sums its samples' gradients, as batch sums the task's.",
+        recipe=True,
     ),
     Axis(
         "task_digest",

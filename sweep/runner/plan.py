@@ -64,8 +64,9 @@ _NS_PER_UNIT = {
 }
 #: Cost of an epoch relative to plain batch gradient descent on the same
 #: kernel, from benchmarks/recipes.py: one update per sample in order, in a
-#: new order (general kernel); momentum.
-_UPDATE_COST = {"batch": 1.0, "online": 2.1, "shuffled": 2.4}
+#: new order (general kernel), mini-batches of 2 in order (general kernel);
+#: momentum. Mini-batches cost as much as their pass over the samples, whatever K.
+_UPDATE_COST = {"batch": 1.0, "online": 2.1, "shuffled": 2.4, "ordered": 2.1}
 _MOMENTUM_COST = 1.2
 #: A trial's cost besides its training, single core, in ns: building its row and
 #: storing it, per row and per stored float value (benchmarks/estimates.py
