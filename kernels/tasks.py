@@ -1,16 +1,18 @@
-"""Training tasks: named (X, Y) datasets of binary patterns.
+"""Training tasks: named (X, Y) datasets.
 
 Every task is a pair of float64 arrays ``X`` (samples x n_in) and ``Y``
-(samples x n_out) holding 0.0/1.0. ``xor`` is exactly the notebook's data, in
-the notebook's order. Names: the 2-input gates (``xor``, ``xnor``, ``and``,
-``or``), the families of :data:`FAMILIES`, a name and a size (``parity3``),
-and truth tables, ``table:0110`` (one output per input pattern) or
-``table:0110,1000`` (one column of outputs each). Patterns come in binary
-counting order, the first input the most significant bit.
+(samples x n_out), the targets 0.0/1.0. ``xor`` is exactly the notebook's
+data, in the notebook's order. Names: the 2-input gates (``xor``, ``xnor``,
+``and``, ``or``), the families of :data:`FAMILIES`, a name and a size
+(``parity3``), truth tables, ``table:0110`` (one output per input pattern) or
+``table:0110,1000`` (one column of outputs each), and ``spirals``, whose
+inputs are points of the plane. Patterns come in binary counting order, the
+first input the most significant bit.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +66,23 @@ def _add(n: int) -> tuple[np.ndarray, np.ndarray]:
     return x, ((total[:, None] >> shifts) & 1).astype(np.float64)
 
 
+def spirals() -> tuple[np.ndarray, np.ndarray]:
+    """Lang & Witbrock's two spirals (1988), as Wieland's ``mkspiral.c`` (MITRE)
+    writes them for the CMU benchmark: for i = 0..96, angle i pi / 16 and radius
+    6.5 (104 - i) / 104 give (r sin a, r cos a) of class 1, then its mirror
+    (-x, -y) of class 0; 194 points, coordinates as printed there (5 decimals)."""
+    i = np.arange(97)
+    angle, radius = i * math.pi / 16.0, 6.5 * (104 - i) / 104.0
+    x, y = radius * np.sin(angle), radius * np.cos(angle)
+    points = np.stack([np.stack([x, y], 1), np.stack([-x, -y], 1)], 1).reshape(-1, 2)
+    printed = np.vectorize(lambda v: float(f"{v:.5f}"))(points)
+    return printed, np.tile([1.0, 0.0], 97)[:, None]
+
+
+#: Tasks of fixed data that are not families, with where they come from.
+FIXED = {"spirals": (spirals, "Lang & Witbrock 1988; Wieland's mkspiral.c")}
+
+
 @dataclass(frozen=True)
 class Family:
     """Tasks named ``<name><N>`` for N in ``sizes``."""
@@ -109,7 +128,12 @@ TABLE = "table:"
 MAX_TABLE_INPUTS = 13
 #: The known names, in words (for help and errors).
 KNOWN = ", ".join(
-    [*_GATES, *(f"{f.name}N (N = {_span(f.sizes)})" for f in FAMILIES), "table:0110[,1000...]"]
+    [
+        *_GATES,
+        *(f"{f.name}N (N = {_span(f.sizes)})" for f in FAMILIES),
+        *FIXED,
+        "table:0110[,1000...]",
+    ]
 )
 
 
@@ -136,7 +160,7 @@ def truth_table(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def task_names() -> list[str]:
     """Every valid task name, in a stable order."""
-    return list(_GATES) + [f"{f.name}{n}" for f in FAMILIES for n in f.sizes]
+    return list(_GATES) + [f"{f.name}{n}" for f in FAMILIES for n in f.sizes] + list(FIXED)
 
 
 def is_task(name: str) -> bool:
@@ -154,6 +178,8 @@ def get_task(name: str) -> tuple[np.ndarray, np.ndarray]:
         return _binary_patterns(2), np.array(_GATES[name], dtype=np.float64)[:, None]
     if name.startswith(TABLE):
         return truth_table(name)
+    if name in FIXED:
+        return FIXED[name][0]()
     match = re.fullmatch(r"([a-z]+)(\d+)", name)
     if match and match.group(1) in _BY_NAME:
         family, n = _BY_NAME[match.group(1)], int(match.group(2))

@@ -84,6 +84,7 @@ REGRESSION = sweep.Task("wave", X, [[0.2], [0.9], [-0.4], [1.5]])
             "regression",
         ),
         (dict(task=sweep.Task("r", X * 3, Y), inputs="bipolar"), "inputs", "has others"),
+        (dict(task="spirals", inputs="bipolar"), "inputs", "'spirals' has others"),
         (
             dict(task=sweep.Task("s", X, [[0.5]] * 4), output_activation="tanh", loss="atanh"),
             "loss",

@@ -104,3 +104,15 @@ def test_unknown_tasks_are_refused(bad):
 
 def test_every_listed_task_exists():
     assert all(is_task(name) for name in task_names())
+
+
+def test_spirals_are_wieland_s_194_points():
+    X, Y = get_task("spirals")
+    assert X.shape == (194, 2) and Y[:, 0].tolist() == [1.0, 0.0] * 97
+    np.testing.assert_array_equal(X[1::2], -X[0::2])  # each point, then its mirror
+    i = np.arange(97)
+    np.testing.assert_allclose(np.hypot(*X[0::2].T), 6.5 * (104 - i) / 104, atol=1e-5)
+    turned = np.arctan2(X[2::2, 0], X[2::2, 1]) - np.arctan2(X[0:-2:2, 0], X[0:-2:2, 1])
+    np.testing.assert_allclose(np.mod(turned, 2 * np.pi), np.pi / 16, atol=1e-4)
+    assert (np.round(X, 5) == X).all() and len(np.unique(X, axis=0)) == 194
+    assert is_task("spirals") and "spirals" in task_names()

@@ -268,8 +268,7 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         )
         for r in init_radius:
             require("init_radius", math.isfinite(r) and r > 0, f"must be positive, got {r!r}")
-        parsed["init_low"] = tuple(-r for r in init_radius)
-        parsed["init_high"] = init_radius
+        parsed["init_low"], parsed["init_high"] = tuple(-r for r in init_radius), init_radius
     init_low, init_high = parsed["init_low"], parsed["init_high"]
     # Pairs with low >= high are skipped; at least one pair must be a range.
     require(
@@ -283,12 +282,13 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
     if "float32" in parsed["dtype"]:
         big = [v for v in parsed["lr"] if v > float(np.finfo(np.float32).max)]
         require("lr", not big, f"{big[0] if big else 0!r} does not fit in float32")
+    tasks_at_hand = resolved.at_hand()
     try:
         for combo in itertools.product(*(parsed[axis.name] for axis in RECIPE_AXES)):
             recipe = make_recipe(dict(zip((axis.name for axis in RECIPE_AXES), combo, strict=True)))
             for tol in parsed["tol"]:
                 recipe.check_tol(tol)
-            for task in resolved.data.values():
+            for task in tasks_at_hand:
                 task_axis.check_recipe(task, recipe, parsed["early_stop"][0])
     except RecipeError as e:
         raise ConfigError(e.field, e.problem) from None

@@ -36,6 +36,14 @@ class Resolved:
     data: dict[str, Task] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
+    def at_hand(self) -> list[Task]:
+        """Every task whose data is at hand: the data tasks given, and the built-ins."""
+        return [
+            self.data.get(name) or Task(name, *builtin.get_task(name), source="built-in")
+            for name in self.names
+            if name in self.data or name not in self.digests
+        ]
+
 
 def _items(value: Any) -> list[Any]:
     """The axis value as a list of names and Tasks (texts split as the task spec
