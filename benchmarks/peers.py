@@ -241,3 +241,40 @@ def jax_optimizer(X, Y, params, lr, epochs, recipe, dtype=np.float64):
         return jax.lax.fori_loop(0, epochs, epoch, (p, s))[0]
 
     return _compiled(train, params, dtype)
+
+
+def torch_vmap(X, Y, params, lr, epochs, dtype=np.float64):
+    """PyTorch ``torch.func.vmap`` of one network's batch-GD step, one call an epoch;
+    returns a callable that runs it."""
+    import torch
+    from torch.func import vmap
+
+    torch.set_num_threads(1)
+    tdt = torch.float64 if dtype == np.float64 else torch.float32
+    x, y = torch.as_tensor(X, dtype=tdt), torch.as_tensor(Y, dtype=tdt)
+
+    def step(wh, bh, wo, bo):
+        h = torch.sigmoid(x @ wh + bh)
+        o = torch.sigmoid(h @ wo + bo)
+        d_o = (y - o) * (o * (1 - o))
+        d_h = (d_o @ wo.T) * (h * (1 - h))
+        return (
+            wh + lr * (x.T @ d_h),
+            bh + lr * d_h.sum(0),
+            wo + lr * (h.T @ d_o),
+            bo + lr * d_o.sum(0),
+        )
+
+    batched = vmap(step)
+
+    def run():
+        p = tuple(
+            torch.as_tensor(np.moveaxis(params[k], -1, 0).copy(), dtype=tdt)
+            for k in ("w_hidden", "b_hidden", "w_out", "b_out")
+        )
+        with torch.no_grad():
+            for _ in range(epochs):
+                p = batched(*p)
+        return np.moveaxis(p[2].numpy(), 0, -1)
+
+    return run
