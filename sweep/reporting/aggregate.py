@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..intervals import wilson_interval
 from ..store.reader import each_part
 from ..store.sidecar import described
-from .analysis import held_out_columns
+from .analysis import mean_columns
 from .cells import CELL, MODES, NEEDED, SUMS, CellSums
 
 
@@ -120,13 +120,11 @@ class Aggregate:
             table.loc[unsolvable, "solved_rate"] = np.nan
         elif self.regression and set(self.cells["task"]) <= self.regression:
             table["solved_rate"] = np.nan
-        with np.errstate(invalid="ignore", divide="ignore"):
-            table["mean_final_loss"] = sums["loss_sum"] / sums["loss_n"].where(sums["loss_n"] > 0)
         table.insert(2, "rate", table["converged"] / table["trials"])
         low, high = wilson_interval(table["converged"], table["trials"])
         table.insert(3, "rate_low", low)
         table.insert(4, "rate_high", high)
-        return table.join(held_out_columns(sums)).reset_index()
+        return table.join(mean_columns(sums)).reset_index()
 
     def _histograms(self, keys: list[str]) -> pd.DataFrame:
         """The converged trials' epochs per group: keys, ``epoch_converged``, ``count``."""

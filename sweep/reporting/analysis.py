@@ -49,15 +49,22 @@ def _keys(by: str | Sequence[str]) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
-#: The held-out columns: each one's name and range (:func:`held_out_columns`).
-HELD_OUT = {"test_loss": (0.0, np.inf), "test_accuracy": (0.0, 1.0)}
+#: The outcomes a table gives the mean of (with its 95% interval): each one's column
+#: in the table, its range, and whether the column is there only where a trial had
+#: a value (the held-out ones: only where there was a test set).
+MEANS = {
+    "final_loss": ("mean_final_loss", (0.0, np.inf), False),
+    "test_loss": ("test_loss", (0.0, np.inf), True),
+    "test_accuracy": ("test_accuracy", (0.0, 1.0), True),
+}
 
 
-def held_out_sums(values: pd.DataFrame) -> pd.DataFrame:
-    """Per row, what :func:`held_out_columns` adds up: ``<column>_sum``, ``_sq`` and
-    ``_n`` of each held-out column (nulls and NaN count nowhere)."""
+def mean_sums(values: pd.DataFrame) -> pd.DataFrame:
+    """Per row, what :func:`mean_columns` adds up: ``<column>_sum``, ``_sq`` and
+    ``_n`` of each column of :data:`MEANS` (nulls and non-finite values count
+    nowhere: a diverged network has no final loss to average)."""
     out = {}
-    for name in HELD_OUT:
+    for name in MEANS:
         v = values[name].astype(float) if name in values else pd.Series(np.nan, values.index)
         ok = np.isfinite(v)
         out |= {f"{name}_sum": v.where(ok, 0.0), f"{name}_sq": (v * v).where(ok, 0.0)}
@@ -65,16 +72,16 @@ def held_out_sums(values: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=values.index)
 
 
-def held_out_columns(sums: pd.DataFrame) -> pd.DataFrame:
-    """Each group's mean test loss and accuracy with their 95% intervals, from its
-    sums (:func:`held_out_sums`); no columns where no trial had a test set."""
+def mean_columns(sums: pd.DataFrame) -> pd.DataFrame:
+    """Each group's means of :data:`MEANS` with their 95% intervals (``_low``,
+    ``_high``), from its sums (:func:`mean_sums`)."""
     out = {}
-    for name, (low, high) in HELD_OUT.items():
-        if not sums[f"{name}_n"].any():
+    for name, (column, (low, high), optional) in MEANS.items():
+        if optional and not sums[f"{name}_n"].any():
             continue
         parts = (sums[f"{name}_{k}"] for k in ("sum", "sq", "n"))
         mean, lo, hi = mean_interval(*parts, low=low, high=high)
-        out |= {name: mean, f"{name}_low": lo, f"{name}_high": hi}
+        out |= {column: mean, f"{column}_low": lo, f"{column}_high": hi}
     return pd.DataFrame(out, index=sums.index)
 
 
@@ -84,10 +91,11 @@ def convergence_table(df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"
     Columns: ``trials``, ``converged``, ``rate`` with its 95% Wilson interval
     (``rate_low``, ``rate_high``), ``diverged_rate``, ``solved_rate``,
     ``epochs_p10``/``epochs_median``/``epochs_p90`` of ``epoch_converged``
-    among converged trials (NaN if none converged) and ``mean_final_loss``;
-    where trials had a test set, ``test_loss`` and ``test_accuracy`` with their
-    95% intervals (``_low``, ``_high``). Groups and their order come from the
-    data (sorted by the keys).
+    among converged trials (NaN if none converged), ``mean_final_loss`` (of
+    the networks that did not diverge) and, where trials had a test set,
+    ``test_loss`` and ``test_accuracy``, each mean with its 95% interval
+    (``_low``, ``_high``). Groups and their order come from the data (sorted by
+    the keys).
     """
     keys = _keys(by)
     missing = [k for k in keys if k not in df.columns]
@@ -99,11 +107,10 @@ def convergence_table(df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"
         _div=df["diverged"].astype(bool),
         _solved=df["epoch_solved"].notna(),
         _epochs=epochs.where(df["converged"].astype(bool)),
-        _loss=df["final_loss"].astype(float),
     )
     grouped = work.groupby(keys, sort=True, observed=True, dropna=False)
     by = [df[k] for k in keys]
-    held_out = held_out_sums(df).groupby(by, sort=True, observed=True, dropna=False).sum()
+    sums = mean_sums(df).groupby(by, sort=True, observed=True, dropna=False).sum()
     table = pd.DataFrame(
         {
             "trials": grouped.size(),
@@ -113,14 +120,13 @@ def convergence_table(df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"
             "epochs_p10": grouped["_epochs"].quantile(0.1),
             "epochs_median": grouped["_epochs"].median(),
             "epochs_p90": grouped["_epochs"].quantile(0.9),
-            "mean_final_loss": grouped["_loss"].mean(),
         }
     )
     table.insert(2, "rate", table["converged"] / table["trials"])
     low, high = wilson_interval(table["converged"], table["trials"])
     table.insert(3, "rate_low", low)
     table.insert(4, "rate_high", high)
-    return table.join(held_out_columns(held_out)).reset_index()
+    return table.join(mean_columns(sums)).reset_index()
 
 
 def time_to_converge(

@@ -15,21 +15,19 @@ from ..config.axes import PARAM_COLUMNS
 from ..config.query import parse as parse_query
 from ..config.query import select
 from ..config.schema import SCHEMA
-from .analysis import FAILURE_MODES, HELD_OUT, plateaued
+from .analysis import FAILURE_MODES, MEANS, plateaued
 
 #: The parameters that make a cell: every one but the seed.
 CELL = tuple(c for c in PARAM_COLUMNS if c != "seed")
 #: The outcome columns every statistic reads.
-NEEDED = ("converged", "diverged", "epoch_solved", "epoch_converged", "final_loss", *HELD_OUT)
-#: What a cell adds up (:func:`sweep.reporting.analysis.held_out_sums` the held-out part).
+NEEDED = ("converged", "diverged", "epoch_solved", "epoch_converged", *MEANS)
+#: What a cell adds up (the means' part as :func:`sweep.reporting.analysis.mean_sums`).
 SUMS = (
     "trials",
     "converged",
     "diverged",
     "solved",
-    "loss_sum",
-    "loss_n",
-    *(f"{name}_{k}" for name in HELD_OUT for k in ("sum", "sq", "n")),
+    *(f"{name}_{k}" for name in MEANS for k in ("sum", "sq", "n")),
 )
 #: Loss curves kept per cell for the curve figures (the first trials' of each).
 CURVES_PER_CELL = 2_000
@@ -64,8 +62,6 @@ class CellSums:
         if table.num_rows == 0:
             return
         cell = list(CELL)
-        loss = table.column("final_loss")
-        ok = pc.and_(pc.is_valid(loss), pc.invert(pc.is_nan(loss)))
         work = pa.table(
             {
                 **{c: table.column(c) for c in cell},
@@ -73,9 +69,7 @@ class CellSums:
                 "converged": pc.cast(table.column("converged"), pa.int64()),
                 "diverged": pc.cast(table.column("diverged"), pa.int64()),
                 "solved": pc.cast(pc.is_valid(table.column("epoch_solved")), pa.int64()),
-                "loss_sum": pc.if_else(ok, loss, 0.0),
-                "loss_n": pc.cast(ok, pa.int64()),
-                **_held_out(table),
+                **_mean_terms(table),
             }
         )
         sums = list(SUMS)
@@ -143,10 +137,10 @@ class CellSums:
         return cells, epochs, failures, curves
 
 
-def _held_out(table: pa.Table) -> dict[str, pa.Array]:
-    """Each row's part of the held-out sums (:data:`SUMS`): value, square, count."""
+def _mean_terms(table: pa.Table) -> dict[str, pa.Array]:
+    """Each row's part of the means' sums (:data:`SUMS`): value, square, count."""
     out = {}
-    for name in HELD_OUT:
+    for name in MEANS:
         if name in table.column_names:
             v = pc.cast(table.column(name), pa.float64())
         else:  # a part written before the column existed

@@ -57,6 +57,15 @@ def value_text(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
+def _means(table: pd.DataFrame, column: str) -> list[str]:
+    """A mean column with its interval, ``0.0123 [0.011, 0.0136]`` (``-``: no value)."""
+    values = table[[column, f"{column}_low", f"{column}_high"]].to_numpy()
+    return [
+        "-" if np.isnan(m) else f"{m:.3g}" + ("" if np.isnan(lo) else f" [{lo:.3g}, {hi:.3g}]")
+        for m, lo, hi in values
+    ]
+
+
 def readable_table(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Round and merge columns for reading: rate with its interval, whole epochs."""
 
@@ -80,12 +89,9 @@ def readable_table(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     ]
     out["solved"] = table["solved_rate"].map(percent)
     out["diverged"] = table["diverged_rate"].map(percent)
-    out["mean loss"] = table["mean_final_loss"].map(lambda v: f"{v:.3g}")
+    out["mean loss"] = _means(table, "mean_final_loss")
     if "test_loss" in table:
-        out["test loss"] = [
-            "-" if np.isnan(m) else f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
-            for m, lo, hi in table[["test_loss", "test_loss_low", "test_loss_high"]].to_numpy()
-        ]
+        out["test loss"] = _means(table, "test_loss")
     if "test_accuracy" in table:
         out["test accuracy"] = [
             rate_text(m, lo, hi)
