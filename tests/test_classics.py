@@ -26,6 +26,7 @@ def test_the_gallery_holds_the_published_set_ups():
         "rhw1986_xor",
         "rhw1986_symmetry",
         "rhw1986_addition",
+        "lang_witbrock1988_spirals",
         "rhw1986_chauvin_xor_width",
         "fahlman1988_encoder",
         "tesauro_janssens1988_parity",
