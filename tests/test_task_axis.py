@@ -10,6 +10,7 @@ import pytest
 import sweep
 from sweep.config.grid import grid_frame, shapes, task_of
 from sweep.config.study import make_config, make_study
+from sweep.config.task_data import MAX_SAMPLES, MAX_UNITS
 from sweep.errors import ConfigError, SweepError
 
 TINY = dict(seeds="0:4", lr="0.5,3", width=2, epochs=120, progress=False, backend="sequential")
@@ -174,3 +175,18 @@ def test_test_fraction_splits_every_task_the_same_way_each_time():
         with pytest.raises(ConfigError) as info:
             make_config(task="xor", **settings)
         assert info.value.field == field
+
+
+def test_the_largest_task_trains_and_its_samples_are_counted(tmp_path):
+    rng = np.random.default_rng(0)
+    shape = (MAX_SAMPLES, MAX_UNITS)
+    big = sweep.Task("big", rng.normal(size=shape), rng.integers(0, 2, shape))
+    small = sweep.Task("small", big.X[:100], big.Y[:100])
+    plan = dict(seeds="0:2", lr=0.5, width=2, epochs=2)
+    memory = [
+        sweep.dry_run(task=task, out=tmp_path / task.name, **plan).splitlines()[-1]
+        for task in (big, small)
+    ]
+    assert memory[0] != memory[1]  # a row holds the outputs of every sample
+    df = sweep.run(task=big, out=tmp_path / "big", progress=False, backend="sequential", **plan)
+    assert len(df) == 2 and len(df["outputs"][0]) == MAX_SAMPLES * MAX_UNITS

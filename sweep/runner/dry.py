@@ -82,7 +82,8 @@ def describe_dry_run(
         * options.jobs
         * max(
             (
-                p.size * (ROW_OVERHEAD + 8 * values_per_trial(p.block.shape, options.store))
+                min(p.size, len(p.block))  # a chunk holds at most its block's trials
+                * (ROW_OVERHEAD + 8 * values_per_trial(p.block.shape, options.store))
                 for p in todo
             ),
             default=0,
