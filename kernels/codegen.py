@@ -1,4 +1,4 @@
-"""Generated kernels: source that calls the step's pieces, the on-disk cache, the layout.
+"""Generated kernels: source that calls the step's pieces, and the layout.
 
 :mod:`kernels.tiled` writes a kernel's source for one shape (task, width and
 recipe) as plain, readable Python that calls the pieces of
@@ -7,7 +7,7 @@ codes as constants: the arithmetic is defined there, once, and only the loop
 structure is generated. The source is saved to a cache folder and imported,
 so Numba's on-disk cache keeps the compiled kernel between processes. A
 module's file name hashes its source, which embeds a stamp of the sources of
-the pieces (:func:`kernels.general.source_stamp`): editing them never reuses
+the pieces (:func:`kernels.cache.source_stamp`): editing them never reuses
 a stale compiled kernel.
 
 A generated kernel performs the general kernel's operations in the same
@@ -24,20 +24,12 @@ on beyond a handful of arrays.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import importlib.util
-import os
-import sys
-import tempfile
-import threading
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
-from .general import source_stamp
+from .cache import source_stamp
 from .model import param_offsets
 from .recipe import Constants, Variant
 
@@ -54,7 +46,6 @@ MAX_LINES = 1200
 #: never), and live (1) or frozen (0).
 SOLVED, CONVERGED, DIVERGED, HIT, LIVE = range(5)
 N_EVENTS = 5
-_ENV_CACHE = "SWEEP_KERNEL_CACHE"
 #: What a generated kernel is called with (see :func:`run`).
 SIGNATURE = (
     "theta, lr, events, curve, outputs, final_loss, work, epochs, tol, margin, mse_target, "
@@ -216,61 +207,6 @@ def module_source(
     for lines in variants:
         body += (["", ""] if body else []) + lines
     return "\n".join(head + body) + "\n"
-
-
-def cache_dir() -> Path:
-    """Where generated kernels (and Numba's cache of them) are kept.
-
-    ``$SWEEP_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/tinynet-sweep/kernels``
-    (``~/.cache/...``).
-    """
-    if os.environ.get(_ENV_CACHE):
-        return Path(os.environ[_ENV_CACHE])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "tinynet-sweep" / "kernels"
-
-
-@functools.cache
-def writable_cache_dir() -> Path:
-    """:func:`cache_dir`, or a temporary folder when it cannot be written."""
-    folder = cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if os.access(folder, os.W_OK):
-            return folder
-    except OSError:
-        pass
-    # No persistent cache: kernels compile once per process.
-    return Path(tempfile.mkdtemp(prefix="tinynet-sweep-kernels-"))
-
-
-_MODULES: dict[str, ModuleType] = {}
-# Threads (joblib's threading backend) may ask for the same module at once:
-# one writes and imports it, the others wait and share it.
-_LOADING = threading.Lock()
-
-
-def load(generator: str, text: str) -> ModuleType:
-    """Import (writing it first if needed) a generated kernel module."""
-    name = f"tinynet_{generator}_" + hashlib.sha256(text.encode()).hexdigest()[:20]
-    with _LOADING:
-        if name not in _MODULES:
-            _MODULES[name] = _import(name, text)
-        return _MODULES[name]
-
-
-def _import(name: str, text: str) -> ModuleType:
-    path = writable_cache_dir() / f"{name}.py"
-    if not path.exists():  # never rewrite: a new mtime would invalidate Numba's cache
-        tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    # Numba's cache imports the module by name when it loads compiled code.
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def blocked(rows: np.ndarray, n_blocks: int, nb: int) -> np.ndarray:

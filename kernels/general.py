@@ -21,13 +21,12 @@ and are skipped (the reference does the same).
 from __future__ import annotations
 
 import functools
-import hashlib
-from pathlib import Path
 
 import numpy as np
 from numba import njit
 
 from . import model, optimizers
+from .cache import source_stamp
 from .numerics import JIT, madd
 from .orders import draw_order
 from .recipe import ADAM, BATCH, IRPROP, QUICKPROP, RPROP, SHUFFLED, Constants, Variant
@@ -47,32 +46,9 @@ from .step import (
 
 #: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1: never).
 SOLVED, CONVERGED, DIVERGED, HIT = range(4)
-#: Every source a kernel compiles in; a change to any gives new cache keys.
-SOURCES = (
-    "numerics.py",
-    "primitives.py",
-    "parts.py",
-    "activations.py",
-    "losses.py",
-    "optimizers.py",
-    "step.py",
-    "recipe.py",
-    "orders.py",
-    "model.py",
-    "general.py",
-)
 _PIECE = {**JIT, "cache": False}
 _offsets = njit(**_PIECE)(model.param_offsets)
 _layers = njit(**_PIECE)(model.layer_offsets)
-
-
-def source_stamp() -> str:
-    """A hash of :data:`SOURCES`."""
-    here = Path(__file__).parent
-    digest = hashlib.sha256()
-    for name in SOURCES:
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:16]
 
 
 @njit(**_PIECE)

@@ -22,7 +22,7 @@ from .numerics import JIT, logistic, madd, tanh
 
 #: Options of the compiled pieces. Not cached on disk: a piece is compiled into
 #: the kernels that call it, and those are cached with a stamp of these
-#: sources (kernels.general.SOURCES), so an edit here never leaves a stale
+#: sources (kernels.cache.SOURCES), so an edit here never leaves a stale
 #: piece inside a cached kernel.
 PIECE = {**JIT, "cache": False}
 

@@ -39,7 +39,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import codegen
+from . import cache, codegen
 from .codegen import (
     CONVERGED,
     DIVERGED,
@@ -622,7 +622,7 @@ def tile_for(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT)
 
 def load(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT):
     """Import (writing it first if needed) the generated kernel module for a shape."""
-    return codegen.load("tiled", _fitting_plan(X, Y, width, recipe)[1])
+    return cache.load("tiled", _fitting_plan(X, Y, width, recipe)[1])
 
 
 def train(

@@ -11,7 +11,6 @@ from conftest import libm_exp
 from test_train import FLOATS, INTS, assert_same
 
 from kernels import codegen, get_task, init_batch, reference, tiled, train_batch
-from kernels.recipe import DEFAULT
 
 #: A few shapes, each compiled once per variant (1-4 s): tasks with 1 to 4
 #: inputs and outputs, inputs with 0, 1, 2 and 3 ones; one tile (xor 1, or 2,
@@ -188,33 +187,3 @@ def test_a_new_process_loads_the_compiled_kernel_from_the_cache(tmp_path):
     assert run() == [1, 0]  # loaded
     generated = list(tmp_path.glob("tinynet_tiled_*.py"))
     assert len(generated) == 1 and "def train_fast" in generated[0].read_text()
-
-
-def test_an_unwritable_cache_falls_back_to_a_temporary_folder(tmp_path, monkeypatch):
-    blocked = tmp_path / "file"
-    blocked.write_text("not a folder")
-    monkeypatch.setenv("SWEEP_KERNEL_CACHE", str(blocked / "kernels"))
-    codegen.writable_cache_dir.cache_clear()
-    try:
-        folder = codegen.writable_cache_dir()
-        assert folder.is_dir() and folder != blocked / "kernels"
-    finally:
-        codegen.writable_cache_dir.cache_clear()
-
-
-def test_threads_loading_one_new_kernel_share_one_module(tmp_path, monkeypatch):
-    from concurrent.futures import ThreadPoolExecutor
-
-    monkeypatch.setenv("SWEEP_KERNEL_CACHE", str(tmp_path))
-    codegen.writable_cache_dir.cache_clear()
-    try:
-        X, Y = get_task("xor")
-        text = codegen.module_source(
-            "tiled", X, Y, 3, DEFAULT.variant, [[f"# variant {tmp_path.name}"]]
-        )
-        with ThreadPoolExecutor(8) as pool:
-            modules = list(pool.map(lambda _: codegen.load("tiled", text), range(32)))
-    finally:
-        codegen.writable_cache_dir.cache_clear()
-    assert all(m is modules[0] for m in modules)
-    assert [p.name for p in tmp_path.iterdir()] == [f"{modules[0].__name__}.py"]

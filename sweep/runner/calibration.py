@@ -2,7 +2,7 @@
 
 Every run that trains for a second or more records its estimated and measured
 training time next to the compiled kernels (``throughput.json`` in
-:func:`kernels.codegen.writable_cache_dir`); ``sweep run --dry-run`` scales
+:func:`kernels.cache.writable_cache_dir`); ``sweep run --dry-run`` scales
 the planner's cost model by their median ratio. A run's ratio is the median
 over its chunks, so the few that compiled a kernel do not count.
 """
@@ -13,6 +13,8 @@ import json
 import os
 import statistics
 from pathlib import Path
+
+from kernels.cache import writable_cache_dir
 
 #: Runs remembered (the most recent).
 KEEP = 20
@@ -28,8 +30,6 @@ MIN_CHUNKS = 5
 
 
 def _file() -> Path:
-    from kernels.codegen import writable_cache_dir
-
     return writable_cache_dir() / "throughput.json"
 
 

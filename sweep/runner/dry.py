@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from kernels import codegen
+from kernels import cache
 
 from ..config.grid import shapes
 from ..config.options import RunOptions
@@ -66,7 +66,7 @@ def describe_dry_run(
         else ("the planner's cost model; not yet calibrated on this machine")
     )
     tiled = {_tiled_module_name(p.block.shape) for p in todo if p.kernel == "tiled"}
-    cached = {p.stem for p in codegen.writable_cache_dir().glob("tinynet_tiled_*.py")}
+    cached = {p.stem for p in cache.writable_cache_dir().glob("tinynet_tiled_*.py")}
     new_tiled = len(tiled - cached)
     chunks = sum(p.chunks for p in todo)
     seconds = (

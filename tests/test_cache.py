@@ -1,0 +1,31 @@
+"""The kernels' cache: its folder (a temporary one when it cannot be written) and
+generated modules, written once and imported once."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from kernels import cache
+
+
+def test_an_unwritable_cache_falls_back_to_a_temporary_folder(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("SWEEP_KERNEL_CACHE", str(blocked / "kernels"))
+    cache.writable_cache_dir.cache_clear()
+    try:
+        folder = cache.writable_cache_dir()
+        assert folder.is_dir() and folder != blocked / "kernels"
+    finally:
+        cache.writable_cache_dir.cache_clear()
+
+
+def test_threads_loading_one_new_kernel_share_one_module(tmp_path, monkeypatch):
+    monkeypatch.setenv("SWEEP_KERNEL_CACHE", str(tmp_path))
+    cache.writable_cache_dir.cache_clear()
+    try:
+        text = f"# a module of its own: {tmp_path.name}\nVALUE = 1\n"
+        with ThreadPoolExecutor(8) as pool:
+            modules = list(pool.map(lambda _: cache.load("tiled", text), range(32)))
+    finally:
+        cache.writable_cache_dir.cache_clear()
+    assert all(m is modules[0] for m in modules)
+    assert [p.name for p in tmp_path.iterdir()] == [f"{modules[0].__name__}.py"]
