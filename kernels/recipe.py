@@ -161,16 +161,21 @@ class _Choices:
         low, high = self.targets
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise RecipeError("targets", f"LOW must be below HIGH, got {self.targets_text}")
+        unreachable = self.unreachable(low, high)
+        if unreachable and unreachable[0] == "outputs":
+            raise RecipeError("targets", f"{unreachable[1]}, got {self.targets_text}")
+        if unreachable:
+            raise RecipeError(*unreachable)
+
+    def unreachable(self, low: float, high: float) -> tuple[str, str] | None:
+        """Why this recipe cannot train towards targets in [low, high]: ("outputs",
+        why) if its outputs cannot reach them, ("loss", why) if its loss cannot take
+        them; None if it can."""
         output = activations.BY_NAME[self.output_activation]
-        if not output.low <= low < high <= output.high:
-            raise RecipeError(
-                "targets",
-                f"{output.name} outputs reach [{output.low:g}, {output.high:g}] only, "
-                f"got {self.targets_text}",
-            )
+        if not output.low <= low <= high <= output.high:
+            return "outputs", f"{output.name} outputs reach [{output.low:g}, {output.high:g}] only"
         problem = losses.BY_NAME[self.loss].refuse(output, low, high)
-        if problem:
-            raise RecipeError("loss", problem)
+        return ("loss", problem) if problem else None
 
     def _check_batch_size(self) -> None:
         """A batch size with the updates that take one: ordered needs it, shuffled may

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kernels import activations, losses
 from kernels import tasks as builtin
 from kernels.recipe import Recipe
 
@@ -139,16 +138,15 @@ def check_recipe(task: Task, recipe: Recipe, early_stop: bool) -> None:
     if early_stop:
         raise ConfigError("early_stop", f"waits for a solved network; {where} is regression")
     low, high = float(task.Y.min()), float(task.Y.max())
-    output = activations.BY_NAME[recipe.output_activation]
-    if not output.low <= low <= high <= output.high:
+    unreachable = recipe.unreachable(low, high)
+    if unreachable and unreachable[0] == "outputs":
         raise ConfigError(
             "task",
-            f"{where} has targets in [{low:g}, {high:g}]; {output.name} outputs reach "
-            f"[{output.low:g}, {output.high:g}] only (a linear output reaches any)",
+            f"{where} has targets in [{low:g}, {high:g}]; {unreachable[1]} (a linear "
+            "output reaches any)",
         )
-    problem = losses.BY_NAME[recipe.loss].refuse(output, low, high)
-    if problem:
-        raise ConfigError("loss", f"{problem} ({where})")
+    if unreachable:
+        raise ConfigError("loss", f"{unreachable[1]} ({where})")
 
 
 def split_of(raw: Mapping[str, Any]) -> tuple[float, int] | None:
