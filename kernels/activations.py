@@ -89,6 +89,15 @@ def _linear(a, fast):
     return a
 
 
+def _elliott(a, fast):
+    return a / (like(a, 1.0) + abs(a))
+
+
+def _elliott_slope(y, fast):
+    t = like(y, 1.0) - abs(y)
+    return t * t
+
+
 def _linear_slope(y, fast):
     return like(y, 1.0)
 
@@ -156,6 +165,16 @@ TABLE = (
         "1",
         "the identity, for regression outputs",
         hidden=False,
+    ),
+    Activation(
+        "elliott",
+        _elliott,
+        _elliott_slope,
+        -1.0,
+        1.0,
+        "a / (1 + abs(a))",
+        "(1 - abs(y))^2 (= 1 / (1 + abs(a))^2)",
+        "Elliott 1993, A better activation function for artificial neural networks",
     ),
 )
 #: Names in code order.

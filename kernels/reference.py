@@ -44,6 +44,11 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
         lambda y, m: (y > 0).astype(y.dtype),
     ),
     "linear": (lambda a, m: a, lambda y, m: np.ones_like(y)),
+    # Elliott's: a / (1 + |a|), whose slope 1 / (1 + |a|)^2 is (1 - |y|)^2.
+    "elliott": (
+        lambda a, m: a / (1.0 + np.abs(a)),
+        lambda y, m: (1.0 - np.abs(y)) * (1.0 - np.abs(y)),
+    ),
 }
 
 

@@ -62,7 +62,9 @@ RECIPES = {
         adam_eps=1e-6,
         targets=(0.1, 0.9),
     ),
-    "adam-tanh": Recipe(optimizer="adam", activation="tanh"),
+    "adam-elliott": Recipe(
+        optimizer="adam", activation="elliott", output_activation="elliott", targets=(-0.5, 0.5)
+    ),
     "rprop-decay": Recipe(optimizer="rprop", weight_decay=1e-3),
     "irprop-tanh": Recipe(
         optimizer="irprop-",
@@ -121,7 +123,7 @@ TASKS = {
     "tanh-tanh-decay": "encoder3",
     "nesterov-decay-prime": "xor",
     "adam-online-xent-decay": "or",
-    "adam-tanh": "xnor",
+    "adam-elliott": "xnor",
     "rprop-decay": "xor",
     "irprop-tanh": "parity3",
     "quickprop-decay-xent": "encoder4",
