@@ -48,6 +48,7 @@ RECIPES = {
     "shuffled (general kernel)": Recipe(update="shuffled"),
     "mini-batches of 2 (general kernel)": Recipe(update="ordered", batch_size=2),
     "arctan hidden": Recipe(activation="arctan"),
+    "elliott hidden": Recipe(activation="elliott"),
     "symmetric, atanh error": Recipe(
         activation="symmetric", output_activation="symmetric", loss="atanh", targets=(-0.5, 0.5)
     ),
