@@ -48,6 +48,11 @@ def test_every_source_of_the_same_data_gives_the_same_trials_ids_and_rows(tmp_pa
     assert not set(xor["trial_id"]) & set(first["trial_id"])
 
 
+def test_a_task_given_twice_is_one_task():
+    config = make_config(task=["xor", "xor", sweep.Task("m", X, Y), sweep.Task("m", X, Y)])
+    assert config.values["task"] == ("xor", "m")
+
+
 def test_a_stored_spec_keeps_the_digest_not_the_data():
     config = make_config(task=["xor", sweep.Task("mine", X, Y)], seeds="0:3", lr=0.5)
     spec = config.to_dict()
@@ -97,6 +102,8 @@ REGRESSION = sweep.Task("wave", X, [[0.2], [0.9], [-0.4], [1.5]])
             "two different tasks",
         ),
         (dict(task=[sweep.Task("a", X, Y), sweep.Task("b", X, Y)]), "task", "hold the same data"),
+        (dict(task=["xor", sweep.Task("xor", X, Y)]), "task", "two different tasks"),
+        (dict(task="xor", tasks=["x"]), "tasks", "a table of task names"),
         (dict(task="nand"), "task", "unknown task 'nand'.*or a .csv or .npz file"),
         (dict(task="missing.npz"), "task", "missing.npz: no such file"),
     ],

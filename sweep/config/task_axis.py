@@ -86,11 +86,13 @@ def resolve(
     name); ConfigError naming the fault (the file, row and column where there are).
     ``split``: (fraction, seed), hold out this fraction of each task's samples as
     its test set (:meth:`Task.split`; built-in tasks become data)."""
-    stored = dict(stored or {})
-    if not isinstance(stored, dict) or not all(isinstance(v, str) for v in stored.values()):
+    if stored is not None and not (
+        isinstance(stored, Mapping) and all(isinstance(v, str) for v in stored.values())
+    ):
         raise ConfigError("tasks", "expected a table of task names and their digests")
+    stored = dict(stored or {})
     notes: list[str] = []
-    names: list[str] = []
+    seen: dict[str, str | None] = {}  # each name's digest (None: a built-in)
     digests: dict[str, str] = {}
     data: dict[str, Task] = {}
     for item in _items(value):
@@ -105,22 +107,21 @@ def resolve(
             raise ConfigError("task", f"{e}{known}") from None
         name = one.name if isinstance(one, Task) else one
         digest = one.digest if isinstance(one, Task) else stored.get(one)
-        if name in digests and digests[name] != digest or name in names and digest is None:
+        if seen.get(name, digest) != digest:
             raise ConfigError("task", f"two different tasks are named {name!r}")
         twin = next((n for n, d in digests.items() if d == digest and n != name), None)
         if digest is not None and twin is not None:
             raise ConfigError(
                 "task", f"{twin!r} and {name!r} hold the same data: their trials would be one"
             )
-        if name not in names:
-            names.append(name)
+        seen[name] = digest
         if digest is not None:
             digests[name] = digest
         if isinstance(one, Task):
             data[name] = one
-    if not names:
+    if not seen:
         raise ConfigError("task", "expected at least one task")
-    return Resolved(tuple(names), digests, data, tuple(notes))
+    return Resolved(tuple(seen), digests, data, tuple(notes))
 
 
 def check_recipe(task: Task, recipe: Recipe, early_stop: bool) -> None:
