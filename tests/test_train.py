@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 from conftest import ATOL, FAST_ATOL, FAST_RTOL, RTOL, libm_exp, libm_tanh
+from test_step import RECIPES
 
 from kernels import get_task, init_batch, reference, train_batch
 from kernels.model import BatchResult
@@ -223,14 +224,7 @@ def test_users_tasks_in_the_generated_kernel_are_the_reference(samples, n_in, n_
 #: Mini-batches: (recipe, task, width, shortcuts, second layer). Each variant
 #: compiles for seconds: ordered ones, plain and with both topologies' extras,
 #: and shuffled ones of test_step's shuffled recipe's variant (compiled there too).
-SHUFFLED = Recipe(
-    activation="tanh",
-    loss="xent",
-    update="shuffled",
-    momentum=0.5,
-    weight_decay=1e-4,
-    prime_offset=0.1,
-)
+SHUFFLED = RECIPES["xent-shuffled-momentum-decay-prime"]
 MINI_BATCHES = [
     (Recipe(update="ordered", batch_size=2), "parity3", 3, False, 0),
     (Recipe(update="ordered", batch_size=3), "xor", 2, True, 2),
