@@ -534,195 +534,6 @@ def _update(
             th[r, j] = w if live[j] else th[r, j]
 
 
-@njit(**_PIECE)
-def _sample_forward(act, fast, deep, lanes, X, p, nz, c, th, scratch, layout):
-    """The forward pass of sample ``p`` in every network (its ``c`` nonzero inputs
-    listed in ``nz``), or (``lanes``) of each network's own sample, in ``xg``."""
-    hid, hid2, _, _, oacc, acc, xg, _ = scratch
-    w2_, b2_, wo_, _, wsf = layout
-    if deep:
-        if not lanes:
-            _sample_inputs(X, p, xg)
-        _deep_forward(act, fast, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
-    elif lanes:
-        _lane_forward(act, fast, xg, th, hid, oacc, acc, wsf)
-    else:
-        _forward(act, fast, X, p, nz, c, th, hid, oacc, acc, wsf)
-
-
-@njit(**_PIECE)
-def _sample_backward(
-    act, prime, po, fast, deep, lanes, add, X, p, nz, c, th, scratch, grad, layout
-):
-    """Backpropagate the output deltas ``dout`` of the sample just passed forward
-    into ``grad`` (:func:`_lane_backward` clears or ``add`` s; the others add)."""
-    hid, hid2, d2, dout, _, acc, xg, _ = scratch
-    w2_, b2_, wo_, _, wsf = layout
-    if deep:
-        _deep_backward(
-            act, prime, po, fast, xg, th, hid, hid2, dout, grad, acc, d2, w2_, b2_, wo_, wsf
-        )
-    elif lanes:
-        _lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, wsf, add)
-    else:
-        _backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, wsf)
-
-
-@njit(**_PIECE)
-def _statistics(
-    act,
-    out,
-    loss,
-    prime,
-    po,
-    fast,
-    deep,
-    train_here,
-    X,
-    Y,
-    sgn,
-    nz,
-    nnz,
-    th,
-    scratch,
-    grad,
-    outputs,
-    observed,
-    layout,
-):
-    """theta_k on every sample: each network's worst error, miss and squared errors
-    (``observed``), its outputs, and (``train_here``: batch) the gradient's sums."""
-    dout, oacc = scratch[3], scratch[4]
-    worst, miss, sse = observed
-    bo_ = layout[3]
-    n_out, nb = dout.shape
-    dt = th.dtype.type
-    zero = dt(0.0)
-    for j in range(nb):
-        worst[j] = zero
-        miss[j] = zero  # margin > 0: the test is the same
-        sse[j] = zero
-    for p in range(X.shape[0]):
-        c = nnz[p]
-        _sample_forward(act, fast, deep, False, X, p, nz, c, th, scratch, layout)
-        for o in range(n_out):
-            y = dt(Y[p, o])
-            sign = dt(sgn[p, o])
-            for j in range(nb):
-                yhat = activate(out, oacc[o, j] + th[bo_ + o, j], fast)
-                e = y - yhat
-                worst[j], miss[j], sse[j] = observe(e, sign, worst[j], miss[j], sse[j], fast)
-                outputs[p, o, j] = yhat  # what stays is the last epoch's
-                if train_here:
-                    d = output_delta(loss, out, e, yhat, prime, po, fast)
-                    dout[o, j] = d
-                    grad[bo_ + o, j] = grad[bo_ + o, j] + d
-        if train_here:
-            _sample_backward(
-                act, prime, po, fast, deep, False, True, X, p, nz, c, th, scratch, grad, layout
-            )
-
-
-@njit(**_PIECE)
-def _sample_step(
-    act,
-    out,
-    loss,
-    prime,
-    po,
-    fast,
-    deep,
-    lanes,
-    first,
-    X,
-    Y,
-    t,
-    order,
-    nz,
-    nnz,
-    th,
-    scratch,
-    grad,
-    layout,
-):
-    """Sample ``t`` of the epoch (``lanes``: each network's ``t``-th of its ``order``):
-    its gradient terms into ``grad``, in place of what is there if ``first`` (a
-    mini-batch's first sample), else added."""
-    dout, oacc, xg, yg = scratch[3], scratch[4], scratch[6], scratch[7]
-    bo_ = layout[3]
-    n_out, nb = dout.shape
-    dt = th.dtype.type
-    c = 0
-    if lanes:
-        for j in range(nb):
-            q = order[t, j]
-            for i in range(X.shape[1]):
-                xg[i, j] = dt(X[q, i])
-            for o in range(n_out):
-                yg[o, j] = dt(Y[q, o])
-    else:
-        c = nnz[t]
-    _sample_forward(act, fast, deep, lanes, X, t, nz, c, th, scratch, layout)
-    for o in range(n_out):
-        y = dt(Y[t, o])
-        for j in range(nb):
-            yhat = activate(out, oacc[o, j] + th[bo_ + o, j], fast)
-            d = output_delta(loss, out, (yg[o, j] if lanes else y) - yhat, yhat, prime, po, fast)
-            dout[o, j] = d
-            grad[bo_ + o, j] = d if first else grad[bo_ + o, j] + d
-    _sample_backward(
-        act, prime, po, fast, deep, lanes, not first, X, t, nz, c, th, scratch, grad, layout
-    )
-
-
-@njit(**_PIECE)
-def _record_epoch(k, live, observed, n_terms, margin, tol, target, events, points, nxt, curve):
-    """Epoch ``k``'s events for each network, and its loss-curve point if ``k`` is the
-    next one (``nxt``); returns the next point's index."""
-    worst, miss, sse = observed
-    for j in range(live.size):
-        events[SOLVED, j], events[CONVERGED, j], events[HIT, j] = record(
-            k,
-            live[j],
-            events[SOLVED, j],
-            events[CONVERGED, j],
-            events[HIT, j],
-            worst[j],
-            miss[j],
-            sse[j] / n_terms,
-            margin,
-            tol,
-            target,
-        )
-    if nxt < points.size and points[nxt] == k:
-        for j in range(live.size):
-            curve[nxt, j] = sse[j] / n_terms
-        nxt += 1
-    return nxt
-
-
-@njit(**_PIECE)
-def _close(sse, n_terms, nxt, final_loss, curve):
-    """The final loss; a run stopped early keeps it flat over the curve's points left."""
-    for j in range(final_loss.size):
-        final_loss[j] = sse[j] / n_terms
-    for row in range(nxt, curve.shape[0]):
-        for j in range(final_loss.size):
-            curve[row, j] = final_loss[j]
-
-
-@njit(**_PIECE)
-def _freeze_finished(live, events):
-    """Freeze each live network that is solved and converged (early stop); whether
-    none is left."""
-    n_live = 0
-    for j in range(live.size):
-        if live[j] and events[SOLVED, j] >= 0 and events[CONVERGED, j] >= 0:
-            live[j] = False
-        n_live += live[j]
-    return n_live == 0
-
-
 @functools.cache
 def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bool = False):
     """The compiled kernel that trains one block of networks in place
@@ -794,9 +605,6 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
         order = np.empty((n_samples, nb), dtype=np.int64)
         xg = np.empty((n_in, nb), dtype=th.dtype)
         yg = np.empty((n_out, nb), dtype=th.dtype)
-        scratch = (hid, hid2, d2, dout, oacc, acc, xg, yg)
-        observed = (worst, miss, sse)
-        layout = (w2_, b2_, wo_, bo_, wsf)
 
         mu_t, lam_t = dt(hyper.momentum), dt(hyper.weight_decay)
         b1, b2, eps = dt(hyper.beta1), dt(hyper.beta2), dt(hyper.adam_eps)
@@ -811,69 +619,93 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
             if stop[0]:  # asked to stop (kernels.stop): the caller discards this block
                 return
             last = k == epochs or stopping
-            # theta_k on every sample: statistics (and, batch, the gradient sums).
-            _statistics(
-                ACT,
-                OUT,
-                LOSS,
-                PRIME,
-                po,
-                FAST,
-                DEEP,
-                not (ONLINE or last),
-                X,
-                Y,
-                sgn,
-                nz,
-                nnz,
-                th,
-                scratch,
-                grad,
-                outputs,
-                observed,
-                layout,
-            )
-            nxt = _record_epoch(
-                k, live, observed, n_terms, margin_t, tol_t, target_t, events, points, nxt, curve
-            )
-            if last:
-                _close(observed[2], n_terms, nxt, final_loss, curve)
-                break
-            if early_stop:
-                stopping = _freeze_finished(live, events)
-
-            # theta_k -> theta_{k+1}: one update (batch), or one per mini-batch.
+            train_here = not (ONLINE or last)  # batch: this pass also backpropagates
             for j in range(nb):
-                check[j] = zero
-            if SHUFFLE:
-                for j in range(nb):
-                    states[j] = draw_order(states[j], order, j)
-            for t in range(n_samples if ONLINE else 1):
-                if ONLINE:
-                    first = t % batch == 0  # a mini-batch's first sample
-                    _sample_step(
+                worst[j] = zero
+                miss[j] = zero  # margin > 0: the test is the same
+                sse[j] = zero
+            # theta_k on every sample: statistics (and, batch, the gradient sums).
+            for p in range(n_samples):
+                c = nnz[p]
+                if DEEP:
+                    _sample_inputs(X, p, xg)
+                    _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
+                else:
+                    _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
+                for o in range(n_out):
+                    y = dt(Y[p, o])
+                    sign = dt(sgn[p, o])
+                    for j in range(nb):
+                        yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
+                        e = y - yhat
+                        worst[j], miss[j], sse[j] = observe(
+                            e, sign, worst[j], miss[j], sse[j], FAST
+                        )
+                        outputs[p, o, j] = yhat  # what stays is the last epoch's
+                        if train_here:
+                            d = output_delta(LOSS, OUT, e, yhat, PRIME, po, FAST)
+                            dout[o, j] = d
+                            grad[bo_ + o, j] = grad[bo_ + o, j] + d
+                if train_here and DEEP:
+                    _deep_backward(
                         ACT,
-                        OUT,
-                        LOSS,
                         PRIME,
                         po,
                         FAST,
-                        DEEP,
-                        SHUFFLE,
-                        first,
-                        X,
-                        Y,
-                        t,
-                        order,
-                        nz,
-                        nnz,
+                        xg,
                         th,
-                        scratch,
+                        hid,
+                        hid2,
+                        dout,
                         grad,
-                        layout,
+                        acc,
+                        d2,
+                        w2_,
+                        b2_,
+                        wo_,
+                        wsf,
                     )
-                    if (t + 1) % batch and t + 1 < n_samples:
-                        continue  # the mini-batch goes on
+                elif train_here:
+                    _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
+
+            for j in range(nb):
+                mse = sse[j] / n_terms
+                events[SOLVED, j], events[CONVERGED, j], events[HIT, j] = record(
+                    k,
+                    live[j],
+                    events[SOLVED, j],
+                    events[CONVERGED, j],
+                    events[HIT, j],
+                    worst[j],
+                    miss[j],
+                    mse,
+                    margin_t,
+                    tol_t,
+                    target_t,
+                )
+            if nxt < points.size and points[nxt] == k:
+                for j in range(nb):
+                    curve[nxt, j] = sse[j] / n_terms
+                nxt += 1
+            if last:
+                for j in range(nb):
+                    final_loss[j] = sse[j] / n_terms
+                for row in range(nxt, points.size):  # stopped early: the frozen loss stays flat
+                    for j in range(nb):
+                        curve[row, j] = final_loss[j]
+                break
+            if early_stop:
+                n_live = 0
+                for j in range(nb):
+                    if live[j] and events[SOLVED, j] >= 0 and events[CONVERGED, j] >= 0:
+                        live[j] = False
+                    n_live += live[j]
+                stopping = n_live == 0
+
+            # theta_k -> theta_{k+1}.
+            for j in range(nb):
+                check[j] = zero
+            if not ONLINE:
                 _update(
                     MOMENTUM,
                     DECAY,
@@ -897,6 +729,137 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                     bo_,
                     ws_,
                 )
+            elif not SHUFFLE:
+                for p in range(n_samples):
+                    c = nnz[p]
+                    if DEEP:
+                        _sample_inputs(X, p, xg)
+                        _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
+                    else:
+                        _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
+                    first = p % batch == 0  # a mini-batch's first sample
+                    for o in range(n_out):
+                        y = dt(Y[p, o])
+                        for j in range(nb):
+                            yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
+                            d = output_delta(LOSS, OUT, y - yhat, yhat, PRIME, po, FAST)
+                            dout[o, j] = d
+                            grad[bo_ + o, j] = d if first else grad[bo_ + o, j] + d
+                    if DEEP:
+                        _deep_backward(
+                            ACT,
+                            PRIME,
+                            po,
+                            FAST,
+                            xg,
+                            th,
+                            hid,
+                            hid2,
+                            dout,
+                            grad,
+                            acc,
+                            d2,
+                            w2_,
+                            b2_,
+                            wo_,
+                            wsf,
+                        )
+                    else:
+                        _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
+                    if (p + 1) % batch and p + 1 < n_samples:
+                        continue  # the mini-batch goes on
+                    _update(
+                        MOMENTUM,
+                        DECAY,
+                        OPTIMIZER,
+                        FAST,
+                        th,
+                        grad,
+                        vel,
+                        lr,
+                        consts,
+                        own,
+                        PAIR,
+                        pw,
+                        scale,
+                        live,
+                        check,
+                        bh_,
+                        w2_,
+                        b2_,
+                        wo_,
+                        bo_,
+                        ws_,
+                    )
+            else:
+                for j in range(nb):
+                    states[j] = draw_order(states[j], order, j)
+                for t in range(n_samples):
+                    for j in range(nb):
+                        p = order[t, j]
+                        for i in range(n_in):
+                            xg[i, j] = dt(X[p, i])
+                        for o in range(n_out):
+                            yg[o, j] = dt(Y[p, o])
+                    if DEEP:
+                        _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
+                    else:
+                        _lane_forward(ACT, FAST, xg, th, hid, oacc, acc, wsf)
+                    first = t % batch == 0
+                    for o in range(n_out):
+                        for j in range(nb):
+                            yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
+                            d = output_delta(LOSS, OUT, yg[o, j] - yhat, yhat, PRIME, po, FAST)
+                            dout[o, j] = d
+                            grad[bo_ + o, j] = d if first else grad[bo_ + o, j] + d
+                    if DEEP:
+                        _deep_backward(
+                            ACT,
+                            PRIME,
+                            po,
+                            FAST,
+                            xg,
+                            th,
+                            hid,
+                            hid2,
+                            dout,
+                            grad,
+                            acc,
+                            d2,
+                            w2_,
+                            b2_,
+                            wo_,
+                            wsf,
+                        )
+                    else:
+                        _lane_backward(
+                            ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf, not first
+                        )
+                    if (t + 1) % batch and t + 1 < n_samples:
+                        continue
+                    _update(
+                        MOMENTUM,
+                        DECAY,
+                        OPTIMIZER,
+                        FAST,
+                        th,
+                        grad,
+                        vel,
+                        lr,
+                        consts,
+                        own,
+                        PAIR,
+                        pw,
+                        scale,
+                        live,
+                        check,
+                        bh_,
+                        w2_,
+                        b2_,
+                        wo_,
+                        bo_,
+                        ws_,
+                    )
             for j in range(nb):
                 if live[j] and check[j] != check[j]:
                     events[DIVERGED, j] = k + 1
