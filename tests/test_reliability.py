@@ -235,15 +235,15 @@ def test_an_unwritable_output_folder_is_a_clear_error():
 
 
 def test_every_backend_chunking_and_job_count_gives_the_same_rows(tmp_path):
-    # Shuffled mini-batches too: each trial's sample orders come from its seed alone.
+    # Shuffled updates too: each trial's sample orders (those its mini-batches take
+    # too) come from its seed alone.
     distributed = pytest.importorskip("dask.distributed")  # the [dask] extra is in CI's install
     axes = dict(
         seeds="0:30",
         lr="0.5,2",
         width="2,3",
         epochs=300,
-        update="ordered,shuffled",
-        batch_size=3,
+        update="batch,shuffled",
         progress=False,
     )
     loky = sweep.run(out=tmp_path / "loky", backend="loky", jobs=2, **axes)
@@ -264,8 +264,7 @@ def test_every_backend_chunking_and_job_count_gives_the_same_rows(tmp_path):
                 out=tmp_path / "dask", backend="dask", scheduler=cluster.scheduler_address, **axes
             )
         )
-    assert set(loky["update"]) == {"ordered", "shuffled"} and len(loky) == 30 * 2 * 2 * 2
-    assert (loky["batch_size"] == 3).all()
+    assert set(loky["update"]) == {"batch", "shuffled"} and len(loky) == 30 * 2 * 2 * 2
     for other in runs:
         pd.testing.assert_frame_equal(
             other.set_index("trial_id").sort_index(), loky.set_index("trial_id").sort_index()
