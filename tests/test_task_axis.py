@@ -140,6 +140,11 @@ def test_a_changed_file_is_another_sweep(tmp_path, monkeypatch):
     done = sweep.train(task="xor", out="o", **TINY)
     assert done.config.notes == (f"task 'xor' is the file {data}, not the built-in task",)
     assert sweep.train(task="xor", out="o", **TINY).trained == 0
+    (tmp_path / "away").mkdir()
+    monkeypatch.chdir(tmp_path / "away")  # no file named xor here: the built-in
+    with pytest.raises(ConfigError, match=r"'xor' holds other data"):
+        sweep.train(task="xor", out=tmp_path / "o", extend=True, **TINY)
+    monkeypatch.chdir(tmp_path)
     data.write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,1\n")
     for extend in (False, True):
         with pytest.raises(

@@ -10,6 +10,7 @@ Built-in tasks (``xor``, ``parity3``, ...) stay names: their ids never change.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 
@@ -129,12 +130,12 @@ class Task:
         """The task's name, and its file if it came from one (for messages)."""
         return f"{self.name!r}" + (f" ({self.source})" if self.source.startswith("file") else "")
 
-    @property
+    @functools.cached_property  # asked per chunk and per recipe: the arrays do not change
     def classes(self) -> bool:
         """Whether the targets are class labels, 0 and 1 (else: regression)."""
         return bool(np.isin(self.Y, (0.0, 1.0)).all())
 
-    @property
+    @functools.cached_property
     def binary_inputs(self) -> bool:
         """Whether every input is 0 or 1 (what ``--inputs bipolar`` recodes)."""
         return bool(np.isin(self.X, (0.0, 1.0)).all())

@@ -25,24 +25,28 @@ def grows(sidecar: dict, config: SweepConfig) -> bool:
 
 
 def _digests(spec: dict) -> dict[str, str]:
-    """The digests of a stored spec's data tasks, by name (every grid's)."""
+    """Each task of a stored spec (every grid's) with its digest ("": a built-in)."""
     out: dict[str, str] = {}
     for grid in spec.get("grids", [spec]):
-        out |= grid.get("tasks") or {}
+        names = grid.get("task", [])
+        digests = grid.get("tasks") or {}
+        out |= {n: digests.get(n, "") for n in ([names] if isinstance(names, str) else names)}
     return out
 
 
-def _refuse_changed_tasks(path: Path, sidecar: dict, config: SweepConfig) -> None:
+def _refuse_changed_tasks(path: Path, sidecar: dict, config: SweepConfig | Study) -> None:
     """ConfigError if a task of ``config`` is named as a stored one but holds other
-    data: its rows would pass for the stored task's (only --overwrite replaces)."""
+    data (or one is a built-in, the other data): its rows would pass for the stored
+    task's (only --overwrite replaces)."""
     stored: dict[str, str] = {}
     for spec in sidecar["specs"]:
         stored |= _digests(spec)
-    mine = _digests(config.to_dict())
-    for name, theirs in mine.items():
-        if stored.get(name, theirs) != theirs:
-            sources = [g.task_data[name].source for g in config.grids if name in g.task_data]
-            given = f" ({sources[0]})" if sources else ""
+    for grid in config.grids:
+        for name in grid.values["task"]:
+            mine = grid.tasks.get(name, "")
+            if stored.get(name, mine) == mine:
+                continue
+            given = f" ({grid.task_data[name].source})" if name in grid.task_data else ""
             raise ConfigError(
                 "task",
                 f"{name!r}{given} holds other data than the task of that name stored in "
