@@ -115,7 +115,13 @@ def on_dask(chunks: list[Chunk], jobs: int, scheduler: str | None) -> Iterator[F
                 def setup(self, worker) -> None:
                     watch_driver()
 
-            client.register_plugin(WatchDriver(), name="sweep-watch-driver")
+            try:
+                client.register_plugin(WatchDriver(), name="sweep-watch-driver")
+            except OSError as e:  # a worker died as the plugin reached it (CommClosedError)
+                raise SweepError(
+                    f"a Dask worker died as the run started ({str(e).splitlines()[0]}); "
+                    "the results written so far are kept: run the same command again to resume"
+                ) from None
             deaths = _WorkerDeaths(client)
         workers = len(client.scheduler_info().get("workers", {})) or jobs
         todo = iter(enumerate(chunks))
