@@ -502,7 +502,7 @@ def test_a_caller_that_kills_the_driver_gets_its_pipes_back_within_2_s(tmp_path)
     """The caller of the issue: output captured, the driver SIGKILLed at any moment,
     including while loky's workers are still starting."""
     waited = []
-    for k, moment in enumerate(np.linspace(0.2, 2.0, 20)):
+    for k, moment in enumerate(np.linspace(0.2, 2.0, 10)):
         proc = subprocess.Popen(
             [
                 sys.executable,
