@@ -534,6 +534,62 @@ def _update(
             th[r, j] = w if live[j] else th[r, j]
 
 
+@njit(**_PIECE)
+def _close_epoch(
+    k, last, early_stop, n_terms, limits, worst, miss, sse, live, events, points, nxt, curve, final
+):
+    """Epoch ``k``'s events (``limits``: margin, tol, MSE target), its loss-curve
+    point if it has one and, on the ``last`` epoch, the final losses; then, with
+    ``early_stop``, freeze the networks solved and converged. Returns the next
+    curve point and whether every network is frozen. Shared by every variant
+    (no part's code among its arguments): compiled once per dtype."""
+    margin, tol, target = limits
+    nb = live.shape[0]
+    for j in range(nb):
+        events[SOLVED, j], events[CONVERGED, j], events[HIT, j] = record(
+            k,
+            live[j],
+            events[SOLVED, j],
+            events[CONVERGED, j],
+            events[HIT, j],
+            worst[j],
+            miss[j],
+            sse[j] / n_terms,
+            margin,
+            tol,
+            target,
+        )
+    if nxt < points.size and points[nxt] == k:
+        for j in range(nb):
+            curve[nxt, j] = sse[j] / n_terms
+        nxt += 1
+    if last:
+        for j in range(nb):
+            final[j] = sse[j] / n_terms
+        for row in range(nxt, points.size):  # stopped early: the frozen loss stays flat
+            for j in range(nb):
+                curve[row, j] = final[j]
+        return nxt, True
+    if not early_stop:
+        return nxt, False
+    n_live = 0
+    for j in range(nb):
+        if live[j] and events[SOLVED, j] >= 0 and events[CONVERGED, j] >= 0:
+            live[j] = False
+        n_live += live[j]
+    return nxt, n_live == 0
+
+
+@njit(**_PIECE)
+def _mark_diverged(k, live, check, events):
+    """Freeze the live networks whose update made a non-finite weight (``check``
+    is NaN), recording the epoch after ``k``."""
+    for j in range(live.shape[0]):
+        if live[j] and check[j] != check[j]:
+            events[DIVERGED, j] = k + 1
+            live[j] = False
+
+
 @functools.cache
 def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bool = False):
     """The compiled kernel that trains one block of networks in place
@@ -668,39 +724,24 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                 elif train_here:
                     _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
 
-            for j in range(nb):
-                mse = sse[j] / n_terms
-                events[SOLVED, j], events[CONVERGED, j], events[HIT, j] = record(
-                    k,
-                    live[j],
-                    events[SOLVED, j],
-                    events[CONVERGED, j],
-                    events[HIT, j],
-                    worst[j],
-                    miss[j],
-                    mse,
-                    margin_t,
-                    tol_t,
-                    target_t,
-                )
-            if nxt < points.size and points[nxt] == k:
-                for j in range(nb):
-                    curve[nxt, j] = sse[j] / n_terms
-                nxt += 1
+            nxt, stopping = _close_epoch(
+                k,
+                last,
+                early_stop,
+                n_terms,
+                (margin_t, tol_t, target_t),
+                worst,
+                miss,
+                sse,
+                live,
+                events,
+                points,
+                nxt,
+                curve,
+                final_loss,
+            )
             if last:
-                for j in range(nb):
-                    final_loss[j] = sse[j] / n_terms
-                for row in range(nxt, points.size):  # stopped early: the frozen loss stays flat
-                    for j in range(nb):
-                        curve[row, j] = final_loss[j]
                 break
-            if early_stop:
-                n_live = 0
-                for j in range(nb):
-                    if live[j] and events[SOLVED, j] >= 0 and events[CONVERGED, j] >= 0:
-                        live[j] = False
-                    n_live += live[j]
-                stopping = n_live == 0
 
             # theta_k -> theta_{k+1}.
             for j in range(nb):
@@ -860,9 +901,6 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                         bo_,
                         ws_,
                     )
-            for j in range(nb):
-                if live[j] and check[j] != check[j]:
-                    events[DIVERGED, j] = k + 1
-                    live[j] = False
+            _mark_diverged(k, live, check, events)
 
     return train_block
