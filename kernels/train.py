@@ -22,7 +22,7 @@ from .recipe import DEFAULT, Recipe
 from .stop import Stopped
 from .subnormals import arithmetic
 
-#: Networks per cache block of the general kernel; measured in benchmarks/kernel.py.
+#: Networks per cache block of the general kernel; measured in benchmarks/block.py.
 BLOCK = 256
 
 
