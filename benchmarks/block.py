@@ -16,14 +16,13 @@ import os
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tasks import three_classes  # noqa: E402
+from tasks import options, three_classes  # noqa: E402
 
 from kernels import get_task, init_batch, train_batch  # noqa: E402
 from kernels.train import BLOCK  # noqa: E402
@@ -73,14 +72,10 @@ def report(times: dict[str, dict[int, float]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    batch, epochs = (256, 100) if args.quick else (1024, 300)
+    batch, epochs, repeat = options(__doc__.splitlines()[0])
     print(f"CPU: {cpu_name()}; B = {batch}, E = {epochs}, float64, fast, one thread")
     print("ns per sample-epoch per network, by networks per block:")
-    print(report(measure(batch, epochs, args.repeat)))
+    print(report(measure(batch, epochs, repeat)))
 
 
 if __name__ == "__main__":

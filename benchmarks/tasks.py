@@ -99,14 +99,20 @@ def report(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def options(description: str) -> tuple[int, int, int]:
+    """(networks, epochs, repeats) from the command line (``--quick``, ``--repeat``)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     batch, epochs = (256, 100) if args.quick else (1024, 300)
+    return batch, epochs, args.repeat
+
+
+def main() -> None:
+    batch, epochs, repeat = options(__doc__.splitlines()[0])
     print(f"CPU: {cpu_name()}; B = {batch}, E = {epochs}, float64, one thread")
-    print(report(measure(batch, epochs, args.repeat)))
+    print(report(measure(batch, epochs, repeat)))
 
 
 if __name__ == "__main__":
