@@ -372,8 +372,9 @@ def start_heavy(out: Path, *extra: str) -> subprocess.Popen:
 def test_a_heavy_chunk_stops_within_two_seconds_of_a_signal(tmp_path, sig, code):
     out = tmp_path / "s"
     proc = start_heavy(out, "--jobs", "1")
-    # Admitted (its sidecar written), then well inside the first chunk (~40 s of
-    # training): a loaded machine may take seconds to start the run at all.
+    # Admitted (its sidecar written), then well inside the first chunk, which
+    # trains far longer than this wait: a loaded machine may take seconds to
+    # start the run at all.
     deadline = time.monotonic() + 60
     while not (out / "_sweep.json").exists():
         assert time.monotonic() < deadline and proc.poll() is None
