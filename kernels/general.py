@@ -375,6 +375,20 @@ def _sample_inputs(X, p, xg):
 
 
 @njit(**_PIECE)
+def _gather(X, Y, order, t, xg, yg):
+    """Each network's ``t``-th sample in its own order: inputs into ``xg``,
+    targets into ``yg``."""
+    n_in, nb = xg.shape
+    dt = xg.dtype.type
+    for j in range(nb):
+        p = order[t, j]
+        for i in range(n_in):
+            xg[i, j] = dt(X[p, i])
+        for o in range(yg.shape[0]):
+            yg[o, j] = dt(Y[p, o])
+
+
+@njit(**_PIECE)
 def _update(
     momentum,
     decay,
@@ -669,6 +683,38 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
         consts = (mu_t, lam_t, b1, b2, eps, up, down, most, least, dt(hyper.max_factor))
         po = dt(hyper.prime_offset)
         own = (dt(hyper[OWN0]), dt(hyper[OWN1]), dt(hyper[OWN2]))
+
+        # Numba inlines inner functions: one text, the same code at each call.
+        def update():
+            _update(
+                MOMENTUM,
+                DECAY,
+                OPTIMIZER,
+                FAST,
+                th,
+                grad,
+                vel,
+                lr,
+                consts,
+                own,
+                PAIR,
+                pw,
+                scale,
+                live,
+                check,
+                bh_,
+                w2_,
+                b2_,
+                wo_,
+                bo_,
+                ws_,
+            )
+
+        def deep_backward():
+            _deep_backward(
+                ACT, PRIME, po, FAST, xg, th, hid, hid2, dout, grad, acc, d2, w2_, b2_, wo_, wsf
+            )
+
         stopping = False
         nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)
         for k in range(epochs + 1):
@@ -703,24 +749,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                             dout[o, j] = d
                             grad[bo_ + o, j] = grad[bo_ + o, j] + d
                 if train_here and DEEP:
-                    _deep_backward(
-                        ACT,
-                        PRIME,
-                        po,
-                        FAST,
-                        xg,
-                        th,
-                        hid,
-                        hid2,
-                        dout,
-                        grad,
-                        acc,
-                        d2,
-                        w2_,
-                        b2_,
-                        wo_,
-                        wsf,
-                    )
+                    deep_backward()
                 elif train_here:
                     _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
 
@@ -747,160 +776,46 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
             for j in range(nb):
                 check[j] = zero
             if not ONLINE:
-                _update(
-                    MOMENTUM,
-                    DECAY,
-                    OPTIMIZER,
-                    FAST,
-                    th,
-                    grad,
-                    vel,
-                    lr,
-                    consts,
-                    own,
-                    PAIR,
-                    pw,
-                    scale,
-                    live,
-                    check,
-                    bh_,
-                    w2_,
-                    b2_,
-                    wo_,
-                    bo_,
-                    ws_,
-                )
-            elif not SHUFFLE:
-                for p in range(n_samples):
-                    c = nnz[p]
-                    if DEEP:
-                        _sample_inputs(X, p, xg)
-                        _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
-                    else:
-                        _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
-                    first = p % batch == 0  # a mini-batch's first sample
-                    for o in range(n_out):
-                        y = dt(Y[p, o])
-                        for j in range(nb):
-                            yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
-                            d = output_delta(LOSS, OUT, y - yhat, yhat, PRIME, po, FAST)
-                            dout[o, j] = d
-                            grad[bo_ + o, j] = d if first else grad[bo_ + o, j] + d
-                    if DEEP:
-                        _deep_backward(
-                            ACT,
-                            PRIME,
-                            po,
-                            FAST,
-                            xg,
-                            th,
-                            hid,
-                            hid2,
-                            dout,
-                            grad,
-                            acc,
-                            d2,
-                            w2_,
-                            b2_,
-                            wo_,
-                            wsf,
-                        )
-                    else:
-                        _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
-                    if (p + 1) % batch and p + 1 < n_samples:
-                        continue  # the mini-batch goes on
-                    _update(
-                        MOMENTUM,
-                        DECAY,
-                        OPTIMIZER,
-                        FAST,
-                        th,
-                        grad,
-                        vel,
-                        lr,
-                        consts,
-                        own,
-                        PAIR,
-                        pw,
-                        scale,
-                        live,
-                        check,
-                        bh_,
-                        w2_,
-                        b2_,
-                        wo_,
-                        bo_,
-                        ws_,
-                    )
+                update()
             else:
-                for j in range(nb):
-                    states[j] = draw_order(states[j], order, j)
-                for t in range(n_samples):
+                if SHUFFLE:
                     for j in range(nb):
-                        p = order[t, j]
-                        for i in range(n_in):
-                            xg[i, j] = dt(X[p, i])
-                        for o in range(n_out):
-                            yg[o, j] = dt(Y[p, o])
+                        states[j] = draw_order(states[j], order, j)
+                for t in range(n_samples):
+                    # Shuffled: each network its own sample (inputs and targets into
+                    # xg and yg); ordered: sample t for all, its zero inputs skipped.
+                    if SHUFFLE:
+                        _gather(X, Y, order, t, xg, yg)
+                    elif DEEP:
+                        _sample_inputs(X, t, xg)
                     if DEEP:
                         _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
-                    else:
+                    elif SHUFFLE:
                         _lane_forward(ACT, FAST, xg, th, hid, oacc, acc, wsf)
-                    first = t % batch == 0
+                    else:
+                        _forward(ACT, FAST, X, t, nz, nnz[t], th, hid, oacc, acc, wsf)
+                    first = t % batch == 0  # a mini-batch's first sample
                     for o in range(n_out):
+                        y = dt(Y[t, o])
                         for j in range(nb):
                             yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
-                            d = output_delta(LOSS, OUT, yg[o, j] - yhat, yhat, PRIME, po, FAST)
+                            e = (yg[o, j] if SHUFFLE else y) - yhat
+                            d = output_delta(LOSS, OUT, e, yhat, PRIME, po, FAST)
                             dout[o, j] = d
                             grad[bo_ + o, j] = d if first else grad[bo_ + o, j] + d
                     if DEEP:
-                        _deep_backward(
-                            ACT,
-                            PRIME,
-                            po,
-                            FAST,
-                            xg,
-                            th,
-                            hid,
-                            hid2,
-                            dout,
-                            grad,
-                            acc,
-                            d2,
-                            w2_,
-                            b2_,
-                            wo_,
-                            wsf,
-                        )
-                    else:
+                        deep_backward()
+                    elif SHUFFLE:
                         _lane_backward(
                             ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf, not first
                         )
+                    else:
+                        _backward(
+                            ACT, PRIME, po, FAST, X, t, nz, nnz[t], th, hid, dout, grad, acc, wsf
+                        )
                     if (t + 1) % batch and t + 1 < n_samples:
-                        continue
-                    _update(
-                        MOMENTUM,
-                        DECAY,
-                        OPTIMIZER,
-                        FAST,
-                        th,
-                        grad,
-                        vel,
-                        lr,
-                        consts,
-                        own,
-                        PAIR,
-                        pw,
-                        scale,
-                        live,
-                        check,
-                        bh_,
-                        w2_,
-                        b2_,
-                        wo_,
-                        bo_,
-                        ws_,
-                    )
+                        continue  # the mini-batch goes on
+                    update()
             _mark_diverged(k, live, check, events)
 
     return train_block
