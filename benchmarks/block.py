@@ -1,13 +1,16 @@
-"""Networks per cache block of the general kernel (``kernels.train.BLOCK``): the
-kernel's time per sample-epoch at each block size, on tasks from XOR to
-spirals, and the sizes within 10% of each task's best on all of them.
+"""Networks per cache block of the general kernel (``kernels.train.BLOCK``) and
+of the generated kernel (``kernels.tiled.NB``): each kernel's time per
+sample-epoch at each block size, on tasks from XOR to spirals (the generated
+kernel: the small tasks it takes), and the sizes within 10% of each task's
+best on all of them.
 
     python benchmarks/block.py             # B = 1024 networks, E = 300 epochs
     python benchmarks/block.py --quick     # B = 256, E = 100
 
 Batch gradient descent, logistic units, squared error, float64, fast
-arithmetic, one thread, the general kernel. Each figure is the median of
-``--repeat`` timings.
+arithmetic, one thread. Each figure is the median of ``--repeat`` timings.
+The generated kernel's block size is a constant of its source: each size
+generates (and compiles) its own module.
 """
 
 from __future__ import annotations
@@ -24,58 +27,86 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tasks import options, three_classes  # noqa: E402
 
-from kernels import get_task, init_batch, train_batch  # noqa: E402
+from kernels import get_task, init_batch, tiled, train_batch  # noqa: E402
 from kernels.train import BLOCK  # noqa: E402
 from sweep.bench import timed  # noqa: E402
 from sweep.store.provenance import cpu_name  # noqa: E402
 
 SIZES = (16, 32, 64, 128, 256, 512, 1024)
+TILED_SIZES = (8, 16, 32, 64, 128)
 #: A block size is "near the best" on a task within this factor of its fastest
 #: (about the run-to-run spread of these timings on a shared machine).
 NEAR = 1.10
 
 
+def _time(X, Y, width: int, batch: int, epochs: int, repeat: int, **run) -> float:
+    """ns per sample-epoch per network."""
+    params = init_batch(np.arange(batch), X.shape[1], width, Y.shape[1], -1.0, 1.0)
+    train_batch(X, Y, params, 0.1, 2, **run)  # compiled outside the timing
+    seconds = timed(lambda: train_batch(X, Y, params, 0.1, epochs, **run), repeat)
+    return seconds / (batch * epochs * X.shape[0]) * 1e9
+
+
 def measure(batch: int, epochs: int, repeat: int) -> dict[str, dict[int, float]]:
-    """ns per sample-epoch per network, by task and block size."""
+    """The general kernel: ns per sample-epoch per network, by task and block size."""
     tasks = {
         "xor (H = 8)": (*get_task("xor"), 8),
         "parity4 (H = 8)": (*get_task("parity4"), 8),
         "150 x 4 -> 3 (H = 8)": (*three_classes(), 8),
         "spirals (H = 16)": (*get_task("spirals"), 16),
     }
-    out: dict[str, dict[int, float]] = {}
-    for name, (X, Y, width) in tasks.items():
-        params = init_batch(np.arange(batch), X.shape[1], width, Y.shape[1], -1.0, 1.0)
-        out[name] = {}
-        for block in SIZES:
-            run = dict(block=block, kernel="general")
-            train_batch(X, Y, params, 0.1, 2, **run)  # compiled outside the timing
-            seconds = timed(
-                lambda X=X, Y=Y, p=params, run=run: train_batch(X, Y, p, 0.1, epochs, **run),
-                repeat,
-            )
-            out[name][block] = seconds / (batch * epochs * X.shape[0]) * 1e9
+    return {
+        name: {
+            block: _time(X, Y, width, batch, epochs, repeat, block=block, kernel="general")
+            for block in SIZES
+        }
+        for name, (X, Y, width) in tasks.items()
+    }
+
+
+def measure_tiled(batch: int, epochs: int, repeat: int) -> dict[str, dict[int, float]]:
+    """The generated kernel: the same, by its block size (``tiled.NB``)."""
+    tasks = {
+        "xor (H = 2)": (*get_task("xor"), 2),
+        "xor (H = 8)": (*get_task("xor"), 8),
+        "parity3 (H = 4)": (*get_task("parity3"), 4),
+    }
+    default = tiled.NB
+    out: dict[str, dict[int, float]] = {name: {} for name in tasks}
+    try:
+        for nb in TILED_SIZES:
+            tiled.NB = nb
+            tiled._plan_for.cache_clear()  # the plans hold sources written with NB
+            for name, (X, Y, width) in tasks.items():
+                out[name][nb] = _time(X, Y, width, batch, epochs, repeat, kernel="tiled")
+    finally:
+        tiled.NB = default
+        tiled._plan_for.cache_clear()
     return out
 
 
-def report(times: dict[str, dict[int, float]]) -> str:
-    header = "task".ljust(22) + "".join(f"{size:>8}" for size in SIZES)
+def report(times: dict[str, dict[int, float]], sizes: tuple[int, ...], constant: str) -> str:
+    header = "task".ljust(22) + "".join(f"{size:>8}" for size in sizes)
     lines = [header, "-" * len(header)]
-    near = set(SIZES)
+    near = set(sizes)
     for name, by_size in times.items():
         best = min(by_size.values())
         near &= {size for size, ns in by_size.items() if ns <= NEAR * best}
-        lines.append(name.ljust(22) + "".join(f"{by_size[s]:>8.1f}" for s in SIZES))
+        lines.append(name.ljust(22) + "".join(f"{by_size[s]:>8.1f}" for s in sizes))
     lines.append(f"within {NEAR:.2f}x of the best on every task: {sorted(near) or 'none'}")
-    lines.append(f"kernels.train.BLOCK = {BLOCK}")
+    lines.append(constant)
     return "\n".join(lines)
 
 
 def main() -> None:
     batch, epochs, repeat = options(__doc__.splitlines()[0])
     print(f"CPU: {cpu_name()}; B = {batch}, E = {epochs}, float64, fast, one thread")
-    print("ns per sample-epoch per network, by networks per block:")
-    print(report(measure(batch, epochs, repeat)))
+    print("ns per sample-epoch per network, by networks per block; the general kernel:")
+    print(report(measure(batch, epochs, repeat), SIZES, f"kernels.train.BLOCK = {BLOCK}"))
+    print("\nthe generated kernel:")
+    print(
+        report(measure_tiled(batch, epochs, repeat), TILED_SIZES, f"kernels.tiled.NB = {tiled.NB}")
+    )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ from .recipe import (
     Variant,
 )
 
-#: Networks per block (the best of those benchmarks/kernel.py tried).
+#: Networks per block (a constant of the generated source); measured in
+#: benchmarks/block.py.
 NB = 32
 #: Limits of a tile (in float64 LLVM's vectorised code falls off a cliff on
 #: larger bodies): hidden units; parameters; hidden outputs (units x samples);
