@@ -26,7 +26,7 @@ from numba import njit
 
 from kernels import optimizers
 from kernels.general import _update
-from kernels.model import layer_offsets
+from kernels.model import layer_offsets, weight_rows
 from kernels.numerics import JIT
 from kernels.recipe import Recipe
 from kernels.train import TrainState
@@ -39,8 +39,7 @@ def _loop(momentum: int, optimizer: int):
     MOMENTUM, OPTIMIZER = momentum, optimizer
 
     @njit(**{**JIT, "cache": False})
-    def run(th, g0, grad, vel, lr, consts, own, pair, pw, scale, live, check, offsets, reps):
-        bh, w2, b2, wo, bo, ws = offsets
+    def run(th, g0, grad, vel, lr, consts, own, pair, pw, scale, live, check, weights, reps):
         for _ in range(reps):
             for r in range(g0.shape[0]):  # _update clears grad; both pay this copy
                 for j in range(g0.shape[1]):
@@ -61,12 +60,7 @@ def _loop(momentum: int, optimizer: int):
                 scale,
                 live,
                 check,
-                bh,
-                w2,
-                b2,
-                wo,
-                bo,
-                ws,
+                weights,
             )
 
     return run
@@ -83,8 +77,9 @@ def update_ns(
 ) -> float:
     """Median ns per network for one update of every parameter of an
     ``n_in``-``width``-``n_out`` network (float64, fast arithmetic)."""
-    offsets = layer_offsets(n_in, width, 0, n_out)
-    rows = offsets[-1]
+    layers = layer_offsets(n_in, width, 0, n_out)
+    rows = layers[-1]
+    weights = weight_rows(layers, rows)
     rng = np.random.default_rng(0)
     th = rng.uniform(-1.0, 1.0, (rows, batch))
     g0 = rng.normal(0.0, 1e-2, (rows, batch))
@@ -115,7 +110,7 @@ def update_ns(
             scale,
             live,
             check,
-            offsets,
+            weights,
             n,
         )
 

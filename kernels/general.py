@@ -49,6 +49,7 @@ SOLVED, CONVERGED, DIVERGED, HIT = range(4)
 _PIECE = {**JIT, "cache": False}
 _offsets = njit(**_PIECE)(model.param_offsets)
 _layers = njit(**_PIECE)(model.layer_offsets)
+_weight_rows = njit(**_PIECE)(model.weight_rows)
 
 
 @njit(**_PIECE)
@@ -405,17 +406,11 @@ def _update(
     scale,
     live,
     check,
-    bh,
-    w2,
-    b2,
-    wo,
-    bo,
-    ws,
+    weights,
 ):
-    """theta <- theta + step for every row (weight decay on the weights only:
-    rows below ``bh``, from ``w2`` to ``b2``, from ``wo`` to ``bo`` and from
-    ``ws`` on), clearing ``grad``; frozen
-    networks keep their state. ``vel`` holds the optimiser's state, a block
+    """theta <- theta + step for every row (weight decay on the rows
+    ``weights`` marks, :func:`kernels.model.weight_rows`), clearing ``grad``;
+    frozen networks keep their state. ``vel`` holds the optimiser's state, a block
     of rows per quantity (momentum: velocities; Adam: first, then second
     moments; Rprop: step sizes, kept gradients, last changes; Quickprop: kept
     gradients, last changes). ``consts``:
@@ -434,7 +429,7 @@ def _update(
             pw[0, j], pw[1, j] = pw[0, j] * beta1, pw[1, j] * beta2
             scale[0, j], scale[1, j] = adam_scales(lr[j], pw[0, j], pw[1, j])
     for r in range(rows):
-        weight = r < bh or w2 <= r < b2 or wo <= r < bo or r >= ws
+        weight = weights[r]
         for j in range(nb):
             if optimizer >= optimizers.FIRST_STEPPED:
                 s0 = vel[r, j]
@@ -658,6 +653,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
         tol_t, margin_t, target_t = dt(tol), dt(margin), dt(mse_target)
         n_terms = dt(n_samples * n_out)
         nz, nnz = _nonzero_inputs(X)
+        weights = _weight_rows((bh_, w2_, b2_, wo_, bo_, ws_), rows)
 
         grad = np.zeros_like(th)
         hid = np.empty((width, nb), dtype=th.dtype)
@@ -702,12 +698,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                 scale,
                 live,
                 check,
-                bh_,
-                w2_,
-                b2_,
-                wo_,
-                bo_,
-                ws_,
+                weights,
             )
 
         def deep_backward():

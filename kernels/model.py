@@ -132,6 +132,19 @@ def layer_offsets(
     return bh, w2, b2, wo, bo, bo + n_out
 
 
+def weight_rows(layers: tuple[int, int, int, int, int, int], rows: int) -> np.ndarray:
+    """Whether each of the ``rows`` rows of the flat parameters (shortcuts, if
+    any, after the others) holds a weight rather than a bias: the rows weight
+    decay takes. ``layers``: :func:`layer_offsets`. Plain Python, so the
+    kernels compile this very function."""
+    bh, w2, b2, wo, bo, ws = layers
+    weight = np.ones(rows, dtype=np.bool_)
+    weight[bh:w2] = False
+    weight[b2:wo] = False
+    weight[bo:ws] = False
+    return weight
+
+
 def param_offsets(n_in: int, width: int, n_out: int) -> tuple[int, int, int, int]:
     """The flat layout, in init order: rows where ``b_hidden``, ``w_out`` and
     ``b_out`` start, and the number of rows without shortcuts. ``w_hidden[i,

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from kernels import BatchResult, init_batch, init_uniform, param_shapes
+from kernels.model import layer_offsets, weight_rows
 
 
 def test_seed_314_gives_the_notebooks_printed_initial_weights():
@@ -96,3 +97,13 @@ def test_a_second_hidden_layer_is_drawn_between_the_first_and_the_output():
     batch = init_batch([11], 3, 4, 2, -1.0, 1.0, width2=5)
     for name, value in got.items():
         np.testing.assert_array_equal(batch[name][..., 0], value.reshape(batch[name].shape[:-1]))
+
+
+@pytest.mark.parametrize("width2, shortcuts", [(0, False), (0, True), (3, False), (2, True)])
+def test_weight_rows_mark_the_weights_of_every_topology(width2, shortcuts):
+    shapes = param_shapes(3, 4, 2, shortcuts, width2)
+    want = np.concatenate(
+        [np.full(int(np.prod(shape)), name.startswith("w_")) for name, shape in shapes.items()]
+    )
+    got = weight_rows(layer_offsets(3, 4, width2, 2), len(want))
+    np.testing.assert_array_equal(got, want)
