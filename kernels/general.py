@@ -646,14 +646,15 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
         n_samples, n_in = X.shape
         n_out = Y.shape[1]
         rows, nb = th.shape
-        bh_, w2_, b2_, wo_, bo_, ws_ = _layers(n_in, width, width2, n_out)
+        layers = _layers(n_in, width, width2, n_out)
+        bh_, w2_, b2_, wo_, bo_, ws_ = layers
         wsf = ws_ if SHORTCUTS else -1  # where the shortcuts' rows start (-1: none)
         dt = th.dtype.type
         zero = dt(0.0)
         tol_t, margin_t, target_t = dt(tol), dt(margin), dt(mse_target)
         n_terms = dt(n_samples * n_out)
         nz, nnz = _nonzero_inputs(X)
-        weights = _weight_rows((bh_, w2_, b2_, wo_, bo_, ws_), rows)
+        weights = _weight_rows(layers, rows)
 
         grad = np.zeros_like(th)
         hid = np.empty((width, nb), dtype=th.dtype)
