@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from numba import njit
+from numba import njit, types
 from numba.extending import overload
 
 from . import primitives
@@ -45,16 +45,32 @@ def _tanh(a, fast):
 
 
 def by_code(name: str, pieces: Sequence[Callable], arguments: str) -> Callable:
-    """A compiled ``name(code, arguments...)`` that returns ``pieces[code](arguments...)``,
-    each piece compiled.
+    """A ``name(code, arguments...)`` for compiled code that returns
+    ``pieces[code](arguments...)``, each piece compiled.
 
-    Written out as source (one ``if`` per code) so that every branch is a
-    direct call Numba can prune and LLVM can inline.
+    Where the code is a literal (a kernel's :class:`kernels.recipe.Variant`),
+    the call is the one piece's, and only that piece is compiled; a code known
+    at run time only (a test's loop over a table) gets one ``if`` per code.
     """
-    lines = [f"def {name}(code, {arguments}):"]
+    head = f"(code, {arguments}):"
+    namespace = {f"piece{code}": njit(**PIECE)(piece) for code, piece in enumerate(pieces)}
+    lines = [f"def _chain{head}"]
     for code in range(len(pieces) - 1):
         lines += [f"    if code == {code}:", f"        return piece{code}({arguments})"]
     lines.append(f"    return piece{len(pieces) - 1}({arguments})")
-    namespace = {f"piece{code}": njit(**PIECE)(piece) for code, piece in enumerate(pieces)}
+    for code in range(len(pieces)):
+        lines += [f"def _one{code}{head}", f"    return piece{code}({arguments})"]
+    # The name compiled code calls, and the overload that picks its code's piece
+    # (Numba requires the overload's argument names to be the function's).
+    lines += [f"def _stub{head}", f"    raise TypeError('{name} runs in compiled code only')"]
+    lines += [f"def _pick{head}", f"    return _choose(code, {arguments})"]
+    namespace["_choose"] = lambda code, *_: (
+        namespace[f"_one{code.literal_value}"]
+        if isinstance(code, types.IntegerLiteral)
+        else namespace["_chain"]
+    )
     exec(compile("\n".join(lines), f"<kernels.parts.{name}>", "exec"), namespace)  # noqa: S102
-    return njit(**PIECE)(namespace[name])
+    stub = namespace["_stub"]
+    stub.__name__ = stub.__qualname__ = name
+    overload(stub, jit_options=PIECE, prefer_literal=True)(namespace["_pick"])
+    return stub
