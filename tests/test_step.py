@@ -102,8 +102,15 @@ RECIPES = {
         optimizer="rmsprop", update="online", weight_decay=1e-3, activation="tanh", rms_decay=0.8
     ),
     "adagrad-shuffled-xent": Recipe(optimizer="adagrad", update="shuffled", loss="xent"),
-    "delta-bar-delta-decay-prime": Recipe(
-        optimizer="delta-bar-delta", weight_decay=1e-4, prime_offset=0.1, dbd_kappa=0.05
+    "delta-bar-delta-symmetric-arctan-decay-prime": Recipe(
+        optimizer="delta-bar-delta",
+        weight_decay=1e-4,
+        prime_offset=0.1,
+        dbd_kappa=0.05,
+        activation="symmetric",
+        output_activation="arctan",
+        inputs="bipolar",
+        targets=(-1.0, 1.0),
     ),
     "symmetric-arctan-shuffled-bipolar": Recipe(
         activation="symmetric",
@@ -134,7 +141,7 @@ TASKS = {
     "symmetric-arctan-shuffled-bipolar": "parity3",
     "rmsprop-online-decay-tanh": "or",
     "adagrad-shuffled-xent": "xnor",
-    "delta-bar-delta-decay-prime": "encoder3",
+    "delta-bar-delta-symmetric-arctan-decay-prime": "encoder3",
 }
 FLOATS = ("w_hidden", "b_hidden", "w_out", "b_out", "final_loss", "outputs", "loss_curve")
 INTS = ("epoch_solved", "epoch_converged", "epoch_diverged", "epoch_mse_target")
@@ -268,7 +275,6 @@ def _features(recipe: Recipe) -> set[tuple[str, object]]:
 COVERING = (
     "notebook",
     "tanh-out-online-decay-prime",
-    "xent-shuffled-momentum-decay-prime",
     "nesterov-decay-prime",
     "adam-elliott",
     "irprop-tanh",
@@ -278,8 +284,7 @@ COVERING = (
     "relu-linear-online-decay",
     "rmsprop-online-decay-tanh",
     "adagrad-shuffled-xent",
-    "delta-bar-delta-decay-prime",
-    "symmetric-arctan-shuffled-bipolar",
+    "delta-bar-delta-symmetric-arctan-decay-prime",
 )
 
 
