@@ -390,6 +390,63 @@ def _gather(X, Y, order, t, xg, yg):
 
 
 @njit(**_PIECE)
+def _observe_outputs(
+    out, loss, prime, po, fast, Y, sgn, p, th, bo, oacc, train, dout, grad, worst, miss, sse, yhats
+):
+    """Sample ``p``'s outputs (from the sums in ``oacc``) into the epoch's
+    statistics and ``yhats``; when ``train``, their deltas into ``dout`` and the
+    output biases' gradient."""
+    n_out, nb = oacc.shape
+    dt = th.dtype.type
+    for o in range(n_out):
+        y = dt(Y[p, o])
+        sign = dt(sgn[p, o])
+        for j in range(nb):
+            yhat = activate(out, oacc[o, j] + th[bo + o, j], fast)
+            e = y - yhat
+            worst[j], miss[j], sse[j] = observe(e, sign, worst[j], miss[j], sse[j], fast)
+            yhats[p, o, j] = yhat  # what stays is the last epoch's
+            if train:
+                d = output_delta(loss, out, e, yhat, prime, po, fast)
+                dout[o, j] = d
+                grad[bo + o, j] = grad[bo + o, j] + d
+
+
+@njit(**_PIECE)
+def _sample_outputs(out, loss, prime, po, fast, shuffle, Y, yg, t, first, th, bo, oacc, dout, grad):
+    """An online step's output deltas (targets: sample ``t``'s, or each network's
+    own in ``yg`` when ``shuffle``) into ``dout``, and the output biases'
+    gradient, which a mini-batch's ``first`` sample starts."""
+    n_out, nb = oacc.shape
+    dt = th.dtype.type
+    for o in range(n_out):
+        y = dt(Y[t, o])
+        for j in range(nb):
+            yhat = activate(out, oacc[o, j] + th[bo + o, j], fast)
+            e = (yg[o, j] if shuffle else y) - yhat
+            d = output_delta(loss, out, e, yhat, prime, po, fast)
+            dout[o, j] = d
+            grad[bo + o, j] = d if first else grad[bo + o, j] + d
+
+
+@njit(**_PIECE)
+def _restart_statistics(worst, miss, sse):
+    """An epoch's statistics start from zero (``miss``: with a margin too)."""
+    zero = sse.dtype.type(0.0)
+    for j in range(sse.shape[0]):
+        worst[j] = zero
+        miss[j] = zero
+        sse[j] = zero
+
+
+@njit(**_PIECE)
+def _draw_orders(states, order):
+    """Each network's next sample order (column ``j`` of ``order``), from its own stream."""
+    for j in range(states.shape[0]):
+        states[j] = draw_order(states[j], order, j)
+
+
+@njit(**_PIECE)
 def _update(
     momentum,
     decay,
@@ -702,11 +759,6 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                 weights,
             )
 
-        def deep_backward():
-            _deep_backward(
-                ACT, PRIME, po, FAST, xg, th, hid, hid2, dout, grad, acc, d2, w2_, b2_, wo_, wsf
-            )
-
         stopping = False
         nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)
         for k in range(epochs + 1):
@@ -714,36 +766,55 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                 return
             last = k == epochs or stopping
             train_here = not (ONLINE or last)  # batch: this pass also backpropagates
-            for j in range(nb):
-                worst[j] = zero
-                miss[j] = zero  # margin > 0: the test is the same
-                sse[j] = zero
+            _restart_statistics(worst, miss, sse)
             # theta_k on every sample: statistics (and, batch, the gradient sums).
             for p in range(n_samples):
-                c = nnz[p]
                 if DEEP:
                     _sample_inputs(X, p, xg)
                     _deep_forward(ACT, FAST, xg, th, hid, hid2, oacc, acc, w2_, b2_, wo_, wsf)
                 else:
-                    _forward(ACT, FAST, X, p, nz, c, th, hid, oacc, acc, wsf)
-                for o in range(n_out):
-                    y = dt(Y[p, o])
-                    sign = dt(sgn[p, o])
-                    for j in range(nb):
-                        yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
-                        e = y - yhat
-                        worst[j], miss[j], sse[j] = observe(
-                            e, sign, worst[j], miss[j], sse[j], FAST
-                        )
-                        outputs[p, o, j] = yhat  # what stays is the last epoch's
-                        if train_here:
-                            d = output_delta(LOSS, OUT, e, yhat, PRIME, po, FAST)
-                            dout[o, j] = d
-                            grad[bo_ + o, j] = grad[bo_ + o, j] + d
+                    _forward(ACT, FAST, X, p, nz, nnz[p], th, hid, oacc, acc, wsf)
+                _observe_outputs(
+                    OUT,
+                    LOSS,
+                    PRIME,
+                    po,
+                    FAST,
+                    Y,
+                    sgn,
+                    p,
+                    th,
+                    bo_,
+                    oacc,
+                    train_here,
+                    dout,
+                    grad,
+                    worst,
+                    miss,
+                    sse,
+                    outputs,
+                )
                 if train_here and DEEP:
-                    deep_backward()
+                    _deep_backward(
+                        ACT,
+                        PRIME,
+                        po,
+                        FAST,
+                        xg,
+                        th,
+                        hid,
+                        hid2,
+                        dout,
+                        grad,
+                        acc,
+                        d2,
+                        w2_,
+                        b2_,
+                        wo_,
+                        wsf,
+                    )
                 elif train_here:
-                    _backward(ACT, PRIME, po, FAST, X, p, nz, c, th, hid, dout, grad, acc, wsf)
+                    _backward(ACT, PRIME, po, FAST, X, p, nz, nnz[p], th, hid, dout, grad, acc, wsf)
 
             nxt, stopping = _close_epoch(
                 k,
@@ -765,14 +836,12 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                 break
 
             # theta_k -> theta_{k+1}.
-            for j in range(nb):
-                check[j] = zero
+            check[:] = zero
             if not ONLINE:
                 update()
             else:
                 if SHUFFLE:
-                    for j in range(nb):
-                        states[j] = draw_order(states[j], order, j)
+                    _draw_orders(states, order)
                 for t in range(n_samples):
                     # Shuffled: each network its own sample (inputs and targets into
                     # xg and yg); ordered: sample t for all, its zero inputs skipped.
@@ -787,16 +856,42 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                     else:
                         _forward(ACT, FAST, X, t, nz, nnz[t], th, hid, oacc, acc, wsf)
                     first = t % batch == 0  # a mini-batch's first sample
-                    for o in range(n_out):
-                        y = dt(Y[t, o])
-                        for j in range(nb):
-                            yhat = activate(OUT, oacc[o, j] + th[bo_ + o, j], FAST)
-                            e = (yg[o, j] if SHUFFLE else y) - yhat
-                            d = output_delta(LOSS, OUT, e, yhat, PRIME, po, FAST)
-                            dout[o, j] = d
-                            grad[bo_ + o, j] = d if first else grad[bo_ + o, j] + d
+                    _sample_outputs(
+                        OUT,
+                        LOSS,
+                        PRIME,
+                        po,
+                        FAST,
+                        SHUFFLE,
+                        Y,
+                        yg,
+                        t,
+                        first,
+                        th,
+                        bo_,
+                        oacc,
+                        dout,
+                        grad,
+                    )
                     if DEEP:
-                        deep_backward()
+                        _deep_backward(
+                            ACT,
+                            PRIME,
+                            po,
+                            FAST,
+                            xg,
+                            th,
+                            hid,
+                            hid2,
+                            dout,
+                            grad,
+                            acc,
+                            d2,
+                            w2_,
+                            b2_,
+                            wo_,
+                            wsf,
+                        )
                     elif SHUFFLE:
                         _lane_backward(
                             ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf, not first
