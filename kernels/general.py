@@ -440,8 +440,11 @@ def _restart_statistics(worst, miss, sse):
 
 
 @njit(**_PIECE)
-def _draw_orders(states, order):
-    """Each network's next sample order (column ``j`` of ``order``), from its own stream."""
+def _draw_orders(shuffle, states, order):
+    """Each network's next sample order (column ``j`` of ``order``), from its own
+    stream, if ``shuffle``."""
+    if not shuffle:
+        return
     for j in range(states.shape[0]):
         states[j] = draw_order(states[j], order, j)
 
@@ -759,6 +762,11 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                 weights,
             )
 
+        def deep_backward():
+            _deep_backward(
+                ACT, PRIME, po, FAST, xg, th, hid, hid2, dout, grad, acc, d2, w2_, b2_, wo_, wsf
+            )
+
         stopping = False
         nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)
         for k in range(epochs + 1):
@@ -795,24 +803,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                     outputs,
                 )
                 if train_here and DEEP:
-                    _deep_backward(
-                        ACT,
-                        PRIME,
-                        po,
-                        FAST,
-                        xg,
-                        th,
-                        hid,
-                        hid2,
-                        dout,
-                        grad,
-                        acc,
-                        d2,
-                        w2_,
-                        b2_,
-                        wo_,
-                        wsf,
-                    )
+                    deep_backward()
                 elif train_here:
                     _backward(ACT, PRIME, po, FAST, X, p, nz, nnz[p], th, hid, dout, grad, acc, wsf)
 
@@ -840,8 +831,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
             if not ONLINE:
                 update()
             else:
-                if SHUFFLE:
-                    _draw_orders(states, order)
+                _draw_orders(SHUFFLE, states, order)
                 for t in range(n_samples):
                     # Shuffled: each network its own sample (inputs and targets into
                     # xg and yg); ordered: sample t for all, its zero inputs skipped.
@@ -874,24 +864,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, deep: bo
                         grad,
                     )
                     if DEEP:
-                        _deep_backward(
-                            ACT,
-                            PRIME,
-                            po,
-                            FAST,
-                            xg,
-                            th,
-                            hid,
-                            hid2,
-                            dout,
-                            grad,
-                            acc,
-                            d2,
-                            w2_,
-                            b2_,
-                            wo_,
-                            wsf,
-                        )
+                        deep_backward()
                     elif SHUFFLE:
                         _lane_backward(
                             ACT, PRIME, po, FAST, xg, th, hid, dout, grad, acc, wsf, not first
