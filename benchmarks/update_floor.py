@@ -2,7 +2,7 @@
 
 An epoch is the forward and backward passes plus the update of every
 parameter; optimisers differ only in the update. This module times the
-general kernel's update pass (:func:`kernels.general._update`, made of the
+general kernel's update pass (:func:`kernels.update.update_block`, made of the
 :mod:`kernels.step` pieces every kernel calls) by itself, over ordinary
 gradients (no subnormals), with its data in L1. :func:`floor` adds the
 difference to GD's update to GD's epoch: the ratio to GD an optimiser
@@ -25,11 +25,11 @@ import numpy as np
 from numba import njit
 
 from kernels import optimizers
-from kernels.general import _update
 from kernels.model import layer_offsets, weight_rows
 from kernels.numerics import JIT
 from kernels.recipe import Recipe
 from kernels.train import TrainState
+from kernels.update import update_block
 
 
 @functools.cache
@@ -41,10 +41,10 @@ def _loop(momentum: int, optimizer: int):
     @njit(**{**JIT, "cache": False})
     def run(th, g0, grad, vel, lr, consts, own, pair, pw, scale, live, check, weights, reps):
         for _ in range(reps):
-            for r in range(g0.shape[0]):  # _update clears grad; both pay this copy
+            for r in range(g0.shape[0]):  # update_block clears grad; both pay this copy
                 for j in range(g0.shape[1]):
                     grad[r, j] = g0[r, j]
-            _update(
+            update_block(
                 MOMENTUM,
                 False,
                 OPTIMIZER,

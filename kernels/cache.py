@@ -22,6 +22,8 @@ from types import ModuleType
 SOURCES = (
     "numerics.py",
     "primitives.py",
+    "draws.py",
+    "initialisers.py",
     "parts.py",
     "activations.py",
     "losses.py",
@@ -30,6 +32,9 @@ SOURCES = (
     "recipe.py",
     "orders.py",
     "model.py",
+    "passes.py",
+    "deep.py",
+    "update.py",
     "general.py",
 )
 _ENV_CACHE = "SWEEP_KERNEL_CACHE"

@@ -1,7 +1,9 @@
 """The kernels' cache: its folder (a temporary one when it cannot be written) and
 generated modules, written once and imported once."""
 
+import ast
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from kernels import cache
 
@@ -29,3 +31,22 @@ def test_threads_loading_one_new_kernel_share_one_module(tmp_path, monkeypatch):
         cache.writable_cache_dir.cache_clear()
     assert all(m is modules[0] for m in modules)
     assert [p.name for p in tmp_path.iterdir()] == [f"{modules[0].__name__}.py"]
+
+
+def _reached(name: str, seen: set[str]) -> set[str]:
+    """The kernels modules ``name`` imports, directly or through others."""
+    tree = ast.parse((Path(cache.__file__).parent / f"{name}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found = [node.module] if node.module else [alias.name for alias in node.names]
+            for module in found:
+                if module not in seen:
+                    seen.add(module)
+                    _reached(module, seen)
+    return seen
+
+
+def test_the_stamp_covers_every_source_the_general_kernel_compiles_in():
+    # A module left out would leave a stale kernel in the cache after an edit.
+    reached = _reached("general", {"general"}) - {"cache"}
+    assert {f"{name}.py" for name in reached} <= set(cache.SOURCES)
