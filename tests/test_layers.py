@@ -158,7 +158,6 @@ MAX_LINES = 370
 EXCEPTIONS = {
     "sweep.config.axes": "a table of data: one entry per trial parameter",
     "kernels.reference": "the oracle: one plain transcription of the model, read whole",
-    "kernels.tiled": "the kernel generator, to be split into layout, emission, tiles (issue 26)",
 }
 
 
