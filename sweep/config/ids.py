@@ -159,6 +159,30 @@ def _compress_lanes(h, m, counter, last, active, v):
 
 
 @njit(**JIT)
+def _write_key(row, fixed, seed, tail, old_length, digits):
+    """Write a trial's own bytes after the ``fixed`` ones in ``row``: its seed in
+    decimal, then its learning rate's ``tail``; zero the rest of the previous
+    key (``old_length``). Returns the key's length."""
+    n = fixed
+    k = 0
+    while True:
+        digits[k] = 48 + seed % 10
+        k += 1
+        seed //= 10
+        if seed == 0:
+            break
+    for i in range(k):
+        row[n] = digits[k - 1 - i]
+        n += 1
+    for i in range(tail.size):
+        row[n] = tail[i]
+        n += 1
+    for i in range(n, old_length):  # the previous key's bytes: zero padding again
+        row[i] = 0
+    return n
+
+
+@njit(**JIT)
 def _hash_all(mid, done, head, seeds, tails, tail_starts, which, out):
     """Each trial's id: BLAKE2b from the midstate ``mid`` (after ``done`` bytes)
     over ``head`` + ``|seed=<seed>`` + its learning rate's tail, :data:`_LANES`
@@ -190,25 +214,9 @@ def _hash_all(mid, done, head, seeds, tails, tail_starts, which, out):
         lanes = min(_LANES, seeds.size - j0)
         blocks = 1
         for lane in range(lanes):
-            row = buf[lane]
-            n = fixed
-            s = seeds[j0 + lane]
-            k = 0
-            while True:
-                digits[k] = 48 + s % 10
-                k += 1
-                s //= 10
-                if s == 0:
-                    break
-            for i in range(k):
-                row[n] = digits[k - 1 - i]
-                n += 1
             t = which[j0 + lane]
-            for i in range(tail_starts[t], tail_starts[t + 1]):
-                row[n] = tails[i]
-                n += 1
-            for i in range(n, length[lane]):  # the previous key's bytes: zero padding again
-                row[i] = 0
+            tail = tails[tail_starts[t] : tail_starts[t + 1]]
+            n = _write_key(buf[lane], fixed, seeds[j0 + lane], tail, length[lane], digits)
             length[lane] = n
             blocks = max(blocks, (n + _BLOCK - 1) // _BLOCK)
         for i in range(8):
