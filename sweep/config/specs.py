@@ -21,7 +21,7 @@ import numpy as np
 
 from kernels.recipe import format_number
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 
 #: Spaced learning rates are rounded to this many significant digits, so the
 #: same spec names the same trials on any machine (and prints cleanly).
@@ -262,6 +262,16 @@ def compact_ints(values: Sequence[int]) -> str:
             items.extend(str(v) for v in values[i : j + 1])
         i = j + 1
     return ",".join(items)
+
+
+def radii(field: str, value: Any, drawn: Any, range_given: list[str]) -> tuple[float, ...]:
+    """Initial weights' radii: those ``drawn`` (a sampled axis) or those ``value``
+    gives, each positive; refused beside a range (``range_given``: its fields)."""
+    require(field, not range_given, f"gives the range itself: drop {(range_given or [''])[0]}")
+    found = unique(drawn if drawn is not None else float_spec(field, value))
+    for r in found:
+        require(field, math.isfinite(r) and r > 0, f"must be positive, got {r!r}")
+    return found
 
 
 def unique(values: tuple | range) -> tuple | range:

@@ -257,8 +257,11 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
             axis.check(axis.name, axis_values)
         parsed[axis.name] = axis_values
 
-    init_radius = _init_radius(raw, given, points, "init_radius" in distributions)
-    if init_radius is not None:
+    init_radius = None
+    if raw["init_radius"] is not None:
+        both = [k for k in ("init_low", "init_high") if given.get(k) is not None]
+        drawn = points.get("init_radius")
+        init_radius = specs.radii("init_radius", raw["init_radius"], drawn, both)
         parsed["init_low"], parsed["init_high"] = tuple(-r for r in init_radius), init_radius
     init_low, init_high = parsed["init_low"], parsed["init_high"]
     # Pairs with low >= high are skipped; at least one pair must be a range.
@@ -307,22 +310,6 @@ def make_config(values: Mapping[str, Any] | None = None, **overrides: Any) -> Sw
         split,
         resolved.notes,
     )
-
-
-def _init_radius(
-    raw: Mapping[str, Any], given: Mapping[str, Any], points: Mapping[str, Any], sampled: bool
-) -> tuple[float, ...] | None:
-    """The radii of ``--init-radius`` (sampled: the drawn points), or None if not given."""
-    if raw["init_radius"] is None:
-        return None
-    both = [k for k in ("init_low", "init_high") if given.get(k) is not None]
-    require("init_radius", not both, f"gives the range itself: drop {(both or [''])[0]}")
-    radii = specs.unique(
-        points["init_radius"] if sampled else specs.float_spec("init_radius", raw["init_radius"])
-    )
-    for r in radii:
-        require("init_radius", math.isfinite(r) and r > 0, f"must be positive, got {r!r}")
-    return radii
 
 
 #: Axes that may be sampled, and which of them take integers.
