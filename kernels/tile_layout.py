@@ -4,8 +4,8 @@ parameters, optimiser state and scratch (:class:`Layout`), for
 
 from __future__ import annotations
 
-from . import codegen
 from .codegen import Writer
+from .model import param_offsets
 from .optimizers import TABLE
 from .recipe import ADAM, OPTIMIZERS, STATE_SLOTS, Variant
 
@@ -30,7 +30,7 @@ class Layout:
         self.n_in, self.width, self.n_out = n_in, width, n_out
         self.decay = variant.decay
         self.optimizer = variant.optimizer
-        self.bh, self.wo, self.bo, self.n_params = codegen.param_offsets(n_in, width, n_out)
+        self.bh, self.wo, self.bo, self.n_params = param_offsets(n_in, width, n_out)
         self.velocity = self.n_params * NB
         self.slots = STATE_SLOTS[OPTIMIZERS[variant.optimizer]] or int(variant.momentum > 0)
         self.powers = self.n_params * (1 + self.slots)
