@@ -6,7 +6,20 @@ import atexit
 import math
 import os
 import shutil
+import sys
 import tempfile
+
+# With PYTHONDONTWRITEBYTECODE set (as in CI), each of the suite's processes
+# (the xdist workers, the subprocesses of the CLI and reliability tests)
+# would compile every module it imports from source. Their bytecode is
+# kept instead in a folder of the session's own, shared by them all and
+# removed at exit, so nothing is written beside any source.
+if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
+    os.environ["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="sweep-test-bytecode-")
+    atexit.register(shutil.rmtree, os.environ["PYTHONPYCACHEPREFIX"], ignore_errors=True)
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
+    sys.dont_write_bytecode = False
 
 import numba
 import numpy as np
