@@ -124,6 +124,13 @@ class Arithmetic:
     def quickprop(self, decay: str, w: str, g: str, state: str) -> str:
         return f"quickprop({decay}, {w}, {g}, {state}, lr_j, lam_t, qmu_t, {self.fast})"
 
+    def step(self, code: int, w: str, g: str, state: str) -> str:
+        """An optimiser with a table step (:data:`kernels.step.optimizer_step`),
+        its settings ``own0_t``-``own2_t``."""
+        return (
+            f"optimizer_step({code}, {w}, {g}, {state}, lr_j, own0_t, own1_t, own2_t, {self.fast})"
+        )
+
     def observe(self, e: str, sign: float) -> str:
         sign_text = "one" if sign > 0 else "-one"
         return f"observe({e}, {sign_text}, worst, miss, sse, {self.fast})"
@@ -191,7 +198,7 @@ def module_source(
         "from kernels.numerics import JIT, madd",
         "from kernels.recipe import IRPROP, RPROP",
         "from kernels.step import activate, adam, adam_scales, descend, hidden_delta, observe, "
-        "output_delta, quickprop, record, rprop",
+        "optimizer_step, output_delta, quickprop, record, rprop",
         "",
         f"X = np.array({X.tolist()!r})",
         f"Y = np.array({Y.tolist()!r})",

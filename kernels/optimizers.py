@@ -220,7 +220,7 @@ TABLE = (
         state=(0.0,),
         step=_rmsprop,
         momentum="none",
-        cost=1.25,
+        cost=1.5,
     ),
     Optimizer(
         "adagrad",
@@ -230,7 +230,7 @@ TABLE = (
         state=(0.0,),
         step=_adagrad,
         momentum="none",
-        cost=1.25,
+        cost=1.5,
     ),
     Optimizer(
         "delta-bar-delta",
@@ -242,7 +242,7 @@ TABLE = (
         step=_delta_bar_delta,
         batch_only=True,
         momentum="none",
-        cost=1.1,
+        cost=1.25,
     ),
 )
 NAMES = tuple(entry.name for entry in TABLE)

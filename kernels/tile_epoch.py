@@ -18,7 +18,8 @@ from .codegen import (
     Writer,
     constant,
 )
-from .recipe import ADAM, IRPROP, QUICKPROP, RPROP
+from .optimizers import FIRST_STEPPED, step_settings
+from .recipe import ADAM, IRPROP, OPTIMIZERS, QUICKPROP, RPROP
 from .tile_layout import NB, STATEFUL, Layout
 
 
@@ -86,6 +87,13 @@ def update(
                 call, new = ar.rprop("IRPROP", decay, name, grad, f"{old}, zero"), f"{new}, _"
             elif lay.optimizer == QUICKPROP:
                 call = ar.quickprop(decay, name, grad, old)
+            elif lay.optimizer >= FIRST_STEPPED:  # decay enters the gradient, as in update_block
+                if weight and lay.decay:
+                    w(f"g = {ar.madd('-lam_t', name, grad)}")
+                    grad = "g"
+                if lay.slots == 1:
+                    old, new = f"{old}, zero", f"{new}, _"
+                call = ar.step(lay.optimizer, name, grad, old)
             else:
                 call = ar.descend(decay, name, grad, old)
             w(f"new, {new} = {call}")
@@ -141,6 +149,9 @@ def prologue(w: Writer, fast: bool, lay: Layout, n_samples: int) -> None:
         "up_t, down_t, most_t, least_t, qmu_t = dt(eta_plus), dt(eta_minus), dt(delta_max), "
         "dt(delta_min), dt(max_factor)"
     )
+    if lay.optimizer >= FIRST_STEPPED:
+        own = ", ".join(f"dt({name})" for name in step_settings(OPTIMIZERS[lay.optimizer]))
+        w(f"own0_t, own1_t, own2_t = {own}")
     w(f"n_terms = dt({n_samples * lay.n_out})")
     w(f"n_blocks = lr.size // {NB}")
     w("n_points = points.size")

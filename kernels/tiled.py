@@ -21,10 +21,9 @@ Batch update, per epoch:
 
 Online update: 1 and the statistics of 2 at theta_k, then for each sample in
 order its own 1 (the first sample's is the one at theta_k), 2 and 3. The
-shuffled update (a different sample order in each network), online
-updates with an optimiser that keeps state of its own (Adam), and the
-optimisers the general kernel runs through their table entry
-(:data:`kernels.optimizers.FIRST_STEPPED` on) run on the general kernel only.
+shuffled update (a different sample order in each network) and online
+updates with an optimiser that keeps state of its own (Adam, RMSprop) run on
+the general kernel only.
 
 Each parameter is loaded twice and stored once per update, against about ten
 memory passes per parameter in the general kernel. The arithmetic is the
@@ -46,7 +45,6 @@ import numpy as np
 from . import cache, codegen
 from .codegen import CONVERGED, DIVERGED, HIT, SOLVED
 from .model import BatchResult, unflatten
-from .optimizers import FIRST_STEPPED
 from .recipe import BATCH, DEFAULT, ONLINE, Recipe, Variant
 from .tile_layout import NB, STATEFUL, Layout
 from .tile_passes import source, source_for
@@ -95,8 +93,6 @@ def _plan_for(
     signs: tuple,
 ) -> tuple[int, str] | None:
     if variant.update not in UPDATES or (variant.optimizer in STATEFUL and variant.update != BATCH):
-        return None
-    if variant.optimizer >= FIRST_STEPPED:  # the optimisers run through their table entry
         return None
     X = np.frombuffer(x_bytes).reshape(x_shape)
     Y = np.frombuffer(y_bytes).reshape(y_shape)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from conftest import FAST_ATOL, FAST_RTOL, LIBM, libm_exp, libm_tanh
 
-from kernels import get_task, init_batch, init_uniform, optimizers, reference, tiled, train_batch
+from kernels import get_task, init_batch, init_uniform, reference, tiled, train_batch
 from kernels.recipe import Recipe
 
 RECIPES = {
@@ -97,7 +97,7 @@ RECIPES = {
         weight_decay=1e-3,
         targets=(-1.0, 1.0),
     ),
-    # The optimisers the general kernel runs through their table entry.
+    # The optimisers that run through their table entry (kernels.optimizers).
     "rmsprop-online-decay-tanh": Recipe(
         optimizer="rmsprop", update="online", weight_decay=1e-3, activation="tanh", rms_decay=0.8
     ),
@@ -169,8 +169,7 @@ def _rng(*keys) -> np.random.Generator:
 def _general_only(recipe: Recipe) -> bool:
     """Recipes the generated kernels do not implement (they refuse them)."""
     stateful = recipe.optimizer not in ("gd", "nesterov")
-    stepped = optimizers.NAMES.index(recipe.optimizer) >= optimizers.FIRST_STEPPED
-    return recipe.update == "shuffled" or (stateful and recipe.update != "batch") or stepped
+    return recipe.update == "shuffled" or (stateful and recipe.update != "batch")
 
 
 @functools.cache

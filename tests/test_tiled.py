@@ -11,6 +11,7 @@ from conftest import libm_exp
 from test_train import FLOATS, INTS, assert_same
 
 from kernels import codegen, get_task, init_batch, reference, tiled, train_batch
+from kernels.recipe import Recipe
 
 #: A few shapes, each compiled once per variant (1-4 s): tasks with 1 to 4
 #: inputs and outputs, inputs with 0, 1, 2 and 3 ones; one tile (xor 1, or 2,
@@ -50,6 +51,19 @@ def test_exact_tiled_kernel_is_the_reference_bit_for_bit(task, width):
     X, Y, params, lr, run = _case(task, width, seed=width + 10 * early_stop, batch=7)
     got = train_batch(X, Y, params, lr, exp="exact", kernel="tiled", early_stop=early_stop, **run)
     want = reference.train_batch(X, Y, params, lr, exp=libm_exp, early_stop=early_stop, **run)
+    assert_same(got, want, rtol=0, atol=0)
+    assert got.diverged[1] and not got.diverged[0]
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adagrad"])
+def test_the_table_optimizers_generated_are_the_reference_bit_for_bit(optimizer):
+    """With weight decay, a tile of two units and one of one (delta-bar-delta,
+    the third table optimiser, is in test_step's matrix)."""
+    X, Y, params, lr, run = _case("encoder3", 3, seed=len(optimizer), batch=33, max_lr=2.0)
+    recipe = Recipe(optimizer=optimizer, weight_decay=1e-3)
+    assert tiled.tile_for(X, Y, 3, recipe) == 2
+    got = train_batch(X, Y, params, lr, exp="exact", kernel="tiled", recipe=recipe, **run)
+    want = reference.train_batch(X, Y, params, lr, exp=libm_exp, recipe=recipe, **run)
     assert_same(got, want, rtol=0, atol=0)
     assert got.diverged[1] and not got.diverged[0]
 
