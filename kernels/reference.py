@@ -450,19 +450,12 @@ def train_batch(
     epochs: int,
     tol: float,
     curve_every: int,
-    exp: Callable = np.exp,
-    early_stop: bool = False,
-    recipe: Recipe = DEFAULT,
+    *,
     seeds: np.ndarray | None = None,
-    mse_target: float | None = None,
-    tanh: Callable = np.tanh,
-    curve_points: np.ndarray | None = None,
-    restart_after: int = 0,
-    init: tuple[float, float] = (0.0, 1.0),
-    functions: dict[str, Callable] | None = None,
-    scheme: str = "uniform",
+    **options,
 ) -> BatchResult:
-    """:func:`train_one` over a batch given in the network-last layout."""
+    """:func:`train_one` over a batch given in the network-last layout, each
+    network with its own ``seeds`` entry (``options``: train_one's keywords)."""
     n = params["b_out"].shape[-1]
     lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (n,))
     seeds = np.broadcast_to(np.zeros(1, np.int64) if seeds is None else seeds, (n,))
@@ -481,24 +474,7 @@ def train_batch(
             one["w_shortcut"] = params["w_shortcut"][..., j]
         runs.append(
             train_one(
-                X,
-                Y,
-                one,
-                float(lr_j),
-                epochs,
-                tol,
-                curve_every,
-                exp,
-                early_stop,
-                recipe,
-                int(seeds[j]),
-                mse_target,
-                tanh,
-                curve_points,
-                restart_after,
-                init,
-                functions,
-                scheme,
+                X, Y, one, float(lr_j), epochs, tol, curve_every, seed=int(seeds[j]), **options
             )
         )
 
