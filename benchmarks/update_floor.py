@@ -33,34 +33,19 @@ from kernels.update import update_block
 
 
 @functools.cache
-def _loop(momentum: int, optimizer: int):
+def _loop(momentum: int, optimizer: int, slots: int):
     """The update pass compiled for one optimiser (its codes as constants, as
     in the kernels), repeated ``reps`` times on the same gradients."""
-    MOMENTUM, OPTIMIZER = momentum, optimizer
+    MOMENTUM, OPTIMIZER, SLOTS = momentum, optimizer, slots  # constants, as in the kernels
 
     @njit(**{**JIT, "cache": False})
-    def run(th, g0, grad, vel, lr, consts, own, pair, pw, scale, live, check, weights, reps):
+    def run(th, g0, grad, state, rates, live, rows, check, reps):
         for _ in range(reps):
             for r in range(g0.shape[0]):  # update_block clears grad; both pay this copy
                 for j in range(g0.shape[1]):
                     grad[r, j] = g0[r, j]
             update_block(
-                MOMENTUM,
-                False,
-                OPTIMIZER,
-                True,
-                th,
-                grad,
-                vel,
-                lr,
-                consts,
-                own,
-                pair,
-                pw,
-                scale,
-                live,
-                check,
-                weights,
+                MOMENTUM, False, OPTIMIZER, True, SLOTS, th, grad, state, rates, live, rows, check
             )
 
     return run
@@ -90,29 +75,14 @@ def update_ns(
         float(getattr(recipe, n)) for n in (*names, "delta_max", "delta_min", "max_factor")
     )
     own = tuple(float(getattr(recipe, n)) for n in optimizers.step_settings(recipe.optimizer))
-    pair = len(optimizers.BY_NAME[recipe.optimizer].state) > 1
     variant = recipe.variant
-    run = _loop(variant.momentum, variant.optimizer)
+    run = _loop(variant.momentum, variant.optimizer, recipe.state_slots)
     grad, scale = np.zeros_like(th), np.empty((2, batch))
     live, check = np.ones(batch, dtype=np.bool_), np.zeros(batch)
 
     def once(n: int) -> None:
-        run(
-            th,
-            g0,
-            grad,
-            state.velocity,
-            lr,
-            consts,
-            own,
-            pair,
-            state.powers,
-            scale,
-            live,
-            check,
-            weights,
-            n,
-        )
+        state_rows = (state.velocity, state.powers, scale)
+        run(th, g0, grad, state_rows, (lr, consts, own), live, weights, check, n)
 
     once(1)  # compiles
     times = []

@@ -133,7 +133,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, second_l
     STAMP = source_stamp()  # in the closure: part of Numba's cache key
     entry = optimizers.TABLE[OPTIMIZER]
     OWN0, OWN1, OWN2 = map(Constants._fields.index, optimizers.step_settings(entry.name))
-    PAIR = len(entry.state) > 1
+    SLOTS = len(entry.state) or int(MOMENTUM)
 
     @njit(**JIT)
     def train_block(
@@ -203,23 +203,20 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, second_l
 
         # Numba inlines inner functions: one text, the same code at each call.
         def update():
+            state, rates = (vel, pw, scale), (lr, consts, own)
             update_block(
                 MOMENTUM,
                 DECAY,
                 OPTIMIZER,
                 FAST,
+                SLOTS,
                 th,
                 grad,
-                vel,
-                lr,
-                consts,
-                own,
-                PAIR,
-                pw,
-                scale,
+                state,
+                rates,
                 live,
-                check,
                 weights,
+                check,
             )
 
         def deep_backward():
