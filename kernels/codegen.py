@@ -278,23 +278,8 @@ def run(
     final_loss = np.empty(n_blocks * nb, dtype=dtype)
     work = np.zeros(work_rows * nb, dtype=dtype)
     kernel = module.train_fast if fast else module.train_exact
-    kernel(
-        flat,
-        lr_b,
-        events,
-        curve,
-        outputs,
-        final_loss,
-        work,
-        epochs,
-        tol,
-        margin,
-        mse_target,
-        *constants,
-        points,
-        early_stop,
-        stop,
-    )
+    arrays = (flat, lr_b, events, curve, outputs, final_loss, work)
+    kernel(*arrays, epochs, tol, margin, mse_target, *constants, points, early_stop, stop)
     trained = unblocked(flat, rows.shape[0], n, nb)
     theta, state[...] = trained[:n_params], trained[n_params:]
     return (

@@ -7,7 +7,7 @@ from numba import njit
 
 from .numerics import madd
 from .parts import PIECE
-from .passes import shortcut_terms
+from .passes import lane_hidden, lane_shortcuts
 from .step import activate, hidden_delta
 
 
@@ -19,17 +19,8 @@ def forward(act, fast, xg, th, hid, hid2, oacc, acc, w2, b2, wo, ws):
     output sums (before the bias) into ``oacc``; rows from :func:`kernels.model.layer_offsets`."""
     n_in, nb = xg.shape
     width, width2, n_out = hid.shape[0], hid2.shape[0], oacc.shape[0]
-    zero = th.dtype.type(0.0)
     for h in range(width):
-        for j in range(nb):
-            acc[j] = zero
-        for i in range(n_in):
-            w = i * width + h
-            for j in range(nb):
-                x = xg[i, j]
-                acc[j] = madd(x, th[w, j], acc[j], fast) if x != 0 else acc[j]
-        for j in range(nb):
-            hid[h, j] = activate(act, acc[j] + th[n_in * width + h, j], fast)
+        lane_hidden(act, fast, xg, th, hid, acc, h, n_in * width + h)
     for k in range(width2):
         for j in range(nb):
             acc[j] = hid[0, j] * th[w2 + k, j]
@@ -44,7 +35,24 @@ def forward(act, fast, xg, th, hid, hid2, oacc, acc, w2, b2, wo, ws):
         for k in range(1, width2):
             for j in range(nb):
                 oacc[o, j] = madd(hid2[k, j], th[wo + k * n_out + o, j], oacc[o, j], fast)
-    shortcut_terms(fast, xg, th, oacc, ws)
+    lane_shortcuts(fast, False, False, xg, th, oacc, oacc, ws)
+
+
+@njit(**PIECE)
+def _unit_delta(act, prime, po, fast, th, grad, acc, row, deltas, outs, u):
+    """Unit ``u`` of a hidden layer (outputs ``outs``), its weights to the next
+    layer from row ``row``, that layer's deltas ``deltas``: those weights'
+    gradient terms into ``grad``, and the unit's delta into ``acc``."""
+    n_next, nb = deltas.shape
+    for j in range(nb):
+        acc[j] = deltas[0, j] * th[row, j]
+    for q in range(n_next):
+        for j in range(nb):
+            grad[row + q, j] = madd(outs[u, j], deltas[q, j], grad[row + q, j], fast)
+            if q > 0:
+                acc[j] = madd(deltas[q, j], th[row + q, j], acc[j], fast)
+    for j in range(nb):
+        acc[j] = hidden_delta(act, acc[j], outs[u, j], prime, po, fast)
 
 
 @njit(**PIECE)
@@ -56,38 +64,17 @@ def backward(act, prime, po, fast, xg, th, hid, hid2, dout, grad, acc, d2, w2, b
     n_in, nb = xg.shape
     width, width2, n_out = hid.shape[0], hid2.shape[0], dout.shape[0]
     for k in range(width2):
-        row = wo + k * n_out
+        _unit_delta(act, prime, po, fast, th, grad, acc, wo + k * n_out, dout, hid2, k)
         for j in range(nb):
-            acc[j] = dout[0, j] * th[row, j]
-        for o in range(n_out):
-            for j in range(nb):
-                grad[row + o, j] = madd(hid2[k, j], dout[o, j], grad[row + o, j], fast)
-                if o > 0:
-                    acc[j] = madd(dout[o, j], th[row + o, j], acc[j], fast)
-        for j in range(nb):
-            d2[k, j] = hidden_delta(act, acc[j], hid2[k, j], prime, po, fast)
-            grad[b2 + k, j] = grad[b2 + k, j] + d2[k, j]
+            d2[k, j] = acc[j]
+            grad[b2 + k, j] = grad[b2 + k, j] + acc[j]
     for h in range(width):
-        row = w2 + h * width2
+        _unit_delta(act, prime, po, fast, th, grad, acc, w2 + h * width2, d2, hid, h)
         for j in range(nb):
-            acc[j] = d2[0, j] * th[row, j]
-        for k in range(width2):
-            for j in range(nb):
-                grad[row + k, j] = madd(hid[h, j], d2[k, j], grad[row + k, j], fast)
-                if k > 0:
-                    acc[j] = madd(d2[k, j], th[row + k, j], acc[j], fast)
-        for j in range(nb):
-            acc[j] = hidden_delta(act, acc[j], hid[h, j], prime, po, fast)
             grad[n_in * width + h, j] = grad[n_in * width + h, j] + acc[j]
         for i in range(n_in):
             w = i * width + h
             for j in range(nb):
                 x = xg[i, j]
                 grad[w, j] = madd(x, acc[j], grad[w, j], fast) if x != 0 else grad[w, j]
-    if ws >= 0:
-        for i in range(n_in):
-            for o in range(n_out):
-                w = ws + i * n_out + o
-                for j in range(nb):
-                    x = xg[i, j]
-                    grad[w, j] = madd(x, dout[o, j], grad[w, j], fast) if x != 0 else grad[w, j]
+    lane_shortcuts(fast, True, True, xg, th, dout, grad, ws)

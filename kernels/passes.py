@@ -86,14 +86,7 @@ def forward(act, fast, X, p, nz, c, th, hid, oacc, acc, ws):
         for o in range(1, n_out):
             for j in range(nb):
                 oacc[o, j] = madd(hid[h, j], th[wo + o, j], oacc[o, j], fast)
-    if ws >= 0:
-        for t in range(c):
-            i = nz[p, t]
-            x = dt(X[p, i])
-            for o in range(n_out):
-                w = ws + i * n_out + o
-                for j in range(nb):
-                    oacc[o, j] = madd(x, th[w, j], oacc[o, j], fast)
+    _shortcuts(fast, False, X, p, nz, c, th, oacc, oacc, ws)
 
 
 @njit(**PIECE)
@@ -111,6 +104,7 @@ def backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
     o = n_out - 1
     for h in range(width):
         bh, wo = bh_ + h, wo_ + h * n_out
+        last = wo + o
         for q in range(n_out - 1):
             for j in range(nb):
                 d = dout[q, j]
@@ -121,11 +115,7 @@ def backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
             x = dt(X[p, i])
             w = i * width + h
             for j in range(nb):
-                d = dout[o, j]
-                hv = hid[h, j]
-                grad[wo + o, j] = madd(hv, d, grad[wo + o, j], fast)
-                e = d * th[wo + o, j] if first else madd(d, th[wo + o, j], acc[j], fast)
-                delta = hidden_delta(act, e, hv, prime, po, fast)
+                delta = _delta(act, prime, po, fast, first, last, h, j, th, hid, dout, grad, acc)
                 grad[bh, j] = grad[bh, j] + delta
                 grad[w, j] = madd(x, delta, grad[w, j], fast)
         elif c == 2:
@@ -133,21 +123,13 @@ def backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
             x0, x1 = dt(X[p, i0]), dt(X[p, i1])
             w0, w1 = i0 * width + h, i1 * width + h
             for j in range(nb):
-                d = dout[o, j]
-                hv = hid[h, j]
-                grad[wo + o, j] = madd(hv, d, grad[wo + o, j], fast)
-                e = d * th[wo + o, j] if first else madd(d, th[wo + o, j], acc[j], fast)
-                delta = hidden_delta(act, e, hv, prime, po, fast)
+                delta = _delta(act, prime, po, fast, first, last, h, j, th, hid, dout, grad, acc)
                 grad[bh, j] = grad[bh, j] + delta
                 grad[w0, j] = madd(x0, delta, grad[w0, j], fast)
                 grad[w1, j] = madd(x1, delta, grad[w1, j], fast)
         else:
             for j in range(nb):
-                d = dout[o, j]
-                hv = hid[h, j]
-                grad[wo + o, j] = madd(hv, d, grad[wo + o, j], fast)
-                e = d * th[wo + o, j] if first else madd(d, th[wo + o, j], acc[j], fast)
-                delta = hidden_delta(act, e, hv, prime, po, fast)
+                delta = _delta(act, prime, po, fast, first, last, h, j, th, hid, dout, grad, acc)
                 acc[j] = delta
                 grad[bh, j] = grad[bh, j] + delta
             for t in range(c):
@@ -156,29 +138,80 @@ def backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
                 w = i * width + h
                 for j in range(nb):
                     grad[w, j] = madd(x, acc[j], grad[w, j], fast)
+    _shortcuts(fast, True, X, p, nz, c, th, dout, grad, ws)
+
+
+@njit(**PIECE)
+def _shortcuts(fast, backward, X, p, nz, c, th, sums, grad, ws):
+    """Sample ``p``'s shortcut terms (rows from ``ws``; none if ``ws`` < 0), its
+    zero inputs skipped: into the output sums ``sums``, or (``backward``) into
+    ``grad`` from the output deltas ``sums``."""
+    n_out, nb = sums.shape
+    dt = th.dtype.type
     if ws >= 0:
         for t in range(c):
             i = nz[p, t]
             x = dt(X[p, i])
             for o in range(n_out):
                 w = ws + i * n_out + o
-                for j in range(nb):
-                    grad[w, j] = madd(x, dout[o, j], grad[w, j], fast)
+                if backward:  # outside the network loop, which then vectorises either way
+                    for j in range(nb):
+                        grad[w, j] = madd(x, sums[o, j], grad[w, j], fast)
+                else:
+                    for j in range(nb):
+                        sums[o, j] = madd(x, th[w, j], sums[o, j], fast)
 
 
 @njit(**PIECE)
-def shortcut_terms(fast, xg, th, oacc, ws):
-    """Add the shortcuts' terms (rows from ``ws``; none if ``ws`` < 0) to the output
-    sums ``oacc``, each network on its own inputs ``xg``, zeros skipped."""
+def _delta(act, prime, po, fast, first, row, h, j, th, hid, dout, grad, acc):
+    """Network ``j``'s hidden unit ``h`` and the last output: the gradient term
+    of the weight between them (``row``; into ``grad``), and the unit's delta,
+    returned (the error it receives, the last output's term added to the
+    others' in ``acc`` unless it is the ``first``, times its slope)."""
+    d = dout[dout.shape[0] - 1, j]
+    hv = hid[h, j]
+    grad[row, j] = madd(hv, d, grad[row, j], fast)
+    e = d * th[row, j] if first else madd(d, th[row, j], acc[j], fast)
+    return hidden_delta(act, e, hv, prime, po, fast)
+
+
+@njit(**PIECE)
+def lane_shortcuts(fast, backward, add, xg, th, sums, grad, ws):
+    """The shortcuts' terms (rows from ``ws``; none if ``ws`` < 0), each network
+    on its own inputs ``xg``, zeros skipped: into the output sums ``sums``, or
+    (``backward``) into ``grad`` from the output deltas ``sums``, added to it
+    (``add``) or into a cleared one."""
     n_in, nb = xg.shape
-    n_out = oacc.shape[0]
+    n_out = sums.shape[0]
     if ws >= 0:
         for i in range(n_in):
             for o in range(n_out):
                 w = ws + i * n_out + o
-                for j in range(nb):
-                    x = xg[i, j]
-                    oacc[o, j] = madd(x, th[w, j], oacc[o, j], fast) if x != 0 else oacc[o, j]
+                if backward:  # outside the network loop, which then vectorises either way
+                    for j in range(nb):
+                        grad[w, j] = _term(xg[i, j], sums[o, j], grad[w, j], add, fast)
+                else:
+                    for j in range(nb):
+                        x = xg[i, j]
+                        sums[o, j] = madd(x, th[w, j], sums[o, j], fast) if x != 0 else sums[o, j]
+
+
+@njit(**PIECE)
+def lane_hidden(act, fast, xg, th, hid, acc, h, bias):
+    """Unit ``h`` of the first hidden layer (its bias in row ``bias``), each
+    network on its own inputs ``xg`` (zeros skipped): its outputs into ``hid``."""
+    n_in, nb = xg.shape
+    width = hid.shape[0]
+    zero = th.dtype.type(0.0)
+    for j in range(nb):
+        acc[j] = zero
+    for i in range(n_in):
+        w = i * width + h
+        for j in range(nb):
+            x = xg[i, j]
+            acc[j] = madd(x, th[w, j], acc[j], fast) if x != 0 else acc[j]
+    for j in range(nb):
+        hid[h, j] = activate(act, acc[j] + th[bias, j], fast)
 
 
 @njit(**PIECE)
@@ -194,19 +227,11 @@ def lane_forward(act, fast, xg, th, hid, oacc, acc, ws):
         for j in range(nb):
             oacc[o, j] = zero
     for h in range(width):
-        for j in range(nb):
-            acc[j] = zero
-        for i in range(n_in):
-            w = i * width + h
-            for j in range(nb):
-                x = xg[i, j]
-                acc[j] = madd(x, th[w, j], acc[j], fast) if x != 0 else acc[j]
-        for j in range(nb):
-            hid[h, j] = activate(act, acc[j] + th[bh_ + h, j], fast)
+        lane_hidden(act, fast, xg, th, hid, acc, h, bh_ + h)
         for o in range(n_out):
             for j in range(nb):
                 oacc[o, j] = madd(hid[h, j], th[wo_ + h * n_out + o, j], oacc[o, j], fast)
-    shortcut_terms(fast, xg, th, oacc, ws)
+    lane_shortcuts(fast, False, False, xg, th, oacc, oacc, ws)
 
 
 @njit(**PIECE)
@@ -217,12 +242,9 @@ def lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws, add):
     n_out = dout.shape[0]
     width = hid.shape[0]
     bh_, wo_, _, _ = offsets(n_in, width, n_out)
-    zero = th.dtype.type(0.0)
     for h in range(width):
         wo = wo_ + h * n_out
-        for j in range(nb):
-            acc[j] = zero
-        for o in range(n_out):
+        for o in range(n_out):  # the first output's term starts acc
             for j in range(nb):
                 d = dout[o, j]
                 g = grad[wo + o, j]
@@ -235,12 +257,7 @@ def lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws, add):
             w = i * width + h
             for j in range(nb):
                 grad[w, j] = _term(xg[i, j], acc[j], grad[w, j], add, fast)
-    if ws >= 0:
-        for i in range(n_in):
-            for o in range(n_out):
-                w = ws + i * n_out + o
-                for j in range(nb):
-                    grad[w, j] = _term(xg[i, j], dout[o, j], grad[w, j], add, fast)
+    lane_shortcuts(fast, True, add, xg, th, dout, grad, ws)
 
 
 @njit(**PIECE)

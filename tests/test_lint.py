@@ -73,3 +73,46 @@ def test_comments_say_why_not_how_fast(package):
         for line, text in rotting(path.read_text())
     ]
     assert not flagged
+
+
+def repeated_runs(sources: dict[str, str], length: int = 6) -> list[list[tuple[str, int]]]:
+    """Places where the same ``length`` code lines of function bodies (stripped;
+    blank lines, comments and docstrings left out) stand more than once."""
+    places: dict[tuple[str, ...], list[tuple[str, int]]] = {}
+    for name, source in sources.items():
+        lines = source.splitlines()
+        body: set[int] = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef):
+                statements = node.body
+                if isinstance(statements[0], ast.Expr) and isinstance(
+                    statements[0].value, ast.Constant
+                ):
+                    statements = statements[1:]  # the docstring
+                for statement in statements:
+                    body.update(range(statement.lineno, statement.end_lineno + 1))
+        code = [
+            (n, lines[n - 1].strip())
+            for n in sorted(body)
+            if lines[n - 1].strip() and not lines[n - 1].strip().startswith("#")
+        ]
+        for k in range(len(code) - length + 1):
+            run = tuple(text for _, text in code[k : k + length])
+            places.setdefault(run, []).append((name, code[k][0]))
+    return [where for where in places.values() if len(where) > 1]
+
+
+def test_the_repeat_check_finds_a_planted_copy():
+    loop = "    for j in range(nb):\n" + "".join(f"        a[{i}] = b[{i}]\n" for i in range(6))
+    sources = {"one.py": f"def f(a, b, nb):\n{loop}", "two.py": f"def g(a, b, nb):\n{loop}"}
+    assert repeated_runs(sources) == [
+        [("one.py", 2), ("two.py", 2)],
+        [("one.py", 3), ("two.py", 3)],
+    ]
+
+
+def test_no_six_code_lines_repeat_inside_kernels():
+    # One piece per piece of arithmetic (kernels.passes, kernels.update):
+    # a loop written twice is a loop that can drift.
+    sources = {path.name: path.read_text() for path in sorted((ROOT / "kernels").glob("*.py"))}
+    assert repeated_runs(sources) == []
