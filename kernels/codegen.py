@@ -64,11 +64,13 @@ def param_rows(n_in: int, width: int, n_out: int) -> list[str]:
 
 
 class Writer:
-    """Accumulates indented source lines (``depth``: the indentation level)."""
+    """Accumulates indented source lines (``depth``: the indentation level) of a
+    kernel for blocks of ``nb`` networks."""
 
-    def __init__(self) -> None:
+    def __init__(self, nb: int) -> None:
         self.lines: list[str] = []
         self.depth = 0
+        self.nb = nb
 
     def __call__(self, line: str = "") -> None:
         self.lines.append("    " * self.depth + line if line else "")
@@ -184,8 +186,10 @@ def module_source(
     width: int,
     variant: Variant,
     variants: list[list[str]],
+    nb: int,
 ) -> str:
-    """A generated module: header, then the kernel ``variants`` (fast, exact)."""
+    """A generated module: header, then the kernel ``variants`` (fast, exact), for
+    blocks of ``nb`` networks (its ``NB``)."""
     n_samples, n_in = X.shape
     n_out = Y.shape[1]
     head = [
@@ -202,7 +206,7 @@ def module_source(
         "",
         f"X = np.array({X.tolist()!r})",
         f"Y = np.array({Y.tolist()!r})",
-        f"WIDTH = {width}",
+        f"WIDTH, NB = {width}, {nb}",
         f"PARAMS = {param_rows(n_in, width, n_out)!r}",
         f"ACT, OUT, LOSS, UPDATE = {variant.activation}, {variant.output_activation}, "
         f"{variant.loss}, {variant.update}",

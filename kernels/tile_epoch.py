@@ -20,7 +20,7 @@ from .codegen import (
 )
 from .optimizers import FIRST_STEPPED, step_settings
 from .recipe import ADAM, IRPROP, OPTIMIZERS, QUICKPROP, RPROP
-from .tile_layout import NB, STATEFUL, Layout
+from .tile_layout import STATEFUL, Layout
 
 
 def error_terms(
@@ -34,17 +34,17 @@ def error_terms(
 
 def statistics(w: Writer) -> None:
     """Emit the events of epoch k (live networks only) and its loss."""
-    w(f"ok = events[ev + {LIVE * NB} + j] != 0")
+    w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
     w("mse = sse / n_terms")
     names = {SOLVED: "solved", CONVERGED: "converged", HIT: "hit"}
     for row, name in names.items():
-        w(f"{name} = events[ev + {row * NB} + j]")
+        w(f"{name} = events[ev + {row * w.nb} + j]")
     w(
         "solved, converged, hit = record(epoch, ok, solved, converged, hit, worst, miss, mse, "
         "margin_t, tol_t, target_t)"
     )
     for row, name in names.items():
-        w(f"events[ev + {row * NB} + j] = {name}")
+        w(f"events[ev + {row * w.nb} + j] = {name}")
     w("curve[row + j] = mse  # the scratch row unless k is recorded")
     w("if early_stop:  # frozen once solved and converged")
     w("    ok = ok & (not ((solved >= 0) & (converged >= 0)))")
@@ -66,8 +66,8 @@ def update(
     stateful = lay.optimizer in STATEFUL
     if lay.optimizer == ADAM:  # this update's bias corrections (see advance_powers)
         w(
-            f"a_step, a_root = adam_scales(lr_j, theta[th + {lay.powers * NB} + j], "
-            f"theta[th + {(lay.powers + 1) * NB} + j])"
+            f"a_step, a_root = adam_scales(lr_j, theta[th + {lay.powers * w.nb} + j], "
+            f"theta[th + {(lay.powers + 1) * w.nb} + j])"
         )
     for name, grad, offset, weight in rows:
         decay = "DECAY" if weight else "False"
@@ -110,27 +110,26 @@ def advance_powers(w: Writer, lay: Layout) -> None:
     """Emit Adam's beta1^t and beta2^t, advanced to this update for network ``j``
     (every network, as the general kernel does: a frozen one never uses them)."""
     for q, beta in enumerate(("b1_t", "b2_t")):
-        w(
-            f"theta[th + {(lay.powers + q) * NB} + j] = theta[th + {(lay.powers + q) * NB} + j] "
-            f"* {beta}"
-        )
+        power = f"theta[th + {(lay.powers + q) * w.nb} + j]"
+        w(f"{power} = {power} * {beta}")
 
 
 def mark_diverged(w: Writer, check: str) -> None:
     """Emit the end of an epoch for network ``j``: diverged if ``check`` is NaN."""
     w(f"bad = ok & ({check} != {check})")
-    w(f"events[ev + {DIVERGED * NB} + j] = after if bad else events[ev + {DIVERGED * NB} + j]")
+    w(f"events[ev + {DIVERGED * w.nb} + j] = after if bad else events[ev + {DIVERGED * w.nb} + j]")
     w("ok = ok & (not bad)")
-    w(f"events[ev + {LIVE * NB} + j] = ok")
+    w(f"events[ev + {LIVE * w.nb} + j] = ok")
     w("any_live = any_live | ok")
 
 
 def check_parameters(w: Writer, ar: Arithmetic, lay: Layout) -> None:
     """Emit ``check`` over every parameter (the online update's divergence test)."""
     w(f"for r in range({lay.n_params}):")
-    w(f"    for j in range({NB}):")
-    w(f"        c = work[{lay.check * NB} + j]")
-    w(f"        work[{lay.check * NB} + j] = {ar.madd(f'theta[th + r * {NB} + j]', 'zero', 'c')}")
+    w(f"    for j in range({w.nb}):")
+    w(f"        c = work[{lay.check * w.nb} + j]")
+    parameter = f"theta[th + r * {w.nb} + j]"
+    w(f"        work[{lay.check * w.nb} + j] = {ar.madd(parameter, 'zero', 'c')}")
 
 
 def prologue(w: Writer, fast: bool, lay: Layout, n_samples: int) -> None:
@@ -153,16 +152,16 @@ def prologue(w: Writer, fast: bool, lay: Layout, n_samples: int) -> None:
         own = ", ".join(f"dt({name})" for name in step_settings(OPTIMIZERS[lay.optimizer]))
         w(f"own0_t, own1_t, own2_t = {own}")
     w(f"n_terms = dt({n_samples * lay.n_out})")
-    w(f"n_blocks = lr.size // {NB}")
+    w(f"n_blocks = lr.size // {w.nb}")
     w("n_points = points.size")
     w("for b in range(n_blocks):")
     w.depth = 2
-    w(f"th = b * {lay.n_rows * NB}")
-    w(f"ev = b * {N_EVENTS * NB}")
-    w(f"net = b * {NB}")
-    w(f"out = b * {n_samples * lay.n_out * NB}")
-    w(f"cv = b * (n_points + 1) * {NB}")
-    w(f"scratch = cv + n_points * {NB}")
+    w(f"th = b * {lay.n_rows * w.nb}")
+    w(f"ev = b * {N_EVENTS * w.nb}")
+    w(f"net = b * {w.nb}")
+    w(f"out = b * {n_samples * lay.n_out * w.nb}")
+    w(f"cv = b * (n_points + 1) * {w.nb}")
+    w(f"scratch = cv + n_points * {w.nb}")
     w("end = epochs")
     w("nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)")
 
@@ -170,7 +169,7 @@ def prologue(w: Writer, fast: bool, lay: Layout, n_samples: int) -> None:
 def epoch_head(w: Writer) -> None:
     """Emit the start of epoch ``k``: its curve row and event stamps."""
     w("recorded = nxt < n_points and points[nxt] == k")
-    w(f"row = cv + nxt * {NB} if recorded else scratch")
+    w(f"row = cv + nxt * {w.nb} if recorded else scratch")
     w("nxt += recorded")
     w("epoch, after = it(k), it(k + 1)")
 
@@ -178,5 +177,5 @@ def epoch_head(w: Writer) -> None:
 def epilogue(w: Writer) -> None:
     """Emit the end of a block (at ``w.depth`` 2): a flat curve after an early stop."""
     w("for later in range(nxt, n_points):  # stopped early: the frozen loss stays flat")
-    w(f"    for j in range({NB}):")
-    w(f"        curve[cv + later * {NB} + j] = final_loss[net + j]")
+    w(f"    for j in range({w.nb}):")
+    w(f"        curve[cv + later * {w.nb} + j] = final_loss[net + j]")

@@ -9,29 +9,34 @@ from .model import param_offsets
 from .optimizers import TABLE
 from .recipe import ADAM, OPTIMIZERS, STATE_SLOTS, Variant
 
-#: Networks per block (a constant of the generated source); measured in
-#: benchmarks/block.py.
+#: Networks per block, the default of :class:`Layout` (a constant of each
+#: generated source, ``NB``); measured in benchmarks/block.py.
 NB = 32
 #: Optimisers (codes) with state of their own: those that take no momentum.
 STATEFUL = tuple(code for code, entry in enumerate(TABLE) if entry.momentum == "none")
 
 
 class Layout:
-    """Row offsets (in units of NB) of the parameters in ``theta`` and of the
-    per-block scratch in ``work``. A tile's parameters are addressed from two
-    bases: ``tb`` (row of its first unit: input weights and biases) and ``tw``
-    (its first unit's output weights, ``n_out`` rows per unit). The
+    """Row offsets (in units of ``nb``, networks per block) of the parameters
+    in ``theta`` and of the per-block scratch in ``work``. A tile's
+    parameters are addressed from two bases: ``tb`` (row of its first unit:
+    input weights and biases) and ``tw`` (its first unit's output weights,
+    ``n_out`` rows per unit). The
     optimiser's state follows the parameters, a block of ``n_params`` rows per
     quantity (:attr:`kernels.recipe.Recipe.state_slots`): quantity ``q`` of a
     parameter lies ``q * velocity`` after it. Adam's beta1^t and beta2^t
     follow, one row each (``powers``)."""
 
-    def __init__(self, n_samples: int, n_in: int, width: int, n_out: int, variant: Variant):
+    def __init__(
+        self, n_samples: int, n_in: int, width: int, n_out: int, variant: Variant, nb: int = 0
+    ):
+        self.nb = nb or NB  # read when called: benchmarks/block.py sets it
         self.n_in, self.width, self.n_out = n_in, width, n_out
+        self.variant = variant
         self.decay = variant.decay
         self.optimizer = variant.optimizer
         self.bh, self.wo, self.bo, self.n_params = param_offsets(n_in, width, n_out)
-        self.velocity = self.n_params * NB
+        self.velocity = self.n_params * self.nb
         self.slots = STATE_SLOTS[OPTIMIZERS[variant.optimizer]] or int(variant.momentum > 0)
         self.powers = self.n_params * (1 + self.slots)
         self.n_rows = self.powers + 2 * (variant.optimizer == ADAM)
@@ -41,20 +46,21 @@ class Layout:
 
     def unit_params(self, u: int) -> list[tuple[str, str, bool]]:
         """(name, offset in ``theta`` less ``j``, is a weight) of the tile's unit ``u``."""
+        nb = self.nb
         return (
-            [(f"wh{i}_{u}", f"tb + {(i * self.width + u) * NB}", True) for i in range(self.n_in)]
-            + [(f"bh{u}", f"tb + {(self.bh + u) * NB}", False)]
+            [(f"wh{i}_{u}", f"tb + {(i * self.width + u) * nb}", True) for i in range(self.n_in)]
+            + [(f"bh{u}", f"tb + {(self.bh + u) * nb}", False)]
             + [
-                (f"wo{u}_{o}", f"tw + {(self.wo + u * self.n_out + o) * NB}", True)
+                (f"wo{u}_{o}", f"tw + {(self.wo + u * self.n_out + o) * nb}", True)
                 for o in range(self.n_out)
             ]
         )
 
     def bases(self, w: Writer, first: str) -> None:
         """Emit the tile's bases in ``theta`` (``tb``, ``tw``) and ``work`` (``wb``)."""
-        w(f"tb = th + {first} * {NB}")
-        w(f"tw = th + {first} * {self.n_out * NB}")
-        w(f"wb = {first} * {NB}")
+        w(f"tb = th + {first} * {self.nb}")
+        w(f"tw = th + {first} * {self.n_out * self.nb}")
+        w(f"wb = {first} * {self.nb}")
 
     def hidden(self, p: int, u: int) -> int:
         return p * self.width + u

@@ -11,7 +11,7 @@ import numpy as np
 from . import codegen, tile_epoch
 from .codegen import LIVE, Arithmetic, Sums, Writer, constant
 from .recipe import ADAM, BATCH, DEFAULT, Recipe, Variant
-from .tile_layout import NB, Layout
+from .tile_layout import Layout
 
 
 def _tiles(w: Writer, width: int, tile: int, body: Callable[[int, str], None]) -> None:
@@ -40,16 +40,16 @@ def _forward_tile(
     """Hidden outputs of a tile on ``samples``, and their terms of the output sums
     (in unit order)."""
     lay.bases(w, first)
-    w(f"for j in range({NB}):")
+    w(f"for j in range({w.nb}):")
     w.depth += 1
     _load_tile(w, lay, size)
     for p in samples:
         for u in range(size):
             act = ar.preactivation(X, p, lambda i, u=u: f"wh{i}_{u}", f"bh{u}")
             w(f"s{u} = {ar.activate('ACT', act)}")
-            w(f"work[wb + {lay.hidden(p, u) * NB} + j] = s{u}")
+            w(f"work[wb + {lay.hidden(p, u) * w.nb} + j] = s{u}")
         for o in range(lay.n_out):
-            slot = f"work[{lay.out(p, o) * NB} + j]"
+            slot = f"work[{lay.out(p, o) * w.nb} + j]"
             # The general kernel's sums start at +0.0: the first tile does too.
             w(f"a = zero if {first} == 0 else {slot}")
             w(f"{slot} = {ar.chain([(f's{u}', f'wo{u}_{o}') for u in range(size)], 'a')}")
@@ -60,14 +60,14 @@ def _update_output_bias(
     w: Writer, ar: Arithmetic, lay: Layout, momentum: bool, sums: Sums, check: bool
 ) -> None:
     for o in range(lay.n_out):
-        w(f"bo{o} = theta[th + {(lay.bo + o) * NB} + j]")
+        w(f"bo{o} = theta[th + {(lay.bo + o) * w.nb} + j]")
     tile_epoch.update(
         w,
         ar,
         lay,
         momentum,
         [
-            (f"bo{o}", sums.value(f"gbo{o}"), f"th + {(lay.bo + o) * NB}", False)
+            (f"bo{o}", sums.value(f"gbo{o}"), f"th + {(lay.bo + o) * w.nb}", False)
             for o in range(lay.n_out)
         ],
         check,
@@ -85,7 +85,7 @@ def _outputs(
 ) -> None:
     """Predictions and statistics at theta_k; then outputs (``last``), deltas and the
     output bias update (``batch``), or nothing more (``online``, which updates later)."""
-    w(f"for j in range({NB}):")
+    w(f"for j in range({w.nb}):")
     w.depth += 1
     w("worst = zero")
     w("miss = zero  # margin > 0: the test is the same")
@@ -93,12 +93,12 @@ def _outputs(
     sums = Sums(w, ar)
     for p in range(Y.shape[0]):
         for o in range(lay.n_out):
-            slot = f"work[{lay.out(p, o) * NB} + j]"
+            slot = f"work[{lay.out(p, o) * w.nb} + j]"
             tile_epoch.error_terms(
-                w, ar, Y, signs, p, o, f"{slot} + theta[th + {(lay.bo + o) * NB} + j]"
+                w, ar, Y, signs, p, o, f"{slot} + theta[th + {(lay.bo + o) * w.nb} + j]"
             )
             if mode == "last":
-                w(f"outputs[out + {(p * lay.n_out + o) * NB} + j] = yhat")
+                w(f"outputs[out + {(p * lay.n_out + o) * w.nb} + j] = yhat")
             elif mode == "batch":
                 w(f"d = {ar.output_delta('e', 'yhat')}")
                 w(f"{slot} = d")
@@ -108,14 +108,14 @@ def _outputs(
         w("final_loss[net + j] = mse")
     else:
         # ``live`` holds ok (after early stop) until the end of the epoch.
-        w(f"events[ev + {LIVE * NB} + j] = ok")
+        w(f"events[ev + {LIVE * w.nb} + j] = ok")
         w("check = zero")
         if mode == "batch":
             w("lr_j = lr[net + j]")
             if lay.optimizer == ADAM:
                 tile_epoch.advance_powers(w, lay)
             _update_output_bias(w, ar, lay, momentum, sums, check=True)
-        w(f"work[{lay.check * NB} + j] = check")
+        w(f"work[{lay.check * w.nb} + j] = check")
     w.depth -= 1
 
 
@@ -123,14 +123,14 @@ def _sample_outputs(
     w: Writer, ar: Arithmetic, Y: np.ndarray, lay: Layout, p: int, momentum: bool
 ) -> None:
     """Online: sample ``p``'s output deltas, and the output bias update."""
-    w(f"for j in range({NB}):")
+    w(f"for j in range({w.nb}):")
     w.depth += 1
-    w(f"ok = events[ev + {LIVE * NB} + j] != 0")
+    w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
     w("lr_j = lr[net + j]")
     sums = Sums(w, ar)
     for o in range(lay.n_out):
-        slot = f"work[{lay.out(p, o) * NB} + j]"
-        w(f"yhat = {ar.activate('OUT', f'{slot} + theta[th + {(lay.bo + o) * NB} + j]')}")
+        slot = f"work[{lay.out(p, o) * w.nb} + j]"
+        w(f"yhat = {ar.activate('OUT', f'{slot} + theta[th + {(lay.bo + o) * w.nb} + j]')}")
         w(f"d = {ar.output_delta(f'{constant(Y[p, o])} - yhat', 'yhat')}")
         w(f"{slot} = d")
         sums.add(f"gbo{o}", "one", "d")
@@ -151,17 +151,17 @@ def _backward_tile(
 ) -> None:
     """A tile's gradient sums over ``samples`` (in sample order), then its update."""
     lay.bases(w, first)
-    w(f"for j in range({NB}):")
+    w(f"for j in range({w.nb}):")
     w.depth += 1
-    w(f"ok = events[ev + {LIVE * NB} + j] != 0")
+    w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
     w("lr_j = lr[net + j]")
     _load_tile(w, lay, size)
     sums = Sums(w, ar)
     for p in samples:
         for o in range(lay.n_out):
-            w(f"d{o} = work[{lay.out(p, o) * NB} + j]")
+            w(f"d{o} = work[{lay.out(p, o) * w.nb} + j]")
         for u in range(size):
-            w(f"s = work[wb + {lay.hidden(p, u) * NB} + j]")
+            w(f"s = work[wb + {lay.hidden(p, u) * w.nb} + j]")
             for o in range(lay.n_out):
                 sums.add(f"gwo{u}_{o}", "s", f"d{o}")
             err = ar.chain([(f"d{o}", f"wo{u}_{o}") for o in range(lay.n_out)])
@@ -175,29 +175,22 @@ def _backward_tile(
         for name, offset, weight in lay.unit_params(u)
     ]
     if check:
-        w(f"check = work[{lay.check * NB} + j]")
+        w(f"check = work[{lay.check * w.nb} + j]")
     tile_epoch.update(w, ar, lay, momentum, params, check)
     if check:
-        w(f"work[{lay.check * NB} + j] = check")
+        w(f"work[{lay.check * w.nb} + j] = check")
     w.depth -= 1
 
 
 def _kernel(
-    X: np.ndarray,
-    Y: np.ndarray,
-    signs: np.ndarray,
-    width: int,
-    tile: int,
-    variant: Variant,
-    fast: bool,
+    X: np.ndarray, Y: np.ndarray, signs: np.ndarray, lay: Layout, tile: int, fast: bool
 ) -> list[str]:
     """Source lines of ``train_fast`` or ``train_exact`` (see the module docstring)."""
-    n_samples = X.shape[0]
-    lay = Layout(n_samples, X.shape[1], width, Y.shape[1], variant)
+    n_samples, width, variant = X.shape[0], lay.width, lay.variant
     ar = Arithmetic(fast)
     mom = variant.momentum
     every = range(n_samples)
-    w = Writer()
+    w = Writer(lay.nb)
 
     def forward(samples: range) -> None:
         _tiles(
@@ -239,10 +232,10 @@ def _kernel(
         tile_epoch.check_parameters(w, ar, lay)
     # A boolean, not a count: a 64-bit sum would cap float32 at 8 lanes per vector.
     w("any_live = False")
-    w(f"for j in range({NB}):")
+    w(f"for j in range({w.nb}):")
     w.depth = 4
-    w(f"ok = events[ev + {LIVE * NB} + j] != 0")
-    tile_epoch.mark_diverged(w, f"work[{lay.check * NB} + j]")
+    w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
+    tile_epoch.mark_diverged(w, f"work[{lay.check * w.nb} + j]")
     w.depth = 3
     w("k += 1")
     w("if early_stop and not any_live:")
@@ -253,10 +246,19 @@ def _kernel(
 
 
 def source_for(
-    X: np.ndarray, Y: np.ndarray, signs: np.ndarray, width: int, tile: int, variant: Variant
+    X: np.ndarray,
+    Y: np.ndarray,
+    signs: np.ndarray,
+    width: int,
+    tile: int,
+    variant: Variant,
+    nb: int = 0,
 ) -> str:
-    variants = [_kernel(X, Y, signs, width, tile, variant, fast) for fast in (True, False)]
-    return codegen.module_source(f"tiled (tiles of {tile})", X, Y, width, variant, variants)
+    """The module for coded patterns and their ``signs``, in blocks of ``nb``
+    networks (0: :data:`kernels.tile_layout.NB`)."""
+    lay = Layout(X.shape[0], X.shape[1], width, Y.shape[1], variant, nb)
+    variants = [_kernel(X, Y, signs, lay, tile, fast) for fast in (True, False)]
+    return codegen.module_source(f"tiled (tiles of {tile})", X, Y, width, variant, variants, lay.nb)
 
 
 def source(X: np.ndarray, Y: np.ndarray, width: int, tile: int, recipe: Recipe = DEFAULT) -> str:

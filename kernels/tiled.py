@@ -4,8 +4,9 @@ The general kernel (:mod:`kernels.general`) takes the shape at run time, so
 its loops over samples and hidden units sit outside the vectorised loop over
 networks, and every pass stores its intermediates (hidden outputs, deltas,
 gradient sums) to memory. This kernel is generated for one shape: each epoch
-is a few passes over a block of ``NB`` networks, each pass a straight-line
-body for a *tile* of a few hidden units, the same source for every tile.
+is a few passes over a block of networks (:data:`kernels.tile_layout.NB`),
+each pass a straight-line body for a *tile* of a few hidden units, the same
+source for every tile.
 (One body for a whole epoch vectorises only for few parameters and
 compiles ever longer with the width.)
 
@@ -42,11 +43,11 @@ import functools
 
 import numpy as np
 
-from . import cache, codegen
+from . import cache, codegen, tile_layout
 from .codegen import CONVERGED, DIVERGED, HIT, SOLVED
 from .model import BatchResult, unflatten
 from .recipe import BATCH, DEFAULT, ONLINE, Recipe, Variant
-from .tile_layout import NB, STATEFUL, Layout
+from .tile_layout import STATEFUL, Layout
 from .tile_passes import source, source_for
 
 __all__ = ["choose_tile", "fits", "load", "source", "tile_for", "train"]
@@ -91,6 +92,7 @@ def _plan_for(
     width: int,
     variant: Variant,
     signs: tuple,
+    nb: int,
 ) -> tuple[int, str] | None:
     if variant.update not in UPDATES or (variant.optimizer in STATEFUL and variant.update != BATCH):
         return None
@@ -104,7 +106,7 @@ def _plan_for(
         tile = choose_tile(width, per_unit, X.shape[0], most)
         if tile < 1:
             return None
-        text = source_for(X, Y, sign_array, width, tile, variant)
+        text = source_for(X, Y, sign_array, width, tile, variant, nb)
         if text.count("\n") <= codegen.MAX_LINES:
             return tile, text
     return None
@@ -123,6 +125,7 @@ def _plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> tuple[int
         int(width),
         recipe.variant,
         tuple(signs.ravel().tolist()),
+        tile_layout.NB,  # read when called, and part of the cache's key
     )
 
 
@@ -172,9 +175,10 @@ def train(
     width = (theta.shape[0] - n_out) // (n_in + 1 + n_out)
     module = load(X, Y, width, recipe)
     Xc, Yc = recipe.code(X, Y)
-    lay = Layout(X.shape[0], n_in, width, n_out, recipe.variant)
+    lay = Layout(X.shape[0], n_in, width, n_out, recipe.variant, module.NB)
+    blocks = (module, lay.nb, lay.work_rows)
     theta, events, final_loss, outputs, curve = codegen.run(
-        module, NB, lay.work_rows, Xc, Yc, theta, state, lr, fast, constants=recipe.constants, **run
+        *blocks, Xc, Yc, theta, state, lr, fast, constants=recipe.constants, **run
     )
     return BatchResult(
         **unflatten(theta, n_in, width, n_out),
