@@ -87,7 +87,7 @@ def update(
                 call, new = ar.rprop("IRPROP", decay, name, grad, f"{old}, zero"), f"{new}, _"
             elif lay.optimizer == QUICKPROP:
                 call = ar.quickprop(decay, name, grad, old)
-            elif lay.optimizer >= FIRST_STEPPED:  # decay enters the gradient, as in update_block
+            elif lay.optimizer >= FIRST_STEPPED:  # decay enters the gradient (kernels.update)
                 if weight and lay.decay:
                     w(f"g = {ar.madd('-lam_t', name, grad)}")
                     grad = "g"
