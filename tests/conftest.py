@@ -12,7 +12,7 @@ import tempfile
 # With PYTHONDONTWRITEBYTECODE set (as in CI), each of the suite's processes
 # (the xdist workers, the subprocesses of the CLI and reliability tests)
 # would compile every module it imports from source. Their bytecode is
-# kept instead in a folder of the session's own, shared by them all and
+# kept instead in a folder of this test run's own, shared by them all and
 # removed at exit, so nothing is written beside any source.
 if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
     os.environ["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="sweep-test-bytecode-")
