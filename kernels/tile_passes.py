@@ -122,11 +122,14 @@ def _outputs(
 def _sample_outputs(
     w: Writer, ar: Arithmetic, Y: np.ndarray, lay: Layout, p: int, momentum: bool
 ) -> None:
-    """Online: sample ``p``'s output deltas, and the output bias update."""
+    """Online: sample ``p``'s output deltas, and the output bias update (the
+    sample's update is Adam's next: its powers advance here)."""
     w(f"for j in range({w.nb}):")
     w.depth += 1
     w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
     w("lr_j = lr[net + j]")
+    if lay.optimizer == ADAM:
+        tile_epoch.advance_powers(w, lay)
     sums = Sums(w, ar)
     for o in range(lay.n_out):
         slot = f"work[{lay.out(p, o) * w.nb} + j]"

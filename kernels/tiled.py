@@ -22,9 +22,8 @@ Batch update, per epoch:
 
 Online update: 1 and the statistics of 2 at theta_k, then for each sample in
 order its own 1 (the first sample's is the one at theta_k), 2 and 3. The
-shuffled update (a different sample order in each network) and Adam's online
-updates (its bias corrections advance with every update) run on the general
-kernel only.
+shuffled update (a different sample order in each network) runs on the
+general kernel only.
 
 Each parameter is loaded twice and stored once per update, against about ten
 memory passes per parameter in the general kernel. The arithmetic is the
@@ -46,7 +45,7 @@ import numpy as np
 from . import cache, codegen, tile_layout
 from .codegen import CONVERGED, DIVERGED, HIT, SOLVED
 from .model import BatchResult, unflatten
-from .recipe import ADAM, BATCH, DEFAULT, ONLINE, Recipe, Variant
+from .recipe import BATCH, DEFAULT, ONLINE, Recipe, Variant
 from .tile_layout import STATEFUL, Layout
 from .tile_passes import source, source_for
 
@@ -94,7 +93,7 @@ def _plan_for(
     signs: tuple,
     nb: int,
 ) -> tuple[int, str] | None:
-    if variant.update not in UPDATES or (variant.optimizer == ADAM and variant.update != BATCH):
+    if variant.update not in UPDATES:
         return None
     X = np.frombuffer(x_bytes).reshape(x_shape)
     Y = np.frombuffer(y_bytes).reshape(y_shape)
@@ -132,8 +131,7 @@ def _plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> tuple[int
 def fits(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT) -> bool:
     """Whether a tile of this shape vectorises and compiles in a few seconds
     (:data:`MAX_TILE_PARAMS`, :data:`codegen.MAX_LINES`) for a recipe the
-    generated kernels implement (:data:`UPDATES`; Adam with batch updates
-    only); any width then fits."""
+    generated kernels implement (:data:`UPDATES`); any width then fits."""
     return width >= 1 and _plan(X, Y, width, recipe) is not None
 
 

@@ -168,7 +168,7 @@ def _rng(*keys) -> np.random.Generator:
 
 def _general_only(recipe: Recipe) -> bool:
     """Recipes the generated kernels do not implement (they refuse them)."""
-    return recipe.update == "shuffled" or (recipe.optimizer == "adam" and recipe.update != "batch")
+    return recipe.update == "shuffled"
 
 
 @functools.cache
