@@ -45,8 +45,6 @@ HEAVY_BALL, NESTEROV = 1, 2
 ADAM, RPROP, IRPROP, QUICKPROP = (
     OPTIMIZERS.index(name) for name in ("adam", "rprop", "irprop-", "quickprop")
 )
-#: Optimisers that adapt each step to the whole task's gradient: batch updates only.
-BATCH_ONLY = tuple(entry.name for entry in optimizers.TABLE if entry.batch_only)
 #: Settings only some optimisers use, with the optimisers that use them.
 OPTIMIZER_SETTINGS = {
     s.name: tuple(e.name for e in optimizers.TABLE if s.name in e.settings)
