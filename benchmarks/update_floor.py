@@ -24,12 +24,11 @@ import time
 import numpy as np
 from numba import njit
 
-from kernels import optimizers
 from kernels.model import layer_offsets, weight_rows
 from kernels.numerics import JIT
 from kernels.recipe import Recipe
 from kernels.train import TrainState
-from kernels.update import update_block
+from kernels.update import own_fields, update_block, update_rates
 
 
 @functools.cache
@@ -70,11 +69,7 @@ def update_ns(
     g0 = rng.normal(0.0, 1e-2, (rows, batch))
     lr = np.full(batch, 0.1)
     state = TrainState.initial(recipe, rows, lr, None)
-    names = ("momentum", "weight_decay", "beta1", "beta2", "adam_eps", "eta_plus", "eta_minus")
-    consts = tuple(
-        float(getattr(recipe, n)) for n in (*names, "delta_max", "delta_min", "max_factor")
-    )
-    own = tuple(float(getattr(recipe, n)) for n in optimizers.step_settings(recipe.optimizer))
+    consts, own = update_rates(recipe.constants, own_fields(recipe.optimizer), th)
     variant = recipe.variant
     run = _loop(variant.momentum, variant.optimizer, recipe.state_slots)
     grad, scale = np.zeros_like(th), np.empty((2, batch))

@@ -33,9 +33,9 @@ from .cache import source_stamp
 from .numerics import JIT
 from .orders import draw_order
 from .parts import PIECE
-from .recipe import BATCH, SHUFFLED, Constants, Variant
+from .recipe import BATCH, SHUFFLED, Variant
 from .step import record
-from .update import update_block
+from .update import own_fields, update_block, update_rates
 
 #: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1: never).
 SOLVED, CONVERGED, DIVERGED, HIT = range(4)
@@ -132,7 +132,7 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, second_l
     SHUFFLE = UPDATE == SHUFFLED
     STAMP = source_stamp()  # in the closure: part of Numba's cache key
     entry = optimizers.TABLE[OPTIMIZER]
-    OWN0, OWN1, OWN2 = map(Constants._fields.index, optimizers.step_settings(entry.name))
+    OWN = own_fields(entry.name)
     SLOTS = len(entry.state) or int(MOMENTUM)
 
     @njit(**JIT)
@@ -193,13 +193,8 @@ def block_kernel(variant: Variant, fast: bool, shortcuts: bool = False, second_l
         xg = np.empty((n_in, nb), dtype=th.dtype)
         yg = np.empty((n_out, nb), dtype=th.dtype)
 
-        mu_t, lam_t = dt(hyper.momentum), dt(hyper.weight_decay)
-        b1, b2, eps = dt(hyper.beta1), dt(hyper.beta2), dt(hyper.adam_eps)
-        up, down = dt(hyper.eta_plus), dt(hyper.eta_minus)
-        most, least = dt(hyper.delta_max), dt(hyper.delta_min)
-        consts = (mu_t, lam_t, b1, b2, eps, up, down, most, least, dt(hyper.max_factor))
+        consts, own = update_rates(hyper, OWN, th)
         po = dt(hyper.prime_offset)
-        own = (dt(hyper[OWN0]), dt(hyper[OWN1]), dt(hyper[OWN2]))
 
         # Numba inlines inner functions: one text, the same code at each call.
         def update():

@@ -13,8 +13,36 @@ from numba import njit
 from . import optimizers
 from .numerics import madd
 from .parts import PIECE
-from .recipe import ADAM, IRPROP, QUICKPROP, RPROP
+from .recipe import ADAM, IRPROP, QUICKPROP, RPROP, Constants
 from .step import adam, adam_scales, descend, optimizer_step, quickprop, rprop
+
+
+def own_fields(optimizer: str) -> tuple[int, int, int]:
+    """Where the settings of ``optimizer``'s table step lie in
+    :class:`~kernels.recipe.Constants` (``own`` of :func:`update_rates`)."""
+    a, b, c = (Constants._fields.index(name) for name in optimizers.step_settings(optimizer))
+    return a, b, c
+
+
+@njit(**PIECE)
+def update_rates(hyper, own, like):
+    """``(consts, own)`` of :func:`update_block`'s ``rates``, in ``like``'s
+    precision, from the recipe's numbers ``hyper`` (a
+    :class:`~kernels.recipe.Constants`); ``own``: :func:`own_fields`."""
+    dt = like.dtype.type
+    consts = (
+        dt(hyper.momentum),
+        dt(hyper.weight_decay),
+        dt(hyper.beta1),
+        dt(hyper.beta2),
+        dt(hyper.adam_eps),
+        dt(hyper.eta_plus),
+        dt(hyper.eta_minus),
+        dt(hyper.delta_max),
+        dt(hyper.delta_min),
+        dt(hyper.max_factor),
+    )
+    return consts, (dt(hyper[own[0]]), dt(hyper[own[1]]), dt(hyper[own[2]]))
 
 
 @njit(**PIECE)
@@ -57,9 +85,8 @@ def update_block(
     entry's); ``pw`` each network's beta1^t and beta2^t, Adam's bias
     corrections (advanced here to this update's t), and ``scale`` their
     factors (:func:`~kernels.step.adam_scales`, written here). ``rates`` is
-    ``(lr, consts, own)``: each network's rate; (mu, lambda, beta1, beta2,
-    eps, eta+, eta-, delta max, delta min, Quickprop's mu); the settings of
-    an optimiser with a table step, in its order. ``check`` collects new * 0,
+    ``(lr, consts, own)``: each network's rate, then :func:`update_rates`.
+    ``check`` collects new * 0,
     NaN exactly when a new parameter is not finite."""
     vel, pw, scale = state
     lr, consts, own = rates
