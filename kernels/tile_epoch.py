@@ -132,10 +132,13 @@ def check_parameters(w: Writer, ar: Arithmetic, lay: Layout) -> None:
     w(f"        work[{lay.check * w.nb} + j] = {ar.madd(parameter, 'zero', 'c')}")
 
 
-def prologue(w: Writer, fast: bool, lay: Layout, n_samples: int) -> None:
-    """Emit a kernel's ``def`` line and the per-block offsets (``w.depth`` ends at 2)."""
+def prologue(
+    w: Writer, fast: bool, lay: Layout, n_samples: int | str, signature: str = SIGNATURE
+) -> None:
+    """Emit a kernel's ``def`` line and the per-block offsets (``w.depth`` ends at
+    2); ``n_samples`` a number, or the name of one known at run time."""
     w("@njit(**JIT)")
-    w(f"def train_{'fast' if fast else 'exact'}({SIGNATURE}):")
+    w(f"def train_{'fast' if fast else 'exact'}({signature}):")
     w.depth = 1
     w('"""Train every block of networks; flat block-major arrays (see kernels.codegen)."""')
     w("dt = theta.dtype.type")
@@ -151,7 +154,8 @@ def prologue(w: Writer, fast: bool, lay: Layout, n_samples: int) -> None:
     if lay.optimizer >= FIRST_STEPPED:
         own = ", ".join(f"dt({name})" for name in step_settings(OPTIMIZERS[lay.optimizer]))
         w(f"own0_t, own1_t, own2_t = {own}")
-    w(f"n_terms = dt({n_samples * lay.n_out})")
+    terms = n_samples * lay.n_out if isinstance(n_samples, int) else f"{n_samples} * {lay.n_out}"
+    w(f"n_terms = dt({terms})")
     w(f"n_blocks = lr.size // {w.nb}")
     w("n_points = points.size")
     w("for b in range(n_blocks):")
@@ -159,11 +163,38 @@ def prologue(w: Writer, fast: bool, lay: Layout, n_samples: int) -> None:
     w(f"th = b * {lay.n_rows * w.nb}")
     w(f"ev = b * {N_EVENTS * w.nb}")
     w(f"net = b * {w.nb}")
-    w(f"out = b * {n_samples * lay.n_out * w.nb}")
+    w(f"out = b * {terms} * {w.nb}" if isinstance(n_samples, str) else f"out = b * {terms * w.nb}")
     w(f"cv = b * (n_points + 1) * {w.nb}")
     w(f"scratch = cv + n_points * {w.nb}")
     w("end = epochs")
     w("nxt = 0  # the next loss-curve point to record (points: its epochs, ascending)")
+
+
+def epochs_start(w: Writer) -> None:
+    """Emit the loop over epochs and the start of epoch ``k`` (``w.depth`` ends at 3)."""
+    w("k = 0")
+    w("while True:")
+    w.depth = 3
+    w("if stop[0]:  # asked to stop (kernels.stop): the caller discards the results")
+    w("    return")
+    w("last = k == end  # then statistics, outputs and loss at theta_end, no update")
+    epoch_head(w)
+
+
+def epochs_end(w: Writer, lay: Layout) -> None:
+    """Emit the end of epoch ``k`` (divergence, early stop) and of the block."""
+    # A boolean, not a count: a 64-bit sum would cap float32 at 8 lanes per vector.
+    w("any_live = False")
+    w(f"for j in range({w.nb}):")
+    w.depth = 4
+    w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
+    mark_diverged(w, f"work[{lay.check * w.nb} + j]")
+    w.depth = 3
+    w("k += 1")
+    w("if early_stop and not any_live:")
+    w("    end = k")
+    w.depth = 2
+    epilogue(w)
 
 
 def epoch_head(w: Writer) -> None:

@@ -44,14 +44,15 @@ class Layout:
         self.check = self.acc + n_samples * n_out
         self.work_rows = self.check + 1
 
-    def unit_params(self, u: int) -> list[tuple[str, str, bool]]:
-        """(name, offset in ``theta`` less ``j``, is a weight) of the tile's unit ``u``."""
+    def unit_params(self, u: int, tb: str = "tb", tw: str = "tw") -> list[tuple[str, str, bool]]:
+        """(name, offset less ``j``, is a weight) of the tile's unit ``u``: in
+        ``theta``, or in rows laid out alike from the bases ``tb`` and ``tw``."""
         nb = self.nb
         return (
-            [(f"wh{i}_{u}", f"tb + {(i * self.width + u) * nb}", True) for i in range(self.n_in)]
-            + [(f"bh{u}", f"tb + {(self.bh + u) * nb}", False)]
+            [(f"wh{i}_{u}", f"{tb} + {(i * self.width + u) * nb}", True) for i in range(self.n_in)]
+            + [(f"bh{u}", f"{tb} + {(self.bh + u) * nb}", False)]
             + [
-                (f"wo{u}_{o}", f"tw + {(self.wo + u * self.n_out + o) * nb}", True)
+                (f"wo{u}_{o}", f"{tw} + {(self.wo + u * self.n_out + o) * nb}", True)
                 for o in range(self.n_out)
             ]
         )

@@ -14,7 +14,7 @@ from .recipe import ADAM, BATCH, DEFAULT, Recipe, Variant
 from .tile_layout import Layout
 
 
-def _tiles(w: Writer, width: int, tile: int, body: Callable[[int, str], None]) -> None:
+def tiles(w: Writer, width: int, tile: int, body: Callable[[int, str], None]) -> None:
     """Emit ``body(size, first)`` over the hidden layer: a loop over full tiles
     (``first`` = ``hb``, their first unit), then the rest as one smaller tile."""
     n_full, rest = divmod(width, tile)
@@ -196,12 +196,12 @@ def _kernel(
     w = Writer(lay.nb)
 
     def forward(samples: range) -> None:
-        _tiles(
+        tiles(
             w, width, tile, lambda size, first: _forward_tile(w, ar, X, lay, samples, size, first)
         )
 
     def backward(samples: range, check: bool) -> None:
-        _tiles(
+        tiles(
             w,
             width,
             tile,
@@ -209,13 +209,7 @@ def _kernel(
         )
 
     tile_epoch.prologue(w, fast, lay, n_samples)
-    w("k = 0")
-    w("while True:")
-    w.depth = 3
-    w("if stop[0]:  # asked to stop (kernels.stop): the caller discards the results")
-    w("    return")
-    w("last = k == end  # then statistics, outputs and loss at theta_end, no update")
-    tile_epoch.epoch_head(w)
+    tile_epoch.epochs_start(w)
     forward(every)
     w("if last:")
     w.depth = 4
@@ -233,18 +227,7 @@ def _kernel(
             _sample_outputs(w, ar, Y, lay, p, mom)
             backward(range(p, p + 1), check=False)
         tile_epoch.check_parameters(w, ar, lay)
-    # A boolean, not a count: a 64-bit sum would cap float32 at 8 lanes per vector.
-    w("any_live = False")
-    w(f"for j in range({w.nb}):")
-    w.depth = 4
-    w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
-    tile_epoch.mark_diverged(w, f"work[{lay.check * w.nb} + j]")
-    w.depth = 3
-    w("k += 1")
-    w("if early_stop and not any_live:")
-    w("    end = k")
-    w.depth = 2
-    tile_epoch.epilogue(w)
+    tile_epoch.epochs_end(w, lay)
     return w.lines
 
 

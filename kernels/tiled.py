@@ -25,6 +25,11 @@ order its own 1 (the first sample's is the one at theta_k), 2 and 3. The
 shuffled update (a different sample order in each network) runs on the
 general kernel only.
 
+A task of up to :data:`MAX_SAMPLES` samples is written into the source, each
+sample's arithmetic spelled out. A larger one runs through a kernel written
+for its shape alone (:mod:`kernels.tile_loop`, batch updates), whose samples
+are arguments, in a loop over chunks of :data:`CHUNK`.
+
 Each parameter is loaded twice and stored once per update, against about ten
 memory passes per parameter in the general kernel. The arithmetic is the
 pieces of :mod:`kernels.step`, called in the general kernel's order (see
@@ -39,10 +44,11 @@ source is emitted by :mod:`kernels.tile_passes` (a tile's passes) and
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
-from . import cache, codegen, tile_layout
+from . import cache, codegen, tile_layout, tile_loop
 from .codegen import CONVERGED, DIVERGED, HIT, SOLVED
 from .model import BatchResult, unflatten
 from .recipe import BATCH, DEFAULT, ONLINE, Recipe, Variant
@@ -61,14 +67,17 @@ MAX_TILE_STATEFUL = 2
 MAX_TILE_PARAMS = 18
 MAX_TILE_OUTPUTS = 16
 MAX_SAMPLES = 8
-#: Update modes a generated kernel implements: both with gradient descent,
-#: heavy-ball or Nesterov momentum; batch with the optimisers that keep state
-#: of their own (Adam, the Rprops, Quickprop).
+#: Samples per chunk of a task of more than :data:`MAX_SAMPLES`, whose samples
+#: run in a loop (:mod:`kernels.tile_loop`; benchmarks/block.py).
+CHUNK = 4
+#: Update modes a generated kernel implements, with every optimiser (a task of
+#: more than MAX_SAMPLES samples: batch only).
 UPDATES = (BATCH, ONLINE)
 
 
 def choose_tile(width: int, per_unit: int, n_samples: int, most: int = MAX_TILE) -> int:
-    """Hidden units per tile for ``per_unit`` parameters per unit (0: none fits).
+    """Hidden units per tile for ``per_unit`` parameters per unit and ``n_samples``
+    samples in a body (0: none fits).
 
     At most ``most`` units and the ``MAX_TILE_*`` limits. From two full tiles
     on, a divisor of the width: a smaller last tile after a loop over tiles
@@ -82,8 +91,33 @@ def choose_tile(width: int, per_unit: int, n_samples: int, most: int = MAX_TILE)
     return max(t for t in range(1, most + 1) if width % t == 0)
 
 
+Plan = tuple[int, str, Layout]  # (tile, source, layout)
+
+
+def _shortest(
+    width: int,
+    per_unit: int,
+    variant: Variant,
+    chunks: tuple[int, ...],
+    make: Callable[[int, int], tuple[Layout, str]],
+) -> Plan | None:
+    """The first plan, over ``chunks`` (samples in a body) and ever smaller tiles,
+    whose source (``make(chunk, tile)`` -> (layout, source)) is short enough (a
+    smaller last tile doubles the tile code, so a smaller tile can make a
+    shorter source)."""
+    for chunk in chunks:
+        for most in range(MAX_TILE_STATEFUL if variant.optimizer in STATEFUL else MAX_TILE, 0, -1):
+            tile = choose_tile(width, per_unit, chunk, most)
+            if tile < 1:
+                break
+            lay, text = make(chunk, tile)
+            if text.count("\n") <= codegen.MAX_LINES:
+                return tile, text, lay
+    return None
+
+
 @functools.lru_cache(maxsize=256)
-def _plan_for(
+def _plan_unrolled(
     x_bytes: bytes,
     y_bytes: bytes,
     x_shape: tuple,
@@ -92,40 +126,49 @@ def _plan_for(
     variant: Variant,
     signs: tuple,
     nb: int,
-) -> tuple[int, str] | None:
-    if variant.update not in UPDATES:
-        return None
+) -> Plan | None:
     X = np.frombuffer(x_bytes).reshape(x_shape)
     Y = np.frombuffer(y_bytes).reshape(y_shape)
-    per_unit = X.shape[1] + 1 + Y.shape[1]
     sign_array = np.array(signs).reshape(y_shape)
-    # Smaller tiles until the source is short enough (a smaller last tile
-    # doubles the tile code, so a smaller tile can make a shorter source).
-    for most in range(MAX_TILE_STATEFUL if variant.optimizer in STATEFUL else MAX_TILE, 0, -1):
-        tile = choose_tile(width, per_unit, X.shape[0], most)
-        if tile < 1:
-            return None
-        text = source_for(X, Y, sign_array, width, tile, variant, nb)
-        if text.count("\n") <= codegen.MAX_LINES:
-            return tile, text
-    return None
+
+    def make(chunk: int, tile: int) -> tuple[Layout, str]:
+        lay = Layout(chunk, X.shape[1], width, Y.shape[1], variant, nb)
+        return lay, source_for(X, Y, sign_array, width, tile, variant, nb)
+
+    return _shortest(width, X.shape[1] + 1 + Y.shape[1], variant, (X.shape[0],), make)
 
 
-def _plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> tuple[int, str] | None:
-    """(tile, source) for a shape (the task's 0/1 patterns, coded by ``recipe``), or
-    None if no tile fits."""
+@functools.lru_cache(maxsize=256)
+def _plan_looped(
+    n_in: int, n_out: int, width: int, variant: Variant, dense: bool, nb: int, most_chunk: int
+) -> Plan | None:
+    def make(chunk: int, tile: int) -> tuple[Layout, str]:
+        lay = tile_loop.LoopLayout(chunk, n_in, width, n_out, variant, nb, dense)
+        return lay, tile_loop.source(lay, tile)
+
+    chunks = tuple(sorted({most_chunk, min(2, most_chunk), 1}, reverse=True))
+    return _shortest(width, n_in + 1 + n_out, variant, chunks, make)
+
+
+def _plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> Plan | None:
+    """(tile, source, layout) for a shape (the task's 0/1 patterns, coded by
+    ``recipe``), or None if no tile fits. A task of more than MAX_SAMPLES
+    samples is planned by its shape alone (and whether an input is 0)."""
+    variant = recipe.variant
+    if variant.update not in UPDATES:
+        return None
     signs = recipe.signs(Y)
     X, Y = recipe.code(X, Y)
-    return _plan_for(
-        X.tobytes(),
-        Y.tobytes(),
-        X.shape,
-        Y.shape,
-        int(width),
-        recipe.variant,
-        tuple(signs.ravel().tolist()),
-        tile_layout.NB,  # read when called, and part of the cache's key
-    )
+    # NB and CHUNK are read when called (benchmarks/block.py sets them): part of the key.
+    if X.shape[0] > MAX_SAMPLES:
+        if variant.update != BATCH:
+            return None
+        dense = bool((X.astype(np.float32) != 0).all())  # no input 0, in either precision
+        return _plan_looped(
+            X.shape[1], Y.shape[1], int(width), variant, dense, tile_layout.NB, CHUNK
+        )
+    shapes = (X.shape, Y.shape, int(width), variant, tuple(signs.ravel().tolist()))
+    return _plan_unrolled(X.tobytes(), Y.tobytes(), *shapes, tile_layout.NB)
 
 
 def fits(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT) -> bool:
@@ -135,7 +178,7 @@ def fits(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT) -> 
     return width >= 1 and _plan(X, Y, width, recipe) is not None
 
 
-def _fitting_plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> tuple[int, str]:
+def _fitting_plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> Plan:
     found = _plan(X, Y, width, recipe)
     if found is None:
         raise ValueError(
@@ -171,9 +214,11 @@ def train(
     ``state``: the optimiser's rows, then Adam's powers, updated in place)."""
     n_in, n_out = X.shape[1], Y.shape[1]
     width = (theta.shape[0] - n_out) // (n_in + 1 + n_out)
-    module = load(X, Y, width, recipe)
+    _, text, lay = _fitting_plan(X, Y, width, recipe)
+    module = cache.load("tiled", text)
     Xc, Yc = recipe.code(X, Y)
-    lay = Layout(X.shape[0], n_in, width, n_out, recipe.variant, module.NB)
+    if isinstance(lay, tile_loop.LoopLayout):  # the samples are arguments
+        run["data"] = tile_loop.sample_data(Xc, Yc, recipe.signs(Y), theta.dtype)
     blocks = (module, lay.nb, lay.work_rows)
     theta, events, final_loss, outputs, curve = codegen.run(
         *blocks, Xc, Yc, theta, state, lr, fast, constants=recipe.constants, **run

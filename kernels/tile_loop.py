@@ -1,0 +1,303 @@
+"""A generated kernel for tasks of many samples: the samples in a loop, in chunks.
+
+The unrolled kernels (:mod:`kernels.tile_passes`) write out every sample's
+arithmetic with its inputs as constants, which a task of more than a few
+samples makes too long to vectorise and compile. This kernel is written for
+a shape alone (inputs, width, outputs, recipe): the samples are arguments,
+read at run time, and any number of them runs through one compiled kernel.
+They go in chunks of ``chunk``: a chunk's forward pass per tile, its outputs,
+and its backward pass per tile are straight-line code over the block's
+networks, as in the unrolled kernels, and what carries from chunk to chunk
+(the epoch's statistics and gradient sums) waits in ``work``. Samples left
+over after the whole chunks go one at a time. Batch updates only: the
+update follows the epoch's last chunk, one pass per tile.
+
+Zero inputs are skipped by selection, and each sample's pre-activations are
+summed as the general kernel sums them for its count of nonzero inputs
+(:func:`sample_data`); every sum runs in the general kernel's order from the
+same start, so results equal the general kernel's bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import codegen, tile_epoch
+from .codegen import LIVE, SIGNATURE, Arithmetic, Writer
+from .recipe import ADAM, Variant
+from .tile_layout import Layout
+from .tile_passes import tiles
+
+#: The arguments after :data:`kernels.codegen.SIGNATURE` (see :func:`sample_data`).
+DATA = "xs, ys, signs, single, start"
+
+
+class LoopLayout(Layout):
+    """:class:`Layout` with ``work`` holding a chunk's hidden outputs and output
+    sums, then the gradient sums (rows as the parameters') and the epoch's
+    statistics (worst error, worst miss, sum of squares); ``dense``: for
+    tasks without a zero input."""
+
+    def __init__(
+        self,
+        chunk: int,
+        n_in: int,
+        width: int,
+        n_out: int,
+        variant: Variant,
+        nb: int = 0,
+        dense: bool = False,
+    ):
+        super().__init__(chunk, n_in, width, n_out, variant, nb)
+        self.chunk, self.dense = chunk, dense
+        self.grads = self.work_rows
+        self.stats = self.grads + self.n_params
+        self.work_rows = self.stats + 3
+
+    def grad_bases(self, w: Writer, first: str) -> None:
+        """Emit the bases of a tile's gradient sums in ``work`` (``gb``, ``gw``)."""
+        w(f"gb = {self.grads * self.nb} + {first} * {self.nb}")
+        w(f"gw = {self.grads * self.nb} + {first} * {self.n_out * self.nb}")
+
+    def stat(self, k: int) -> str:
+        return f"work[{(self.stats + k) * self.nb} + j]"
+
+
+def sample_data(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, dtype: np.dtype) -> tuple:
+    """The kernel's :data:`DATA` for coded patterns ``X``, ``Y`` and their ``signs``:
+    the three in ``dtype``, then per sample whether it has exactly one nonzero
+    input (its pre-activation is then ``x w + b`` in one :func:`madd`) and the
+    start of its sum otherwise: +0.0 without nonzero inputs (``0 + b``), -0.0
+    with several (adding -0.0 to the first product leaves it as it is)."""
+    xs, ys, sg = (np.ascontiguousarray(a, dtype=dtype) for a in (X, Y, signs))
+    count = (xs != 0).sum(axis=1)
+    start = np.where(count == 0, 0.0, -0.0).astype(dtype)
+    return xs, ys, sg, count == 1, start
+
+
+def _chunk_scalars(w: Writer, lay: Layout, size: int, inputs: bool, outputs: bool) -> None:
+    """Emit the chunk's samples as scalars, outside the loop over networks."""
+
+    def line(names: list[str], values: list[str]) -> None:
+        w(f"{', '.join(names)} = {', '.join(values)}")
+
+    for q in range(size):
+        p = f"p0 + {q}"
+        if inputs:
+            ins = range(lay.n_in)
+            line([f"x{q}_{i}" for i in ins], [f"xs[{p}, {i}]" for i in ins])
+            if not lay.dense:
+                w(f"one{q}, z{q} = single[{p}], start[{p}]")
+        if outputs:
+            outs = range(lay.n_out)
+            line([f"y{q}_{o}" for o in outs], [f"ys[{p}, {o}]" for o in outs])
+            line([f"g{q}_{o}" for o in outs], [f"signs[{p}, {o}]" for o in outs])
+
+
+def _forward(w: Writer, ar: Arithmetic, lay: Layout, size: int, tile: int, first: str) -> None:
+    """A tile's hidden outputs on the chunk's samples, and their terms of the output sums."""
+    lay.bases(w, first)
+    _chunk_scalars(w, lay, size, inputs=True, outputs=False)
+    w(f"for j in range({w.nb}):")
+    w.depth += 1
+    for u in range(tile):
+        for name, offset, _ in lay.unit_params(u):
+            w(f"{name} = theta[{offset} + j]")
+    for q in range(size):
+        for u in range(tile):
+            if lay.dense:  # every input nonzero: the sum of the unrolled kernels
+                terms = [(f"x{q}_{i}", f"wh{i}_{u}") for i in range(lay.n_in)]
+                pre = ar.chain(terms, f"bh{u}") if lay.n_in == 1 else f"{ar.chain(terms)} + bh{u}"
+            else:
+                w(f"a = bh{u} if one{q} else z{q}")
+                for i in range(lay.n_in):
+                    w(f"a = {ar.madd(f'x{q}_{i}', f'wh{i}_{u}', 'a')} if x{q}_{i} != zero else a")
+                pre = f"a if one{q} else a + bh{u}"
+            w(f"s{u} = {ar.activate('ACT', pre)}")
+            w(f"work[wb + {lay.hidden(q, u) * w.nb} + j] = s{u}")
+        for o in range(lay.n_out):
+            slot = f"work[{lay.out(q, o) * w.nb} + j]"  # from +0.0 (see _chunk)
+            w(f"{slot} = {ar.chain([(f's{u}', f'wo{u}_{o}') for u in range(tile)], slot)}")
+    w.depth -= 1
+
+
+def _outputs(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, last: bool) -> None:
+    """The chunk's outputs into the statistics; then into ``outputs`` (``last``), or
+    their deltas (in place of the sums) and the output biases' gradient sums.
+    (A loop that also wrote ``outputs``, at a base known only at run time,
+    would not vectorise: ``work`` might overlap it.)"""
+    _chunk_scalars(w, lay, size, inputs=False, outputs=True)
+    if last:
+        w(f"ob = out + p0 * {lay.n_out * w.nb}")
+    w(f"for j in range({w.nb}):")
+    w.depth += 1
+    w(f"worst, miss, sse = {lay.stat(0)}, {lay.stat(1)}, {lay.stat(2)}")
+    gbo = [f"work[{(lay.grads + lay.bo + o) * w.nb} + j]" for o in range(lay.n_out)]
+    if not last:
+        for o in range(lay.n_out):
+            w(f"gbo{o} = {gbo[o]}")
+    for q in range(size):
+        for o in range(lay.n_out):
+            slot = f"work[{lay.out(q, o) * w.nb} + j]"
+            w(f"yhat = {ar.activate('OUT', f'{slot} + theta[th + {(lay.bo + o) * w.nb} + j]')}")
+            w(f"e = y{q}_{o} - yhat")
+            w(f"worst, miss, sse = observe(e, g{q}_{o}, worst, miss, sse, {ar.fast})")
+            if last:
+                w(f"outputs[ob + {(q * lay.n_out + o) * w.nb} + j] = yhat")
+            else:
+                w(f"d = {ar.output_delta('e', 'yhat')}")
+                w(f"{slot} = d")
+                w(f"gbo{o} = gbo{o} + d")
+    w(f"{lay.stat(0)}, {lay.stat(1)}, {lay.stat(2)} = worst, miss, sse")
+    if not last:
+        for o in range(lay.n_out):
+            w(f"{gbo[o]} = gbo{o}")
+    w.depth -= 1
+
+
+def _backward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, first: str):
+    """A tile's terms of the gradient sums on the chunk's samples, in sample order."""
+    lay.bases(w, first)
+    lay.grad_bases(w, first)
+    _chunk_scalars(w, lay, size, inputs=True, outputs=False)
+    w(f"for j in range({w.nb}):")
+    w.depth += 1
+    sums = [
+        (f"g{name}", f"work[{offset} + j]")
+        for u in range(tile)
+        for name, offset, _ in lay.unit_params(u, "gb", "gw")
+    ]
+    for u in range(tile):
+        for o in range(lay.n_out):
+            w(f"wo{u}_{o} = theta[tw + {(lay.wo + u * lay.n_out + o) * w.nb} + j]")
+    for name, place in sums:
+        w(f"{name} = {place}")
+    for q in range(size):
+        for o in range(lay.n_out):
+            w(f"d{o} = work[{lay.out(q, o) * w.nb} + j]")
+        for u in range(tile):
+            w(f"s = work[wb + {lay.hidden(q, u) * w.nb} + j]")
+            for o in range(lay.n_out):
+                w(f"gwo{u}_{o} = {ar.madd('s', f'd{o}', f'gwo{u}_{o}')}")
+            terms = [(f"d{o}", f"wo{u}_{o}") for o in range(lay.n_out)]
+            # The general kernel's error sum: a product alone, else from +0.0.
+            w(f"err = {ar.chain(terms, None if lay.n_out == 1 else 'zero')}")
+            w(f"delta = {ar.hidden_delta('err', 's')}")
+            w(f"gbh{u} = gbh{u} + delta")
+            for i in range(lay.n_in):
+                gw = f"gwh{i}_{u}"
+                skip = "" if lay.dense else f" if x{q}_{i} != zero else {gw}"
+                w(f"{gw} = {ar.madd(f'x{q}_{i}', 'delta', gw)}{skip}")
+    for name, place in sums:
+        w(f"{place} = {name}")
+    w.depth -= 1
+
+
+def _update(w: Writer, ar: Arithmetic, lay: LoopLayout, momentum: bool, tile: int, first: str):
+    """A tile's update from its gradient sums, which it clears."""
+    lay.bases(w, first)
+    lay.grad_bases(w, first)
+    w(f"for j in range({w.nb}):")
+    w.depth += 1
+    w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
+    w("lr_j = lr[net + j]")
+    rows = []
+    for u in range(tile):
+        grads = lay.unit_params(u, "gb", "gw")
+        for (name, offset, weight), (_, grad, _) in zip(lay.unit_params(u), grads, strict=True):
+            w(f"{name} = theta[{offset} + j]")
+            w(f"g{name} = work[{grad} + j]")
+            w(f"work[{grad} + j] = zero")
+            rows.append((name, f"g{name}", offset, weight))
+    w(f"check = work[{lay.check * w.nb} + j]")
+    tile_epoch.update(w, ar, lay, momentum, rows, check=True)
+    w(f"work[{lay.check * w.nb} + j] = check")
+    w.depth -= 1
+
+
+def _statistics(w: Writer, ar: Arithmetic, lay: LoopLayout, last: bool, momentum: bool) -> None:
+    """The epoch's events and loss; then (``last``) the final loss, or the output
+    biases' update from their gradient sums, which it clears."""
+    w(f"for j in range({w.nb}):")
+    w.depth += 1
+    w(f"worst, miss, sse = {lay.stat(0)}, {lay.stat(1)}, {lay.stat(2)}")
+    tile_epoch.statistics(w)
+    if last:
+        w("final_loss[net + j] = mse")
+    else:
+        w(f"events[ev + {LIVE * w.nb} + j] = ok")
+        w("check = zero")
+        w("lr_j = lr[net + j]")
+        if lay.optimizer == ADAM:
+            tile_epoch.advance_powers(w, lay)
+        rows = []
+        for o in range(lay.n_out):
+            grad = f"work[{(lay.grads + lay.bo + o) * w.nb} + j]"
+            w(f"bo{o} = theta[th + {(lay.bo + o) * w.nb} + j]")
+            w(f"gbo{o} = {grad}")
+            w(f"{grad} = zero")
+            rows.append((f"bo{o}", f"gbo{o}", f"th + {(lay.bo + o) * w.nb}", False))
+        tile_epoch.update(w, ar, lay, momentum, rows, check=True)
+        w(f"work[{lay.check * w.nb} + j] = check")
+    w.depth -= 1
+
+
+def _chunk(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int) -> None:
+    """Emit one chunk of ``size`` samples from ``p0``: forward, outputs, and unless
+    ``last``, backward. The output sums start at +0.0, as the general kernel's
+    (a select on the first tile instead would slow every tile)."""
+    w(f"for r in range({lay.acc * w.nb}, {lay.check * w.nb}):")
+    w("    work[r] = zero")
+    tiles(w, lay.width, tile, lambda n, first: _forward(w, ar, lay, size, n, first))
+    w("if last:")
+    w.depth += 1
+    _outputs(w, ar, lay, size, last=True)
+    w.depth -= 1
+    w("else:")
+    w.depth += 1
+    _outputs(w, ar, lay, size, last=False)
+    tiles(w, lay.width, tile, lambda n, first: _backward(w, ar, lay, size, n, first))
+    w.depth -= 1
+
+
+def _kernel(lay: LoopLayout, tile: int, fast: bool) -> list[str]:
+    """Source lines of ``train_fast`` or ``train_exact``."""
+    ar = Arithmetic(fast)
+    w = Writer(lay.nb)
+    mom = lay.variant.momentum
+    tile_epoch.prologue(w, fast, lay, "xs.shape[0]", f"{SIGNATURE}, {DATA}")
+    w("n_samples = xs.shape[0]")
+    w(f"for r in range({lay.grads * w.nb}, {lay.stats * w.nb}):  # the block's sums start at 0")
+    w("    work[r] = zero")
+    tile_epoch.epochs_start(w)
+    w(f"for r in range({lay.stats * w.nb}, {lay.work_rows * w.nb}):")
+    w("    work[r] = zero")
+    w(f"for c in range(n_samples // {lay.chunk}):")
+    w.depth = 4
+    w(f"p0 = c * {lay.chunk}")
+    _chunk(w, ar, lay, lay.chunk, tile)
+    w.depth = 3
+    if lay.chunk > 1:
+        w(f"for p0 in range(n_samples - n_samples % {lay.chunk}, n_samples):")
+        w.depth = 4
+        _chunk(w, ar, lay, 1, tile)
+        w.depth = 3
+    w("if last:")
+    w.depth = 4
+    _statistics(w, ar, lay, True, mom)
+    w("break")
+    w.depth = 3
+    _statistics(w, ar, lay, False, mom)
+    tiles(w, lay.width, tile, lambda n, first: _update(w, ar, lay, mom, n, first))
+    tile_epoch.epochs_end(w, lay)
+    return w.lines
+
+
+def source(lay: LoopLayout, tile: int) -> str:
+    """The module for ``lay``'s network and any number of samples, in tiles of
+    ``tile`` hidden units."""
+    variants = [_kernel(lay, tile, fast) for fast in (True, False)]
+    shape = np.zeros((0, lay.n_in)), np.zeros((0, lay.n_out))
+    dense = ", dense" if lay.dense else ""
+    generator = f"tile_loop (tiles of {tile}, chunks of {lay.chunk}{dense})"
+    return codegen.module_source(generator, *shape, lay.width, lay.variant, variants, lay.nb, False)
