@@ -1,8 +1,8 @@
 """Networks per cache block of the general kernel (``kernels.train.BLOCK``) and
-of the generated kernel (``kernels.tile_layout.NB``): each kernel's time per
-sample-epoch at each block size, on tasks from XOR to spirals (the generated
-kernel: the small tasks it takes), and the sizes within 10% of each task's
-best on all of them.
+of the generated kernel (``kernels.tile_layout.NB``), and samples per chunk
+of the generated kernel whose samples run in a loop (``kernels.tiled.CHUNK``):
+each kernel's time per sample-epoch at each size, on tasks from XOR to
+spirals, and the sizes within 10% of each task's best on all of them.
 
     python benchmarks/block.py             # B = 1024 networks, E = 300 epochs
     python benchmarks/block.py --quick     # B = 256, E = 100
@@ -27,13 +27,14 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tasks import options, three_classes  # noqa: E402
 
-from kernels import get_task, init_batch, tile_layout, train_batch  # noqa: E402
+from kernels import get_task, init_batch, tile_layout, tiled, train_batch  # noqa: E402
 from kernels.train import BLOCK  # noqa: E402
 from sweep.bench import timed  # noqa: E402
 from sweep.store.provenance import cpu_name  # noqa: E402
 
 SIZES = (16, 32, 64, 128, 256, 512, 1024)
 TILED_SIZES = (8, 16, 32, 64, 128)
+CHUNKS = (1, 2, 4, 8)
 #: A block size is "near the best" on a task within this factor of its fastest
 #: (about the run-to-run spread of these timings on a shared machine).
 NEAR = 1.10
@@ -84,6 +85,27 @@ def measure_tiled(batch: int, epochs: int, repeat: int) -> dict[str, dict[int, f
     return out
 
 
+def measure_chunks(batch: int, epochs: int, repeat: int) -> dict[str, dict[int, float]]:
+    """The generated kernel whose samples run in a loop: the same, by samples per
+    chunk (``kernels.tiled.CHUNK``, read when a source is planned; the planner
+    takes smaller chunks and tiles where a source would be too long)."""
+    tasks = {
+        "parity4 (H = 8)": (*get_task("parity4"), 8),
+        "150 x 4 -> 3 (H = 8)": (*three_classes(), 8),
+        "spirals (H = 16)": (*get_task("spirals"), 16),
+    }
+    default = tiled.CHUNK
+    out: dict[str, dict[int, float]] = {name: {} for name in tasks}
+    try:
+        for chunk in CHUNKS:
+            tiled.CHUNK = chunk
+            for name, (X, Y, width) in tasks.items():
+                out[name][chunk] = _time(X, Y, width, batch, epochs, repeat, kernel="tiled")
+    finally:
+        tiled.CHUNK = default
+    return out
+
+
 def report(times: dict[str, dict[int, float]], sizes: tuple[int, ...], constant: str) -> str:
     header = "task".ljust(22) + "".join(f"{size:>8}" for size in sizes)
     lines = [header, "-" * len(header)]
@@ -105,6 +127,9 @@ def main() -> None:
     print("\nthe generated kernel:")
     constant = f"kernels.tile_layout.NB = {tile_layout.NB}"
     print(report(measure_tiled(batch, epochs, repeat), TILED_SIZES, constant))
+    print("\nthe generated kernel with its samples in a loop, by samples per chunk:")
+    constant = f"kernels.tiled.CHUNK = {tiled.CHUNK}"
+    print(report(measure_chunks(batch, epochs, repeat), CHUNKS, constant))
 
 
 if __name__ == "__main__":
