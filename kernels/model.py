@@ -122,8 +122,9 @@ def layer_offsets(
     """:func:`param_offsets` with a second hidden layer of ``width2`` units (0:
     none): rows where ``b_hidden``, ``w_hidden2``, ``b_hidden2``, ``w_out`` and
     ``b_out`` start, and the number of rows without shortcuts.
-    ``w_hidden2[h, k]`` is row ``w_hidden2 + h * width2 + k``; ``w_out[k, o]``
-    row ``w_out + k * n_out + o`` with k over the last hidden layer."""
+    ``w_hidden2[h, k]`` is row ``entry_row(w_hidden2, h, k, width2)``;
+    ``w_out[k, o]`` row ``entry_row(w_out, k, o, n_out)`` with k over the
+    last hidden layer."""
     bh = n_in * width
     w2 = bh + width
     b2 = w2 + width * width2
@@ -145,12 +146,21 @@ def weight_rows(layers: tuple[int, int, int, int, int, int], rows: int) -> np.nd
     return weight
 
 
+def entry_row(start: int, r: int, c: int, columns: int) -> int:
+    """The row of entry ``[r, c]`` of a weight matrix of ``columns`` columns in
+    the flat parameters, from its first row ``start``: every matrix lies
+    there row after row (:func:`param_offsets`). Plain Python, so the kernels
+    compile this very function."""
+    return start + r * columns + c
+
+
 def param_offsets(n_in: int, width: int, n_out: int) -> tuple[int, int, int, int]:
     """The flat layout, in init order: rows where ``b_hidden``, ``w_out`` and
     ``b_out`` start, and the number of rows without shortcuts. ``w_hidden[i,
-    h]`` is row ``i * width + h``, ``w_out[h, o]`` row ``w_out + h * n_out +
-    o``; shortcuts follow, ``w_shortcut[i, o]`` at row ``rows + i * n_out +
-    o``. Plain Python, so the kernels compile this very function."""
+    h]`` is row ``entry_row(0, i, h, width)``, ``w_out[h, o]`` row
+    ``entry_row(w_out, h, o, n_out)``; shortcuts follow, ``w_shortcut[i,
+    o]`` at row ``entry_row(rows, i, o, n_out)``. Plain Python, so the
+    kernels compile this very function."""
     bh = n_in * width
     wo = bh + width
     bo = wo + width * n_out

@@ -5,7 +5,7 @@ parameters, optimiser state and scratch (:class:`Layout`), for
 from __future__ import annotations
 
 from .codegen import Writer
-from .model import param_offsets
+from .model import entry_row, param_offsets
 from .optimizers import TABLE
 from .recipe import ADAM, OPTIMIZERS, STATE_SLOTS, Variant
 
@@ -49,10 +49,13 @@ class Layout:
         ``theta``, or in rows laid out alike from the bases ``tb`` and ``tw``."""
         nb = self.nb
         return (
-            [(f"wh{i}_{u}", f"{tb} + {(i * self.width + u) * nb}", True) for i in range(self.n_in)]
+            [
+                (f"wh{i}_{u}", f"{tb} + {entry_row(0, i, u, self.width) * nb}", True)
+                for i in range(self.n_in)
+            ]
             + [(f"bh{u}", f"{tb} + {(self.bh + u) * nb}", False)]
             + [
-                (f"wo{u}_{o}", f"{tw} + {(self.wo + u * self.n_out + o) * nb}", True)
+                (f"wo{u}_{o}", f"{tw} + {entry_row(self.wo, u, o, self.n_out) * nb}", True)
                 for o in range(self.n_out)
             ]
         )
