@@ -65,45 +65,42 @@ def measure(batch: int, epochs: int, repeat: int) -> dict[str, dict[int, float]]
     }
 
 
+def _by_constant(module, name: str, values, tasks: dict, batch: int, epochs: int, repeat: int):
+    """The generated kernel's time on ``tasks`` with ``module.name`` set to each
+    of ``values`` (a constant read when a source is planned), then restored."""
+    default = getattr(module, name)
+    out: dict[str, dict[int, float]] = {task: {} for task in tasks}
+    try:
+        for value in values:
+            setattr(module, name, value)
+            for task, (X, Y, width) in tasks.items():
+                out[task][value] = _time(X, Y, width, batch, epochs, repeat, kernel="tiled")
+    finally:
+        setattr(module, name, default)
+    return out
+
+
 def measure_tiled(batch: int, epochs: int, repeat: int) -> dict[str, dict[int, float]]:
     """The generated kernel: the same, by its block size (``tile_layout.NB``, the
-    default every source is written with, read when a source is planned)."""
+    default every source is written with)."""
     tasks = {
         "xor (H = 2)": (*get_task("xor"), 2),
         "xor (H = 8)": (*get_task("xor"), 8),
         "parity3 (H = 4)": (*get_task("parity3"), 4),
     }
-    default = tile_layout.NB
-    out: dict[str, dict[int, float]] = {name: {} for name in tasks}
-    try:
-        for nb in TILED_SIZES:
-            tile_layout.NB = nb
-            for name, (X, Y, width) in tasks.items():
-                out[name][nb] = _time(X, Y, width, batch, epochs, repeat, kernel="tiled")
-    finally:
-        tile_layout.NB = default
-    return out
+    return _by_constant(tile_layout, "NB", TILED_SIZES, tasks, batch, epochs, repeat)
 
 
 def measure_chunks(batch: int, epochs: int, repeat: int) -> dict[str, dict[int, float]]:
     """The generated kernel whose samples run in a loop: the same, by samples per
-    chunk (``kernels.tiled.CHUNK``, read when a source is planned; the planner
-    takes smaller chunks and tiles where a source would be too long)."""
+    chunk (``kernels.tiled.CHUNK``; the planner takes smaller chunks and tiles
+    where a source would be too long)."""
     tasks = {
         "parity4 (H = 8)": (*get_task("parity4"), 8),
         "150 x 4 -> 3 (H = 8)": (*three_classes(), 8),
         "spirals (H = 16)": (*get_task("spirals"), 16),
     }
-    default = tiled.CHUNK
-    out: dict[str, dict[int, float]] = {name: {} for name in tasks}
-    try:
-        for chunk in CHUNKS:
-            tiled.CHUNK = chunk
-            for name, (X, Y, width) in tasks.items():
-                out[name][chunk] = _time(X, Y, width, batch, epochs, repeat, kernel="tiled")
-    finally:
-        tiled.CHUNK = default
-    return out
+    return _by_constant(tiled, "CHUNK", CHUNKS, tasks, batch, epochs, repeat)
 
 
 def report(times: dict[str, dict[int, float]], sizes: tuple[int, ...], constant: str) -> str:

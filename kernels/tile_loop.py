@@ -60,6 +60,7 @@ class LoopLayout(Layout):
         w(f"gw = {self.grads * self.nb} + {first} * {self.n_out * self.nb}")
 
     def stat(self, k: int) -> str:
+        """Network ``j``'s statistic ``k`` (0 worst error, 1 worst miss, 2 sum of squares)."""
         return f"work[{(self.stats + k) * self.nb} + j]"
 
 
@@ -75,7 +76,7 @@ def sample_data(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, dtype: np.dtype
     return xs, ys, sg, count == 1, start
 
 
-def _chunk_scalars(w: Writer, lay: Layout, size: int, inputs: bool, outputs: bool) -> None:
+def _chunk_scalars(w: Writer, lay: LoopLayout, size: int, inputs: bool, outputs: bool) -> None:
     """Emit the chunk's samples as scalars, outside the loop over networks."""
 
     def line(names: list[str], values: list[str]) -> None:
@@ -94,7 +95,7 @@ def _chunk_scalars(w: Writer, lay: Layout, size: int, inputs: bool, outputs: boo
             line([f"g{q}_{o}" for o in outs], [f"signs[{p}, {o}]" for o in outs])
 
 
-def _forward(w: Writer, ar: Arithmetic, lay: Layout, size: int, tile: int, first: str) -> None:
+def _forward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, first: str) -> None:
     """A tile's hidden outputs on the chunk's samples, and their terms of the output sums."""
     lay.bases(w, first)
     _chunk_scalars(w, lay, size, inputs=True, outputs=False)
@@ -155,7 +156,7 @@ def _outputs(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, last: bool) 
     w.depth -= 1
 
 
-def _backward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, first: str):
+def _backward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, first: str) -> None:
     """A tile's terms of the gradient sums on the chunk's samples, in sample order."""
     lay.bases(w, first)
     lay.grad_bases(w, first)
@@ -193,7 +194,9 @@ def _backward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, 
     w.depth -= 1
 
 
-def _update(w: Writer, ar: Arithmetic, lay: LoopLayout, momentum: bool, tile: int, first: str):
+def _update(
+    w: Writer, ar: Arithmetic, lay: LoopLayout, momentum: bool, tile: int, first: str
+) -> None:
     """A tile's update from its gradient sums, which it clears."""
     lay.bases(w, first)
     lay.grad_bases(w, first)
