@@ -60,10 +60,17 @@ class Layout:
             ]
         )
 
+    def param_bases(self, w: Writer, first: str, names: tuple[str, str], start: str) -> None:
+        """Emit ``names``: where the parameters of the tile whose first unit is
+        ``first`` are read from (:meth:`unit_params`), in rows laid out as the
+        parameters from ``start``: its first input weight and bias, and its
+        first output weight."""
+        w(f"{names[0]} = {start} + {first} * {entry_row(0, 0, 1, self.width) * self.nb}")
+        w(f"{names[1]} = {start} + {first} * {entry_row(0, 1, 0, self.n_out) * self.nb}")
+
     def bases(self, w: Writer, first: str) -> None:
         """Emit the tile's bases in ``theta`` (``tb``, ``tw``) and ``work`` (``wb``)."""
-        w(f"tb = th + {first} * {self.nb}")
-        w(f"tw = th + {first} * {self.n_out * self.nb}")
+        self.param_bases(w, first, ("tb", "tw"), "th")
         w(f"wb = {first} * {self.nb}")
 
     def hidden(self, p: int, u: int) -> int:

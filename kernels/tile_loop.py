@@ -56,8 +56,7 @@ class LoopLayout(Layout):
 
     def grad_bases(self, w: Writer, first: str) -> None:
         """Emit the bases of a tile's gradient sums in ``work`` (``gb``, ``gw``)."""
-        w(f"gb = {self.grads * self.nb} + {first} * {self.nb}")
-        w(f"gw = {self.grads * self.nb} + {first} * {self.n_out * self.nb}")
+        self.param_bases(w, first, ("gb", "gw"), str(self.grads * self.nb))
 
     def stat(self, k: int) -> str:
         """Network ``j``'s statistic ``k`` (0 worst error, 1 worst miss, 2 sum of squares)."""
