@@ -168,8 +168,8 @@ def _backward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, 
         for name, offset, _ in lay.unit_params(u, "gb", "gw")
     ]
     for u in range(tile):
-        for o in range(lay.n_out):
-            w(f"wo{u}_{o} = theta[tw + {(lay.wo + u * lay.n_out + o) * w.nb} + j]")
+        for name, offset, _ in lay.unit_params(u)[lay.n_in + 1 :]:  # its output weights
+            w(f"{name} = theta[{offset} + j]")
     for name, place in sums:
         w(f"{name} = {place}")
     for q in range(size):
