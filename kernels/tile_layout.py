@@ -1,5 +1,6 @@
 """Where a generated kernel keeps things: its block size and the rows of its
-parameters, optimiser state and scratch (:class:`Layout`), for
+parameters, optimiser state and scratch (:class:`Layout`, and
+:class:`LoopLayout` for the kernel whose samples run in a loop), for
 :mod:`kernels.tiled`."""
 
 from __future__ import annotations
@@ -78,3 +79,34 @@ class Layout:
 
     def out(self, p: int, o: int) -> int:
         return self.acc + p * self.n_out + o
+
+
+class LoopLayout(Layout):
+    """:class:`Layout` with ``work`` holding a chunk's hidden outputs and output
+    sums, then the gradient sums (rows as the parameters') and the epoch's
+    statistics (worst error, worst miss, sum of squares); ``dense``: for
+    tasks without a zero input."""
+
+    def __init__(
+        self,
+        chunk: int,
+        n_in: int,
+        width: int,
+        n_out: int,
+        variant: Variant,
+        nb: int = 0,
+        dense: bool = False,
+    ):
+        super().__init__(chunk, n_in, width, n_out, variant, nb)
+        self.chunk, self.dense = chunk, dense
+        self.grads = self.work_rows
+        self.stats = self.grads + self.n_params
+        self.work_rows = self.stats + 3
+
+    def grad_bases(self, w: Writer, first: str) -> None:
+        """Emit the bases of a tile's gradient sums in ``work`` (``gb``, ``gw``)."""
+        self.param_bases(w, first, ("gb", "gw"), str(self.grads * self.nb))
+
+    def stat(self, k: int) -> str:
+        """Network ``j``'s statistic ``k`` (0 worst error, 1 worst miss, 2 sum of squares)."""
+        return f"work[{(self.stats + k) * self.nb} + j]"

@@ -9,8 +9,10 @@ They go in chunks of ``chunk``: a chunk's forward pass per tile, its outputs,
 and its backward pass per tile are straight-line code over the block's
 networks, as in the unrolled kernels, and what carries from chunk to chunk
 (the epoch's statistics and gradient sums) waits in ``work``. Samples left
-over after the whole chunks go one at a time. Batch updates only: the
-update follows the epoch's last chunk, one pass per tile.
+over after the whole chunks go one at a time. A batch update follows the
+epoch's last chunk, one pass per tile; online updates follow the epoch's
+statistics, one sample at a time, each tile's backward pass and update in
+one loop, as in the unrolled kernels.
 
 Zero inputs are skipped by selection, and each sample's pre-activations are
 summed as the general kernel sums them for its count of nonzero inputs
@@ -24,43 +26,12 @@ import numpy as np
 
 from . import codegen, tile_epoch
 from .codegen import LIVE, SIGNATURE, Arithmetic, Writer
-from .recipe import ADAM, Variant
-from .tile_layout import Layout
+from .recipe import ADAM, BATCH
+from .tile_layout import LoopLayout
 from .tile_passes import tiles
 
 #: The arguments after :data:`kernels.codegen.SIGNATURE` (see :func:`sample_data`).
 DATA = "xs, ys, signs, single, start"
-
-
-class LoopLayout(Layout):
-    """:class:`Layout` with ``work`` holding a chunk's hidden outputs and output
-    sums, then the gradient sums (rows as the parameters') and the epoch's
-    statistics (worst error, worst miss, sum of squares); ``dense``: for
-    tasks without a zero input."""
-
-    def __init__(
-        self,
-        chunk: int,
-        n_in: int,
-        width: int,
-        n_out: int,
-        variant: Variant,
-        nb: int = 0,
-        dense: bool = False,
-    ):
-        super().__init__(chunk, n_in, width, n_out, variant, nb)
-        self.chunk, self.dense = chunk, dense
-        self.grads = self.work_rows
-        self.stats = self.grads + self.n_params
-        self.work_rows = self.stats + 3
-
-    def grad_bases(self, w: Writer, first: str) -> None:
-        """Emit the bases of a tile's gradient sums in ``work`` (``gb``, ``gw``)."""
-        self.param_bases(w, first, ("gb", "gw"), str(self.grads * self.nb))
-
-    def stat(self, k: int) -> str:
-        """Network ``j``'s statistic ``k`` (0 worst error, 1 worst miss, 2 sum of squares)."""
-        return f"work[{(self.stats + k) * self.nb} + j]"
 
 
 def sample_data(X: np.ndarray, Y: np.ndarray, signs: np.ndarray, dtype: np.dtype) -> tuple:
@@ -121,42 +92,60 @@ def _forward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, f
     w.depth -= 1
 
 
-def _outputs(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, last: bool) -> None:
-    """The chunk's outputs into the statistics; then into ``outputs`` (``last``), or
-    their deltas (in place of the sums) and the output biases' gradient sums.
+def _outputs(
+    w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, then: str, stats: bool = True
+) -> None:
+    """The chunk's outputs into the epoch's statistics (``stats``), then into
+    ``outputs`` (``then`` "outputs"), or their deltas (in place of the sums)
+    and the output biases' gradient sums ("deltas"; "step": an online step's,
+    each the delta itself, as the general kernel sets it), or nothing more ("").
     (A loop that also wrote ``outputs``, at a base known only at run time,
     would not vectorise: ``work`` might overlap it.)"""
     _chunk_scalars(w, lay, size, inputs=False, outputs=True)
-    if last:
+    if then == "outputs":
         w(f"ob = out + p0 * {lay.n_out * w.nb}")
     w(f"for j in range({w.nb}):")
     w.depth += 1
-    w(f"worst, miss, sse = {lay.stat(0)}, {lay.stat(1)}, {lay.stat(2)}")
+    if stats:
+        w(f"worst, miss, sse = {lay.stat(0)}, {lay.stat(1)}, {lay.stat(2)}")
     gbo = [f"work[{(lay.grads + lay.bo + o) * w.nb} + j]" for o in range(lay.n_out)]
-    if not last:
+    if then == "deltas":
         for o in range(lay.n_out):
             w(f"gbo{o} = {gbo[o]}")
+    sums = then in ("deltas", "step")
     for q in range(size):
         for o in range(lay.n_out):
             slot = f"work[{lay.out(q, o) * w.nb} + j]"
             w(f"yhat = {ar.activate('OUT', f'{slot} + theta[th + {(lay.bo + o) * w.nb} + j]')}")
             w(f"e = y{q}_{o} - yhat")
-            w(f"worst, miss, sse = observe(e, g{q}_{o}, worst, miss, sse, {ar.fast})")
-            if last:
+            if stats:
+                w(f"worst, miss, sse = observe(e, g{q}_{o}, worst, miss, sse, {ar.fast})")
+            if then == "outputs":
                 w(f"outputs[ob + {(q * lay.n_out + o) * w.nb} + j] = yhat")
-            else:
+            elif sums:
                 w(f"d = {ar.output_delta('e', 'yhat')}")
                 w(f"{slot} = d")
-                w(f"gbo{o} = gbo{o} + d")
-    w(f"{lay.stat(0)}, {lay.stat(1)}, {lay.stat(2)} = worst, miss, sse")
-    if not last:
+                w(f"gbo{o} = gbo{o} + d" if then == "deltas" else f"gbo{o} = d")
+    if stats:
+        w(f"{lay.stat(0)}, {lay.stat(1)}, {lay.stat(2)} = worst, miss, sse")
+    if sums:
         for o in range(lay.n_out):
             w(f"{gbo[o]} = gbo{o}")
     w.depth -= 1
 
 
-def _backward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, first: str) -> None:
-    """A tile's terms of the gradient sums on the chunk's samples, in sample order."""
+def _backward(
+    w: Writer,
+    ar: Arithmetic,
+    lay: LoopLayout,
+    size: int,
+    tile: int,
+    first: str,
+    step: int | None = None,
+) -> None:
+    """A tile's terms of the gradient sums on the chunk's samples, in sample order;
+    or (``step``: momentum, not None) an online step's gradient, from +0.0 as
+    the general kernel's cleared sums, and at once the tile's update."""
     lay.bases(w, first)
     lay.grad_bases(w, first)
     _chunk_scalars(w, lay, size, inputs=True, outputs=False)
@@ -171,7 +160,7 @@ def _backward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, 
         for name, offset, _ in lay.unit_params(u)[lay.n_in + 1 :]:  # its output weights
             w(f"{name} = theta[{offset} + j]")
     for name, place in sums:
-        w(f"{name} = {place}")
+        w(f"{name} = {'zero' if step is not None else place}")
     for q in range(size):
         for o in range(lay.n_out):
             w(f"d{o} = work[{lay.out(q, o) * w.nb} + j]")
@@ -188,8 +177,21 @@ def _backward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, 
                 gw = f"gwh{i}_{u}"
                 skip = "" if lay.dense else f" if x{q}_{i} != zero else {gw}"
                 w(f"{gw} = {ar.madd(f'x{q}_{i}', 'delta', gw)}{skip}")
-    for name, place in sums:
-        w(f"{place} = {name}")
+    if step is None:
+        for name, place in sums:
+            w(f"{place} = {name}")
+    else:
+        w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
+        w("lr_j = lr[net + j]")
+        w(f"check = work[{lay.check * w.nb} + j]")
+        rows = []
+        for u in range(tile):
+            for name, offset, weight in lay.unit_params(u):
+                if not name.startswith("wo"):  # the output weights are loaded
+                    w(f"{name} = theta[{offset} + j]")
+                rows.append((name, f"g{name}", offset, weight))
+        tile_epoch.update(w, ar, lay, step, rows, check=True)
+        w(f"work[{lay.check * w.nb} + j] = check")
     w.depth -= 1
 
 
@@ -217,9 +219,26 @@ def _update(
     w.depth -= 1
 
 
+def _update_output_biases(w: Writer, ar: Arithmetic, lay: LoopLayout, momentum: bool) -> None:
+    """Emit (inside the loop over networks) the output biases' update from their
+    gradient sums, which it clears; Adam's powers advance first (an update's)."""
+    w("lr_j = lr[net + j]")
+    if lay.optimizer == ADAM:
+        tile_epoch.advance_powers(w, lay)
+    rows = []
+    for o in range(lay.n_out):
+        grad = f"work[{(lay.grads + lay.bo + o) * w.nb} + j]"
+        w(f"bo{o} = theta[th + {(lay.bo + o) * w.nb} + j]")
+        w(f"gbo{o} = {grad}")
+        w(f"{grad} = zero")
+        rows.append((f"bo{o}", f"gbo{o}", f"th + {(lay.bo + o) * w.nb}", False))
+    tile_epoch.update(w, ar, lay, momentum, rows, check=True)
+
+
 def _statistics(w: Writer, ar: Arithmetic, lay: LoopLayout, last: bool, momentum: bool) -> None:
-    """The epoch's events and loss; then (``last``) the final loss, or the output
-    biases' update from their gradient sums, which it clears."""
+    """The epoch's events and loss; then (``last``) the final loss, or the start
+    of the updates' divergence check and, with batch updates, the output
+    biases' update."""
     w(f"for j in range({w.nb}):")
     w.depth += 1
     w(f"worst, miss, sse = {lay.stat(0)}, {lay.stat(1)}, {lay.stat(2)}")
@@ -229,36 +248,51 @@ def _statistics(w: Writer, ar: Arithmetic, lay: LoopLayout, last: bool, momentum
     else:
         w(f"events[ev + {LIVE * w.nb} + j] = ok")
         w("check = zero")
-        w("lr_j = lr[net + j]")
-        if lay.optimizer == ADAM:
-            tile_epoch.advance_powers(w, lay)
-        rows = []
-        for o in range(lay.n_out):
-            grad = f"work[{(lay.grads + lay.bo + o) * w.nb} + j]"
-            w(f"bo{o} = theta[th + {(lay.bo + o) * w.nb} + j]")
-            w(f"gbo{o} = {grad}")
-            w(f"{grad} = zero")
-            rows.append((f"bo{o}", f"gbo{o}", f"th + {(lay.bo + o) * w.nb}", False))
-        tile_epoch.update(w, ar, lay, momentum, rows, check=True)
+        if lay.variant.update == BATCH:
+            _update_output_biases(w, ar, lay, momentum)
         w(f"work[{lay.check * w.nb} + j] = check")
     w.depth -= 1
 
 
-def _chunk(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int) -> None:
-    """Emit one chunk of ``size`` samples from ``p0``: forward, outputs, and unless
-    ``last``, backward. The output sums start at +0.0, as the general kernel's
-    (a select on the first tile instead would slow every tile)."""
+def _step(w: Writer, ar: Arithmetic, lay: LoopLayout, momentum: bool, tile: int) -> None:
+    """Emit one online update, on sample ``p0`` (the general kernel's: its
+    gradient alone, in the sums the batch update uses)."""
+    _forward_all(w, ar, lay, 1, tile)
+    _outputs(w, ar, lay, 1, "step", stats=False)
+    w(f"for j in range({w.nb}):")
+    w.depth += 1
+    w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
+    w(f"check = work[{lay.check * w.nb} + j]")
+    _update_output_biases(w, ar, lay, momentum)
+    w(f"work[{lay.check * w.nb} + j] = check")
+    w.depth -= 1
+    tiles(w, lay.width, tile, lambda n, first: _backward(w, ar, lay, 1, n, first, momentum))
+
+
+def _forward_all(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int) -> None:
+    """Emit the forward pass of ``size`` samples from ``p0`` through every tile. The
+    output sums start at +0.0, as the general kernel's (a select on the
+    first tile instead would slow every tile)."""
     w(f"for r in range({lay.acc * w.nb}, {lay.check * w.nb}):")
     w("    work[r] = zero")
     tiles(w, lay.width, tile, lambda n, first: _forward(w, ar, lay, size, n, first))
+
+
+def _chunk(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int) -> None:
+    """Emit one chunk of ``size`` samples from ``p0`` at theta_k: forward and
+    outputs; then, with batch updates and unless ``last``, backward."""
+    _forward_all(w, ar, lay, size, tile)
     w("if last:")
     w.depth += 1
-    _outputs(w, ar, lay, size, last=True)
+    _outputs(w, ar, lay, size, "outputs")
     w.depth -= 1
     w("else:")
     w.depth += 1
-    _outputs(w, ar, lay, size, last=False)
-    tiles(w, lay.width, tile, lambda n, first: _backward(w, ar, lay, size, n, first))
+    if lay.variant.update == BATCH:
+        _outputs(w, ar, lay, size, "deltas")
+        tiles(w, lay.width, tile, lambda n, first: _backward(w, ar, lay, size, n, first))
+    else:  # online: each sample's step follows the statistics
+        _outputs(w, ar, lay, size, "")
     w.depth -= 1
 
 
@@ -290,7 +324,13 @@ def _kernel(lay: LoopLayout, tile: int, fast: bool) -> list[str]:
     w("break")
     w.depth = 3
     _statistics(w, ar, lay, False, mom)
-    tiles(w, lay.width, tile, lambda n, first: _update(w, ar, lay, mom, n, first))
+    if lay.variant.update == BATCH:
+        tiles(w, lay.width, tile, lambda n, first: _update(w, ar, lay, mom, n, first))
+    else:
+        w("for p0 in range(n_samples):")
+        w.depth = 4
+        _step(w, ar, lay, mom, tile)
+        w.depth = 3
     tile_epoch.epochs_end(w, lay)
     return w.lines
 

@@ -27,8 +27,8 @@ general kernel only.
 
 A task of up to :data:`MAX_SAMPLES` samples is written into the source, each
 sample's arithmetic spelled out. A larger one runs through a kernel written
-for its shape alone (:mod:`kernels.tile_loop`, batch updates), whose samples
-are arguments, in a loop over chunks of :data:`CHUNK`.
+for its shape alone (:mod:`kernels.tile_loop`), whose samples are
+arguments, in a loop over chunks of :data:`CHUNK`.
 
 Each parameter is loaded twice and stored once per update, against about ten
 memory passes per parameter in the general kernel. The arithmetic is the
@@ -70,8 +70,7 @@ MAX_SAMPLES = 8
 #: Samples per chunk of a task of more than :data:`MAX_SAMPLES`, whose samples
 #: run in a loop (:mod:`kernels.tile_loop`; benchmarks/block.py).
 CHUNK = 4
-#: Update modes a generated kernel implements, with every optimiser (a task of
-#: more than MAX_SAMPLES samples: batch only).
+#: Update modes a generated kernel implements, with every optimiser.
 UPDATES = (BATCH, ONLINE)
 
 
@@ -143,7 +142,7 @@ def _plan_looped(
     n_in: int, n_out: int, width: int, variant: Variant, dense: bool, nb: int, most_chunk: int
 ) -> Plan | None:
     def make(chunk: int, tile: int) -> tuple[Layout, str]:
-        lay = tile_loop.LoopLayout(chunk, n_in, width, n_out, variant, nb, dense)
+        lay = tile_layout.LoopLayout(chunk, n_in, width, n_out, variant, nb, dense)
         return lay, tile_loop.source(lay, tile)
 
     chunks = tuple(sorted({most_chunk, min(2, most_chunk), 1}, reverse=True))
@@ -161,8 +160,6 @@ def _plan(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe) -> Plan | No
     X, Y = recipe.code(X, Y)
     # NB and CHUNK are read when called (benchmarks/block.py sets them): part of the key.
     if X.shape[0] > MAX_SAMPLES:
-        if variant.update != BATCH:
-            return None
         dense = bool((X.astype(np.float32) != 0).all())  # no input 0, in either precision
         return _plan_looped(
             X.shape[1], Y.shape[1], int(width), variant, dense, tile_layout.NB, CHUNK
@@ -217,7 +214,7 @@ def train(
     _, text, lay = _fitting_plan(X, Y, width, recipe)
     module = cache.load("tiled", text)
     Xc, Yc = recipe.code(X, Y)
-    if isinstance(lay, tile_loop.LoopLayout):  # the samples are arguments
+    if isinstance(lay, tile_layout.LoopLayout):  # the samples are arguments
         run["data"] = tile_loop.sample_data(Xc, Yc, recipe.signs(Y), theta.dtype)
     blocks = (module, lay.nb, lay.work_rows)
     theta, events, final_loss, outputs, curve = codegen.run(

@@ -41,10 +41,13 @@ def _case(shape, seed: int, batch: int, max_lr: float = 30.0):
     return X, Y, params, lr, run
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-def test_exact_looped_kernel_is_the_reference_bit_for_bit(shape):
+@pytest.mark.parametrize(
+    "shape, update", [(SHAPES[0], "batch"), (SHAPES[1], "batch"), (SHAPES[1], "online")]
+)
+def test_exact_looped_kernel_is_the_reference_bit_for_bit(shape, update):
     X, Y, params, lr, run = _case(shape, seed=shape[1], batch=7)
-    assert tiled.fits(X, Y, shape[-1]) and X.shape[0] > tiled.MAX_SAMPLES
+    run["recipe"] = Recipe(update=update)
+    assert tiled.fits(X, Y, shape[-1], run["recipe"]) and X.shape[0] > tiled.MAX_SAMPLES
     got = train_batch(X, Y, params, lr, exp="exact", kernel="tiled", early_stop=True, **run)
     want = reference.train_batch(X, Y, params, lr, exp=libm_exp, early_stop=True, **run)
     assert_same(got, want, rtol=0, atol=0)
@@ -58,11 +61,14 @@ def test_exact_looped_kernel_is_the_reference_bit_for_bit(shape):
         (SHAPES[1], "nesterov-decay-prime"),
         (SHAPES[0], "adam-elliott"),
         (SHAPES[1], "rprop-decay-flush"),
+        (SHAPES[0], "tanh-out-online-decay-prime"),
+        (SHAPES[1], "rmsprop-online-decay-tanh"),
     ],
 )
 @pytest.mark.parametrize("batch", [1, 33])
 def test_fast_looped_kernel_is_the_general_kernel(shape, name, batch):
-    """The optimisers' updates after the last chunk, and blocks of networks."""
+    """The optimisers' updates after the last chunk (batch) and after each sample
+    (online), and blocks of networks."""
     X, Y, params, lr, run = _case(shape, seed=batch, batch=batch, max_lr=3.0)
     recipe = RECIPES[name]
     general = train_batch(X, Y, params, lr, kernel="general", recipe=recipe, **run)
@@ -89,10 +95,11 @@ def test_the_source_holds_the_shape_not_the_samples():
     assert "np.array" not in tiled._plan(*one, 4, Recipe())[1]
 
 
-def test_batch_updates_only():
+def test_batch_and_online_updates_only():
     X, Y = get_task("parity4")  # 16 samples
-    assert tiled.fits(X, Y, 2)
-    assert not tiled.fits(X, Y, 2, Recipe(update="online"))
+    assert tiled.fits(X, Y, 2) and tiled.fits(X, Y, 2, Recipe(update="online"))
+    assert not tiled.fits(X, Y, 2, Recipe(update="shuffled"))
+    assert not tiled.fits(X, Y, 2, Recipe(update="ordered", batch_size=2))
     assert not tiled.fits(*get_task("encoder32"), 2)  # a unit's 65 parameters: no vector code
 
 
