@@ -210,7 +210,9 @@ def test_users_tasks_of_any_size_are_the_reference_bit_for_bit(samples, n_in, n_
         np.testing.assert_array_equal(got.converged, (err < 0.2) & ~got.diverged)
 
 
-@pytest.mark.parametrize("samples, n_in, n_out, regression", [(3, 2, 1, True)])
+@pytest.mark.parametrize(
+    "samples, n_in, n_out, regression", [(3, 2, 1, True), (150, 4, 3, True)]
+)  # unrolled, and the samples in a loop (kernels.tile_loop)
 def test_users_tasks_in_the_generated_kernel_are_the_reference(samples, n_in, n_out, regression):
     X, Y, recipe = user_task(samples, n_in, n_out, regression, seed=1)
     params = init_batch(np.arange(7), n_in, 2, n_out, -1.0, 1.0)
