@@ -191,8 +191,8 @@ def module_source(
 ) -> str:
     """A generated module: header, then the kernel ``variants`` (fast, exact), for
     blocks of ``nb`` networks (its ``NB``); with ``samples``, the task's
-    patterns ``X``, ``Y`` are constants of the module, else only their shapes'
-    widths count (the samples are arguments)."""
+    patterns ``X``, ``Y`` are constants of the module, else only their numbers
+    of inputs and outputs are read (the kernel takes the samples as arguments)."""
     n_samples, n_in = X.shape
     n_out = Y.shape[1]
     data = [f"X = np.array({X.tolist()!r})", f"Y = np.array({Y.tolist()!r})"] if samples else []
