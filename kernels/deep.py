@@ -7,7 +7,7 @@ from numba import njit
 
 from .numerics import madd
 from .parts import PIECE
-from .passes import lane_hidden, lane_shortcuts, row
+from .passes import entry_row, lane_hidden, lane_shortcuts
 from .step import activate, hidden_delta
 
 
@@ -20,13 +20,13 @@ def forward(act, fast, xg, th, hid, hid2, oacc, acc, w2, b2, wo, ws):
     n_in, nb = xg.shape
     width, width2, n_out = hid.shape[0], hid2.shape[0], oacc.shape[0]
     for h in range(width):
-        lane_hidden(act, fast, xg, th, hid, acc, h, row(0, n_in, h, width))
+        lane_hidden(act, fast, xg, th, hid, acc, h, entry_row(0, n_in, h, width))
     for k in range(width2):
         for j in range(nb):
             acc[j] = hid[0, j] * th[w2 + k, j]
         for h in range(1, width):
             for j in range(nb):
-                acc[j] = madd(hid[h, j], th[row(w2, h, k, width2), j], acc[j], fast)
+                acc[j] = madd(hid[h, j], th[entry_row(w2, h, k, width2), j], acc[j], fast)
         for j in range(nb):
             hid2[k, j] = activate(act, acc[j] + th[b2 + k, j], fast)
     for o in range(n_out):
@@ -34,7 +34,7 @@ def forward(act, fast, xg, th, hid, hid2, oacc, acc, w2, b2, wo, ws):
             oacc[o, j] = hid2[0, j] * th[wo + o, j]
         for k in range(1, width2):
             for j in range(nb):
-                oacc[o, j] = madd(hid2[k, j], th[row(wo, k, o, n_out), j], oacc[o, j], fast)
+                oacc[o, j] = madd(hid2[k, j], th[entry_row(wo, k, o, n_out), j], oacc[o, j], fast)
     lane_shortcuts(fast, False, False, xg, th, oacc, oacc, ws)
 
 
@@ -64,16 +64,16 @@ def backward(act, prime, po, fast, xg, th, hid, hid2, dout, grad, acc, d2, w2, b
     n_in, nb = xg.shape
     width, width2, n_out = hid.shape[0], hid2.shape[0], dout.shape[0]
     for k in range(width2):
-        _unit_delta(act, prime, po, fast, th, grad, acc, row(wo, k, 0, n_out), dout, hid2, k)
+        _unit_delta(act, prime, po, fast, th, grad, acc, entry_row(wo, k, 0, n_out), dout, hid2, k)
         for j in range(nb):
             d2[k, j] = acc[j]
             grad[b2 + k, j] = grad[b2 + k, j] + acc[j]
     for h in range(width):
-        _unit_delta(act, prime, po, fast, th, grad, acc, row(w2, h, 0, width2), d2, hid, h)
+        _unit_delta(act, prime, po, fast, th, grad, acc, entry_row(w2, h, 0, width2), d2, hid, h)
         for j in range(nb):
-            grad[row(0, n_in, h, width), j] = grad[row(0, n_in, h, width), j] + acc[j]
+            grad[entry_row(0, n_in, h, width), j] = grad[entry_row(0, n_in, h, width), j] + acc[j]
         for i in range(n_in):
-            w = row(0, i, h, width)
+            w = entry_row(0, i, h, width)
             for j in range(nb):
                 x = xg[i, j]
                 grad[w, j] = madd(x, acc[j], grad[w, j], fast) if x != 0 else grad[w, j]

@@ -20,7 +20,7 @@ from .parts import PIECE
 from .step import activate, hidden_delta, observe, output_delta
 
 offsets = njit(**PIECE)(model.param_offsets)
-row = njit(**PIECE)(model.entry_row)
+entry_row = njit(**PIECE)(model.entry_row)
 
 
 @njit(**PIECE)
@@ -51,7 +51,7 @@ def forward(act, fast, X, p, nz, c, th, hid, oacc, acc, ws):
         for j in range(nb):
             oacc[o, j] = zero
     for h in range(width):
-        bh, wo = bh_ + h, row(wo_, h, 0, n_out)
+        bh, wo = bh_ + h, entry_row(wo_, h, 0, n_out)
         if c == 0:
             for j in range(nb):
                 s = activate(act, zero + th[bh, j], fast)
@@ -60,7 +60,7 @@ def forward(act, fast, X, p, nz, c, th, hid, oacc, acc, ws):
         elif c == 1:
             i = nz[p, 0]
             x = dt(X[p, i])
-            w = row(0, i, h, width)
+            w = entry_row(0, i, h, width)
             for j in range(nb):
                 s = activate(act, madd(x, th[w, j], th[bh, j], fast), fast)
                 hid[h, j] = s
@@ -68,18 +68,18 @@ def forward(act, fast, X, p, nz, c, th, hid, oacc, acc, ws):
         else:
             i = nz[p, 0]
             x = dt(X[p, i])
-            w = row(0, i, h, width)
+            w = entry_row(0, i, h, width)
             for j in range(nb):
                 acc[j] = x * th[w, j]
             for t in range(1, c - 1):
                 i = nz[p, t]
                 x = dt(X[p, i])
-                w = row(0, i, h, width)
+                w = entry_row(0, i, h, width)
                 for j in range(nb):
                     acc[j] = madd(x, th[w, j], acc[j], fast)
             i = nz[p, c - 1]
             x = dt(X[p, i])
-            w = row(0, i, h, width)
+            w = entry_row(0, i, h, width)
             for j in range(nb):
                 s = activate(act, madd(x, th[w, j], acc[j], fast) + th[bh, j], fast)
                 hid[h, j] = s
@@ -104,7 +104,7 @@ def backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
     first = n_out == 1
     o = n_out - 1
     for h in range(width):
-        bh, wo = bh_ + h, row(wo_, h, 0, n_out)
+        bh, wo = bh_ + h, entry_row(wo_, h, 0, n_out)
         last = wo + o
         for q in range(n_out - 1):
             for j in range(nb):
@@ -114,7 +114,7 @@ def backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
         if c == 1:
             i = nz[p, 0]
             x = dt(X[p, i])
-            w = row(0, i, h, width)
+            w = entry_row(0, i, h, width)
             for j in range(nb):
                 delta = _delta(act, prime, po, fast, first, last, h, j, th, hid, dout, grad, acc)
                 grad[bh, j] = grad[bh, j] + delta
@@ -122,7 +122,7 @@ def backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
         elif c == 2:
             i0, i1 = nz[p, 0], nz[p, 1]
             x0, x1 = dt(X[p, i0]), dt(X[p, i1])
-            w0, w1 = row(0, i0, h, width), row(0, i1, h, width)
+            w0, w1 = entry_row(0, i0, h, width), entry_row(0, i1, h, width)
             for j in range(nb):
                 delta = _delta(act, prime, po, fast, first, last, h, j, th, hid, dout, grad, acc)
                 grad[bh, j] = grad[bh, j] + delta
@@ -136,7 +136,7 @@ def backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
             for t in range(c):
                 i = nz[p, t]
                 x = dt(X[p, i])
-                w = row(0, i, h, width)
+                w = entry_row(0, i, h, width)
                 for j in range(nb):
                     grad[w, j] = madd(x, acc[j], grad[w, j], fast)
     _shortcuts(fast, True, X, p, nz, c, th, dout, grad, ws)
@@ -154,7 +154,7 @@ def _shortcuts(fast, backward, X, p, nz, c, th, sums, grad, ws):
             i = nz[p, t]
             x = dt(X[p, i])
             for o in range(n_out):
-                w = row(ws, i, o, n_out)
+                w = entry_row(ws, i, o, n_out)
                 if backward:  # outside the network loop, which then vectorises either way
                     for j in range(nb):
                         grad[w, j] = madd(x, sums[o, j], grad[w, j], fast)
@@ -187,7 +187,7 @@ def lane_shortcuts(fast, backward, add, xg, th, sums, grad, ws):
     if ws >= 0:
         for i in range(n_in):
             for o in range(n_out):
-                w = row(ws, i, o, n_out)
+                w = entry_row(ws, i, o, n_out)
                 if backward:  # outside the network loop, which then vectorises either way
                     for j in range(nb):
                         grad[w, j] = _term(xg[i, j], sums[o, j], grad[w, j], add, fast)
@@ -207,7 +207,7 @@ def lane_hidden(act, fast, xg, th, hid, acc, h, bias):
     for j in range(nb):
         acc[j] = zero
     for i in range(n_in):
-        w = row(0, i, h, width)
+        w = entry_row(0, i, h, width)
         for j in range(nb):
             x = xg[i, j]
             acc[j] = madd(x, th[w, j], acc[j], fast) if x != 0 else acc[j]
@@ -231,7 +231,7 @@ def lane_forward(act, fast, xg, th, hid, oacc, acc, ws):
         lane_hidden(act, fast, xg, th, hid, acc, h, bh_ + h)
         for o in range(n_out):
             for j in range(nb):
-                oacc[o, j] = madd(hid[h, j], th[row(wo_, h, o, n_out), j], oacc[o, j], fast)
+                oacc[o, j] = madd(hid[h, j], th[entry_row(wo_, h, o, n_out), j], oacc[o, j], fast)
     lane_shortcuts(fast, False, False, xg, th, oacc, oacc, ws)
 
 
@@ -244,7 +244,7 @@ def lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws, add):
     width = hid.shape[0]
     bh_, wo_, _, _ = offsets(n_in, width, n_out)
     for h in range(width):
-        wo = row(wo_, h, 0, n_out)
+        wo = entry_row(wo_, h, 0, n_out)
         for o in range(n_out):  # the first output's term starts acc
             for j in range(nb):
                 d = dout[o, j]
@@ -255,7 +255,7 @@ def lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws, add):
             acc[j] = hidden_delta(act, acc[j], hid[h, j], prime, po, fast)
             grad[bh_ + h, j] = grad[bh_ + h, j] + acc[j] if add else acc[j]
         for i in range(n_in):
-            w = row(0, i, h, width)
+            w = entry_row(0, i, h, width)
             for j in range(nb):
                 grad[w, j] = _term(xg[i, j], acc[j], grad[w, j], add, fast)
     lane_shortcuts(fast, True, add, xg, th, dout, grad, ws)

@@ -181,18 +181,29 @@ def _backward(
         for name, place in sums:
             w(f"{place} = {name}")
     else:
-        w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
-        w("lr_j = lr[net + j]")
-        w(f"check = work[{lay.check * w.nb} + j]")
-        rows = []
+        rows, loads = [], []
         for u in range(tile):
             for name, offset, weight in lay.unit_params(u):
                 if not name.startswith("wo"):  # the output weights are loaded
-                    w(f"{name} = theta[{offset} + j]")
+                    loads.append(f"{name} = theta[{offset} + j]")
                 rows.append((name, f"g{name}", offset, weight))
-        tile_epoch.update(w, ar, lay, step, rows, check=True)
-        w(f"work[{lay.check * w.nb} + j] = check")
+        _apply(w, ar, lay, step, rows, loads)
     w.depth -= 1
+
+
+def _apply(
+    w: Writer, ar: Arithmetic, lay: LoopLayout, momentum: int, rows: list, loads: list[str]
+) -> None:
+    """Emit network ``j``'s update of a tile's ``rows`` (see
+    :func:`kernels.tile_epoch.update`) after the lines ``loads`` (its
+    parameters and gradients), with the divergence check kept in ``work``."""
+    w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
+    w("lr_j = lr[net + j]")
+    for line in loads:
+        w(line)
+    w(f"check = work[{lay.check * w.nb} + j]")
+    tile_epoch.update(w, ar, lay, momentum, rows, check=True)
+    w(f"work[{lay.check * w.nb} + j] = check")
 
 
 def _update(
@@ -203,19 +214,14 @@ def _update(
     lay.grad_bases(w, first)
     w(f"for j in range({w.nb}):")
     w.depth += 1
-    w(f"ok = events[ev + {LIVE * w.nb} + j] != 0")
-    w("lr_j = lr[net + j]")
-    rows = []
+    rows, loads = [], []
     for u in range(tile):
         grads = lay.unit_params(u, "gb", "gw")
         for (name, offset, weight), (_, grad, _) in zip(lay.unit_params(u), grads, strict=True):
-            w(f"{name} = theta[{offset} + j]")
-            w(f"g{name} = work[{grad} + j]")
-            w(f"work[{grad} + j] = zero")
+            loads += [f"{name} = theta[{offset} + j]", f"g{name} = work[{grad} + j]"]
+            loads.append(f"work[{grad} + j] = zero")
             rows.append((name, f"g{name}", offset, weight))
-    w(f"check = work[{lay.check * w.nb} + j]")
-    tile_epoch.update(w, ar, lay, momentum, rows, check=True)
-    w(f"work[{lay.check * w.nb} + j] = check")
+    _apply(w, ar, lay, momentum, rows, loads)
     w.depth -= 1
 
 

@@ -59,7 +59,8 @@ __all__ = ["choose_tile", "fits", "load", "source", "tile_for", "train"]
 
 #: Limits of a tile (in float64 LLVM's vectorised code falls off a cliff on
 #: larger bodies): hidden units; parameters; hidden outputs (units x samples);
-#: samples of the task (docs/performance.md, "Generated kernels").
+#: samples written out in a body (a task of more runs them in a loop)
+#: (docs/performance.md, "Generated kernels").
 MAX_TILE = 4
 #: The same for the optimisers with state of their own, whose update triples
 #: a parameter's loads and stores (benchmarks/optimizers.py).
