@@ -23,8 +23,11 @@ from .numerics import JIT, logistic, madd, tanh
 #: Options of the compiled pieces. Not cached on disk: a piece is compiled into
 #: the kernels that call it, and those are cached with a stamp of these
 #: sources (kernels.cache.SOURCES), so an edit here never leaves a stale
-#: piece inside a cached kernel.
-PIECE = {**JIT, "cache": False}
+#: piece inside a cached kernel. Without the wrappers that let Python (or C)
+#: call a function: only compiled code calls a piece, and Numba otherwise
+#: builds both for every piece in every variant, which is compile time spent
+#: on code nothing runs.
+PIECE = {**JIT, "cache": False, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 
 
 # The primitives pieces are written in (kernels.primitives), compiled: the
