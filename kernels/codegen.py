@@ -34,7 +34,7 @@ from .model import param_offsets
 from .recipe import Constants, Variant
 
 #: Bump to regenerate every cached kernel.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 #: Least work (network-epochs) for which a generated kernel pays back its
 #: compilation (once per machine, then loaded from the cache); see
 #: docs/performance.md, "Generated kernels".
@@ -203,7 +203,7 @@ def module_source(
         "import numpy as np",
         "from numba import njit",
         "",
-        "from kernels.numerics import JIT, madd",
+        "from kernels.numerics import JIT, madd, select",
         "from kernels.recipe import IRPROP, RPROP",
         "from kernels.step import activate, adam, adam_scales, descend, hidden_delta, observe, "
         "optimizer_step, output_delta, quickprop, record, rprop",

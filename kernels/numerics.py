@@ -78,6 +78,14 @@ def madd(a, b, c, fast):
     return a * b + c
 
 
+@njit(**_JIT)
+def select(condition, a, b):
+    """``a if condition else b`` as a call, for generated code: there a
+    conditional expression adds blocks, and a variable Numba rebuilds SSA form
+    for with one walk over the whole kernel each."""
+    return a if condition else b
+
+
 # --- the fast exp ------------------------------------------------------------
 #
 # exp(c) = p(r) * 2**k with k = round(c / ln 2) and r = c - k ln 2 in

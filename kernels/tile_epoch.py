@@ -98,12 +98,12 @@ def update(
                 call = ar.descend(decay, name, grad, old)
             w(f"new, {new} = {call}")
             for q, place in enumerate(state):
-                w(f"{place} = n{q} if ok else q{q}")
+                w(f"{place} = select(ok, n{q}, q{q})")
         else:
             w(f"new, _ = {ar.descend(decay, name, grad, 'zero')}")
         if check:
             w(f"check = {ar.madd('new', 'zero', 'check')}")
-        w(f"theta[{offset} + j] = new if ok else {name}")
+        w(f"theta[{offset} + j] = select(ok, new, {name})")
 
 
 def advance_powers(w: Writer, lay: Layout) -> None:
@@ -117,7 +117,8 @@ def advance_powers(w: Writer, lay: Layout) -> None:
 def mark_diverged(w: Writer, check: str) -> None:
     """Emit the end of an epoch for network ``j``: diverged if ``check`` is NaN."""
     w(f"bad = ok & ({check} != {check})")
-    w(f"events[ev + {DIVERGED * w.nb} + j] = after if bad else events[ev + {DIVERGED * w.nb} + j]")
+    diverged = f"events[ev + {DIVERGED * w.nb} + j]"
+    w(f"{diverged} = select(bad, after, {diverged})")
     w("ok = ok & (not bad)")
     w(f"events[ev + {LIVE * w.nb} + j] = ok")
     w("any_live = any_live | ok")
@@ -200,7 +201,7 @@ def epochs_end(w: Writer, lay: Layout) -> None:
 def epoch_head(w: Writer) -> None:
     """Emit the start of epoch ``k``: its curve row and event stamps."""
     w("recorded = nxt < n_points and points[nxt] == k")
-    w(f"row = cv + nxt * {w.nb} if recorded else scratch")
+    w(f"row = select(recorded, cv + nxt * {w.nb}, scratch)")
     w("nxt += recorded")
     w("epoch, after = it(k), it(k + 1)")
 

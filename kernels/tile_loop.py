@@ -80,10 +80,10 @@ def _forward(w: Writer, ar: Arithmetic, lay: LoopLayout, size: int, tile: int, f
                 terms = [(f"x{q}_{i}", f"wh{i}_{u}") for i in range(lay.n_in)]
                 pre = ar.chain(terms, f"bh{u}") if lay.n_in == 1 else f"{ar.chain(terms)} + bh{u}"
             else:
-                w(f"a = bh{u} if one{q} else z{q}")
+                w(f"a = select(one{q}, bh{u}, z{q})")
                 for i in range(lay.n_in):
-                    w(f"a = {ar.madd(f'x{q}_{i}', f'wh{i}_{u}', 'a')} if x{q}_{i} != zero else a")
-                pre = f"a if one{q} else a + bh{u}"
+                    w(f"a = select(x{q}_{i} != zero, {ar.madd(f'x{q}_{i}', f'wh{i}_{u}', 'a')}, a)")
+                pre = f"select(one{q}, a, a + bh{u})"
             w(f"s{u} = {ar.activate('ACT', pre)}")
             w(f"work[wb + {lay.hidden(q, u) * w.nb} + j] = s{u}")
         for o in range(lay.n_out):
@@ -175,8 +175,8 @@ def _backward(
             w(f"gbh{u} = gbh{u} + delta")
             for i in range(lay.n_in):
                 gw = f"gwh{i}_{u}"
-                skip = "" if lay.dense else f" if x{q}_{i} != zero else {gw}"
-                w(f"{gw} = {ar.madd(f'x{q}_{i}', 'delta', gw)}{skip}")
+                grown = ar.madd(f"x{q}_{i}", "delta", gw)
+                w(f"{gw} = {grown if lay.dense else f'select(x{q}_{i} != zero, {grown}, {gw})'}")
     if step is None:
         for name, place in sums:
             w(f"{place} = {name}")

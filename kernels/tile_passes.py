@@ -51,7 +51,7 @@ def _forward_tile(
         for o in range(lay.n_out):
             slot = f"work[{lay.out(p, o) * w.nb} + j]"
             # The general kernel's sums start at +0.0: the first tile does too.
-            w(f"a = zero if {first} == 0 else {slot}")
+            w(f"a = select({first} == 0, zero, {slot})")
             w(f"{slot} = {ar.chain([(f's{u}', f'wo{u}_{o}') for u in range(size)], 'a')}")
     w.depth -= 1
 
