@@ -103,7 +103,7 @@ def main() -> None:
     }
     print(f"# {cpu_name()}, seconds to compile cold, median of {args.repeat} rounds")
     print(
-        f"{"case":<66}"
+        f"{'case':<66}"
         + "".join(f"{name:>12}" for name in trees)
         + ("   ratio" if args.previous else "")
     )
@@ -113,7 +113,7 @@ def main() -> None:
         print(f"{_label(case):<66}" + "".join(f"{s:12.2f}" for s in row) + ratio)
     totals = [sum(medians[name]) for name in trees]
     ratio = f"{totals[0] / totals[1]:8.2f}" if args.previous else ""
-    print(f"{"all":<66}" + "".join(f"{s:12.2f}" for s in totals) + ratio)
+    print(f"{'all':<66}" + "".join(f"{s:12.2f}" for s in totals) + ratio)
 
 
 if __name__ == "__main__":
