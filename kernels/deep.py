@@ -7,7 +7,7 @@ from numba import njit
 
 from .numerics import madd
 from .parts import PIECE
-from .passes import entry_row, lane_hidden, lane_shortcuts
+from .passes import entry_row, lane_hidden, lane_shortcuts, offsets
 from .step import activate, hidden_delta
 
 
@@ -19,8 +19,9 @@ def forward(act, fast, xg, th, hid, hid2, oacc, acc, w2, b2, wo, ws):
     output sums (before the bias) into ``oacc``; rows from :func:`kernels.model.layer_offsets`."""
     n_in, nb = xg.shape
     width, width2, n_out = hid.shape[0], hid2.shape[0], oacc.shape[0]
+    bh = offsets(n_in, width, n_out)[0]
     for h in range(width):
-        lane_hidden(act, fast, xg, th, hid, acc, h, entry_row(0, n_in, h, width))
+        lane_hidden(act, fast, xg, th, hid, acc, h, bh + h)
     for k in range(width2):
         for j in range(nb):
             acc[j] = hid[0, j] * th[w2 + k, j]
@@ -63,6 +64,7 @@ def backward(act, prime, po, fast, xg, th, hid, hid2, dout, grad, acc, d2, w2, b
     biases' are the caller's, as in :func:`kernels.passes.backward`."""
     n_in, nb = xg.shape
     width, width2, n_out = hid.shape[0], hid2.shape[0], dout.shape[0]
+    bh = offsets(n_in, width, n_out)[0]
     for k in range(width2):
         _unit_delta(act, prime, po, fast, th, grad, acc, entry_row(wo, k, 0, n_out), dout, hid2, k)
         for j in range(nb):
@@ -71,7 +73,7 @@ def backward(act, prime, po, fast, xg, th, hid, hid2, dout, grad, acc, d2, w2, b
     for h in range(width):
         _unit_delta(act, prime, po, fast, th, grad, acc, entry_row(w2, h, 0, width2), d2, hid, h)
         for j in range(nb):
-            grad[entry_row(0, n_in, h, width), j] = grad[entry_row(0, n_in, h, width), j] + acc[j]
+            grad[bh + h, j] = grad[bh + h, j] + acc[j]
         for i in range(n_in):
             w = entry_row(0, i, h, width)
             for j in range(nb):

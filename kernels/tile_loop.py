@@ -183,10 +183,10 @@ def _backward(
     else:
         rows, loads = [], []
         for u in range(tile):
-            for name, offset, weight in lay.unit_params(u):
-                if not name.startswith("wo"):  # the output weights are loaded
-                    loads.append(f"{name} = theta[{offset} + j]")
-                rows.append((name, f"g{name}", offset, weight))
+            params = lay.unit_params(u)
+            # Its input weights and bias; the output weights are loaded already.
+            loads += [f"{name} = theta[{offset} + j]" for name, offset, _ in params[: lay.n_in + 1]]
+            rows += [(name, f"g{name}", offset, weight) for name, offset, weight in params]
         _apply(w, ar, lay, step, rows, loads)
     w.depth -= 1
 
