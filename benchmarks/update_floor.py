@@ -38,7 +38,9 @@ def _loop(momentum: int, optimizer: int, slots: int):
     MOMENTUM, OPTIMIZER, SLOTS = momentum, optimizer, slots  # constants, as in the kernels
 
     @njit(**{**JIT, "cache": False})
-    def run(th, g0, grad, state, rates, live, rows, check, reps):
+    def run(th, g0, grad, state, lr, hyper, own_at, live, rows, check, reps):
+        consts, own = update_rates(hyper, own_at, th)  # a piece: compiled callers only
+        rates = (lr, consts, own)
         for _ in range(reps):
             for r in range(g0.shape[0]):  # update_block clears grad; both pay this copy
                 for j in range(g0.shape[1]):
@@ -69,7 +71,6 @@ def update_ns(
     g0 = rng.normal(0.0, 1e-2, (rows, batch))
     lr = np.full(batch, 0.1)
     state = TrainState.initial(recipe, rows, lr, None)
-    consts, own = update_rates(recipe.constants, own_fields(recipe.optimizer), th)
     variant = recipe.variant
     run = _loop(variant.momentum, variant.optimizer, recipe.state_slots)
     grad, scale = np.zeros_like(th), np.empty((2, batch))
@@ -77,7 +78,8 @@ def update_ns(
 
     def once(n: int) -> None:
         state_rows = (state.velocity, state.powers, scale)
-        run(th, g0, grad, state_rows, (lr, consts, own), live, weights, check, n)
+        hyper, own = recipe.constants, own_fields(recipe.optimizer)
+        run(th, g0, grad, state_rows, lr, hyper, own, live, weights, check, n)
 
     once(1)  # compiles
     times = []

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from numba import njit
-
 from .numerics import madd
-from .parts import PIECE
+from .parts import piece
 from .passes import entry_row, lane_hidden, lane_shortcuts, offsets
 from .step import activate, hidden_delta
 
 
-@njit(**PIECE)
+@piece
 def forward(act, fast, xg, th, hid, hid2, oacc, acc, w2, b2, wo, ws):
     """The forward pass of a network with two hidden layers, each network on its
     own inputs (``xg``, zeros skipped as the first layer's inputs always are):
@@ -39,7 +37,7 @@ def forward(act, fast, xg, th, hid, hid2, oacc, acc, w2, b2, wo, ws):
     lane_shortcuts(fast, False, False, xg, th, oacc, oacc, ws)
 
 
-@njit(**PIECE)
+@piece
 def _unit_delta(act, prime, po, fast, th, grad, acc, row, deltas, outs, u):
     """Unit ``u`` of a hidden layer (outputs ``outs``), its weights to the next
     layer from row ``row``, that layer's deltas ``deltas``: those weights'
@@ -56,7 +54,7 @@ def _unit_delta(act, prime, po, fast, th, grad, acc, row, deltas, outs, u):
         acc[j] = hidden_delta(act, acc[j], outs[u, j], prime, po, fast)
 
 
-@njit(**PIECE)
+@piece
 def backward(act, prime, po, fast, xg, th, hid, hid2, dout, grad, acc, d2, w2, b2, wo, ws):
     """Add one sample's gradient terms (minus the gradient) of a network with two
     hidden layers to ``grad``: the output weights', the second layer's (its

@@ -32,18 +32,18 @@ from . import deep, model, optimizers, passes
 from .cache import source_stamp
 from .numerics import JIT
 from .orders import draw_order
-from .parts import PIECE
+from .parts import piece
 from .recipe import BATCH, SHUFFLED, Variant
 from .step import record
 from .update import own_fields, update_block, update_rates
 
 #: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1: never).
 SOLVED, CONVERGED, DIVERGED, HIT = range(4)
-_layers = njit(**PIECE)(model.layer_offsets)
-_weight_rows = njit(**PIECE)(model.weight_rows)
+_layers = piece(model.layer_offsets)
+_weight_rows = piece(model.weight_rows)
 
 
-@njit(**PIECE)
+@piece
 def _restart_statistics(worst, miss, sse):
     """An epoch's statistics start from zero (``miss``: with a margin too)."""
     zero = sse.dtype.type(0.0)
@@ -53,7 +53,7 @@ def _restart_statistics(worst, miss, sse):
         sse[j] = zero
 
 
-@njit(**PIECE)
+@piece
 def _draw_orders(shuffle, states, order):
     """Each network's next sample order (column ``j`` of ``order``), from its own
     stream, if ``shuffle``."""
@@ -63,7 +63,7 @@ def _draw_orders(shuffle, states, order):
         states[j] = draw_order(states[j], order, j)
 
 
-@njit(**PIECE)
+@piece
 def _close_epoch(
     k, last, early_stop, n_terms, limits, worst, miss, sse, live, events, points, nxt, curve, final
 ):
@@ -109,7 +109,7 @@ def _close_epoch(
     return nxt, n_live == 0
 
 
-@njit(**PIECE)
+@piece
 def _mark_diverged(k, live, check, events):
     """Freeze the live networks whose update made a non-finite weight (``check``
     is NaN), recording the epoch after ``k``."""

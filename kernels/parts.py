@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from numba import njit, types
+from numba import config, types
+from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
 from . import primitives
@@ -28,6 +29,25 @@ from .numerics import JIT, logistic, madd, tanh
 #: builds both for every piece in every variant, which is compile time spent
 #: on code nothing runs.
 PIECE = {**JIT, "cache": False, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+
+
+class Piece(CPUDispatcher):
+    """A compiled piece. A call from Python is refused with a TypeError: without
+    its CPython wrapper, Numba would call a null pointer (numba issue 2541)."""
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(
+            f"{self.py_func.__module__}.{self.py_func.__qualname__} is a piece of the "
+            "compiled kernels: call it from compiled code (numba.njit), not from Python"
+        )
+
+
+def piece(func: Callable) -> Callable:
+    """``func`` compiled with :data:`PIECE`'s options, for compiled callers only."""
+    if config.DISABLE_JIT:
+        return func
+    options = {key: value for key, value in PIECE.items() if key != "cache"}
+    return Piece(py_func=func, locals={}, targetoptions={"nopython": True, **options})
 
 
 # The primitives pieces are written in (kernels.primitives), compiled: the
@@ -56,7 +76,7 @@ def by_code(name: str, pieces: Sequence[Callable], arguments: str) -> Callable:
     at run time only (a test's loop over a table) gets one ``if`` per code.
     """
     head = f"(code, {arguments}):"
-    namespace = {f"piece{code}": njit(**PIECE)(piece) for code, piece in enumerate(pieces)}
+    namespace = {f"piece{code}": piece(part) for code, part in enumerate(pieces)}
     lines = [f"def _chain{head}"]
     for code in range(len(pieces) - 1):
         lines += [f"    if code == {code}:", f"        return piece{code}({arguments})"]

@@ -12,18 +12,17 @@ Every inner loop runs over the network index ``j``; the arithmetic is
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from . import model
 from .numerics import madd
-from .parts import PIECE
+from .parts import piece
 from .step import activate, hidden_delta, observe, output_delta
 
-offsets = njit(**PIECE)(model.param_offsets)
-entry_row = njit(**PIECE)(model.entry_row)
+offsets = piece(model.param_offsets)
+entry_row = piece(model.entry_row)
 
 
-@njit(**PIECE)
+@piece
 def nonzero_inputs(X):
     """(indices, counts): each sample's nonzero inputs, in ascending order."""
     n_samples, n_in = X.shape
@@ -37,7 +36,7 @@ def nonzero_inputs(X):
     return nz, nnz
 
 
-@njit(**PIECE)
+@piece
 def forward(act, fast, X, p, nz, c, th, hid, oacc, acc, ws):
     """Hidden outputs of sample ``p`` (into ``hid``), fused with their terms of
     the output sums (``oacc``, from +0.0: the reference's order), then the
@@ -90,7 +89,7 @@ def forward(act, fast, X, p, nz, c, th, hid, oacc, acc, ws):
     _shortcuts(fast, False, X, p, nz, c, th, oacc, oacc, ws)
 
 
-@njit(**PIECE)
+@piece
 def backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
     """Add sample ``p``'s gradient terms (minus the gradient) to ``grad``, one
     hidden unit at a time: its output weights', then its delta's (the error
@@ -142,7 +141,7 @@ def backward(act, prime, po, fast, X, p, nz, c, th, hid, dout, grad, acc, ws):
     _shortcuts(fast, True, X, p, nz, c, th, dout, grad, ws)
 
 
-@njit(**PIECE)
+@piece
 def _shortcuts(fast, backward, X, p, nz, c, th, sums, grad, ws):
     """Sample ``p``'s shortcut terms (rows from ``ws``; none if ``ws`` < 0), its
     zero inputs skipped: into the output sums ``sums``, or (``backward``) into
@@ -163,7 +162,7 @@ def _shortcuts(fast, backward, X, p, nz, c, th, sums, grad, ws):
                         sums[o, j] = madd(x, th[w, j], sums[o, j], fast)
 
 
-@njit(**PIECE)
+@piece
 def _delta(act, prime, po, fast, first, row, h, j, th, hid, dout, grad, acc):
     """Network ``j``'s hidden unit ``h`` and the last output: the gradient term
     of the weight between them (``row``; into ``grad``), and the unit's delta,
@@ -176,7 +175,7 @@ def _delta(act, prime, po, fast, first, row, h, j, th, hid, dout, grad, acc):
     return hidden_delta(act, e, hv, prime, po, fast)
 
 
-@njit(**PIECE)
+@piece
 def lane_shortcuts(fast, backward, add, xg, th, sums, grad, ws):
     """The shortcuts' terms (rows from ``ws``; none if ``ws`` < 0), each network
     on its own inputs ``xg``, zeros skipped: into the output sums ``sums``, or
@@ -197,7 +196,7 @@ def lane_shortcuts(fast, backward, add, xg, th, sums, grad, ws):
                         sums[o, j] = madd(x, th[w, j], sums[o, j], fast) if x != 0 else sums[o, j]
 
 
-@njit(**PIECE)
+@piece
 def lane_hidden(act, fast, xg, th, hid, acc, h, bias):
     """Unit ``h`` of the first hidden layer (its bias in row ``bias``), each
     network on its own inputs ``xg`` (zeros skipped): its outputs into ``hid``."""
@@ -215,7 +214,7 @@ def lane_hidden(act, fast, xg, th, hid, acc, h, bias):
         hid[h, j] = activate(act, acc[j] + th[bias, j], fast)
 
 
-@njit(**PIECE)
+@piece
 def lane_forward(act, fast, xg, th, hid, oacc, acc, ws):
     """:func:`forward` where each network sees its own sample (``xg``: inputs
     by network): zero inputs are skipped by selection, sums start at +0.0."""
@@ -235,7 +234,7 @@ def lane_forward(act, fast, xg, th, hid, oacc, acc, ws):
     lane_shortcuts(fast, False, False, xg, th, oacc, oacc, ws)
 
 
-@njit(**PIECE)
+@piece
 def lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws, add):
     """:func:`backward` for one sample per network (``xg``): into a cleared ``grad``,
     or (``add``: a mini-batch's later samples) added to it."""
@@ -261,7 +260,7 @@ def lane_backward(act, prime, po, fast, xg, th, hid, dout, grad, acc, ws, add):
     lane_shortcuts(fast, True, add, xg, th, dout, grad, ws)
 
 
-@njit(**PIECE)
+@piece
 def _term(x, d, g, add, fast):
     """An input's gradient term x d: ``g`` plus it (``add``), or it alone (``g`` is
     then the cleared 0); an input of 0 adds nothing."""
@@ -270,7 +269,7 @@ def _term(x, d, g, add, fast):
     return madd(x, d, g, fast) if add else x * d
 
 
-@njit(**PIECE)
+@piece
 def sample_inputs(X, p, xg):
     """Every network's inputs: sample ``p``'s."""
     n_in, nb = xg.shape
@@ -281,7 +280,7 @@ def sample_inputs(X, p, xg):
             xg[i, j] = x
 
 
-@njit(**PIECE)
+@piece
 def gather(X, Y, order, t, xg, yg):
     """Each network's ``t``-th sample in its own order: inputs into ``xg``,
     targets into ``yg``."""
@@ -295,7 +294,7 @@ def gather(X, Y, order, t, xg, yg):
             yg[o, j] = dt(Y[p, o])
 
 
-@njit(**PIECE)
+@piece
 def observe_outputs(
     out, loss, prime, po, fast, Y, sgn, p, th, bo, oacc, train, dout, grad, worst, miss, sse, yhats
 ):
@@ -318,7 +317,7 @@ def observe_outputs(
                 grad[bo + o, j] = grad[bo + o, j] + d
 
 
-@njit(**PIECE)
+@piece
 def sample_outputs(out, loss, prime, po, fast, shuffle, Y, yg, t, first, th, bo, oacc, dout, grad):
     """An online step's output deltas (targets: sample ``t``'s, or each network's
     own in ``yg`` when ``shuffle``) into ``dout``, and the output biases'

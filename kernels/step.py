@@ -24,11 +24,10 @@ entry by its code; the first six optimisers' rules are the pieces below.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from . import activations, losses, optimizers
 from .numerics import like, madd
-from .parts import PIECE, by_code
+from .parts import by_code, piece
 from .recipe import NESTEROV, RPROP
 
 #: ``activate(code, a, fast)``: a unit's output from its pre-activation ``a``.
@@ -51,7 +50,7 @@ optimizer_step = by_code(
 )
 
 
-@njit(**PIECE)
+@piece
 def backprop_slope(kind, y, prime, offset, fast):
     """The slope backpropagation uses: :func:`slope`, plus ``offset`` when
     ``prime`` is set (Fahlman's sigmoid-prime offset against flat spots: a
@@ -62,7 +61,7 @@ def backprop_slope(kind, y, prime, offset, fast):
     return d
 
 
-@njit(**PIECE)
+@piece
 def output_delta(loss, kind, e, yhat, prime, offset, fast):
     """Minus the loss gradient at an output's pre-activation, from its error
     ``e = y - yhat``: the ``loss`` entry's delta from ``e`` and the slope of the
@@ -70,7 +69,7 @@ def output_delta(loss, kind, e, yhat, prime, offset, fast):
     return _loss_delta(loss, e, backprop_slope(kind, yhat, prime, offset, fast), fast)
 
 
-@njit(**PIECE)
+@piece
 def hidden_delta(kind, err, s, prime, offset, fast):
     """Backpropagation through a hidden unit of output ``s``: the error it
     receives (sum of output deltas times its output weights) times its slope
@@ -78,7 +77,7 @@ def hidden_delta(kind, err, s, prime, offset, fast):
     return err * backprop_slope(kind, s, prime, offset, fast)
 
 
-@njit(**PIECE)
+@piece
 def descend(momentum, decay, w, g, v, lr, mu, lam, fast):
     """One update of a parameter ``w`` from ``g``, minus its loss gradient.
 
@@ -99,7 +98,7 @@ def descend(momentum, decay, w, g, v, lr, mu, lam, fast):
     return madd(lr, g, w, fast), v
 
 
-@njit(**PIECE)
+@piece
 def adam_scales(lr, p1, p2):
     """Adam's per-network factors for update t, from ``p1 = b1^t`` and ``p2 = b2^t``:
     the step ``lr / c1`` and ``sqrt(c2)``, with the bias corrections ``c1 = 1 - b1^t``,
@@ -109,7 +108,7 @@ def adam_scales(lr, p1, p2):
     return lr / (one - p1), np.sqrt(one - p2)
 
 
-@njit(**PIECE)
+@piece
 def adam(decay, w, g, m, s, step, root, lam, b1, b2, eps, fast):
     """One Adam update (Kingma & Ba 2015) of ``w`` from ``g``, minus its loss
     gradient, in ``torch.optim.Adam``'s arithmetic: moments ``m <- b1 m + (1 -
@@ -129,7 +128,7 @@ def adam(decay, w, g, m, s, step, root, lam, b1, b2, eps, fast):
     return madd(step, m / (np.sqrt(s) / root + eps), w, fast), m, s
 
 
-@njit(**PIECE)
+@piece
 def rprop(kind, decay, w, g, step, gp, dw, lam, up, down, most, least, fast):
     """One Rprop update of ``w`` from ``g``, minus its loss gradient over the whole
     task: only signs count. ``step`` is the weight's own step size, ``gp`` the
@@ -158,7 +157,7 @@ def rprop(kind, decay, w, g, step, gp, dw, lam, up, down, most, least, fast):
     return w + move, step, g, move
 
 
-@njit(**PIECE)
+@piece
 def quickprop(decay, w, g, gp, dw, lr, lam, mu, fast):
     """One Quickprop update (Fahlman 1988, his Quickprop 1 code) of ``w`` from
     ``g``, minus its loss gradient over the whole task; ``gp`` is last epoch's
@@ -185,7 +184,7 @@ def quickprop(decay, w, g, gp, dw, lr, lam, mu, fast):
     return w + step, g, step
 
 
-@njit(**PIECE)
+@piece
 def observe(e, sign, worst, miss, sse, fast):
     """Fold one output's error ``e`` into its network's epoch statistics:
     ``worst`` max |e| (converged), ``miss`` max of ``sign * e`` (solved; sign is
@@ -197,7 +196,7 @@ def observe(e, sign, worst, miss, sse, fast):
     return worst, miss, madd(e, e, sse, fast)
 
 
-@njit(**PIECE)
+@piece
 def record(k, live, solved, converged, hit, worst, miss, mse, margin, tol, mse_target):
     """The events of epoch ``k`` for one network (branch-free, so it vectorises):
     solved when every output is on its target's side (``miss < margin``),

@@ -8,11 +8,9 @@ frozen networks keep their state.
 
 from __future__ import annotations
 
-from numba import njit
-
 from . import optimizers
 from .numerics import madd
-from .parts import PIECE
+from .parts import piece
 from .recipe import ADAM, IRPROP, QUICKPROP, RPROP, Constants
 from .step import adam, adam_scales, descend, optimizer_step, quickprop, rprop
 
@@ -24,7 +22,7 @@ def own_fields(optimizer: str) -> tuple[int, int, int]:
     return a, b, c
 
 
-@njit(**PIECE)
+@piece
 def update_rates(hyper, own, like):
     """``(consts, own)`` of :func:`update_block`'s ``rates``, in ``like``'s
     precision, from the recipe's numbers ``hyper`` (a
@@ -45,7 +43,7 @@ def update_rates(hyper, own, like):
     return consts, (dt(hyper[own[0]]), dt(hyper[own[1]]), dt(hyper[own[2]]))
 
 
-@njit(**PIECE)
+@piece
 def _rule(optimizer, momentum, decay, arguments, consts, own, fast):
     """One parameter's update by ``optimizer``: ``arguments`` are (w, g, its state
     s0-s2, lr, Adam's two scales); returns (new w, new s0-s2). ``decay``: weight
@@ -68,7 +66,7 @@ def _rule(optimizer, momentum, decay, arguments, consts, own, fast):
     return w, s0, s1, s2
 
 
-@njit(**PIECE)
+@piece
 def update_block(
     momentum, decay, optimizer, fast, slots, th, grad, state, rates, live, weights, check
 ):

@@ -1,10 +1,15 @@
-"""Tables of parts compiled (kernels.parts): a literal code compiles its own piece only."""
+"""Tables of parts compiled (kernels.parts): a literal code compiles its own piece only;
+a piece is for compiled callers only."""
+
+import importlib
+import pkgutil
 
 import numba
 import pytest
 from numba import njit
 
-from kernels.parts import by_code
+import kernels
+from kernels.parts import Piece, by_code, piece
 
 
 def _double(x):
@@ -40,3 +45,31 @@ def test_a_code_known_at_run_time_picks_its_piece():
         return pick(code, x)
 
     assert (at_run_time(0, 1.5), at_run_time(1, 1.5)) == (3.0, 2.5)
+
+
+def _pieces() -> dict[str, Piece]:
+    """Every piece a kernels module defines at its top level."""
+    found = {}
+    for info in pkgutil.iter_modules(kernels.__path__):
+        module = importlib.import_module(f"kernels.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, Piece) and value.py_func.__module__ == module.__name__:
+                found[f"{module.__name__}.{name}"] = value
+    return found
+
+
+def test_a_piece_called_from_python_is_refused_not_a_crash():
+    pieces = _pieces()
+    assert {"kernels.update.update_rates", "kernels.step.quickprop"} <= set(pieces)
+    for name, compiled in pieces.items():
+        with pytest.raises(TypeError, match=f"{name} is a piece"):
+            compiled(0.0)
+    double = piece(_double)
+
+    @njit
+    def twice(x):
+        return double(x)
+
+    assert twice(1.5) == 3.0  # compiled callers call it as before
+    with pytest.raises(TypeError, match="test_parts._double is a piece"):
+        double(1.5)
