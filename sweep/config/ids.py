@@ -130,6 +130,24 @@ def _g(v, a, b, c, d, m, x, y):
         vb[lane] = _rotr(q ^ r, 63)
 
 
+#: The state rows each of a round's eight G steps mixes: the columns, then the
+#: diagonals. Read from a table, not written as literals, so that Numba
+#: compiles one G, not one per step.
+_G_ROWS = np.array(
+    [
+        [0, 4, 8, 12],
+        [1, 5, 9, 13],
+        [2, 6, 10, 14],
+        [3, 7, 11, 15],
+        [0, 5, 10, 15],
+        [1, 6, 11, 12],
+        [2, 7, 8, 13],
+        [3, 4, 9, 14],
+    ],
+    dtype=np.int64,
+)
+
+
 @njit(**JIT)
 def _compress_lanes(h, m, counter, last, active, v):
     """:func:`_compress` of one block in each lane: states ``h`` (8, lanes), words
@@ -145,14 +163,9 @@ def _compress_lanes(h, m, counter, last, active, v):
         v[14, lane] ^= last[lane]
     for r in range(12):
         s = _SIGMA[r % 10]
-        _g(v, 0, 4, 8, 12, m, s[0], s[1])
-        _g(v, 1, 5, 9, 13, m, s[2], s[3])
-        _g(v, 2, 6, 10, 14, m, s[4], s[5])
-        _g(v, 3, 7, 11, 15, m, s[6], s[7])
-        _g(v, 0, 5, 10, 15, m, s[8], s[9])
-        _g(v, 1, 6, 11, 12, m, s[10], s[11])
-        _g(v, 2, 7, 8, 13, m, s[12], s[13])
-        _g(v, 3, 4, 9, 14, m, s[14], s[15])
+        for q in range(8):
+            a, b, c, d = _G_ROWS[q]
+            _g(v, a, b, c, d, m, s[2 * q], s[2 * q + 1])
     for i in range(8):
         for lane in range(n):
             h[i, lane] ^= (v[i, lane] ^ v[i + 8, lane]) & active[lane]
