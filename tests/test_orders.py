@@ -42,7 +42,9 @@ def _orders(states, n, epochs):
     for k in range(epochs):
         for j in range(states.size):
             states[j] = draw_order(states[j], order, j)
-        out[k] = order
+        for i in range(n):  # not out[k] = order: that compiles Numba's shape-error text
+            for j in range(states.size):
+                out[k, i, j] = order[i, j]
     return out
 
 

@@ -204,16 +204,21 @@ def _hash_all(mid, done, head, seeds, tails, tail_starts, which, out):
     n_head = head.size
     fixed = n_head + _SEED_TEXT.size  # bytes every key of the shape starts with
     width = (fixed + _MAX_DIGITS + tails.size + 2 * _BLOCK) // _BLOCK * _BLOCK
+    # Element by element: an array assignment would compile Numba's shape-error
+    # message (string formatting) into the kernel, which doubles its compile time.
     template = np.zeros(width, dtype=np.uint8)
-    template[:n_head] = head
-    template[n_head:fixed] = _SEED_TEXT
+    for i in range(n_head):
+        template[i] = head[i]
+    for i in range(_SEED_TEXT.size):
+        template[n_head + i] = _SEED_TEXT[i]
     words = np.zeros(width // 8, dtype=np.uint64)
     for w in range(width // 8):
         for q in range(8):
             words[w] |= np.uint64(template[8 * w + q]) << np.uint64(8 * q)
     buf = np.empty((_LANES, width), dtype=np.uint8)
     for lane in range(_LANES):
-        buf[lane] = template
+        for i in range(width):
+            buf[lane, i] = template[i]
     length = np.full(_LANES, fixed, dtype=np.int64)
     digits = np.empty(_MAX_DIGITS, dtype=np.uint8)
     h = np.empty((8, _LANES), dtype=np.uint64)
