@@ -133,7 +133,9 @@ def _g(v, a, b, c, d, m, x, y):
 #: The state rows each of a round's eight G steps mixes (RFC 7693, 3.2): the
 #: four columns, then the four diagonals. A table, not literals in the calls,
 #: so that Numba compiles one G, not one per step.
-_G_ROWS = np.array([[4 * k + (i + d * k) % 4 for k in range(4)] for d in (0, 1) for i in range(4)])
+_G_ROWS = np.array(
+    [[4 * k + (i + turn * k) % 4 for k in range(4)] for turn in (0, 1) for i in range(4)]
+)
 
 
 @njit(**JIT)
