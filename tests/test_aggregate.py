@@ -130,20 +130,27 @@ def test_mcnemar_and_the_paired_interval_by_hand():
     assert diff == 0 and low < 0 < high
 
 
-def test_a_figure_title_is_two_lines_of_what_is_not_the_default():
+def test_a_figure_title_is_two_lines_of_the_design_and_what_is_not_the_default():
     fixed = {
         "task": "xor",
         "epochs": 10_000,
+        "tol": 0.1,
         "optimizer": "gd",
         "beta1": 0.9,
         "momentum": 0.9,
+        "init": "uniform",
         "init_low": -0.5,
         "init_high": 0.5,
         "lr": 0.5,
     }
     text = title(4_000, fixed, "Convergence rate")
     assert text.count("\n") == 1 and "beta1" not in text and "optimizer" not in text
-    assert "momentum 0.9" in text and "init U[-0.5, 0.5)" in text and "xor" not in text
+    # The design is stated even where it is the default (xor, tol 0.1).
+    assert "4,000 trials · xor · 10,000 epochs · tol 0.1 · init U[-0.5, 0.5)" in text
+    assert "momentum 0.9" in text
+    # A radius is not a range: the initialiser says which.
+    normal = title(1, {**fixed, "init": "normal", "init_low": -2.0, "init_high": 2.0}, "x")
+    assert "init N(0, R²), R 2" in normal and "U[" not in normal and "normal" not in normal
     long = title(1, {"lr": 0.5, "task": "a" * 300, "momentum": 0.5}, "x")
     assert long.count("\n") == 1 and len(long.splitlines()[1]) <= 140
 

@@ -94,7 +94,8 @@ def test_every_figure_says_what_it_shows_and_the_settings_it_fixes(real_sweep, t
     for name, text in titles.items():
         what, settings = text.split("\n")
         assert what[0].isupper() and "=" not in what, name  # not a panel's title
-        assert settings.startswith("270 trials · 800 epochs"), name
+        # The design, defaults included: xor, tol 0.1 and U[0, 1) are the defaults.
+        assert settings == "270 trials · xor · 800 epochs · tol 0.1 · init U[0, 1)", name
 
 
 def test_a_random_search_is_shown_in_bins_of_each_sampled_axis(tmp_path, titles):

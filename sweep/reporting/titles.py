@@ -1,5 +1,6 @@
-"""What a figure's title says: what it shows, the trials, and the settings it fixes
-that are not the defaults (panels title what varies)."""
+"""What a figure's title says: what it shows, the trials, and the settings it fixes:
+the study's design (task, epochs, tol, initial range) always, the rest where not
+the defaults (panels title what varies)."""
 
 from __future__ import annotations
 
@@ -16,23 +17,44 @@ def _default(column: str):
     return values[0] if len(values) == 1 else None
 
 
+def _init_text(kind: str | None, low: float, high: float) -> str:
+    """The initial draws: a range, or a radius R (low = -R, high = R; kernels.initialisers)."""
+    if kind == "normal":
+        return f"init N(0, R²), R {value_text(high)}"
+    if kind == "fan-in":
+        return f"init fan-in, R {value_text(high)}"
+    if kind == "uniform":
+        return f"init U[{value_text(low)}, {value_text(high)})"
+    return f"init [{value_text(low)}, {value_text(high)})"  # initialisers vary: panels say
+
+
+#: What a figure fixes that it always states, defaults too: without them no
+#: reader can tell what its rates are rates of.
+DESIGN = ("task", "epochs", "tol", "init_low", "init_high")
+
+
 def fixed_settings(fixed: dict) -> str:
-    """The settings a figure fixes that are not the defaults, as one readable line:
-    what a reader needs to know beyond the panels' own titles."""
+    """The settings a figure fixes, as one readable line: the :data:`DESIGN`, and
+    the others that are not the defaults (what a reader needs to know beyond the
+    panels' own titles)."""
     one = {
         c: v
         for c, v in fixed.items()
-        if not (isinstance(v, float) and np.isnan(v)) and v is not None and v != _default(c)
+        if not (isinstance(v, float) and np.isnan(v))
+        and v is not None
+        and (c in DESIGN or v != _default(c))
     }
     parts = []
     if "task" in one:
         parts.append(str(one.pop("task")))
     if "epochs" in one:
         parts.append(f"{one.pop('epochs'):,} epochs")
+    if "tol" in one:
+        parts.append(f"tol {value_text(one.pop('tol'))}")
     if "init_low" in one or "init_high" in one:
         low = one.pop("init_low", fixed.get("init_low"))
         high = one.pop("init_high", fixed.get("init_high"))
-        parts.append(f"init U[{value_text(low)}, {value_text(high)})")
+        parts.append(_init_text(one.pop("init", fixed.get("init")), low, high))
     names = {
         "activation": "hidden",
         "output_activation": "output",

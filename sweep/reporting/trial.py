@@ -75,6 +75,7 @@ def plot_trial(path: str | Path, trial_id: str, out: str | Path | None = None):
 _SETTINGS = (
     "task", "lr", "width", "epochs", "tol", "init_low", "init_high", "dtype", "momentum",
     "update", "activation", "output_activation", "loss", "inputs", "targets", "optimizer",
+    "init",
 )  # fmt: skip
 
 
