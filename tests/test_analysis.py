@@ -7,6 +7,7 @@ import pytest
 from sweep.reporting.analysis import (
     compare,
     convergence_table,
+    epoch_grid,
     failure_modes,
     time_to_converge,
     wilson_interval,
@@ -111,3 +112,11 @@ def test_compare_two_sweeps():
     assert 0 < row.difference_low < 0.3 < row.difference_high < 0.5
     same = compare(a, a).iloc[0]
     assert same.difference == 0 and same.difference_low < 0 < same.difference_high
+
+
+def test_a_curves_epochs_are_fine_on_a_linear_axis_and_a_log_one():
+    grid = epoch_grid(10_000, 200)
+    assert grid[0] == 0 and grid[-1] == 10_000 and (np.diff(grid) > 0).all()
+    assert np.diff(grid).max() <= 10_000 / 199 + 1  # even steps late on
+    assert {1, 2, 3, 4, 5} <= set(grid.tolist())  # log steps early on
+    assert len(grid) <= 2 * 200 + 2

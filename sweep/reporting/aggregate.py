@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..intervals import wilson_interval
 from ..store.reader import each_part
 from ..store.sidecar import described
-from .analysis import mean_columns
+from .analysis import epoch_grid, mean_columns
 from .cells import CELL, MODES, NEEDED, SUMS, CellSums
 
 
@@ -162,8 +162,7 @@ class Aggregate:
             if points is None:
                 grid = np.unique(np.concatenate([[0], values, [budget]]))
             else:
-                spaced = np.geomspace(1, max(budget, 1), points).round()
-                grid = np.unique(np.concatenate([[0], spaced, [budget]]))
+                grid = epoch_grid(budget, points)
             reached = np.concatenate([[0], np.cumsum(counts)])[
                 np.searchsorted(values, grid, side="right")
             ]

@@ -129,6 +129,14 @@ def convergence_table(df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"
     return table.join(mean_columns(sums)).reset_index()
 
 
+def epoch_grid(budget: int, points: int) -> np.ndarray:
+    """The epochs at which a curve of ``points`` points is reported, 0 to ``budget``:
+    log-spaced and evenly spaced together, so it is fine on either axis."""
+    top = max(int(budget), 1)
+    spaced = [np.geomspace(1, top, points).round(), np.linspace(0, top, points).round()]
+    return np.unique(np.concatenate([[0], *spaced, [budget]]).astype(int))
+
+
 def time_to_converge(
     df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"), points: int | None = None
 ) -> pd.DataFrame:
@@ -139,8 +147,8 @@ def time_to_converge(
     curve ends at the group's convergence rate instead of pretending the
     slow trials do not exist. Returns long form: keys, ``epoch``,
     ``fraction_converged``, ``trials``. ``points`` limits the epochs
-    reported per group (log-spaced) for large groups; None keeps every
-    distinct convergence epoch.
+    reported per group (:func:`epoch_grid`) for large groups; None keeps
+    every distinct convergence epoch.
     """
     keys = _keys(by)
     rows = []
@@ -152,11 +160,7 @@ def time_to_converge(
         if points is None:
             grid = np.unique(np.concatenate([[0], conv, [budget]]))
         else:
-            grid = np.unique(
-                np.concatenate(
-                    [[0], np.geomspace(1, max(budget, 1), points).round().astype(int), [budget]]
-                )
-            )
+            grid = epoch_grid(budget, points)
         frac = np.searchsorted(conv, grid, side="right") / n
         for epoch, f in zip(grid, frac, strict=True):
             rows.append((*group, int(epoch), float(f), n))
