@@ -13,6 +13,10 @@ over ``--repeat`` rounds. Goals (issue "Training recipes"): the default
 recipe within 3% of the release at H = 2, 8 and 32; at H = 8 momentum <=
 1.25x plain GD, online updates <= 1.6x, tanh <= 1.15x; momentum and online
 updates >= 3x JAX ``jit(vmap)`` running the same recipe.
+
+Online updates make one update per sample, four an XOR epoch: their floor
+(benchmarks/update_floor.py) is GD's epoch plus three more of GD's updates,
+printed beside their ratio.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from pathlib import Path
 import kernel  # noqa: F401  (pins one thread for BLAS and XLA before numpy loads)
 import numpy as np
 from peers import jax_vmap
+from update_floor import update_ns
 
 from kernels import get_task, init_batch
 from kernels.recipe import Recipe
@@ -214,8 +219,9 @@ def measure(
     ]
 
 
-def ratios(rows: list[dict]) -> list[str]:
-    """The goals' ratios, each computed from figures of this one run."""
+def ratios(rows: list[dict], update_gd: float | None = None) -> list[str]:
+    """The goals' ratios, each computed from figures of this one run (``update_gd``:
+    GD's update alone at H = 8, ns per network, for the online update's floor)."""
 
     def ns(approach: str, recipe: str, width: int) -> float | None:
         hits = [
@@ -242,6 +248,10 @@ def ratios(rows: list[dict]) -> list[str]:
     for name in RECIPES:
         if name != "plain GD":
             goal = f" (goal <= {goals[name]})" if name in goals else ""
+            if name == "online" and update_gd:
+                updates = get_task("xor")[0].shape[0]  # one per sample
+                floor = 1 + (updates - 1) * update_gd / base
+                goal = f"{goal[:-1]}; update floor {floor:.2f}x, {updates} updates an epoch)"
             out.append(f"{name}, H = 8: {ns('kernel', name, 8) / base:.2f}x plain GD{goal}")
     for name in ("plain GD", "momentum 0.9", "online"):
         jax = ns("jax jit(vmap)", name, 8)
@@ -281,7 +291,7 @@ def main() -> None:
     baseline = None if args.baseline == "none" else args.baseline
     rows = measure(batch, epochs, args.repeat, baseline, args.previous)
     print(format_rows(rows))
-    for line in ratios(rows):
+    for line in ratios(rows, update_ns(Recipe(), 8)):
         print(line)
     if args.json:
         args.json.write_text(json.dumps({"cpu": cpu_name(), "rows": rows}, indent=1))
