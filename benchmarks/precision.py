@@ -18,6 +18,7 @@ import argparse
 
 import numpy as np
 
+from sweep.intervals import wilson_interval
 from sweep.runner.precision import Outcomes, Target, half_width, interval
 
 
@@ -62,14 +63,20 @@ def main() -> None:
         f"# {args.repetitions} repetitions, first round {args.first} seeds, doubling, at most "
         f"{args.max_seeds:,}; the rule of sweep.runner.precision"
     )
-    print("| true rate | precision | bias | coverage | mean half-width | mean seeds |")
+    print(
+        "| true rate | precision | bias | coverage [95% interval] | mean half-width | mean seeds |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for precision in (0.01, 0.02):
         for p in (0.01, 0.1, 0.5, 0.9):
             r = simulate(p, precision, args.repetitions, args.first, args.max_seeds, rng)
+            # A coverage is itself a rate over the repetitions: its own interval.
+            covered = round(r["coverage"] * args.repetitions)
+            low, high = wilson_interval(covered, args.repetitions)
             print(
-                f"| {p:g} | {precision:g} | {r['bias']:+.5f} | {100 * r['coverage']:.1f}% | "
-                f"{r['half_width']:.4f} | {r['mean_seeds']:,.0f} |"
+                f"| {p:g} | {precision:g} | {r['bias']:+.5f} | {100 * r['coverage']:.1f}% "
+                f"[{100 * low:.1f}, {100 * high:.1f}] | {r['half_width']:.4f} | "
+                f"{r['mean_seeds']:,.0f} |"
             )
 
 
