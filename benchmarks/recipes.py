@@ -247,11 +247,12 @@ def ratios(rows: list[dict], update_gd: float | None = None) -> list[str]:
     goals = {"momentum 0.9": 1.25, "online": 1.6, "tanh hidden": 1.15}
     for name in RECIPES:
         if name != "plain GD":
-            goal = f" (goal <= {goals[name]})" if name in goals else ""
+            notes = [f"goal <= {goals[name]}"] if name in goals else []
             if name == "online" and update_gd:
                 updates = get_task("xor")[0].shape[0]  # one per sample
                 floor = 1 + (updates - 1) * update_gd / base
-                goal = f"{goal[:-1]}; update floor {floor:.2f}x, {updates} updates an epoch)"
+                notes.append(f"update floor {floor:.2f}x, {updates} updates an epoch")
+            goal = f" ({'; '.join(notes)})" if notes else ""
             out.append(f"{name}, H = 8: {ns('kernel', name, 8) / base:.2f}x plain GD{goal}")
     for name in ("plain GD", "momentum 0.9", "online"):
         jax = ns("jax jit(vmap)", name, 8)

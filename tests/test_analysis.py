@@ -115,8 +115,9 @@ def test_compare_two_sweeps():
 
 
 def test_a_curves_epochs_are_fine_on_a_linear_axis_and_a_log_one():
-    grid = epoch_grid(10_000, 200)
+    grid = epoch_grid(10_000, 200, np.array([5_000]))
     assert grid[0] == 0 and grid[-1] == 10_000 and (np.diff(grid) > 0).all()
     assert np.diff(grid).max() <= 10_000 / 199 + 1  # even steps late on
     assert {1, 2, 3, 4, 5} <= set(grid.tolist())  # log steps early on
     assert len(grid) <= 2 * 200 + 2
+    assert epoch_grid(100, None, np.array([7, 9])).tolist() == [0, 7, 9, 100]  # exact

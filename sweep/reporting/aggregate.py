@@ -159,10 +159,7 @@ class Aggregate:
             mine = mine.sort_values("epoch_converged")
             values = mine["epoch_converged"].to_numpy(float)
             counts = mine["count"].to_numpy()
-            if points is None:
-                grid = np.unique(np.concatenate([[0], values, [budget]]))
-            else:
-                grid = epoch_grid(budget, points)
+            grid = epoch_grid(budget, points, values)
             reached = np.concatenate([[0], np.cumsum(counts)])[
                 np.searchsorted(values, grid, side="right")
             ]

@@ -129,9 +129,12 @@ def convergence_table(df: pd.DataFrame, by: str | Sequence[str] = ("lr", "width"
     return table.join(mean_columns(sums)).reset_index()
 
 
-def epoch_grid(budget: int, points: int) -> np.ndarray:
-    """The epochs at which a curve of ``points`` points is reported, 0 to ``budget``:
-    log-spaced and evenly spaced together, so it is fine on either axis."""
+def epoch_grid(budget: int, points: int | None, converged: np.ndarray) -> np.ndarray:
+    """The epochs at which a time-to-converge curve is reported, 0 to ``budget``:
+    every epoch in ``converged`` (``points`` None), or ``points`` log-spaced and
+    as many evenly spaced, so that it is fine on either axis."""
+    if points is None:
+        return np.unique(np.concatenate([[0], converged, [budget]]))
     top = max(int(budget), 1)
     spaced = [np.geomspace(1, top, points).round(), np.linspace(0, top, points).round()]
     return np.unique(np.concatenate([[0], *spaced, [budget]]).astype(int))
@@ -157,10 +160,7 @@ def time_to_converge(
         n = len(sub)
         conv = np.sort(sub.loc[sub["converged"].astype(bool), "epoch_converged"].astype(int))
         budget = int(sub["epochs"].max())
-        if points is None:
-            grid = np.unique(np.concatenate([[0], conv, [budget]]))
-        else:
-            grid = epoch_grid(budget, points)
+        grid = epoch_grid(budget, points, conv)
         frac = np.searchsorted(conv, grid, side="right") / n
         for epoch, f in zip(grid, frac, strict=True):
             rows.append((*group, int(epoch), float(f), n))
