@@ -14,9 +14,10 @@ recipe within 3% of the release at H = 2, 8 and 32; at H = 8 momentum <=
 1.25x plain GD, online updates <= 1.6x, tanh <= 1.15x; momentum and online
 updates >= 3x JAX ``jit(vmap)`` running the same recipe.
 
-Online updates make one update per sample, four an XOR epoch: their floor
-(benchmarks/update_floor.py) is GD's epoch plus three more of GD's updates,
-printed beside their ratio.
+Online updates make one update per sample, four an XOR epoch, and each
+sample after the first is run forward again at the new weights. Printed
+beside their ratio: GD's epoch plus three more of GD's updates
+(benchmarks/update_floor.py), a lower bound that leaves the forward passes out.
 """
 
 from __future__ import annotations
@@ -251,7 +252,7 @@ def ratios(rows: list[dict], update_gd: float | None = None) -> list[str]:
             if name == "online" and update_gd:
                 updates = get_task("xor")[0].shape[0]  # one per sample
                 floor = 1 + (updates - 1) * update_gd / base
-                notes.append(f"update floor {floor:.2f}x, {updates} updates an epoch")
+                notes.append(f"with {updates - 1} more updates {floor:.2f}x, a lower bound")
             goal = f" ({'; '.join(notes)})" if notes else ""
             out.append(f"{name}, H = 8: {ns('kernel', name, 8) / base:.2f}x plain GD{goal}")
     for name in ("plain GD", "momentum 0.9", "online"):

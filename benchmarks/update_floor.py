@@ -2,13 +2,20 @@
 
 An epoch is the forward and backward passes plus the update of every
 parameter; optimisers differ only in the update. This module times the
-general kernel's update pass (:func:`kernels.update.update_block`, made of the
-:mod:`kernels.step` pieces every kernel calls) by itself, over ordinary
-gradients (no subnormals), with its data in L1. :func:`floor` adds the
+generated kernels' own update code by itself: every parameter's lines as
+:func:`kernels.tile_epoch.update` emits them for the kernel, tile by tile, in
+loops over a block of networks (:data:`kernels.tile_layout.NB`) repeated on
+the same block,
+with the gradients read from memory (two sets in turn, ordinary numbers, no
+subnormals) and the data in L1, as an epoch's are. :func:`floor` adds the
 difference to GD's update to GD's epoch: the ratio to GD an optimiser
 reaches when nothing of its update overlaps the rest of the epoch (the
 passes depend on each other: every gradient before the update, every new
 weight before the next forward pass).
+
+The update is timed in generated code, not in the general kernel's update
+pass: that pass vectorises only behind run-time checks that its arrays do not
+overlap, and runs partly scalar, so its times are not the kernels'.
 
 Adam's update takes a square root and a division per parameter, and both
 run on the divider, a unit of a few results per cycle at most: wherever
@@ -17,69 +24,115 @@ parameters outnumber a network's other work, that sets Adam's speed.
 
 from __future__ import annotations
 
-import functools
 import statistics
 import time
 
 import numpy as np
-from numba import njit
 
-from kernels.model import layer_offsets, weight_rows
-from kernels.numerics import JIT
-from kernels.recipe import Recipe
+from kernels import cache, codegen, get_task, tile_epoch, tiled
+from kernels.codegen import LIVE, N_EVENTS, SIGNATURE, Arithmetic, Writer
+from kernels.recipe import ADAM, Recipe
+from kernels.tile_layout import NB, Layout
+from kernels.tile_passes import tiles
 from kernels.train import TrainState
-from kernels.update import own_fields, update_block, update_rates
 
 
-@functools.cache
-def _loop(momentum: int, optimizer: int, slots: int):
-    """The update pass compiled for one optimiser (its codes as constants, as
-    in the kernels), repeated ``reps`` times on the same gradients."""
-    MOMENTUM, OPTIMIZER, SLOTS = momentum, optimizer, slots  # constants, as in the kernels
+def _loop(w: Writer, lay: Layout, rows: list[tuple[str, str, str, bool]], adam: bool) -> None:
+    """Emit the loop over a block's networks updating ``rows`` (name, offset
+    less ``j`` in ``theta``, in ``grads``, is a weight)."""
+    w(f"for j in range({lay.nb}):")
+    w.depth += 1
+    w(f"ok = events[ev + {LIVE * lay.nb} + j] != 0")
+    w("lr_j = lr[net + j]")
+    if adam:
+        tile_epoch.advance_powers(w, lay)
+    w(f"check = work[{lay.check * lay.nb} + j]")
+    for name, offset, at, _ in rows:
+        w(f"{name} = theta[{offset} + j]")
+        w(f"g{name} = grads[{at} + j]")
+    updates = [(name, f"g{name}", offset, weight) for name, offset, _, weight in rows]
+    tile_epoch.update(w, Arithmetic(True), lay, lay.variant.momentum, updates, check=True)
+    w(f"work[{lay.check * lay.nb} + j] = check")
+    w.depth -= 1
 
-    @njit(**{**JIT, "cache": False})
-    def run(th, g0, grad, state, lr, hyper, own_at, live, rows, check, reps):
-        consts, own = update_rates(hyper, own_at, th)  # a piece: compiled callers only
-        rates = (lr, consts, own)
-        for _ in range(reps):
-            for r in range(g0.shape[0]):  # update_block clears grad; both pay this copy
-                for j in range(g0.shape[1]):
-                    grad[r, j] = g0[r, j]
-            update_block(
-                MOMENTUM, False, OPTIMIZER, True, SLOTS, th, grad, state, rates, live, rows, check
-            )
 
-    return run
+def _tile(w: Writer, lay: Layout, size: int, first: str) -> None:
+    """Emit the update of the tile of ``size`` units from ``first``."""
+    lay.param_bases(w, first, ("tb", "tw"), "th")
+    lay.param_bases(w, first, ("gb", "gw"), "gq")
+    rows = [
+        (name, offset, at, weight)
+        for u in range(size)
+        for (name, offset, weight), (_, at, _) in zip(
+            lay.unit_params(u), lay.unit_params(u, "gb", "gw"), strict=True
+        )
+    ]
+    _loop(w, lay, rows, False)
+
+
+def _source(lay: Layout, tile: int) -> str:
+    """A module whose ``train_fast`` updates every parameter of every block
+    ``reps`` times, from the gradients ``grads`` (two blocks of rows, used in
+    turn), with the kernels' update lines, in their order: the output biases
+    (with Adam's powers), then each tile of ``tile`` hidden units."""
+    w = Writer(lay.nb)
+    tile_epoch.prologue(w, True, lay, 1, f"{SIGNATURE}, grads, reps")
+    w("for r in range(reps):")
+    w.depth = 3
+    w(f"gq = (r % 2) * {lay.n_params * lay.nb}")
+    biases = [
+        (f"bo{o}", f"th + {(lay.bo + o) * lay.nb}", f"gq + {(lay.bo + o) * lay.nb}", False)
+        for o in range(lay.n_out)
+    ]
+    _loop(w, lay, biases, lay.optimizer == ADAM)
+    tiles(w, lay.width, tile, lambda size, first: _tile(w, lay, size, first))
+    shape = np.zeros((0, lay.n_in)), np.zeros((0, lay.n_out))
+    generator = f"tile_epoch (the update alone, tiles of {tile}: benchmarks/update_floor.py)"
+    lines = [w.lines]
+    return codegen.module_source(generator, *shape, lay.width, lay.variant, lines, lay.nb, False)
+
+
+def update_source(recipe: Recipe, width: int) -> tuple[Layout, str]:
+    """The layout and module source of the update alone for an XOR 2-``width``-1
+    network, in the tiles of its generated kernel."""
+    X, Y = get_task("xor")
+    lay = Layout(1, X.shape[1], width, Y.shape[1], recipe.variant, NB)
+    return lay, _source(lay, tiled.tile_for(X, Y, width, recipe))
 
 
 def update_ns(
     recipe: Recipe,
     width: int,
-    n_in: int = 2,
-    n_out: int = 1,
     batch: int = 256,
     reps: int = 200,
     repeat: int = 7,
 ) -> float:
-    """Median ns per network for one update of every parameter of an
-    ``n_in``-``width``-``n_out`` network (float64, fast arithmetic)."""
-    layers = layer_offsets(n_in, width, 0, n_out)
-    rows = layers[-1]
-    weights = weight_rows(layers, rows)
+    """Median ns per network for one update of every parameter of an XOR
+    2-``width``-1 network (float64, fast arithmetic), in the tiles of its
+    generated kernel and blocks of :data:`~kernels.tile_layout.NB` networks
+    (``batch`` is rounded up)."""
+    lay, text = update_source(recipe, width)
+    module = cache.load("update_floor", text)
+    n_blocks = -(-batch // NB)
+    n = n_blocks * NB
     rng = np.random.default_rng(0)
-    th = rng.uniform(-1.0, 1.0, (rows, batch))
-    g0 = rng.normal(0.0, 1e-2, (rows, batch))
-    lr = np.full(batch, 0.1)
-    state = TrainState.initial(recipe, rows, lr, None)
-    variant = recipe.variant
-    run = _loop(variant.momentum, variant.optimizer, recipe.state_slots)
-    grad, scale = np.zeros_like(th), np.empty((2, batch))
-    live, check = np.ones(batch, dtype=np.bool_), np.zeros(batch)
+    theta = rng.uniform(-1.0, 1.0, (lay.n_params, n))
+    grads = rng.normal(0.0, 1e-2, 2 * lay.n_params * NB)
+    lr = np.full(n, 0.1)
+    state = TrainState.initial(recipe, lay.n_params, lr, None)
+    own = [state.velocity, state.powers] if recipe.optimizer == "adam" else [state.velocity]
+    start = codegen.blocked(np.concatenate([theta, *own]), n_blocks, NB)
+    events = codegen.blocked(np.ones((N_EVENTS, n), dtype=np.int64), n_blocks, NB)
+    work = np.zeros(lay.work_rows * NB)
+    unused = np.zeros(n_blocks * 2 * NB)
+    points, stop = np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.bool_)
 
-    def once(n: int) -> None:
-        state_rows = (state.velocity, state.powers, scale)
-        hyper, own = recipe.constants, own_fields(recipe.optimizer)
-        run(th, g0, grad, state_rows, lr, hyper, own, live, weights, check, n)
+    def once(k: int) -> None:
+        flat = start.copy()
+        arrays = (flat, codegen.blocked(lr[None, :], n_blocks, NB), events, unused, unused, unused)
+        module.train_fast(
+            *arrays, work, 0, 0.0, 0.0, 0.0, *recipe.constants, points, False, stop, grads, k
+        )
 
     once(1)  # compiles
     times = []
@@ -87,7 +140,7 @@ def update_ns(
         t0 = time.perf_counter()
         once(reps)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times) / (reps * batch) * 1e9
+    return statistics.median(times) / (reps * n) * 1e9
 
 
 def floor(epoch_gd_ns: float, update_gd_ns: float, update_ns_: float) -> float:

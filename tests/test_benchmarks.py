@@ -2,10 +2,12 @@
 
 import importlib
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from kernels import get_task, tiled
 from kernels.recipe import Recipe
 
 sys.path.append(str(Path(__file__).resolve().parent.parent / "benchmarks"))  # last: shadows nothing
@@ -17,3 +19,19 @@ def test_the_update_floor_times_an_optimizers_update():
     assert 0 < ns < 1e6
     # GD's epoch with GD's update swapped for one twice as long.
     assert update_floor.floor(40.0, 10.0, 20.0) == pytest.approx(1.25)
+
+
+@pytest.mark.parametrize("optimizer", ["quickprop", "adam"])
+def test_the_update_floor_times_the_kernels_own_update_lines(optimizer):
+    recipe, width = Recipe(optimizer=optimizer), 3  # a full tile and a smaller last one
+    X, Y = get_task("xor")
+    kernel = tiled.source(X, Y, width, tiled.tile_for(X, Y, width, recipe), recipe)
+
+    def updates(text: str) -> Counter:
+        """The update calls of the fast variant, one per parameter and tile body."""
+        calls = (line.strip() for line in text.splitlines() if f"= {optimizer}(" in line)
+        return Counter(call for call in calls if call.endswith("True)"))
+
+    alone = updates(update_floor.update_source(recipe, width)[1])
+    assert sum(alone.values()) == 4 * 2 + 4 + 1  # a tile of 2 units, one of 1, the bias
+    assert alone == updates(kernel)
