@@ -35,7 +35,7 @@ import time
 
 import kernel  # noqa: F401  (pins one thread for BLAS and XLA before numpy loads)
 from peers import jax_optimizer
-from update_floor import floor, update_ns
+from update_floor import floor, update_timer
 
 from kernels import get_task, init_batch, train_batch
 from kernels.choose import choose_kernel
@@ -95,12 +95,14 @@ def main() -> None:
             if key[0] != "gd (general)"
         }
     )
-    # The update alone, per optimiser and width (in L1: 64 networks).
-    updates = {
-        key: update_ns(recipe, key[1], batch=64, reps=2000)
+    # The update alone, per optimiser and width (in L1: 64 networks), timed in
+    # the same rounds.
+    update_timers = {
+        key: update_timer(recipe, key[1], batch=64, reps=50_000)
         for key, recipe in cases.items()
         if key[0] != "gd (general)"
     }
+    update_times: dict[tuple[str, int], list[float]] = {key: [] for key in update_timers}
     times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
     flushed_times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
     jax_times: dict[tuple[str, int], list[float]] = {key: [] for key in jax}
@@ -116,6 +118,8 @@ def main() -> None:
                 t0 = time.perf_counter()
                 jax[key]()
                 jax_times[key].append(time.perf_counter() - t0)
+            if key in update_timers:
+                update_times[key].append(update_timers[key]())
     print(
         f"# {cpu_name()}, 1 thread, XOR 2-H-1, float64, fast exp, B = {args.batch}, "
         f"E = {args.epochs}, medians of {args.repeat}"
@@ -128,6 +132,8 @@ def main() -> None:
 
     def ns(key: tuple[str, int], measured=times) -> float:
         return statistics.median(measured[key]) / (args.batch * args.epochs) * 1e9
+
+    updates = {key: statistics.median(values) for key, values in update_times.items()}
 
     def alone(name: str, h: int, flushed_ratio: float) -> str:
         if (name, h) not in updates:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -100,47 +101,52 @@ def update_source(recipe: Recipe, width: int) -> tuple[Layout, str]:
     return lay, _source(lay, tiled.tile_for(X, Y, width, recipe))
 
 
-def update_ns(
-    recipe: Recipe,
-    width: int,
-    batch: int = 256,
-    reps: int = 200,
-    repeat: int = 7,
-) -> float:
-    """Median ns per network for one update of every parameter of an XOR
+def update_timer(
+    recipe: Recipe, width: int, batch: int = 256, reps: int = 200
+) -> Callable[[], float]:
+    """A function that times ``reps`` updates of every parameter of an XOR
     2-``width``-1 network (float64, fast arithmetic), in the tiles of its
     generated kernel and blocks of :data:`~kernels.tile_layout.NB` networks
-    (``batch`` is rounded up)."""
+    (``batch`` is rounded up), and returns ns per network and update.
+    Compiled before it returns."""
     lay, text = update_source(recipe, width)
     module = cache.load("update_floor", text)
     n_blocks = -(-batch // NB)
     n = n_blocks * NB
     rng = np.random.default_rng(0)
     theta = rng.uniform(-1.0, 1.0, (lay.n_params, n))
-    grads = rng.normal(0.0, 1e-2, 2 * lay.n_params * NB)
+    grads = codegen.line_aligned(2 * lay.n_params * NB, np.float64)
+    grads[:] = rng.normal(0.0, 1e-2, grads.size)
     lr = np.full(n, 0.1)
     state = TrainState.initial(recipe, lay.n_params, lr, None)
     own = [state.velocity, state.powers] if recipe.optimizer == "adam" else [state.velocity]
     start = codegen.blocked(np.concatenate([theta, *own]), n_blocks, NB)
     events = codegen.blocked(np.ones((N_EVENTS, n), dtype=np.int64), n_blocks, NB)
-    work = np.zeros(lay.work_rows * NB)
+    work = codegen.line_aligned(lay.work_rows * NB, np.float64, 0.0)
     unused = np.zeros(n_blocks * 2 * NB)
     points, stop = np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.bool_)
+    lr_blocks = codegen.blocked(lr[None, :], n_blocks, NB)
 
-    def once(k: int) -> None:
-        flat = start.copy()
-        arrays = (flat, codegen.blocked(lr[None, :], n_blocks, NB), events, unused, unused, unused)
-        module.train_fast(
-            *arrays, work, 0, 0.0, 0.0, 0.0, *recipe.constants, points, False, stop, grads, k
-        )
+    flat = codegen.line_aligned(start.size, start.dtype)  # as the kernels' arrays
+
+    def once(k: int) -> float:
+        flat[:] = start
+        arrays = (flat, lr_blocks, events, unused, unused, unused, work)
+        t0 = time.perf_counter()
+        settings = (0, 0.0, 0.0, 0.0, *recipe.constants, points, False, stop)
+        module.train_fast(*arrays, *settings, grads, k)
+        return (time.perf_counter() - t0) / (k * n) * 1e9
 
     once(1)  # compiles
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        once(reps)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) / (reps * n) * 1e9
+    return lambda: once(reps)
+
+
+def update_ns(
+    recipe: Recipe, width: int, batch: int = 256, reps: int = 200, repeat: int = 7
+) -> float:
+    """The median of ``repeat`` timings by :func:`update_timer`, in ns per network."""
+    timer = update_timer(recipe, width, batch, reps)
+    return statistics.median(timer() for _ in range(repeat))
 
 
 def floor(epoch_gd_ns: float, update_gd_ns: float, update_ns_: float) -> float:

@@ -177,6 +177,18 @@ def test_auto_generates_a_kernel_for_large_batches(monkeypatch):
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.int64])
+def test_a_generated_kernels_arrays_start_on_a_cache_line(dtype):
+    filled = codegen.line_aligned(37, dtype, 0)
+    assert filled.ctypes.data % codegen.CACHE_LINE == 0 and filled.size == 37
+    assert not filled.any()
+    rows = np.arange(5 * 7).reshape(5, 7).astype(dtype)
+    flat = codegen.blocked(rows, 2, 4)
+    assert flat.ctypes.data % codegen.CACHE_LINE == 0 and flat.dtype == dtype
+    assert flat.reshape(2, 5, 4)[1, :, 3].tolist() == [0] * 5  # the padding network
+    assert np.array_equal(codegen.unblocked(flat, 5, 7, 4), rows)
+
+
 def test_bad_kernel_name():
     X, Y = get_task("xor")
     with pytest.raises(ValueError, match="kernel"):
