@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from kernels import cache, codegen, get_task, tile_epoch, tiled
+from kernels import cache, codegen, get_task, memory, tile_epoch, tiled
 from kernels.codegen import LIVE, N_EVENTS, SIGNATURE, Arithmetic, Writer
 from kernels.recipe import ADAM, Recipe
 from kernels.tile_layout import NB, Layout
@@ -115,19 +115,19 @@ def update_timer(
     n = n_blocks * NB
     rng = np.random.default_rng(0)
     theta = rng.uniform(-1.0, 1.0, (lay.n_params, n))
-    grads = codegen.line_aligned(2 * lay.n_params * NB, np.float64)
+    grads = memory.line_aligned(2 * lay.n_params * NB, np.float64)
     grads[:] = rng.normal(0.0, 1e-2, grads.size)
     lr = np.full(n, 0.1)
     state = TrainState.initial(recipe, lay.n_params, lr, None)
     own = [state.velocity, state.powers] if recipe.optimizer == "adam" else [state.velocity]
     start = codegen.blocked(np.concatenate([theta, *own]), n_blocks, NB)
     events = codegen.blocked(np.ones((N_EVENTS, n), dtype=np.int64), n_blocks, NB)
-    work = codegen.line_aligned(lay.work_rows * NB, np.float64, 0.0)
+    work = memory.line_aligned(lay.work_rows * NB, np.float64, 0.0)
     unused = np.zeros(n_blocks * 2 * NB)
     points, stop = np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.bool_)
     lr_blocks = codegen.blocked(lr[None, :], n_blocks, NB)
 
-    flat = codegen.line_aligned(start.size, start.dtype)  # as the kernels' arrays
+    flat = memory.line_aligned(start.size, start.dtype)  # as the kernels' arrays
 
     def once(k: int) -> float:
         flat[:] = start

@@ -29,6 +29,7 @@ from types import ModuleType
 
 import numpy as np
 
+from . import memory
 from .cache import source_stamp
 from .model import param_offsets
 from .recipe import Constants, Variant
@@ -42,9 +43,6 @@ MIN_WORK = 2_000_000
 #: Most lines of a generated module (its fast and exact variants): compile
 #: time grows with it (docs/performance.md, "Generated kernels").
 MAX_LINES = 1200
-#: Bytes of a cache line, where every array a generated kernel is given
-#: starts (:func:`line_aligned`; benchmarks/optimizers.py, "aligned").
-CACHE_LINE = 64
 #: Rows of ``events``: epochs solved, converged, diverged, MSE target (-1:
 #: never), and live (1) or frozen (0).
 SOLVED, CONVERGED, DIVERGED, HIT, LIVE = range(5)
@@ -226,27 +224,13 @@ def module_source(
     return "\n".join(head + body) + "\n"
 
 
-def line_aligned(size: int, dtype: np.dtype, fill: float | None = None) -> np.ndarray:
-    """A flat array of ``size`` elements that starts on a cache line (``fill``:
-    its value, else uninitialised). A block's rows then start on cache lines
-    too (``nb`` values a row), and no vector load or store of a row straddles
-    two lines; numpy's own allocations start 16 bytes into one."""
-    dtype = np.dtype(dtype)
-    buffer = np.empty(size * dtype.itemsize + CACHE_LINE, dtype=np.uint8)
-    start = -buffer.ctypes.data % CACHE_LINE
-    out = buffer[start : start + size * dtype.itemsize].view(dtype)
-    if fill is not None:
-        out.fill(fill)
-    return out
-
-
 def blocked(rows: np.ndarray, n_blocks: int, nb: int) -> np.ndarray:
     """(r, n) network-last rows as a flat block-major array (b, r, nb),
-    zero-padded, starting on a cache line (:func:`line_aligned`)."""
+    zero-padded, starting on a cache line (:mod:`kernels.memory`)."""
     r, n = rows.shape
     padded = np.zeros((r, n_blocks * nb), dtype=rows.dtype)
     padded[:, :n] = rows
-    out = line_aligned(r * n_blocks * nb, rows.dtype)
+    out = memory.line_aligned(r * n_blocks * nb, rows.dtype)
     out.reshape(n_blocks, r, nb)[...] = padded.reshape(r, n_blocks, nb).transpose(1, 0, 2)
     return out
 
@@ -302,10 +286,10 @@ def run(
     events[LIVE, :n] = 1
     events = blocked(events, n_blocks, nb)
     n_points = points.size
-    curve = line_aligned(n_blocks * (n_points + 1) * nb, dtype, 0.0)
-    outputs = line_aligned(n_blocks * n_samples * n_out * nb, dtype)
-    final_loss = line_aligned(n_blocks * nb, dtype)
-    work = line_aligned(work_rows * nb, dtype, 0.0)
+    curve = memory.line_aligned(n_blocks * (n_points + 1) * nb, dtype, 0.0)
+    outputs = memory.line_aligned(n_blocks * n_samples * n_out * nb, dtype)
+    final_loss = memory.line_aligned(n_blocks * nb, dtype)
+    work = memory.line_aligned(work_rows * nb, dtype, 0.0)
     kernel = module.train_fast if fast else module.train_exact
     arrays = (flat, lr_b, events, curve, outputs, final_loss, work)
     kernel(*arrays, epochs, tol, margin, mse_target, *constants, points, early_stop, stop, *data)

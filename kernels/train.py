@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from . import general, optimizers, tiled
+from . import general, memory, optimizers, tiled
 from .choose import choose_kernel
 from .model import EXP_MODES, KERNELS, SHORTCUT, BatchResult, curve_epochs, flatten, unflatten
 from .numerics import JIT
@@ -201,11 +201,12 @@ def train_batch(
         final_loss,
     ]
     # Blocks of networks go through the kernel one at a time: a block's
-    # working set stays in cache, and contiguous copies let LLVM vectorise.
+    # working set stays in cache, and contiguous copies let LLVM vectorise
+    # (on cache lines: kernels.memory).
     with arithmetic(recipe.subnormals):
         for j0 in range(0, n, block):
             th, v, pw, lr_b, st, ev, cv, out, loss = (
-                np.ascontiguousarray(a[..., j0 : j0 + block]) for a in network_last
+                memory.aligned_copy(a[..., j0 : j0 + block]) for a in network_last
             )
             kern(
                 Xc,

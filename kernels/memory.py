@@ -1,0 +1,33 @@
+"""Where the arrays handed to a kernel live: each starts on a cache line.
+
+A kernel's inner loops run over networks, along rows of a block's arrays; a
+row that starts off a line makes every vector load and store of it touch one
+line more. numpy starts its allocations 16 bytes into a line
+(benchmarks/alignment.py times both placements).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Bytes of a cache line.
+CACHE_LINE = 64
+
+
+def line_aligned(size: int, dtype: np.dtype, fill: float | None = None) -> np.ndarray:
+    """A flat array of ``size`` elements that starts on a cache line (``fill``:
+    its value, else uninitialised)."""
+    dtype = np.dtype(dtype)
+    buffer = np.empty(size * dtype.itemsize + CACHE_LINE, dtype=np.uint8)
+    start = -buffer.ctypes.data % CACHE_LINE
+    out = buffer[start : start + size * dtype.itemsize].view(dtype)
+    if fill is not None:
+        out.fill(fill)
+    return out
+
+
+def aligned_copy(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``a`` that starts on a cache line."""
+    out = line_aligned(a.size, a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
