@@ -6,8 +6,8 @@ Every optimiser of benchmarks/optimizers.py on its generated kernel, and
 GD, mini-batches of 2 and Adam on the general kernel, XOR 2-8-1, float64,
 fast exp, subnormals flushed, one thread. Each round times every case with
 its arrays where :mod:`kernels.memory` puts them (on a cache line) and 16
-bytes into a line, where numpy's own allocations start; figures are medians
-over ``--repeat`` rounds.
+bytes into a line, where numpy's own allocation of a generated kernel's
+parameters started; figures are medians over ``--repeat`` rounds.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from kernels import get_task, init_batch, memory, train_batch
 from kernels.recipe import Recipe
 from sweep.store.provenance import cpu_name
 
-#: Bytes into a cache line where numpy's allocations of these sizes start.
+#: Bytes into a cache line where numpy started a generated kernel's parameters.
 NUMPY_OFFSET = 16
 ON_A_LINE = memory.line_aligned
 #: The general kernel's cases (it runs only these recipes' kin, and slower).

@@ -5,9 +5,9 @@ parameter; optimisers differ only in the update. This module times the
 generated kernels' own update code by itself: every parameter's lines as
 :func:`kernels.tile_epoch.update` emits them for the kernel, tile by tile, in
 loops over a block of networks (:data:`kernels.tile_layout.NB`) repeated on
-the same block,
-with the gradients read from memory (two sets in turn, ordinary numbers, no
-subnormals) and the data in L1, as an epoch's are. :func:`floor` adds the
+the same block, with the gradients read from memory (two sets in turn,
+ordinary numbers, no subnormals) and the data in L1, on cache lines
+(:mod:`kernels.memory`), as an epoch's are. :func:`floor` adds the
 difference to GD's update to GD's epoch: the ratio to GD an optimiser
 reaches when nothing of its update overlaps the rest of the epoch (the
 passes depend on each other: every gradient before the update, every new
@@ -126,7 +126,6 @@ def update_timer(
     unused = np.zeros(n_blocks * 2 * NB)
     points, stop = np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.bool_)
     lr_blocks = codegen.blocked(lr[None, :], n_blocks, NB)
-
     flat = memory.line_aligned(start.size, start.dtype)  # as the kernels' arrays
 
     def once(k: int) -> float:

@@ -2,8 +2,8 @@
 
 A kernel's inner loops run over networks, along rows of a block's arrays; a
 row that starts off a line makes every vector load and store of it touch one
-line more. numpy starts its allocations 16 bytes into a line
-(benchmarks/alignment.py times both placements).
+line more. numpy's allocations start where malloc puts them, often 16 bytes
+into a line (benchmarks/alignment.py times both placements).
 """
 
 from __future__ import annotations
