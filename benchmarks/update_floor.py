@@ -13,9 +13,10 @@ reaches when nothing of its update overlaps the rest of the epoch (the
 passes depend on each other: every gradient before the update, every new
 weight before the next forward pass).
 
-The update is timed in generated code, not in the general kernel's update
-pass: that pass vectorises only behind run-time checks that its arrays do not
-overlap, and runs partly scalar, so its times are not the kernels'.
+The update is timed in generated code, not as the general kernel's update
+pass called by itself: called so, with its arrays as arguments, that pass
+vectorises only behind run-time checks that they do not overlap and runs
+partly scalar, and its times are no kernel's.
 
 Adam's update takes a square root and a division per parameter, and both
 run on the divider, a unit of a few results per cycle at most: wherever
