@@ -28,7 +28,8 @@ from sweep.store.provenance import cpu_name
 #: Bytes into a cache line where numpy started a generated kernel's parameters.
 NUMPY_OFFSET = 16
 ON_A_LINE = memory.line_aligned
-#: The general kernel's cases (it runs only these recipes' kin, and slower).
+#: The general kernel's cases: mini-batches, which only it runs, and two recipes
+#: that the generated kernels run too.
 GENERAL = {
     "gd": Recipe(),
     "mini-batches of 2": Recipe(update="ordered", batch_size=2),
