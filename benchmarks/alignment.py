@@ -31,9 +31,9 @@ ON_A_LINE = memory.line_aligned
 #: The general kernel's cases: mini-batches, which only it runs, and two recipes
 #: that the generated kernels run too.
 GENERAL = {
-    "gd": Recipe(),
+    "gd": OPTIMIZERS["gd"],
     "mini-batches of 2": Recipe(update="ordered", batch_size=2),
-    "adam": Recipe(optimizer="adam"),
+    "adam": OPTIMIZERS["adam"],
 }
 
 

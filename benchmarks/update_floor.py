@@ -116,8 +116,7 @@ def update_timer(
     n = n_blocks * NB
     rng = np.random.default_rng(0)
     theta = rng.uniform(-1.0, 1.0, (lay.n_params, n))
-    grads = memory.line_aligned(2 * lay.n_params * NB, np.float64)
-    grads[:] = rng.normal(0.0, 1e-2, grads.size)
+    grads = memory.aligned_copy(rng.normal(0.0, 1e-2, 2 * lay.n_params * NB))
     lr = np.full(n, 0.1)
     state = TrainState.initial(recipe, lay.n_params, lr, None)
     own = [state.velocity, state.powers] if recipe.optimizer == "adam" else [state.velocity]
@@ -127,7 +126,7 @@ def update_timer(
     unused = np.zeros(n_blocks * 2 * NB)
     points, stop = np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.bool_)
     lr_blocks = codegen.blocked(lr[None, :], n_blocks, NB)
-    flat = memory.line_aligned(start.size, start.dtype)  # as the kernels' arrays
+    flat = memory.aligned_copy(start)  # on a cache line, as the kernels' arrays
 
     def once(k: int) -> float:
         flat[:] = start
