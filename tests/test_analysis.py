@@ -4,12 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sweep.reporting.aggregate import Aggregate
 from sweep.reporting.analysis import (
     compare,
     convergence_table,
     epoch_grid,
     failure_modes,
+    pooled_note,
     time_to_converge,
+    varying,
     wilson_interval,
 )
 
@@ -52,6 +55,24 @@ def test_wilson_interval_against_hand_computed_values():
     low, high = wilson_interval(k, n)
     assert (low >= 0).all() and (low <= k / n).all() and (k / n <= high).all() and (high <= 1).all()
     assert np.isnan(wilson_interval(0, 0)[0])
+
+
+def test_a_digest_varies_only_where_one_task_name_has_several():
+    df = frame({(0.1, 2): [10, None, 30, None]})
+    # Built-in tasks have no digest, a truth table its own: the task names tell
+    # them apart, and no table shows the digest.
+    df["task"] = ["xor", "xor", "table:0110", "table:0110"]
+    df["task_digest"] = ["", "", "dfe945b3a4948edd", "dfe945b3a4948edd"]
+    assert varying(df) == ["task"]
+    assert pooled_note(df, ["task"]) is None
+    assert Aggregate.from_frame(df).varying() == ["task"]
+    # One file edited between two runs into one folder: the same name, two
+    # contents, which a table keyed by the name alone would pool.
+    df["task"] = "data.csv"
+    df["task_digest"] = ["aaaa", "aaaa", "bbbb", "bbbb"]
+    assert varying(df) == ["task_digest"]
+    assert pooled_note(df, []) == "pooled over: task_digest (2 values)"
+    assert Aggregate.from_frame(df).varying() == ["task_digest"]
 
 
 def test_convergence_table():

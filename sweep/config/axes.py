@@ -69,12 +69,17 @@ class Axis:
     #: when they differ from their default, so that the ids of trials that
     #: existed before an axis did never change.
     classic: bool = False
-    #: Set from another axis's values, not given: no flag, no config key.
-    derived: bool = False
+    #: The axis this one is set from (no flag, no config key): it varies on its
+    #: own only where one value of that axis has several of this one.
+    derived_from: str = ""
 
     @property
     def name(self) -> str:
         return self.key or self.column
+
+    @property
+    def derived(self) -> bool:
+        return bool(self.derived_from)
 
     @property
     def flag(self) -> str:
@@ -404,7 +409,7 @@ AXES: tuple[Axis, ...] = (
         lambda field, value: (str(value),),
         "The content digest of a task given as data (a truth table, a file, arrays; "
         "empty for a built-in task): it, not the task's name, enters the trial id.",
-        derived=True,
+        derived_from="task",
     ),
 )
 
@@ -414,8 +419,8 @@ BY_COLUMN = {axis.column: axis for axis in AXES}
 PARAM_COLUMNS = tuple(axis.column for axis in AXES)
 #: Axes shared by a chunk's trials (the shape), in order.
 SHAPE_AXES = tuple(axis for axis in AXES if not axis.per_trial)
-#: Columns set from another axis (the same groups as it: never grouped by).
-DERIVED_COLUMNS = tuple(axis.column for axis in AXES if axis.derived)
+#: Columns set from another axis, and that axis's column.
+DERIVED_FROM = {axis.column: axis.derived_from for axis in AXES if axis.derived}
 #: Axes of the training recipe, by Recipe field.
 RECIPE_AXES = tuple(axis for axis in AXES if axis.recipe)
 

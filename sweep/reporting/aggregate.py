@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..intervals import wilson_interval
 from ..store.reader import each_part
 from ..store.sidecar import described
-from .analysis import epoch_grid, mean_columns
+from .analysis import epoch_grid, mean_columns, varying
 from .cells import CELL, MODES, NEEDED, SUMS, CellSums
 
 
@@ -77,8 +77,9 @@ class Aggregate:
         return [c for c in CELL if c in self.cells]
 
     def varying(self) -> list[str]:
-        """The parameters (but the seed) that take more than one value."""
-        return [c for c in self.parameters if self.cells[c].nunique(dropna=False) > 1]
+        """The parameters (but the seed) that take more than one value
+        (:func:`sweep.reporting.analysis.varying`)."""
+        return varying(self.cells)
 
     def fixed(self) -> dict:
         """The parameters with one value, and that value."""

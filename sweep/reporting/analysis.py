@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..config.axes import PARAM_COLUMNS
+from ..config.axes import DERIVED_FROM, PARAM_COLUMNS
 from ..intervals import Z95, mean_interval, wilson_interval
 
 #: The failure modes :func:`failure_modes` tells apart, in order.
@@ -25,10 +25,17 @@ STUCK_REL_DROP = 0.01
 
 def varying(df: pd.DataFrame, exclude: Sequence[str] = ("seed",)) -> list[str]:
     """Parameter columns (in axis order) that take more than one value in ``df``:
-    what a summary must group by, or say it pooled over."""
-    return [
-        c for c in PARAM_COLUMNS if c in df and c not in exclude and df[c].nunique(dropna=False) > 1
-    ]
+    what a summary must group by, or say it pooled over. A column set from
+    another (a task's digest, from its name) varies only where one value of
+    that other has several of its own: grouping by the other separates the rest."""
+    return [c for c in PARAM_COLUMNS if c in df and c not in exclude and _varies(df, c)]
+
+
+def _varies(df: pd.DataFrame, column: str) -> bool:
+    source = DERIVED_FROM.get(column)
+    if source in df:
+        return bool((df.groupby(source, dropna=False)[column].nunique(dropna=False) > 1).any())
+    return df[column].nunique(dropna=False) > 1
 
 
 def pooled(df: pd.DataFrame, by: Sequence[str]) -> list[tuple[str, int]]:
