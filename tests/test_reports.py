@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -134,6 +135,24 @@ def test_compare_two_selections_of_one_folder(two_tasks):
     diff = result.table.difference
     assert ((result.table.difference_low <= diff) & (diff <= result.table.difference_high)).all()
     assert " pp [" in result.text
+
+
+def test_a_median_difference_of_too_few_pairs_says_so_and_never_prints_nan():
+    from sweep.reporting.paired import compare_paired
+    from sweep.reporting.text import readable_difference
+
+    pairs = pd.DataFrame(
+        {
+            "lr": [1.0] * 8 + [2.0] * 3 + [3.0] * 2,
+            "converged_a": [True] * 11 + [False] * 2,
+            "converged_b": [True] * 11 + [False] * 2,
+            "epochs_a": [100.0] * 11 + [np.nan] * 2,
+            "epochs_b": [100.0 + 10 * k for k in range(11)] + [np.nan] * 2,
+        }
+    )
+    text = readable_difference(compare_paired(pairs, ["lr"]), ["lr"]).epochs_difference
+    # 8 pairs: an interval; 3: the median alone; none converged in both: nothing.
+    assert text.tolist() == ["+35 [+10, +60]", "+90 [too few pairs]", "-"]
 
 
 def test_report_files_never_go_where_readers_take_them_for_results(two_tasks, tmp_path):

@@ -189,6 +189,16 @@ def tabulate_frame(table: pd.DataFrame) -> str:
     return tabulate(cells, headers="keys", showindex=False, floatfmt=".1f", missingval="")
 
 
+def _median_text(median: float, low: float, high: float) -> str:
+    """A median difference and its interval; the order-statistic interval needs
+    six values (sweep.intervals.median_ranks), so fewer show none."""
+    if np.isnan(median):
+        return "-"
+    if np.isnan(low):
+        return f"{median:+,.0f} [too few pairs]"
+    return f"{median:+,.0f} [{low:+,.0f}, {high:+,.0f}]"
+
+
 def readable_difference(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """A comparison's table rounded for reading: rates as percentages, differences
     in percentage points with their intervals."""
@@ -209,7 +219,7 @@ def readable_difference(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFram
         for col in ("epochs_a", "epochs_b"):
             readable[col] = table[col].map(lambda v: "-" if np.isnan(v) else f"{v:,.0f}")
         readable["epochs_difference"] = [
-            "-" if np.isnan(d) else f"{d:+,.0f} [{lo:+,.0f}, {hi:+,.0f}]"
+            _median_text(d, lo, hi)
             for d, lo, hi in zip(
                 table["epochs_difference"],
                 table["epochs_difference_low"],
