@@ -104,6 +104,13 @@ def test_time_to_converge_censors_never_converged_trials():
     assert f[0] == 0 and f[10] == 0.25 and f[20] == 0.5 and f[100] == 0.5
     assert curve.fraction_converged.is_monotonic_increasing
     assert (curve.trials == 4).all()
+    # Each point's band is the Wilson interval of its count: 2 of 4 by epoch 20.
+    band = curve.set_index("epoch").loc[[0, 20], ["fraction_low", "fraction_high"]]
+    assert band.iloc[0].tolist() == [0.0, pytest.approx(0.4899, abs=1e-4)]
+    assert band.iloc[1].tolist() == pytest.approx([0.1500, 0.8500], abs=1e-4)
+    low, high = curve.fraction_low, curve.fraction_high
+    assert ((low >= 0) & (low <= curve.fraction_converged)).all()
+    assert ((curve.fraction_converged <= high) & (high <= 1)).all()
 
 
 def test_all_diverged_group():

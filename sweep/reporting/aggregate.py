@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..intervals import wilson_interval
 from ..store.reader import each_part
 from ..store.sidecar import described
-from .analysis import epoch_grid, mean_columns, varying
+from .analysis import converged_by, epoch_grid, mean_columns, varying
 from .cells import CELL, MODES, NEEDED, SUMS, CellSums
 
 
@@ -165,10 +165,8 @@ class Aggregate:
                 np.searchsorted(values, grid, side="right")
             ]
             group = group if isinstance(group, tuple) else (group,)
-            rows += [
-                (*group, int(e), float(r) / n, int(n)) for e, r in zip(grid, reached, strict=True)
-            ]
-        out = pd.DataFrame(rows, columns=[*keys, "epoch", "fraction_converged", "trials"])
+            rows += [(*group, int(e), int(r), int(n)) for e, r in zip(grid, reached, strict=True)]
+        out = converged_by(rows, keys)
         return out.astype({k: self.cells[k].dtype for k in keys})  # bins stay in order
 
     def failure_table(self, keys: Sequence[str]) -> pd.DataFrame:

@@ -156,9 +156,10 @@ def time_to_converge(
     count in the denominator at every k and never in the numerator, so the
     curve ends at the group's convergence rate instead of pretending the
     slow trials do not exist. Returns long form: keys, ``epoch``,
-    ``fraction_converged``, ``trials``. ``points`` limits the epochs
-    reported per group (:func:`epoch_grid`) for large groups; None keeps
-    every distinct convergence epoch.
+    ``fraction_converged`` with its pointwise 95% Wilson interval
+    (``fraction_low``, ``fraction_high``), ``trials``. ``points`` limits the
+    epochs reported per group (:func:`epoch_grid`) for large groups; None
+    keeps every distinct convergence epoch.
     """
     keys = _keys(by)
     rows = []
@@ -168,10 +169,21 @@ def time_to_converge(
         conv = np.sort(sub.loc[sub["converged"].astype(bool), "epoch_converged"].astype(int))
         budget = int(sub["epochs"].max())
         grid = epoch_grid(budget, points, conv)
-        frac = np.searchsorted(conv, grid, side="right") / n
-        for epoch, f in zip(grid, frac, strict=True):
-            rows.append((*group, int(epoch), float(f), n))
-    return pd.DataFrame(rows, columns=[*keys, "epoch", "fraction_converged", "trials"])
+        reached = np.searchsorted(conv, grid, side="right")
+        rows += [(*group, int(e), int(r), n) for e, r in zip(grid, reached, strict=True)]
+    return converged_by(rows, keys)
+
+
+def converged_by(rows: list[tuple], keys: Sequence[str]) -> pd.DataFrame:
+    """:func:`time_to_converge`'s frame from rows of (keys..., epoch, trials
+    converged by then, trials)."""
+    frame = pd.DataFrame(rows, columns=[*keys, "epoch", "reached", "trials"])
+    reached, n = frame.pop("reached").to_numpy(), frame["trials"].to_numpy()
+    low, high = wilson_interval(reached, n)
+    frame.insert(len(keys) + 1, "fraction_converged", reached / n)
+    frame.insert(len(keys) + 2, "fraction_low", low)
+    frame.insert(len(keys) + 3, "fraction_high", high)
+    return frame
 
 
 def failure_modes(

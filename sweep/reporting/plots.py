@@ -294,6 +294,15 @@ def write_plots(
             label=label,
             lw=1.5,
         )
+        ax.fill_between(
+            lines["epoch"],
+            lines["fraction_low"],
+            lines["fraction_high"],
+            step="post",
+            color=color,
+            alpha=0.2,
+            lw=0,
+        )
         ax.set_ylim(-0.02, 1.02)
         return line
 
@@ -303,7 +312,8 @@ def write_plots(
         draw_ttc,
         "fraction of trials converged",
         "epoch",
-        "Time to converge (never-converged trials censored at the epoch budget)",
+        "Time to converge: fraction converged by each epoch, with pointwise 95% bands "
+        "(never-converged trials censored at the epoch budget)",
         out / "time_to_converge.png",
         title,
         log_scale,
