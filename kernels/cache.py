@@ -3,7 +3,9 @@
 The general kernel is cached by Numba (``cache=True``); a generated kernel is a
 module written to :func:`cache_dir` and imported from there, so Numba's cache
 keeps it too. Both carry :func:`source_stamp`, a hash of every source a kernel
-compiles in: editing one never reuses a stale compiled kernel.
+compiles in: editing one never reuses a stale compiled kernel. The pieces both
+are built from (:mod:`kernels.parts`) are cached with that stamp too
+(:class:`StampedCache`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,14 @@ import tempfile
 import threading
 from pathlib import Path
 from types import ModuleType
+
+from numba.core.caching import (
+    CompileResultCacheImpl,
+    FunctionCache,
+    InTreeCacheLocator,
+    UserProvidedCacheLocator,
+    UserWideCacheLocator,
+)
 
 #: Every source a kernel compiles in; a change to any gives new cache keys.
 SOURCES = (
@@ -47,6 +57,28 @@ def source_stamp() -> str:
     for name in SOURCES:
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
+
+
+class _Stamped:
+    """A Numba cache locator whose freshness is its function's file and every
+    source in :data:`SOURCES`: Numba's own stamp is the function's file alone,
+    which would keep a compiled piece after an edit to a piece it calls."""
+
+    def get_source_stamp(self):
+        return super().get_source_stamp(), source_stamp()
+
+
+class _StampedImpl(CompileResultCacheImpl):
+    _locator_classes = [
+        type(f"Stamped{base.__name__}", (_Stamped, base), {})
+        for base in (UserProvidedCacheLocator, InTreeCacheLocator, UserWideCacheLocator)
+    ]
+
+
+class StampedCache(FunctionCache):
+    """Numba's on-disk cache of a compiled function, stamped as :class:`_Stamped`."""
+
+    _impl_class = _StampedImpl
 
 
 def cache_dir() -> Path:

@@ -19,16 +19,18 @@ from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
 from . import primitives
+from .cache import StampedCache
 from .numerics import JIT, logistic, madd, tanh
 
-#: Options of the compiled pieces. Not cached on disk: a piece is compiled into
-#: the kernels that call it, and those are cached with a stamp of these
-#: sources (kernels.cache.SOURCES), so an edit here never leaves a stale
-#: piece inside a cached kernel. Without the wrappers that let Python (or C)
-#: call a function: only compiled code calls a piece, and Numba otherwise
-#: builds both for every piece in every variant, which is compile time spent
-#: on code nothing runs.
-PIECE = {**JIT, "cache": False, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+#: Options of the compiled pieces. Cached on disk with a stamp of every
+#: kernel source (kernels.cache.StampedCache), not of their own file alone: a
+#: piece calls pieces of other files, and an edit to one must never leave a
+#: stale piece in the cache. Processes compiling kernels side by side (test
+#: workers, a sweep's first run) then compile each piece once. Without the
+#: wrappers that let Python (or C) call a function: only compiled code calls
+#: a piece, and Numba otherwise builds both for every piece in every variant,
+#: which is compile time spent on code nothing runs.
+PIECE = {**JIT, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 
 
 class Piece(CPUDispatcher):
@@ -47,7 +49,10 @@ def piece(func: Callable) -> Callable:
     if config.DISABLE_JIT:
         return func
     options = {key: value for key, value in PIECE.items() if key != "cache"}
-    return Piece(py_func=func, locals={}, targetoptions={"nopython": True, **options})
+    compiled = Piece(py_func=func, locals={}, targetoptions={"nopython": True, **options})
+    if PIECE["cache"]:
+        compiled._cache = StampedCache(func)
+    return compiled
 
 
 # The primitives pieces are written in (kernels.primitives), compiled: the
@@ -95,5 +100,7 @@ def by_code(name: str, pieces: Sequence[Callable], arguments: str) -> Callable:
     exec(compile("\n".join(lines), f"<kernels.parts.{name}>", "exec"), namespace)  # noqa: S102
     stub = namespace["_stub"]
     stub.__name__ = stub.__qualname__ = name
-    overload(stub, jit_options=PIECE, prefer_literal=True)(namespace["_pick"])
+    # Written here, with no file for a cache to stamp: compiled in each process.
+    options = {**PIECE, "cache": False}
+    overload(stub, jit_options=options, prefer_literal=True)(namespace["_pick"])
     return stub

@@ -50,3 +50,27 @@ def test_the_stamp_covers_every_source_the_general_kernel_compiles_in():
     # A module left out would leave a stale kernel in the cache after an edit.
     reached = _reached("general", {"general"}) - {"cache"}
     assert {f"{name}.py" for name in reached} <= set(cache.SOURCES)
+
+
+def test_pieces_are_cached_with_a_stamp_of_every_kernel_source(monkeypatch):
+    from numba.core.registry import cpu_target
+
+    from kernels import get_task, init_batch, train_batch
+    from kernels.passes import forward
+
+    # Compiled here, or by another process into the same cache: on disk either way.
+    X, Y = get_task("xor")
+    train_batch(X, Y, init_batch(range(2), 2, 2, 1), 0.5, 2, exp="exact", kernel="general")
+    assert isinstance(forward._cache, cache.StampedCache)
+
+    def loaded() -> list:
+        """What a new process's dispatcher loads from the cache (Numba's index of
+        the piece: its keys start with the signature)."""
+        stored = cache.StampedCache(forward.py_func)
+        signatures = [key[0] for key in stored._cache_file._load_index()]
+        return [stored.load_overload(s, cpu_target.target_context) for s in signatures] or [None]
+
+    assert all(found is not None for found in loaded())
+    # An edit to any kernel source, not only to the piece's own file, is a miss.
+    monkeypatch.setattr(cache, "source_stamp", lambda: "an edited source")
+    assert loaded() == [None]
