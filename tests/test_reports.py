@@ -45,6 +45,22 @@ def test_summary_never_rounds_a_failure_away():
     assert "0%     -" in next(line for line in body if line.strip().startswith("0.01"))
 
 
+def test_a_regression_task_s_summary_cells_hold_its_mean_final_mse():
+    regression = frame(0, 4).assign(task="wave", final_loss=[0.5, 0.25, 0.25, 0.2])
+    classes = frame(3, 4).assign(task="xor")
+    both = Aggregate.from_frame(pd.concat([regression, classes]))
+    both.regression = frozenset({"wave"})
+    text = summary(both)
+    assert "Cells: convergence rate, median epochs to converge (a regression task: mean" in text
+    wave, xor = text.split("task = wave")[1].split("task = xor")
+    # Mean final MSE (0.5 + 0.25 + 0.25 + 0.2) / 4; epochs for a classification task.
+    assert wave.strip().splitlines()[-1].split() == ["0.5", "0%", "0.3"]
+    assert xor.strip().splitlines()[-1].split() == ["0.5", "75%", "100"]
+    alone = Aggregate.from_frame(regression)
+    alone.regression = frozenset({"wave"})
+    assert "Cells: convergence rate, mean final MSE." in summary(alone)
+
+
 def test_markdown_and_table_formats_show_the_interval():
     from sweep.reporting.analysis import convergence_table
 

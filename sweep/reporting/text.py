@@ -169,11 +169,16 @@ def format_failures(table: pd.DataFrame, fmt: str, by: Sequence[str]) -> str:
     return _as_text(readable, table, fmt)
 
 
-def grid_text(table: pd.DataFrame) -> str:
-    """Convergence rate and median epochs, lr x width (a convergence table of them)."""
+def grid_text(table: pd.DataFrame, regression: bool = False) -> str:
+    """Convergence rate and median epochs, lr x width (a convergence table of them);
+    for a regression task, the rate and the mean final MSE."""
+    if regression:
+        second = [f"{v:>9.3g}" for v in table["mean_final_loss"]]
+    else:
+        second = ["    -" if np.isnan(m) else f"{m:>5,.0f}" for m in table["epochs_median"]]
     cells = [
-        "-" if t == 0 else f"{percent(r):>5} " + ("    -" if np.isnan(m) else f"{m:>5,.0f}")
-        for t, r, m in zip(table["trials"], table["rate"], table["epochs_median"], strict=True)
+        "-" if t == 0 else f"{percent(r):>5} {v}"
+        for t, r, v in zip(table["trials"], table["rate"], second, strict=True)
     ]
     grid = table.assign(cell=cells).pivot(index="lr", columns="width", values="cell")
     grid.index = [f"{v:.4g}" for v in grid.index]
