@@ -312,8 +312,8 @@ def write_plots(
         draw_ttc,
         "fraction of trials converged",
         "epoch",
-        "Time to converge: fraction converged by each epoch, with pointwise 95% bands "
-        "(never-converged trials censored at the epoch budget)",
+        "Time to converge, with pointwise 95% bands (never-converged trials censored at "
+        "the epoch budget)",
         out / "time_to_converge.png",
         title,
         log_scale,
