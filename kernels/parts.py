@@ -12,6 +12,7 @@ part's branch.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 from numba import config, types
@@ -50,8 +51,10 @@ def piece(func: Callable) -> Callable:
         return func
     options = {key: value for key, value in PIECE.items() if key != "cache"}
     compiled = Piece(py_func=func, locals={}, targetoptions={"nopython": True, **options})
-    if PIECE["cache"]:
-        compiled._cache = StampedCache(func)
+    # Numba finding no folder to write a cache in: compiled in each process.
+    with contextlib.suppress(RuntimeError):
+        if PIECE["cache"]:
+            compiled._cache = StampedCache(func)
     return compiled
 
 

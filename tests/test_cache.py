@@ -74,3 +74,16 @@ def test_pieces_are_cached_with_a_stamp_of_every_kernel_source(monkeypatch):
     # An edit to any kernel source, not only to the piece's own file, is a miss.
     monkeypatch.setattr(cache, "source_stamp", lambda: "an edited source")
     assert loaded() == [None]
+
+
+def test_a_piece_with_nowhere_to_cache_is_compiled_each_time():
+    from numba import njit
+    from numba.core.caching import NullCache
+
+    from kernels.parts import piece
+
+    namespace: dict = {}
+    exec("def twice(x):\n    return 2 * x", namespace)  # no file: Numba finds no cache folder
+    twice = piece(namespace["twice"])
+    assert isinstance(twice._cache, NullCache)
+    assert njit(lambda x: twice(x))(21) == 42
