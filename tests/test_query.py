@@ -62,7 +62,11 @@ REFUSED = [
     ("lr in 1", "in takes a list"),
     ("lr < null", "null compares only with == and !="),
     ("[x for x in lr]", "not allowed"),
-    ("task > 1", "does not fit the columns' types"),
+    ("task > 1", "task holds text, and 1 is a number"),
+    ("2 < task", "task holds text, and 2 is a number"),
+    ("lr == 'a'", "lr holds numbers, and 'a' is text"),
+    ("width in ['2', '3']", "width holds numbers, and '2' is text"),
+    ("task + 1 > 1", "does not fit the columns' types"),
     ("lr >", "not a query"),
     ("  ", "is empty"),
 ]

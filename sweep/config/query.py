@@ -156,9 +156,13 @@ class _Compiler:
                 if not isinstance(right, (ast.List, ast.Tuple, ast.Set)):
                     self.refuse(right, "in takes a list of values: in [1, 2]")
                 values = [self.literal(v) for v in right.elts]
+                self.same_kind(left, values)
                 test = self.value(left).isin(_array(values))
                 test = ~test if isinstance(op, ast.NotIn) else test
             elif type(op) in _COMPARE:
+                for column, other in ((left, right), (right, left)):
+                    if self.is_literal(other):
+                        self.same_kind(column, [self.literal(other)])
                 test = self.null_test(left, op, right)
                 if test is None:
                     test = _COMPARE[type(op)](self.value(left), self.value(right))
@@ -167,6 +171,20 @@ class _Compiler:
             out = test if out is None else out & test
             left = right
         return out
+
+    def same_kind(self, column: ast.AST, values: list) -> None:
+        """A number column compared with text, or a text column with a number: one
+        line naming both (other mismatches Arrow finds as it filters)."""
+        if not (isinstance(column, ast.Name) and column.id in self.schema.names):
+            return
+        kind = self.schema.field(column.id).type
+        number = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        for v in values:
+            numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if (number and isinstance(v, str)) or (text and numeric):
+                held, given = ("numbers", "text") if number else ("text", "a number")
+                raise ConfigError("where", f"{column.id} holds {held}, and {v!r} is {given}")
 
     def null_test(self, left: ast.AST, op: ast.cmpop, right: ast.AST):
         """``x == null`` / ``x != null`` as null tests (None: not such a comparison)."""
