@@ -40,6 +40,10 @@ ACCEPTED = [
     # A comparison with a missing value is false, as in SQL, and so is its negation.
     ("epoch_converged > 5", pd.Series([False, False, True, False])),
     ("not epoch_converged > 5", pd.Series([True, False, False, False])),
+    # 1 and 0 for true and false, as pandas takes them.
+    ("converged == 1", FRAME.converged),
+    ("0 == converged or width == 2", ~FRAME.converged | (FRAME.width == 2)),
+    ("converged in [0]", ~FRAME.converged),
 ]
 
 
@@ -66,6 +70,8 @@ REFUSED = [
     ("2 < task", "task holds text, and 2 is a number"),
     ("lr == 'a'", "lr holds numbers, and 'a' is text"),
     ("width in ['2', '3']", "width holds numbers, and '2' is text"),
+    ("converged == 2", "converged holds true/false, and 2 is a number"),
+    ("converged != 'yes'", "converged holds true/false, and 'yes' is text"),
     ("task + 1 > 1", "does not fit the columns' types"),
     ("lr >", "not a query"),
     ("  ", "is empty"),

@@ -157,6 +157,8 @@ class _Compiler:
                     self.refuse(right, "in takes a list of values: in [1, 2]")
                 values = [self.literal(v) for v in right.elts]
                 self.same_kind(left, values)
+                if self.kind(left) == "bool":  # 1 and 0 as pandas takes them
+                    values = [v if v is None else bool(v) for v in values]
                 test = self.value(left).isin(_array(values))
                 test = ~test if isinstance(op, ast.NotIn) else test
             elif type(op) in _COMPARE:
@@ -165,26 +167,48 @@ class _Compiler:
                         self.same_kind(column, [self.literal(other)])
                 test = self.null_test(left, op, right)
                 if test is None:
-                    test = _COMPARE[type(op)](self.value(left), self.value(right))
+                    lhs, rhs = self.operand(left, right), self.operand(right, left)
+                    test = _COMPARE[type(op)](lhs, rhs)
             else:
                 self.refuse(node, f"the operator {_SYMBOL.get(type(op), '?')}")
             out = test if out is None else out & test
             left = right
         return out
 
+    def kind(self, node: ast.AST) -> str | None:
+        """``number``, ``text`` or ``bool`` for a column of the results, else None."""
+        if not (isinstance(node, ast.Name) and node.id in self.schema.names):
+            return None
+        kind = self.schema.field(node.id).type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            return "number"
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            return "text"
+        return "bool" if pa.types.is_boolean(kind) else None
+
     def same_kind(self, column: ast.AST, values: list) -> None:
-        """A number column compared with text, or a text column with a number: one
-        line naming both (other mismatches Arrow finds as it filters)."""
-        if not (isinstance(column, ast.Name) and column.id in self.schema.names):
-            return
-        kind = self.schema.field(column.id).type
-        number = pa.types.is_integer(kind) or pa.types.is_floating(kind)
-        text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        """A column compared with literals of another kind (a number with text, text
+        with a number, true/false with anything but 0 and 1): one line naming both
+        (other mismatches Arrow finds as it filters)."""
+        kind = self.kind(column)
         for v in values:
             numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
-            if (number and isinstance(v, str)) or (text and numeric):
-                held, given = ("numbers", "text") if number else ("text", "a number")
+            wrong = {
+                "number": isinstance(v, str),
+                "text": numeric,
+                "bool": isinstance(v, str) or (numeric and v not in (0, 1)),
+            }
+            if kind is not None and v is not None and wrong[kind]:
+                held = {"number": "numbers", "text": "text", "bool": "true/false"}[kind]
+                given = "text" if isinstance(v, str) else "a number"
                 raise ConfigError("where", f"{column.id} holds {held}, and {v!r} is {given}")
+
+    def operand(self, node: ast.AST, other: ast.AST):
+        """``node``'s value, a 1 or 0 compared with a true/false column as true or false
+        (as pandas takes them)."""
+        if self.is_literal(node) and self.kind(other) == "bool":
+            return pc.scalar(bool(self.literal(node)))
+        return self.value(node)
 
     def null_test(self, left: ast.AST, op: ast.cmpop, right: ast.AST):
         """``x == null`` / ``x != null`` as null tests (None: not such a comparison)."""
