@@ -153,6 +153,17 @@ def test_compare_two_selections_of_one_folder(two_tasks):
     assert " pp [" in result.text
 
 
+def test_a_comparison_says_which_settings_outside_its_groups_differ(two_tasks, tmp_path):
+    shorter = tmp_path / "shorter"
+    sweep.run(out=shorter, task="xor,and", seeds="0:4", lr="0.5,4", width="2", epochs=200,
+              momentum="0,0.9", progress=False, backend="sequential")  # fmt: skip
+    result = sweep.compare_report(two_tasks, shorter)
+    assert result.text.splitlines()[0] == "A and B differ in epochs (300 against 200)"
+    rates = sweep.compare_report(two_tasks, two_tasks, where_a="lr == 4", where_b="lr == 0.5")
+    assert rates.text.splitlines()[0] == "A and B differ in lr (4 against 0.5)"
+    assert "differ in" not in sweep.compare_report(two_tasks, two_tasks).text
+
+
 def test_a_median_difference_of_too_few_pairs_says_so_and_never_prints_nan():
     from sweep.reporting.paired import compare_paired
     from sweep.reporting.text import readable_difference

@@ -16,7 +16,7 @@ from .analysis import compare_tables
 from .cells import CELL
 from .paired import compare_paired
 from .reports import Report, check_by
-from .text import FORMATS, _as_text, readable_difference
+from .text import FORMATS, _as_text, readable_difference, value_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,6 +88,8 @@ def compare_report(
         table = compare_tables(agg_a.table(keys), agg_b.table(keys), keys)
     if table.empty:
         raise ConfigError("by", f"the two selections share no group of {', '.join(keys)}")
+    apart = _apart_note(agg_a, agg_b, keys)
+    notes += [apart] if apart and axis is None else []
     notes += [n for n in (agg_a.pooled_note([*keys, axis]), agg_b.pooled_note([*keys, axis])) if n]
     if format in ("table", "markdown"):
         text = _as_text(readable_difference(table, keys), table, format)
@@ -97,6 +99,22 @@ def compare_report(
     else:
         text = _as_text(table, table, format)
     return Report(text, table, keys, list(dict.fromkeys(notes)))
+
+
+def _apart_note(a: Aggregate, b: Aggregate, keys: Sequence[str]) -> str | None:
+    """``A and B differ in epochs (2,000 against 500)``: the settings, outside the
+    groups, whose values A and B do not share; None if there is none."""
+
+    def values(agg: Aggregate, column: str) -> str:
+        n = agg.values(column)
+        return value_text(agg.cells[column].iloc[0]) if n == 1 else f"{n} values"
+
+    apart = [
+        f"{c} ({values(a, c)} against {values(b, c)})"
+        for c in CELL
+        if c not in keys and set(a.cells[c].astype(str)) != set(b.cells[c].astype(str))
+    ]
+    return f"A and B differ in {', '.join(apart)}" if apart else None
 
 
 def _compared_axis(a: Aggregate, b: Aggregate) -> str | None:
