@@ -164,6 +164,20 @@ def test_a_comparison_says_which_settings_outside_its_groups_differ(two_tasks, t
     assert "differ in" not in sweep.compare_report(two_tasks, two_tasks).text
 
 
+def test_a_task_s_digest_is_named_apart_only_where_the_names_are_the_same():
+    from sweep.reporting.comparison import _apart_note
+
+    def agg(task: str, digest: str) -> Aggregate:
+        return Aggregate.from_frame(frame(1, 2).assign(task=task, task_digest=digest))
+
+    assert _apart_note(agg("table:0110", "aa"), agg("table:1001", "bb"), ["lr"]) == (
+        "A and B differ in task (table:0110 against table:1001)"
+    )
+    assert _apart_note(agg("data.csv", "aa"), agg("data.csv", "bb"), ["lr"]) == (
+        "A and B differ in task_digest (aa against bb)"
+    )
+
+
 def test_a_median_difference_of_too_few_pairs_says_so_and_never_prints_nan():
     from sweep.reporting.paired import compare_paired
     from sweep.reporting.text import readable_difference

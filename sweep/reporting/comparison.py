@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config.axes import PARAM_COLUMNS
+from ..config.axes import DERIVED_FROM, PARAM_COLUMNS
 from ..errors import ConfigError
 from ..store.reader import read
 from .aggregate import Aggregate, aggregates
@@ -102,17 +102,26 @@ def compare_report(
 
 
 def _apart_note(a: Aggregate, b: Aggregate, keys: Sequence[str]) -> str | None:
-    """``A and B differ in epochs (2,000 against 500)``: the settings, outside the
-    groups, whose values A and B do not share; None if there is none."""
+    """``A and B differ in epochs (300 against 200)``: the settings, outside the
+    groups, whose values A and B do not share (a column set from another only
+    where that one does not differ); None if there is none."""
 
     def values(agg: Aggregate, column: str) -> str:
         n = agg.values(column)
         return value_text(agg.cells[column].iloc[0]) if n == 1 else f"{n} values"
 
+    columns = [
+        c
+        for c in CELL
+        if c not in keys
+        and c in a.cells
+        and c in b.cells
+        and set(a.cells[c].astype(str)) != set(b.cells[c].astype(str))
+    ]
     apart = [
         f"{c} ({values(a, c)} against {values(b, c)})"
-        for c in CELL
-        if c not in keys and set(a.cells[c].astype(str)) != set(b.cells[c].astype(str))
+        for c in columns
+        if DERIVED_FROM.get(c) not in columns
     ]
     return f"A and B differ in {', '.join(apart)}" if apart else None
 
