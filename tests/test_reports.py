@@ -155,8 +155,8 @@ def test_compare_two_selections_of_one_folder(two_tasks):
 
 def test_a_comparison_says_which_settings_outside_its_groups_differ(two_tasks, tmp_path):
     shorter = tmp_path / "shorter"
-    sweep.run(out=shorter, task="xor,and", seeds="0:4", lr="0.5,4", width="2", epochs=200,
-              momentum="0,0.9", progress=False, backend="sequential")  # fmt: skip
+    axes = dict(task="xor,and", lr="0.5,4", width="2", momentum="0,0.9")
+    sweep.run(out=shorter, seeds="0:4", epochs=200, progress=False, backend="sequential", **axes)
     result = sweep.compare_report(two_tasks, shorter)
     assert result.text.splitlines()[0] == "A and B differ in epochs (300 against 200)"
     rates = sweep.compare_report(two_tasks, two_tasks, where_a="lr == 4", where_b="lr == 0.5")
