@@ -59,6 +59,9 @@ def test_a_regression_task_s_summary_cells_hold_its_mean_final_mse():
     alone = Aggregate.from_frame(regression)
     alone.regression = frozenset({"wave"})
     assert "Cells: convergence rate, mean final MSE." in summary(alone)
+    wild = Aggregate.from_frame(regression.assign(diverged=True, final_loss=np.nan))
+    wild.regression = frozenset({"wave"})
+    assert summary(wild).splitlines()[-1].split() == ["0.5", "0%", "-"]  # no mean: not nan
 
 
 def test_markdown_and_table_formats_show_the_interval():

@@ -173,7 +173,7 @@ def grid_text(table: pd.DataFrame, regression: bool = False) -> str:
     """Convergence rate and median epochs, lr x width (a convergence table of them);
     for a regression task, the rate and the mean final MSE."""
     if regression:
-        second = [f"{v:>9.3g}" for v in table["mean_final_loss"]]
+        second = ["    -" if np.isnan(v) else f"{v:>9.3g}" for v in table["mean_final_loss"]]
     else:
         second = ["    -" if np.isnan(m) else f"{m:>5,.0f}" for m in table["epochs_median"]]
     cells = [
