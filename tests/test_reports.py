@@ -148,6 +148,15 @@ def test_the_failure_table_shows_paired_axes_paired():
     assert table.trials.tolist() == [4, 4]
 
 
+def test_a_filtered_report_says_what_its_filter_left_fixed(two_tasks):
+    result = sweep.report(two_tasks, where="lr == 4 and task == 'xor'")
+    first = result.text.splitlines()[0]
+    assert first.startswith("where lr == 4 and task == 'xor': xor · 300 epochs")
+    assert first.endswith(" · lr 4 · width 2") and "lr" not in result.table
+    as_csv = sweep.report(two_tasks, where="lr == 4", format="csv")
+    assert as_csv.text.startswith("task,") and as_csv.notes[0].startswith("where lr == 4: ")
+
+
 def test_compare_two_selections_of_one_folder(two_tasks):
     result = sweep.compare_report(two_tasks, where_a="momentum == 0", where_b="momentum == 0.9")
     assert result.by == ["task", "lr"] and len(result.table) == 4

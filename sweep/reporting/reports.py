@@ -34,6 +34,7 @@ from .text import (
     readable_failures,
     readable_table,
 )
+from .titles import fixed_settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,6 +143,9 @@ def report(
         else:
             table = agg.table(keys)
             text = format_table(table, format, keys)
+    if where:  # what the filter left fixed, which the table's columns no longer show
+        chosen = f"where {where}: {fixed_settings(agg.fixed())}"
+        note = f"{chosen}\n{note}" if note else chosen
     if note and format in ("table", "markdown"):
         text = f"{note}\n{text}"
     elif note:
