@@ -50,8 +50,11 @@ SOURCES = (
 _ENV_CACHE = "SWEEP_KERNEL_CACHE"
 
 
+@functools.cache
 def source_stamp() -> str:
-    """A hash of :data:`SOURCES`."""
+    """A hash of :data:`SOURCES`, read once per process (every piece's cache and
+    every generated source asks for it; an edit takes effect in a new process,
+    as the edited modules do)."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
     for name in SOURCES:

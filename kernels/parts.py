@@ -51,9 +51,9 @@ def piece(func: Callable) -> Callable:
         return func
     options = {key: value for key, value in PIECE.items() if key != "cache"}
     compiled = Piece(py_func=func, locals={}, targetoptions={"nopython": True, **options})
-    # Numba finding no folder to write a cache in: compiled in each process.
-    with contextlib.suppress(RuntimeError):
-        if PIECE["cache"]:
+    if PIECE["cache"]:
+        # Numba finding no folder to write a cache in: compiled in each process.
+        with contextlib.suppress(RuntimeError):
             compiled._cache = StampedCache(func)
     return compiled
 
