@@ -176,6 +176,22 @@ def test_a_comparison_says_which_settings_outside_its_groups_differ(two_tasks, t
     assert "differ in" not in sweep.compare_report(two_tasks, two_tasks).text
 
 
+def test_a_paired_comparison_says_what_its_pairs_hold_not_what_b_holds(two_tasks):
+    # B holds lr 0.5 and 4, A lr 4 alone: only lr 4 pairs up, so nothing is pooled.
+    result = sweep.compare_report(
+        two_tasks, where_a="momentum == 0 and lr == 4", where_b="momentum == 0.9"
+    )
+    assert result.text.splitlines()[0] == (
+        "paired by seed: A and B differ in momentum alone and share 24 "
+        "seeds-and-settings, all at lr 4"
+    )
+    assert "pooled" not in result.text and result.table["pairs"].tolist() == [12, 12]
+    pooled = sweep.compare_report(
+        two_tasks, where_a="momentum == 0", where_b="momentum == 0.9", by="lr"
+    )
+    assert pooled.text.splitlines()[1] == "pooled over: task (2 values)"
+
+
 def test_a_task_s_digest_is_named_apart_only_where_the_names_are_the_same():
     from sweep.reporting.comparison import _apart_note
 

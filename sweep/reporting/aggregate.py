@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..intervals import wilson_interval
 from ..store.reader import each_part
 from ..store.sidecar import described
-from .analysis import converged_by, epoch_grid, mean_columns, varying
+from .analysis import converged_by, epoch_grid, mean_columns, pooled_text, varying
 from .cells import CELL, MODES, NEEDED, SUMS, CellSums
 
 
@@ -94,11 +94,7 @@ class Aggregate:
 
     def pooled_note(self, keys: Sequence[str]) -> str | None:
         """``pooled over: task (3 values), init_low (2)``, or None if nothing is."""
-        over = [(c, self.values(c)) for c in self.varying() if c not in keys]
-        if not over:
-            return None
-        parts = [f"{c} ({n} values)" if i == 0 else f"{c} ({n})" for i, (c, n) in enumerate(over)]
-        return "pooled over: " + ", ".join(parts)
+        return pooled_text([(c, self.values(c)) for c in self.varying() if c not in keys])
 
     def _groups(self, keys: list[str]) -> pd.core.groupby.DataFrameGroupBy:
         return self.cells.groupby(keys, sort=True, observed=True, dropna=False)

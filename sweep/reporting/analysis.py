@@ -45,7 +45,11 @@ def pooled(df: pd.DataFrame, by: Sequence[str]) -> list[tuple[str, int]]:
 
 def pooled_note(df: pd.DataFrame, by: Sequence[str]) -> str | None:
     """``pooled over: task (3 values), init_low (2)``, or None if nothing is."""
-    over = pooled(df, by)
+    return pooled_text(pooled(df, by))
+
+
+def pooled_text(over: Sequence[tuple[str, int]]) -> str | None:
+    """``pooled over: ...`` for (column, values) pairs, or None if there is none."""
     if not over:
         return None
     parts = [f"{c} ({n} values)" if i == 0 else f"{c} ({n})" for i, (c, n) in enumerate(over)]

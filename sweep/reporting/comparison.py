@@ -12,7 +12,7 @@ from ..config.axes import DERIVED_FROM, PARAM_COLUMNS
 from ..errors import ConfigError
 from ..store.reader import read
 from .aggregate import Aggregate, aggregates
-from .analysis import compare_tables
+from .analysis import compare_tables, pooled_note
 from .cells import CELL
 from .paired import compare_paired
 from .reports import Report, check_by
@@ -76,21 +76,19 @@ def compare_report(
             ["lr"] if axis != "lr" else ["width"]
         )
     table = None
-    if axis is not None:
-        pairs = _pairs(Path(a), where_a, where_b, axis)
-        if len(pairs):
-            table = compare_paired(pairs, keys)
-            notes.append(
-                f"paired by seed: A and B differ in {axis} alone and share "
-                f"{len(pairs):,} seeds-and-settings"
-            )
-    if table is None:
+    pairs = _pairs(Path(a), where_a, where_b, axis) if axis is not None else None
+    if pairs is not None and len(pairs):
+        table = compare_paired(pairs, keys)
+        notes += _paired_notes(pairs, axis, keys, [*agg_a.varying(), *agg_b.varying()])
+    else:
         table = compare_tables(agg_a.table(keys), agg_b.table(keys), keys)
+        apart = _apart_note(agg_a, agg_b, keys)
+        notes += [apart] if apart and axis is None else []
+        notes += [
+            n for n in (agg_a.pooled_note([*keys, axis]), agg_b.pooled_note([*keys, axis])) if n
+        ]
     if table.empty:
         raise ConfigError("by", f"the two selections share no group of {', '.join(keys)}")
-    apart = _apart_note(agg_a, agg_b, keys)
-    notes += [apart] if apart and axis is None else []
-    notes += [n for n in (agg_a.pooled_note([*keys, axis]), agg_b.pooled_note([*keys, axis])) if n]
     if format in ("table", "markdown"):
         text = _as_text(readable_difference(table, keys), table, format)
         if notes:
@@ -124,6 +122,24 @@ def _apart_note(a: Aggregate, b: Aggregate, keys: Sequence[str]) -> str | None:
         if DERIVED_FROM.get(c) not in columns
     ]
     return f"A and B differ in {', '.join(apart)}" if apart else None
+
+
+def _paired_notes(
+    pairs: pd.DataFrame, axis: str, keys: Sequence[str], varying: Sequence[str]
+) -> list[str]:
+    """What the pairs are (``at lr 2`` where the pairs hold one value of a
+    parameter A or B varies in) and what they pool over: from the pairs, not
+    from A's and B's whole selections, which may hold unpaired trials."""
+    fixed = [
+        f"{c} {value_text(pairs[c].iloc[0])}"
+        for c in dict.fromkeys(varying)
+        if c not in keys and c in pairs and pairs[c].nunique(dropna=False) == 1
+    ]
+    at = f", all at {', '.join(fixed)}" if fixed else ""
+    head = f"paired by seed: A and B differ in {axis} alone and share {len(pairs):,} seeds"
+    head += f"-and-settings{at}"
+    pooled = pooled_note(pairs, keys)
+    return [head] + ([pooled] if pooled else [])
 
 
 def _compared_axis(a: Aggregate, b: Aggregate) -> str | None:
