@@ -235,6 +235,8 @@ MINI_BATCHES = [
 ]
 
 
+# One worker compiles the mini-batch variants both tests below run.
+@pytest.mark.xdist_group("mini-batches")
 @pytest.mark.parametrize("recipe, task, width, shortcuts, width2", MINI_BATCHES)
 def test_mini_batches_are_the_reference_bit_for_bit(recipe, task, width, shortcuts, width2):
     X, Y = get_task(task)
@@ -249,6 +251,7 @@ def test_mini_batches_are_the_reference_bit_for_bit(recipe, task, width, shortcu
     assert_same(got, want, rtol=0, atol=0)
 
 
+@pytest.mark.xdist_group("mini-batches")
 @pytest.mark.parametrize(
     "recipe, same_as",
     [
