@@ -18,6 +18,9 @@ from sweep.reporting.paired import mcnemar_p, paired_interval
 from sweep.reporting.text import failure_table, rate_text
 from sweep.reporting.titles import title
 
+#: One worker runs this module: its sweep (the ``varied`` fixture) is trained once.
+pytestmark = pytest.mark.xdist_group("test_aggregate")
+
 
 @pytest.fixture(scope="module")
 def varied(tmp_path_factory):
