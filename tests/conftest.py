@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 
 # With PYTHONDONTWRITEBYTECODE set (as in CI), each of the suite's processes
 # (the xdist workers, the subprocesses of the CLI and reliability tests)
@@ -23,6 +24,7 @@ if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCAC
 
 import numba
 import numpy as np
+import pytest
 
 # Generated kernels (kernels.tiled) compile into a fresh folder each
 # session, which the CLI tests' subprocesses inherit: the cold path is tested.
@@ -89,3 +91,11 @@ def libm_log(x: np.ndarray) -> np.ndarray:
 
 #: The reference's elementwise functions as the exact kernels compute them.
 LIBM = {"arctan": libm_arctan, "cos": libm_cos, "log": libm_log}
+
+
+def one_worker(cases: list[tuple], group: int | Callable[[tuple], str]) -> list:
+    """``cases`` as parameters in xdist groups (``group``: the index of the case's
+    field that names its group, or a function of the case): the tests that
+    compile one kernel run in one worker, which compiles it once."""
+    name = (lambda case: str(case[group])) if isinstance(group, int) else group
+    return [pytest.param(*case, marks=pytest.mark.xdist_group(name(case))) for case in cases]

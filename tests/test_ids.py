@@ -16,6 +16,7 @@ from sweep.runner.plan import plan
 AWKWARD_LRS = [0.1, 1e-05, 3.0000000000000004, 1e300, 5e-324, 0.5, 2.0, 123456.789, 1 / 3]
 
 
+@pytest.mark.xdist_group("compiled-ids")  # one worker compiles the hash
 def test_every_shape_of_a_varied_sweep_gets_the_python_ids():
     config = make_config(
         task="xor,parity3",
@@ -51,6 +52,7 @@ def test_negative_seeds_are_refused_and_no_seeds_give_no_ids():
     assert ids.id_numbers("k", np.zeros(0, dtype=np.int64), np.zeros(0)).size == 0
 
 
+@pytest.mark.xdist_group("compiled-ids")  # one worker compiles the hash
 def test_a_large_plan_writes_compiled_ids_and_a_small_one_python_ones(monkeypatch):
     import sweep.runner.plan as plan_module
 

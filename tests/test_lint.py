@@ -116,3 +116,13 @@ def test_no_six_code_lines_repeat_inside_kernels():
     # a loop written twice is a loop that can drift.
     sources = {path.name: path.read_text() for path in sorted((ROOT / "kernels").glob("*.py"))}
     assert repeated_runs(sources) == []
+
+
+@pytest.mark.xdist_group("grouping-check")
+def test_tests_in_one_xdist_group_run_in_one_worker(request):
+    """The groups that let one worker compile a kernel once take effect: xdist
+    marks a grouped test's id (pytest 9.2 with pytest-xdist 3.8 silently does
+    not, hence pyproject.toml's pin)."""
+    if not hasattr(request.config, "workerinput"):
+        pytest.skip("the suite runs in xdist workers; this run does not")
+    assert request.node.nodeid.endswith("@grouping-check")

@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import FAST_ATOL, FAST_RTOL, LIBM, libm_exp, libm_tanh
+from conftest import FAST_ATOL, FAST_RTOL, LIBM, libm_exp, libm_tanh, one_worker
 
 from kernels import get_task, init_batch, init_uniform, reference, tiled, train_batch
 from kernels.recipe import Recipe
@@ -324,13 +324,7 @@ VARIANTS = [
 ]
 
 
-def _one_worker(cases: list[tuple], name_at: int) -> list:
-    """``cases``, each in its recipe's xdist group: the tests that compile one
-    recipe's kernels run in one worker, which compiles each kernel once."""
-    return [pytest.param(*case, marks=pytest.mark.xdist_group(case[name_at])) for case in cases]
-
-
-@pytest.mark.parametrize("name, kernel, dtype, exp", _one_worker(VARIANTS, 0))
+@pytest.mark.parametrize("name, kernel, dtype, exp", one_worker(VARIANTS, 0))
 def test_every_variant_is_the_reference(name, kernel, dtype, exp):
     X, Y, params, lr, run, want, calm = _case(name, dtype)
     got = train_batch(X, Y, params, lr, exp=exp, kernel=kernel, block=16, **run)
@@ -348,7 +342,7 @@ def test_every_variant_is_the_reference(name, kernel, dtype, exp):
 
 @pytest.mark.parametrize(
     "dtype, name",
-    _one_worker([(dtype, name) for dtype in ("float64", "float32") for name in COVERING], 1),
+    one_worker([(dtype, name) for dtype in ("float64", "float32") for name in COVERING], 1),
 )
 def test_the_generated_kernel_is_the_general_kernel_bit_for_bit(dtype, name):
     X, Y, params, lr, run, _, _ = _case(name, dtype)

@@ -3,7 +3,7 @@ reference in exact mode, the general kernel always."""
 
 import numpy as np
 import pytest
-from conftest import libm_exp
+from conftest import libm_exp, one_worker
 from test_step import RECIPES
 from test_tiled import assert_identical
 from test_train import assert_same
@@ -54,18 +54,21 @@ def test_exact_looped_kernel_is_the_reference_bit_for_bit(shape, update):
     assert got.diverged[1] and not got.diverged[0]
 
 
+LOOPED = [
+    (SHAPES[0], "notebook"),
+    (SHAPES[1], "nesterov-decay-prime"),
+    (SHAPES[0], "adam-elliott"),
+    (SHAPES[1], "rprop-decay-flush"),
+    (SHAPES[0], "tanh-out-online-decay-prime"),
+    (SHAPES[1], "rmsprop-online-decay-tanh"),
+]
+
+
 @pytest.mark.parametrize(
-    "shape, name",
-    [
-        (SHAPES[0], "notebook"),
-        (SHAPES[1], "nesterov-decay-prime"),
-        (SHAPES[0], "adam-elliott"),
-        (SHAPES[1], "rprop-decay-flush"),
-        (SHAPES[0], "tanh-out-online-decay-prime"),
-        (SHAPES[1], "rmsprop-online-decay-tanh"),
-    ],
+    "shape, name, batch",
+    # In its recipe's group, with test_step's cases of it: they share its general kernel.
+    one_worker([(*case, batch) for case in LOOPED for batch in (1, 33)], lambda case: case[1]),
 )
-@pytest.mark.parametrize("batch", [1, 33])
 def test_fast_looped_kernel_is_the_general_kernel(shape, name, batch):
     """The optimisers' updates after the last chunk (batch) and after each sample
     (online), and blocks of networks."""

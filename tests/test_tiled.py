@@ -7,7 +7,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import libm_exp
+from conftest import libm_exp, one_worker
 from test_train import FLOATS, INTS, assert_same
 
 from kernels import codegen, get_task, init_batch, memory, reference, tiled, train_batch
@@ -79,8 +79,13 @@ def assert_identical(got, want) -> None:
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
-@pytest.mark.parametrize("batch", [1, 31, 32, 33, 70])
-@pytest.mark.parametrize("task, width", SHAPES)
+@pytest.mark.parametrize(
+    "task, width, batch",
+    one_worker(
+        [(*shape, batch) for shape in SHAPES for batch in (1, 31, 32, 33, 70)],
+        lambda case: f"{case[0]}-{case[1]}",  # one shape's kernel: compiled once
+    ),
+)
 def test_fast_tiled_kernel_is_the_general_kernel(task, width, batch):
     X, Y, params, lr, run = _case(task, width, seed=batch, batch=batch)
     early_stop = batch % 2 == 1
