@@ -127,7 +127,7 @@ def _apart_note(a: Aggregate, b: Aggregate, keys: Sequence[str]) -> str | None:
 def _paired_notes(
     pairs: pd.DataFrame, axis: str, keys: Sequence[str], varying: Sequence[str]
 ) -> list[str]:
-    """What the pairs are (``at lr 2`` where the pairs hold one value of a
+    """What the pairs are (``all at lr 2`` where the pairs hold one value of a
     parameter A or B varies in) and what they pool over: from the pairs, not
     from A's and B's whole selections, which may hold unpaired trials."""
     fixed = [
