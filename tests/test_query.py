@@ -59,6 +59,8 @@ REFUSED = [
     ("lr > width[0]", "(subscripts)"),
     ("(lambda: 1)() == 1", "(calls)"),
     ("os == 1", "'os' is not allowed (not a column of the results)"),
+    ("widht == 2", "(not a column of the results; did you mean width?)"),
+    ("init_radius == 1", "is stored as init_low = -R and init_high = R)"),
     ("outputs == 1", "a list column"),
     ("lr >> 1", "the operator >>"),
     ("width // 2 == 1", "the operator //"),

@@ -15,8 +15,9 @@ axes is written from the parts' tables.
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -423,6 +424,20 @@ SHAPE_AXES = tuple(axis for axis in AXES if not axis.per_trial)
 DERIVED_FROM = {axis.column: axis.derived_from for axis in AXES if axis.derived}
 #: Axes of the training recipe, by Recipe field.
 RECIPE_AXES = tuple(axis for axis in AXES if axis.recipe)
+#: Settings given by a flag of their own but stored as other columns: what a
+#: query or ``--by`` names instead.
+STORED_AS = {"init_radius": "--init-radius R is stored as init_low = -R and init_high = R"}
+
+
+def not_a_column(name: str, columns: Sequence[str], otherwise: str = "") -> str:
+    """Why ``name`` names no column, with where its values are if it is a
+    setting stored as others, or the columns it is close to (a misspelling);
+    else ``otherwise``."""
+    if name in STORED_AS:
+        return f"not a column of the results: {STORED_AS[name]}"
+    close = difflib.get_close_matches(name, columns, n=2, cutoff=0.75)
+    hint = f"; did you mean {' or '.join(close)}?" if close else f" {otherwise}".rstrip()
+    return "not a column of the results" + hint
 
 
 def shape_key_of(values: Mapping[str, Any]) -> str:

@@ -31,6 +31,7 @@ import pyarrow.acero as acero
 import pyarrow.compute as pc
 
 from ..errors import ConfigError
+from .axes import not_a_column
 
 _LITERALS = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
 _COMPARE: dict[type, Callable] = {
@@ -108,7 +109,7 @@ class _Compiler:
                 return pc.scalar(_LITERALS[node.id])
             field = self.schema.field(node.id) if node.id in self.schema.names else None
             if field is None:
-                self.refuse(node, "not a column of the results")
+                self.refuse(node, not_a_column(node.id, self.schema.names))
             if pa.types.is_list(field.type):
                 self.refuse(node, "a list column; compare single values")
             self.columns.add(node.id)

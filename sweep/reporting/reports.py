@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config.axes import BY_COLUMN, PARAM_COLUMNS
+from ..config.axes import BY_COLUMN, PARAM_COLUMNS, not_a_column
 from ..config.precision import Precision
 from ..config.query import where_mask
 from ..config.schema import COLUMNS, SCHEMA
@@ -50,10 +50,11 @@ def check_by(by: str | Sequence[str] | None) -> list[str] | None:
         raise ConfigError("by", f"expected parameter columns separated by commas, got {by!r}")
     for k in keys:
         if k not in BY_COLUMN:
-            kind = "an outcome" if k in _OUTCOMES else "not a column"
-            raise ConfigError(
-                "by", f"{k!r} is {kind}, not a parameter (parameters: {', '.join(PARAM_COLUMNS)})"
-            )
+            listed = f"(parameters: {', '.join(PARAM_COLUMNS)})"
+            why = f"an outcome, not a parameter {listed}"
+            if k not in _OUTCOMES:
+                why = not_a_column(k, PARAM_COLUMNS, otherwise=listed)
+            raise ConfigError("by", f"{k!r} is {why}")
     repeated = [k for i, k in enumerate(keys) if k in keys[:i]]
     if repeated:
         raise ConfigError("by", f"{repeated[0]!r} is given twice")
