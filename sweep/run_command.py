@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import api
-from .config.axes import AXES, BY_NAME
+from .config.axes import AXES, BY_NAME, STORED_AS
 from .config.options import DEFAULT_BACKEND, DEFAULT_NAME
 from .runner.estimate import MAX_BYTES, MAX_TRIALS
 from .runner.execute import release_workers
@@ -16,8 +16,8 @@ from .runner.execute import release_workers
 #: Help of the run's settings that are not axes (the axes' is in sweep.config.axes).
 _SETTINGS = {
     "init_radius": "Initial weights ~ uniform[-R, R), or R is the radius of --init: paired "
-    "ranges (comma list of R), stored as init_low = -R, init_high = R; instead of "
-    "--init-low/--init-high, which cross.",
+    "ranges (comma list of R), instead of --init-low/--init-high, which cross. "
+    f"{STORED_AS['init_radius']}.",
     "samples": "Sample N points of the axes given as distributions (uniform:A:B, "
     "loguniform:A:B; randint:A:B for width and epochs), crossed with the listed axes and "
     "the seeds: --seeds 0:10 --lr loguniform:0.01:10 --samples 64 is 640 trials.",
