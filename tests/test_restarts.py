@@ -3,7 +3,7 @@ the last attempt is an ordinary run from the seed's next draws."""
 
 import numpy as np
 import pytest
-from conftest import libm_exp, libm_tanh
+from conftest import libm_exp, libm_tanh, one_worker
 from test_step import FLOATS, INTS, RECIPES, TASKS, _rng, assert_same
 
 from kernels import get_task, init_batch, reference, train_batch, train_restarting
@@ -42,9 +42,11 @@ def _run(name: str, dtype: str, case: int):
     return X, Y, seeds, lr, epochs, every, width, init, np.dtype(dtype).type, run
 
 
-@pytest.mark.parametrize("name, kernel, dtype", CASES)
-@pytest.mark.parametrize("case", range(2))
-def test_restarts_are_the_reference(name, kernel, dtype, case):
+@pytest.mark.parametrize(
+    "case, name, kernel, dtype",
+    one_worker([(case, *c) for c in CASES for case in range(2)], 1),  # with test_step's recipe
+)
+def test_restarts_are_the_reference(case, name, kernel, dtype):
     X, Y, seeds, lr, epochs, every, width, init, dt, run = _run(name, dtype, case)
     got = train_restarting(
         X, Y, seeds, lr, epochs, every, width, init, dt, exp="exact", kernel=kernel, **run
