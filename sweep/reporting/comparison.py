@@ -82,8 +82,8 @@ def compare_report(
         notes += _paired_notes(pairs, axis, keys, [*agg_a.varying(), *agg_b.varying()])
     else:
         table = compare_tables(agg_a.table(keys), agg_b.table(keys), keys)
-        apart = _apart_note(agg_a, agg_b, keys)
-        notes += [apart] if apart and axis is None else []
+        apart = _apart_note(agg_a, agg_b, keys) if axis is None else None
+        notes += [apart] if apart else []
         notes += [
             n for n in (agg_a.pooled_note([*keys, axis]), agg_b.pooled_note([*keys, axis])) if n
         ]
