@@ -67,7 +67,7 @@ LOOPED = [
 @pytest.mark.parametrize(
     "shape, name, batch",
     # In its recipe's group, with test_step's cases of it: they share its general kernel.
-    one_worker([(*case, batch) for case in LOOPED for batch in (1, 33)], lambda case: case[1]),
+    one_worker([(*case, batch) for case in LOOPED for batch in (1, 33)], 1),
 )
 def test_fast_looped_kernel_is_the_general_kernel(shape, name, batch):
     """The optimisers' updates after the last chunk (batch) and after each sample
