@@ -181,6 +181,7 @@ def test_a_notebook_gets_a_bar_and_a_report_renders_as_html(varied, monkeypatch)
     assert progress_wanted()
     html = sweep.report(varied[0], by="lr")._repr_html_()
     assert html.count("<tr") == 3 and "converged" in html
+    assert "<p>pooled over: width (3 values), momentum (2)</p><table" in html  # above it
 
 
 def test_a_dry_run_says_when_the_run_would_be_refused(varied):

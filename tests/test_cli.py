@@ -209,7 +209,9 @@ def test_report_formats(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["lr"] for r in rows] == [0.5, 5.0] and all(r["trials"] == 6 for r in rows)
     main(["report", str(out), "--format", "markdown"])
-    assert capsys.readouterr().out.startswith("|")
+    said, table = capsys.readouterr().out.split("\n\n")  # a paragraph, then the table
+    assert said == "fixed: xor · 200 epochs · tol 0.1 · init U[0, 1) · width 2"
+    assert table.startswith("|   lr |")
     main(["report", str(out)])
     assert "median epochs" in capsys.readouterr().out
     for by, problem in [

@@ -113,11 +113,14 @@ def test_a_report_groups_by_what_varies_and_says_what_it_pools(two_tasks):
     assert default.by == ["task", "lr", "momentum"] and len(default.table) == 8
     assert "pooled" not in default.text
     by_lr = sweep.report(two_tasks, by="lr")
-    assert by_lr.text.startswith("pooled over: task (2 values), momentum (2)\n")
+    # What the rows share comes first: a table of rates says what they are rates of.
+    said = ["fixed: 300 epochs · tol 0.1 · init U[0, 1) · width 2"]
+    said.append("pooled over: task (2 values), momentum (2)")
+    assert by_lr.text.startswith("\n".join(said) + "\n")
     assert by_lr.table.trials.tolist() == [48, 48]
     as_csv = sweep.report(two_tasks, by="lr", format="csv")
     assert as_csv.text.startswith("lr,trials")  # machine formats stay clean...
-    assert as_csv.notes == ["pooled over: task (2 values), momentum (2)"]  # ...it goes to stderr
+    assert as_csv.notes == said  # ...it goes to stderr
 
 
 def test_where_filters_before_grouping(two_tasks):
@@ -191,7 +194,14 @@ def test_a_paired_comparison_says_what_its_pairs_hold_not_what_b_holds(two_tasks
     pooled = sweep.compare_report(
         two_tasks, where_a="momentum == 0", where_b="momentum == 0.9", by="lr"
     )
-    assert pooled.text.splitlines()[1] == "pooled over: task (2 values)"
+    assert pooled.text.splitlines()[1:3] == [
+        "fixed in both: 300 epochs · tol 0.1 · init U[0, 1) · width 2",
+        "pooled over: task (2 values)",
+    ]
+    # In a notebook too: the lines above the table are shown above its HTML.
+    assert pooled._repr_html_().startswith(
+        "".join(f"<p>{html.escape(line)}</p>" for line in pooled.header) + "<table"
+    )
 
 
 def test_a_task_s_digest_is_named_apart_only_where_the_names_are_the_same():

@@ -15,8 +15,9 @@ from .aggregate import Aggregate, aggregates
 from .analysis import compare_tables, pooled_note
 from .cells import CELL
 from .paired import compare_paired
-from .reports import Report, check_by
+from .reports import Report, check_by, headed
 from .text import FORMATS, _as_text, readable_difference, value_text
+from .titles import fixed_settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,7 +44,7 @@ def compare_report(
     if format not in FORMATS:
         raise ConfigError("format", f"must be one of {', '.join(FORMATS)}, got {format!r}")
     keys = check_by(by)
-    notes: list[str] = []
+    said: list[str] = []  # what A and B are, above what the table pools
     one_folder = b is None
     if one_folder:
         if not (where_a or where_b):
@@ -52,10 +53,10 @@ def compare_report(
             )
         if not where_b:
             where_b = f"not ({where_a})"
-            notes.append(f"B: the rest of the folder (not {where_a})")
+            said.append(f"B: the rest of the folder (not {where_a})")
         elif not where_a:
             where_a = f"not ({where_b})"
-            notes.append(f"A: the rest of the folder (not {where_b})")
+            said.append(f"A: the rest of the folder (not {where_b})")
         # One pass: A, B, and the trials they share (which a comparison refuses).
         agg_a, agg_b, both = aggregates(a, [where_a, where_b, f"({where_a}) and ({where_b})"])
         if both.trials:
@@ -69,7 +70,6 @@ def compare_report(
     for where, agg, field in ((where_a, agg_a, "where_a"), (where_b, agg_b, "where_b")):
         if where and agg.trials == 0:
             raise ConfigError(field, f"{where!r} selects no trial")
-    notes += agg_a.notes + ([] if one_folder else agg_b.notes)
     axis = _compared_axis(agg_a, agg_b) if one_folder else None
     if keys is None:
         keys = [k for k in agg_a.varying() if k in agg_b.varying() and k != axis] or (
@@ -79,24 +79,23 @@ def compare_report(
     pairs = _pairs(Path(a), where_a, where_b, axis) if axis is not None else None
     if pairs is not None and len(pairs):
         table = compare_paired(pairs, keys)
-        notes += _paired_notes(pairs, axis, keys, [*agg_a.varying(), *agg_b.varying()])
+        paired, *pooled = _paired_notes(pairs, axis, keys, [*agg_a.varying(), *agg_b.varying()])
+        said.append(paired)
     else:
         table = compare_tables(agg_a.table(keys), agg_b.table(keys), keys)
         apart = _apart_note(agg_a, agg_b, keys) if axis is None else None
-        notes += [apart] if apart else []
-        notes += [
-            n for n in (agg_a.pooled_note([*keys, axis]), agg_b.pooled_note([*keys, axis])) if n
-        ]
+        said += [apart] if apart else []
+        pooled = [agg.pooled_note([*keys, axis]) for agg in (agg_a, agg_b)]
     if table.empty:
         raise ConfigError("by", f"the two selections share no group of {', '.join(keys)}")
-    if format in ("table", "markdown"):
-        text = _as_text(readable_difference(table, keys), table, format)
-        if notes:
-            text = "\n".join(dict.fromkeys(notes)) + "\n" + text
-            notes = []
-    else:
-        text = _as_text(table, table, format)
-    return Report(text, table, keys, list(dict.fromkeys(notes)))
+    shown = readable_difference(table, keys) if format in ("table", "markdown") else table
+    fixed_b = agg_b.fixed()
+    shared = {c: v for c, v in agg_a.fixed().items() if c in fixed_b and v == fixed_b[c]}
+    said.append(f"fixed in both: {fixed_settings(shared)}")
+    header = list(dict.fromkeys([*said, *(p for p in pooled if p)]))
+    notes = agg_a.notes + ([] if one_folder else agg_b.notes)
+    text = headed(header, _as_text(shown, table, format), format, notes)
+    return Report(text, table, keys, list(dict.fromkeys(notes)), header=header)
 
 
 def _apart_note(a: Aggregate, b: Aggregate, keys: Sequence[str]) -> str | None:

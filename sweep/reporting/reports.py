@@ -82,7 +82,10 @@ def select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
 @dataclass
 class Report:
     """What a report says: ``text`` (stdout), ``notes`` (one-line remarks for
-    stderr: what was pooled, files written), the ``table`` and its keys."""
+    stderr: files written, parts left out), the ``table`` and its keys, and the
+    ``header``: what every row shares and what the table pools over, the lines
+    above a table or markdown text (csv and json, which stay machine-readable,
+    have them among the notes)."""
 
     text: str
     table: pd.DataFrame
@@ -90,11 +93,22 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: Why the figures or the HTML file could not be written (the text stands).
     error: SweepError | None = None
+    header: list[str] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        """The report as an HTML table, in a notebook."""
-        notes = "".join(f"<p>{html.escape(n)}</p>" for n in self.notes)
-        return notes + readable(self).to_html(index=False, border=0, escape=True, na_rep="")
+        """The report as an HTML table under its header, in a notebook."""
+        lines = [*self.header, *(n for n in self.notes if n not in self.header)]
+        said = "".join(f"<p>{html.escape(n)}</p>" for n in lines)
+        return said + readable(self).to_html(index=False, border=0, escape=True, na_rep="")
+
+
+def headed(header: list[str], text: str, format: str, notes: list[str]) -> str:
+    """``text`` under its ``header`` (markdown: as paragraphs), or, for csv and
+    json, ``text`` alone, the header appended to ``notes``."""
+    if format not in ("table", "markdown"):
+        notes += header
+        return text
+    return ("\n\n" if format == "markdown" else "\n").join([*header, text])
 
 
 def report(
@@ -144,13 +158,11 @@ def report(
         else:
             table = agg.table(keys)
             text = format_table(table, format, keys)
-    if where:  # what the filter left fixed, which the table's columns no longer show
-        chosen = f"where {where}: {fixed_settings(agg.fixed())}"
-        note = f"{chosen}\n{note}" if note else chosen
-    if note and format in ("table", "markdown"):
-        text = f"{note}\n{text}"
-    elif note:
-        notes.append(note)  # csv and json stay machine-readable
+    # What every row shares, which no column shows: without it a table of
+    # rates does not say what they are rates of.
+    header = [f"{f'where {where}' if where else 'fixed'}: {fixed_settings(agg.fixed())}"]
+    header += [note] if note else []
+    text = headed(header, text, format, notes)
     aim = precision_of(path)
     if aim is not None and not failures:
         notes.append(precision_note(table, aim))
@@ -166,7 +178,7 @@ def report(
             notes.append(f"wrote {write_html(agg, html_file, given, path, where, figures)}")
     except OSError as e:
         error = SweepError(f"cannot write {e.filename or 'the report'}: {e.strerror or e}")
-    return Report(text, table, keys, notes, error)
+    return Report(text, table, keys, notes, error, header)
 
 
 def readable(report: Report) -> pd.DataFrame:
