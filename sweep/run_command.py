@@ -11,7 +11,7 @@ from . import api
 from .config.axes import AXES, BY_NAME, STORED_AS
 from .config.options import DEFAULT_BACKEND, DEFAULT_NAME
 from .runner.estimate import MAX_BYTES, MAX_TRIALS
-from .runner.execute import release_workers
+from .runner.pool import release_workers
 
 #: Help of the run's settings that are not axes (the axes' is in sweep.config.axes).
 _SETTINGS = {

@@ -96,7 +96,7 @@ def test_a_stop_ends_the_loky_workers_at_once_and_quietly(monkeypatch):
         for _ in range(2):
             run = sweep.runner.execute.execute(chunks, jobs=2, backend="loky")
             next(run)
-            workers = list(sweep.runner.execute.loky_executor(2)._processes.values())
+            workers = list(sweep.runner.pool.loky_executor(2)._processes.values())
             with pytest.raises(KeyboardInterrupt):
                 run.throw(KeyboardInterrupt)  # Ctrl-C, where the driver waits
             assert workers and not [p for p in workers if p.is_alive()]
@@ -119,7 +119,7 @@ def test_a_worker_killed_while_sending_its_result_ends_the_run(monkeypatch):
     chunks = plan(make_config(seeds="0:64", lr=0.5, width=2, epochs=200_000), jobs=2, chunk_size=4)
     run = sweep.runner.execute.execute(chunks, jobs=2, backend="loky")
     next(run)
-    executor = sweep.runner.execute.loky_executor(2)
+    executor = sweep.runner.pool.loky_executor(2)
     os.write(executor._result_queue._writer.fileno(), struct.pack("!i", 4096) + b"partial")
     os.kill(next(iter(executor._processes)), signal.SIGKILL)
 
