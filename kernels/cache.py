@@ -17,9 +17,11 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+from numba.core import event
 from numba.core.caching import (
     CompileResultCacheImpl,
     FunctionCache,
@@ -137,3 +139,30 @@ def _import(name: str, text: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+class _WouldCompile(Exception):
+    """Raised where Numba starts a compile in a thread that :func:`runs_cached` probes."""
+
+
+class _Refuse(event.Listener):
+    def __init__(self, thread: int):
+        self.thread = thread
+
+    def on_start(self, ev: event.Event) -> None:
+        if threading.get_ident() == self.thread:  # other threads compile as usual
+            raise _WouldCompile
+
+    def on_end(self, ev: event.Event) -> None:
+        pass
+
+
+def runs_cached(call: Callable[[], object]) -> bool:
+    """Run ``call`` with compiled code that the caches hold: True if it ran, False
+    if it stopped where Numba would have started a compile (nothing compiled)."""
+    with event.install_listener("numba:compile", _Refuse(threading.get_ident())):
+        try:
+            call()
+        except _WouldCompile:
+            return False
+    return True

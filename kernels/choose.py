@@ -21,3 +21,22 @@ def choose_kernel(
     """
     worth = exp == "fast" and work >= codegen.MIN_WORK
     return "tiled" if worth and tiled.fits(X, Y, width, recipe) else "general"
+
+
+def code_key(
+    X: np.ndarray,
+    Y: np.ndarray,
+    width: int,
+    recipe: Recipe,
+    exp: str,
+    dtype: str,
+    kernel: str,
+    topology: tuple = (),
+) -> tuple:
+    """What tells apart the compiled kernels that train a shape (``kernel``:
+    ``general`` or ``tiled``, as chosen; ``topology``: anything else that picks
+    the general kernel's code, e.g. shortcuts): shapes with equal keys run the
+    same compiled code, so the first to run compiles what the others load."""
+    if kernel == "tiled":
+        return ("tiled", tiled.planned_source(X, Y, width, recipe), exp, dtype)
+    return ("general", recipe.variant, exp, dtype, topology)

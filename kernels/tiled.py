@@ -55,7 +55,7 @@ from .recipe import BATCH, DEFAULT, ONLINE, Recipe, Variant
 from .tile_layout import STATEFUL, Layout
 from .tile_passes import source, source_for
 
-__all__ = ["choose_tile", "fits", "load", "source", "tile_for", "train"]
+__all__ = ["choose_tile", "fits", "load", "planned_source", "source", "tile_for", "train"]
 
 #: Limits of a tile (in float64 LLVM's vectorised code falls off a cliff on
 #: larger bodies): hidden units; parameters; hidden outputs (units x samples);
@@ -192,9 +192,15 @@ def tile_for(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT)
     return _fitting_plan(X, Y, width, recipe)[0]
 
 
+def planned_source(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT) -> str:
+    """The source of the generated kernel module that trains a shape (ValueError
+    if none fits): :func:`load` imports it."""
+    return _fitting_plan(X, Y, width, recipe)[1]
+
+
 def load(X: np.ndarray, Y: np.ndarray, width: int, recipe: Recipe = DEFAULT):
     """Import (writing it first if needed) the generated kernel module for a shape."""
-    return cache.load("tiled", _fitting_plan(X, Y, width, recipe)[1])
+    return cache.load("tiled", planned_source(X, Y, width, recipe))
 
 
 def train(

@@ -5,6 +5,8 @@ import ast
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from numba import njit
+
 from kernels import cache
 
 
@@ -87,3 +89,25 @@ def test_a_piece_with_nowhere_to_cache_is_compiled_each_time():
     twice = piece(namespace["twice"])
     assert isinstance(twice._cache, NullCache)
     assert njit(lambda x: twice(x))(21) == 42
+
+
+def test_a_probe_runs_what_is_compiled_and_compiles_nothing_itself():
+    @njit
+    def twice(x):
+        return 2 * x
+
+    @njit
+    def thrice(x):
+        return 3 * x
+
+    ran = []
+
+    def call():
+        with ThreadPoolExecutor(1) as pool:  # another thread compiles as usual meanwhile
+            assert pool.submit(thrice, 1.0).result() == 3.0
+        ran.append(twice(2.0))
+
+    assert not cache.runs_cached(call)
+    assert ran == [] and twice.signatures == [] and thrice.signatures  # stopped before compiling
+    twice(1.0)
+    assert cache.runs_cached(call) and ran == [4.0]

@@ -41,6 +41,7 @@ def test_threads_train_at_most_two_chunks_per_worker_ahead_of_the_writer(monkeyp
     monkeypatch.setattr(
         sweep.runner.execute, "chunk_rows", lambda c: (started.append(c), (c, 0.0))[1]
     )
+    monkeypatch.setattr(sweep.runner.execute, "compile_ahead", lambda *args, **kw: 0)
     chunks = [f"chunk {i}" for i in range(40)]
     written = []
     for done in sweep.runner.execute.execute(chunks, jobs=jobs, backend="threading"):

@@ -34,6 +34,7 @@ from kernels.train import warm_up
 from ..config.options import BACKENDS, DEFAULT_BACKEND
 from ..errors import SweepError
 from .cluster import on_dask
+from .compile_ahead import compile_ahead
 from .plan import Chunk
 from .pool import abandon, loky_executor, unstick
 from .rows import (
@@ -134,6 +135,8 @@ def execute(
             yield from _one_by_one(chunks)
             return
         os.environ[DRIVER_PID] = str(os.getpid())  # inherited by the workers started below
+        if backend in ("threading", "loky"):  # Dask's workers may not share our caches
+            compile_ahead(chunks, jobs, keep=backend == "loky")
         if backend == "dask":
             yield from on_dask(chunks, jobs, scheduler)
             return

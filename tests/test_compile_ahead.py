@@ -1,0 +1,41 @@
+"""A run's missing kernels compile side by side in worker processes, not one by one
+in the driver."""
+
+import json
+import os
+import subprocess
+import sys
+
+RUN = """
+import json
+from numba.core import event
+from sweep.config.study import make_config
+from sweep.runner import compile_ahead
+from sweep.runner.plan import plan
+
+# Two kernels (momentum or not), neither in the caches of this new process.
+chunks = plan(make_config(seeds="0:8", lr=0.5, width=2, momentum="0,0.9", epochs=50), jobs=2)
+with event.install_recorder("numba:compile") as compiles:
+    before = len(compile_ahead.missing(chunks))
+    compiled = compile_ahead.compile_ahead(chunks, 2, keep=False)
+    after = len(compile_ahead.missing(chunks))
+started = sum(1 for _, e in compiles.buffer if e.is_start)
+print(json.dumps(dict(before=before, compiled=compiled, after=after, started=started)))
+"""
+
+
+def test_missing_kernels_compile_in_workers_and_then_load_in_the_driver(tmp_path):
+    caches = {"NUMBA_CACHE_DIR": str(tmp_path / "numba"), "SWEEP_KERNEL_CACHE": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN],
+        env={**os.environ, **caches},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    # The driver starts a compile only in the probes, each of which it stops
+    # there (twice before, twice in compile_ahead); the workers compile both
+    # kernels, which the driver's probes then find in the caches.
+    said = json.loads(proc.stdout.splitlines()[-1])
+    assert said == {"before": 2, "compiled": 2, "after": 0, "started": 4}
