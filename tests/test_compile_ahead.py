@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from sweep.runner.rows import DRIVER_PID
+
 RUN = """
 import json
 from numba.core import event
@@ -26,9 +28,11 @@ print(json.dumps(dict(before=before, compiled=compiled, after=after, started=sta
 
 def test_missing_kernels_compile_in_workers_and_then_load_in_the_driver(tmp_path):
     caches = {"NUMBA_CACHE_DIR": str(tmp_path / "numba"), "SWEEP_KERNEL_CACHE": str(tmp_path)}
+    # The driver the workers watch is the process below, as execute() sets it.
+    driver = {k: v for k, v in os.environ.items() if k != DRIVER_PID}
     proc = subprocess.run(
         [sys.executable, "-c", RUN],
-        env={**os.environ, **caches},
+        env={**driver, **caches},
         capture_output=True,
         text=True,
         timeout=300,

@@ -467,23 +467,16 @@ def test_a_dask_run_beside_another_cluster_says_nothing(tmp_path):
     assert len(sweep.load(tmp_path / "s")) == 4
 
 
-def test_a_stop_does_not_wait_for_a_kernel_to_compile(tmp_path):
+# One job: the chunk's thread compiles; two, and two kernels (with momentum
+# and without): two worker processes compile them ahead (sweep.runner.compile_ahead).
+@pytest.mark.parametrize("jobs", [["--jobs", "1"], ["--jobs", "2", "--momentum", "0,0.9"]])
+def test_a_stop_does_not_wait_for_a_kernel_to_compile(tmp_path, jobs):
     env = dict(
         os.environ,
         SWEEP_KERNEL_CACHE=str(tmp_path / "kernels"),
         NUMBA_CACHE_DIR=str(tmp_path / "numba"),
     )
-    args = [
-        sys.executable,
-        "-m",
-        "sweep",
-        "run",
-        *HEAVY,
-        "--jobs",
-        "1",
-        "--out",
-        str(tmp_path / "s"),
-    ]
+    args = [sys.executable, "-m", "sweep", "run", *HEAVY, *jobs, "--out", str(tmp_path / "s")]
     proc = subprocess.Popen(
         args,
         stderr=subprocess.PIPE,
@@ -492,13 +485,22 @@ def test_a_stop_does_not_wait_for_a_kernel_to_compile(tmp_path):
         start_new_session=True,
         preexec_fn=_as_from_a_shell,
     )
-    time.sleep(5)  # empty caches: compiling for ~20 s
+    deadline = time.monotonic() + 60
+    while len(workers := _loky_workers(proc.pid)) < (len(jobs) > 2) * 2:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    time.sleep(3)  # empty caches: compiling for several seconds more
     assert proc.poll() is None
     os.killpg(proc.pid, signal.SIGINT)
     t0 = time.monotonic()
     _, err = proc.communicate(timeout=60)
     assert time.monotonic() - t0 < 2, err
-    assert proc.returncode == 130 and "0 trials are stored" in err
+    assert proc.returncode == 130 and "0 trials are stored" in err, err
+    assert not [p for p in workers if alive(p)]
+
+
+def _loky_workers(pid: int) -> list[int]:
+    return [p for p, cmd in descendants(pid) if "loky" in cmd and "resource_tracker" not in cmd]
 
 
 def test_a_closed_terminal_stops_a_run_as_sigterm_does(tmp_path):

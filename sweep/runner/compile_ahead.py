@@ -56,7 +56,8 @@ def compile_ahead(chunks: Sequence[Chunk], jobs: int, keep: bool) -> int:
     once in worker processes, when there are two or more (one compiles as soon
     where it trains). ``keep``: leave the workers running (they train next).
     Returns how many kernels were compiled so. A failure here is left to the
-    chunk that meets it again, where it trains."""
+    chunk that meets it again, where it trains. The workers watch the driver
+    named by :data:`sweep.runner.rows.DRIVER_PID`, as the chunks' do."""
     if jobs < 2 or writable_cache_dir() != cache_dir():  # no cache the workers share
         return 0
     trials = missing(chunks)
@@ -64,10 +65,10 @@ def compile_ahead(chunks: Sequence[Chunk], jobs: int, keep: bool) -> int:
         return 0
     executor = loky_executor(min(jobs, len(trials)))
     try:
-        wait([executor.submit(_compile, trial) for trial in trials])
+        done, _ = wait([executor.submit(_compile, trial) for trial in trials])
     except BaseException:
         abandon(executor)
         raise
     if not keep:
         executor.shutdown(wait=True, kill_workers=True)
-    return len(trials)
+    return sum(1 for future in done if future.exception() is None)
