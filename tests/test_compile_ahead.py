@@ -19,10 +19,12 @@ from sweep.runner.plan import plan
 chunks = plan(make_config(seeds="0:8", lr=0.5, width=2, momentum="0,0.9", epochs=50), jobs=2)
 with event.install_recorder("numba:compile") as compiles:
     before = len(compile_ahead.missing(chunks))
-    compiled = compile_ahead.compile_ahead(chunks, 2, keep=False)
+    announced = []
+    compiled = compile_ahead.compile_ahead(chunks, 2, keep=False, announce=announced.append)
     after = len(compile_ahead.missing(chunks))
 started = sum(1 for _, e in compiles.buffer if e.is_start)
-print(json.dumps(dict(before=before, compiled=compiled, after=after, started=started)))
+said = dict(before=before, compiled=compiled, after=after, started=started, announced=announced)
+print(json.dumps(said))
 """
 
 
@@ -42,4 +44,4 @@ def test_missing_kernels_compile_in_workers_and_then_load_in_the_driver(tmp_path
     # there (twice before, twice in compile_ahead); the workers compile both
     # kernels, which the driver's probes then find in the caches.
     said = json.loads(proc.stdout.splitlines()[-1])
-    assert said == {"before": 2, "compiled": 2, "after": 0, "started": 4}
+    assert said == {"before": 2, "compiled": 2, "after": 0, "started": 4, "announced": [2]}

@@ -12,7 +12,7 @@ load wherever their chunks train.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import wait
 
 from kernels.cache import cache_dir, runs_cached, writable_cache_dir
@@ -51,10 +51,13 @@ def _compile(trial: Chunk) -> None:
     chunk_rows(trial)
 
 
-def compile_ahead(chunks: Sequence[Chunk], jobs: int, keep: bool) -> int:
+def compile_ahead(
+    chunks: Sequence[Chunk], jobs: int, keep: bool, announce: Callable[[int], None] | None = None
+) -> int:
     """Compile the kernels ``chunks`` need that no cache holds, up to ``jobs`` at
     once in worker processes, when there are two or more (one compiles as soon
-    where it trains). ``keep``: leave the workers running (they train next).
+    where it trains). ``keep``: leave the workers running (they train next);
+    ``announce``: told how many kernels compile, before they do.
     Returns how many kernels were compiled so. A failure here is left to the
     chunk that meets it again, where it trains. The workers watch the driver
     named by :data:`sweep.runner.rows.DRIVER_PID`, as the chunks' do."""
@@ -63,6 +66,8 @@ def compile_ahead(chunks: Sequence[Chunk], jobs: int, keep: bool) -> int:
     trials = missing(chunks)
     if len(trials) < 2:
         return 0
+    if announce is not None:
+        announce(len(trials))
     executor = loky_executor(min(jobs, len(trials)))
     try:
         done, _ = wait([executor.submit(_compile, trial) for trial in trials])

@@ -115,11 +115,13 @@ def execute(
     backend: str = DEFAULT_BACKEND,
     scheduler: str | None = None,
     encode: Callable[[pa.Table], Any] | None = None,
+    announce: Callable[[int], None] | None = None,
 ) -> Iterator[Finished]:
     """Train ``chunks`` and yield each as soon as it is done (any order): the chunk,
     its rows and the seconds its training took. ``encode``, if given, is applied
     to the rows where the threads backend builds them, in its worker threads
-    (the other backends hand back rows).
+    (the other backends hand back rows). ``announce`` is told how many kernels
+    compile ahead, if any do (:mod:`sweep.runner.compile_ahead`).
 
     Ctrl-C (or SIGTERM, see :mod:`sweep.cli`) sets :data:`kernels.stop.FLAG`,
     which running kernels read once an epoch: every chunk of this process
@@ -136,7 +138,7 @@ def execute(
             return
         os.environ[DRIVER_PID] = str(os.getpid())  # inherited by the workers started below
         if backend in ("threading", "loky"):  # Dask's workers may not share our caches
-            compile_ahead(chunks, jobs, keep=backend == "loky")
+            compile_ahead(chunks, jobs, keep=backend == "loky", announce=announce)
         if backend == "dask":
             yield from on_dask(chunks, jobs, scheduler)
             return

@@ -76,10 +76,11 @@ class Trainer:
         # Small parts are encoded where the threads train (see Store.encode).
         encode = store.encode if options.store == "summary" else None
         jobs = worker_count(options.jobs, options.backend, len(chunks))
+        announce = self._compiling if self._bar is not None else None
         try:
             for finished in execute(
                 chunks, jobs=jobs, backend=options.backend, scheduler=options.scheduler,
-                encode=encode,
+                encode=encode, announce=announce,
             ):  # fmt: skip
                 store.write(finished.table, finished.chunk.covers)
                 finished.chunk.release()
@@ -97,6 +98,12 @@ class Trainer:
                 signum,
             ) from None
         return total
+
+    def _compiling(self, kernels: int) -> None:
+        """Why the bar waits: the kernels a first run compiles, before it trains."""
+        self.say(
+            f"compiling {kernels} kernels new to this machine, side by side (once per machine)"
+        )
 
     def close(self, record: bool = True) -> None:
         """Close the bar and (``record``) remember how fast this machine trained."""
