@@ -20,7 +20,7 @@ chunks = plan(make_config(seeds="0:8", lr=0.5, width=2, momentum="0,0.9", epochs
 with event.install_recorder("numba:compile") as compiles:
     before = len(compile_ahead.missing(chunks))
     announced = []
-    compiled = compile_ahead.compile_ahead(chunks, 2, keep=False, announce=announced.append)
+    compiled = compile_ahead.compile_ahead(chunks, 2, announced.append)
     after = len(compile_ahead.missing(chunks))
 started = sum(1 for _, e in compiles.buffer if e.is_start)
 said = dict(before=before, compiled=compiled, after=after, started=started, announced=announced)

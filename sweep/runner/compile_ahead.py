@@ -1,4 +1,5 @@
-"""Compile the kernels a run lacks side by side, in worker processes, before it trains.
+"""Compile the kernels a run on threads lacks side by side, in worker processes,
+before it trains.
 
 Numba compiles one function at a time in a process (a global lock): the
 chunks of a first run that needs six new kernels compile them one after
@@ -6,7 +7,9 @@ another in the driver's threads, however many cores wait. Here the driver
 first tries one trial of each kernel it needs (:func:`kernels.cache.runs_cached`):
 a kernel the caches hold trains it at once; the others compile at the same
 time, one per worker process, into the caches every process reads, and
-load wherever their chunks train.
+load in the threads that train their chunks. (loky's workers compile where
+they train: a driver that probed would load Numba and every kernel on
+every run, which a loky driver otherwise never does.)
 """
 
 from __future__ import annotations
@@ -52,15 +55,14 @@ def _compile(trial: Chunk) -> None:
 
 
 def compile_ahead(
-    chunks: Sequence[Chunk], jobs: int, keep: bool, announce: Callable[[int], None] | None = None
+    chunks: Sequence[Chunk], jobs: int, announce: Callable[[int], None] | None = None
 ) -> int:
     """Compile the kernels ``chunks`` need that no cache holds, up to ``jobs`` at
-    once in worker processes, when there are two or more (one compiles as soon
-    where it trains). ``keep``: leave the workers running (they train next);
-    ``announce``: told how many kernels compile, before they do.
-    Returns how many kernels were compiled so. A failure here is left to the
-    chunk that meets it again, where it trains. The workers watch the driver
-    named by :data:`sweep.runner.rows.DRIVER_PID`, as the chunks' do."""
+    once in worker processes, when two or more are missing (one compiles as
+    soon where it trains). ``announce``: told how many kernels compile, before
+    they do. Returns how many kernels were compiled so. A failure here is left
+    to the chunk that meets it again, where it trains. The workers watch the
+    driver named by :data:`sweep.runner.rows.DRIVER_PID`, as the chunks' do."""
     if jobs < 2 or writable_cache_dir() != cache_dir():  # no cache the workers share
         return 0
     trials = missing(chunks)
@@ -74,6 +76,5 @@ def compile_ahead(
     except BaseException:
         abandon(executor)
         raise
-    if not keep:
-        executor.shutdown(wait=True, kill_workers=True)
+    executor.shutdown(wait=True, kill_workers=True)  # threads train next
     return sum(1 for future in done if future.exception() is None)

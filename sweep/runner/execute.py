@@ -137,8 +137,8 @@ def execute(
             yield from _one_by_one(chunks)
             return
         os.environ[DRIVER_PID] = str(os.getpid())  # inherited by the workers started below
-        if backend in ("threading", "loky"):  # Dask's workers may not share our caches
-            compile_ahead(chunks, jobs, keep=backend == "loky", announce=announce)
+        if backend == "threading":
+            compile_ahead(chunks, jobs, announce)
         if backend == "dask":
             yield from on_dask(chunks, jobs, scheduler)
             return
