@@ -2,8 +2,7 @@
 ahead side by side in worker processes (:mod:`sweep.runner.compile_ahead`),
 against each compiled where its chunks train, alternating in one run.
 
-    python benchmarks/first_run.py                     # threading, 3 rounds
-    python benchmarks/first_run.py --backend loky
+    python benchmarks/first_run.py --rounds 3
 
 Each round runs both in new processes with empty Numba and kernel caches, in
 turn, then the same sweep again with the caches full (what every later run
@@ -29,16 +28,16 @@ import sys
 import sweep, sweep.runner.execute as execute
 if sys.argv[2] == "off":
     execute.compile_ahead = lambda *args, **kw: 0
-sweep.train(out=sys.argv[1], backend=sys.argv[3], progress=False)
+sweep.train(out=sys.argv[1], backend="threading", progress=False)
 """
 
 
-def _timed(out: str, ahead: str, backend: str, caches: dict[str, str]) -> tuple[float, float]:
+def _timed(out: str, ahead: str, caches: dict[str, str]) -> tuple[float, float]:
     """Wall and CPU seconds (this run's processes, waited for) of one sweep."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", _RUN, out, ahead, backend],
+        [sys.executable, "-c", _RUN, out, ahead],
         env={**os.environ, **caches},
         check=True,
     )
@@ -51,18 +50,17 @@ def _timed(out: str, ahead: str, backend: str, caches: dict[str, str]) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--backend", default="threading", choices=["threading", "loky"])
     args = parser.parse_args()
     times: dict[str, list[tuple[float, float]]] = {"ahead": [], "in place": [], "cached": []}
     for _ in range(args.rounds):
         for name, ahead in (("ahead", "on"), ("in place", "off")):
             with tempfile.TemporaryDirectory() as tmp:
                 caches = {"NUMBA_CACHE_DIR": f"{tmp}/numba", "SWEEP_KERNEL_CACHE": tmp}
-                times[name].append(_timed(f"{tmp}/out", ahead, args.backend, caches))
+                times[name].append(_timed(f"{tmp}/out", ahead, caches))
                 if name == "ahead":
-                    times["cached"].append(_timed(f"{tmp}/again", ahead, args.backend, caches))
+                    times["cached"].append(_timed(f"{tmp}/again", ahead, caches))
     print(f"# {cpu_name()}; {os.cpu_count()} cores; the default sweep (42,000 trials, 6 kernels)")
-    print(f"# backend {args.backend}; medians of {args.rounds} rounds")
+    print(f"# backend threading; medians of {args.rounds} rounds")
     print(f"{'kernels':>10} {'wall s':>8} {'cpu s':>8} {'x in place':>11}")
     base = statistics.median(w for w, _ in times["in place"])
     for name, runs in times.items():
