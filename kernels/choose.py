@@ -33,10 +33,10 @@ def code_key(
     kernel: str,
     topology: tuple = (),
 ) -> tuple:
-    """What tells apart the compiled kernels that train a shape (``kernel``:
-    ``general`` or ``tiled``, as chosen; ``topology``: anything else that picks
-    the general kernel's code, e.g. shortcuts): shapes with equal keys run the
+    """What tells apart the compiled code that trains a shape (``kernel``:
+    ``general`` or ``tiled``, as chosen; ``topology``: whatever else picks the
+    code, e.g. shortcuts or the initial draws): shapes with equal keys run the
     same compiled code, so the first to run compiles what the others load."""
     if kernel == "tiled":
-        return ("tiled", tiled.planned_source(X, Y, width, recipe), exp, dtype)
+        return ("tiled", tiled.planned_source(X, Y, width, recipe), exp, dtype, topology)
     return ("general", recipe.variant, exp, dtype, topology)

@@ -33,8 +33,9 @@ def _code(chunk: Chunk) -> tuple:
     shape = chunk.shape
     X, Y = task_of(shape)
     topology = (bool(shape.restart_after), bool(shape.shortcuts), shape.width2 > 0, shape.init)
-    kernel = code_key(X, Y, shape.width, recipe_of(shape), shape.exp, shape.dtype, chunk.kernel)
-    return (kernel, topology, chunk.compiled_ids)
+    recipe = recipe_of(shape)
+    code = code_key(X, Y, shape.width, recipe, shape.exp, shape.dtype, chunk.kernel, topology)
+    return (code, chunk.compiled_ids)
 
 
 def missing(chunks: Sequence[Chunk]) -> list[Chunk]:
