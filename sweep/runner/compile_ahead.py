@@ -15,6 +15,7 @@ every run, which a loky driver otherwise never does.)
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import wait
 
@@ -71,7 +72,8 @@ def compile_ahead(
         return 0
     if announce is not None:
         announce(len(trials))
-    executor = loky_executor(min(jobs, len(trials)))
+    # More compiling processes than cores (--force) would add memory, not speed.
+    executor = loky_executor(min(jobs, len(trials), os.cpu_count() or 1))
     try:
         done, _ = wait([executor.submit(_compile, trial) for trial in trials])
     except BaseException:
