@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from sweep.runner.rows import DRIVER_PID
 
 RUN = """
@@ -45,3 +47,18 @@ def test_missing_kernels_compile_in_workers_and_then_load_in_the_driver(tmp_path
     # kernels, which the driver's probes then find in the caches.
     said = json.loads(proc.stdout.splitlines()[-1])
     assert said == {"before": 2, "compiled": 2, "after": 0, "started": 4, "announced": [2]}
+
+
+def test_without_a_cache_the_workers_share_nothing_compiles_ahead(tmp_path, monkeypatch):
+    from kernels import cache
+    from sweep.runner import compile_ahead
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("SWEEP_KERNEL_CACHE", str(blocked / "kernels"))
+    monkeypatch.setattr(compile_ahead, "missing", lambda chunks: pytest.fail("probed"))
+    cache.writable_cache_dir.cache_clear()
+    try:  # each process would write its kernels to a temporary folder of its own
+        assert compile_ahead.compile_ahead(["a chunk", "another"], 2) == 0
+    finally:
+        cache.writable_cache_dir.cache_clear()
