@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config.grid import grid_frame
-from .config.options import RUN_KEYS, RunOptions, make_run_options
-from .config.study import Study, SweepConfig, make_study
-from .config.toml import read_toml
-from .errors import ConfigError
+from .config.options import RunOptions
+from .config.resolve import resolve
+from .config.study import SweepConfig
+from .errors import Interrupted
 from .runner.dry import describe_dry_run
 from .runner.estimate import (
     check_size,
 )
 from .runner.execute import check_backend
 from .runner.precision import Target, describe, run_rounds
-from .runner.training import Interrupted, Trainer, first_line, progress_wanted
+from .runner.training import Trainer, first_line, progress_wanted
 from .store.reader import load
 from .store.writer import Store
 
@@ -39,40 +39,6 @@ __all__ = [
     "RunOptions",
     "Interrupted",
 ]
-
-
-def resolve(
-    config: SweepConfig | Mapping[str, Any] | str | Path | None = None,
-    *,
-    name: str | None = None,
-    out: str | Path | None = None,
-    jobs: int | str | None = None,
-    backend: str | None = None,
-    store: str | None = None,
-    chunk_size: int | str | None = None,
-    scheduler: str | None = None,
-    force: bool = False,
-    **settings: Any,
-) -> tuple[SweepConfig | Study, RunOptions]:
-    """Turn any accepted form of input into a config and run options, or ConfigError.
-
-    ``config`` is a :class:`SweepConfig`, a mapping of settings, or the path
-    of a TOML file; ``settings`` (config keys) and the keyword options
-    override what it says. ``None`` means "not given".
-    """
-    values: dict[str, Any] = {}
-    if isinstance(config, (SweepConfig, Study)):
-        values = config.to_dict(data=True)
-    elif isinstance(config, (str, Path)):
-        values = read_toml(config)
-    elif isinstance(config, Mapping):
-        values = dict(config)
-    elif config is not None:
-        raise ConfigError("config", f"expected a SweepConfig, mapping or TOML path, got {config!r}")
-    given = {"name": name, "out": out, "jobs": jobs, "backend": backend, "store": store}
-    chosen = {k: given[k] if given[k] is not None else values.get(k) for k in RUN_KEYS}
-    cfg = make_study({k: v for k, v in values.items() if k not in RUN_KEYS}, **settings)
-    return cfg, make_run_options(**chosen, chunk_size=chunk_size, scheduler=scheduler, force=force)
 
 
 def train(

@@ -1,7 +1,9 @@
 """The ``sweep`` command: a thin shell over :mod:`sweep.api`.
 
 Every flag is read as text and validated in one place (:mod:`sweep.config`),
-so a bad value gives one line naming the field and exit status 2.
+so a bad value gives one line naming the field and exit status 2. The
+commands import what they run as they run it: ``--help`` and bad input load
+no Numba, pandas or pyarrow's datasets.
 """
 
 from __future__ import annotations
@@ -17,12 +19,9 @@ import click
 
 from kernels.stop import request_stop
 
-from . import api
-from .errors import SweepError, Terminated
+from .errors import Interrupted, SweepError, Terminated
 from .reporting.text import FORMATS, tabulate_frame
 from .run_command import run
-from .store.provenance import cpu_name
-from .store.reader import verify as check
 
 EXIT_DAMAGED = 1
 EXIT_USAGE = 2
@@ -133,6 +132,8 @@ def verify(directory):
     Damaged or foreign files are listed; rerunning the sweep moves them to
     DIR/_quarantine and trains their trials again.
     """
+    from .store.reader import verify as check
+
     lines, sound = check(directory)
     for line in lines:
         click.echo(line)
@@ -206,6 +207,7 @@ def bench(repeat, json_out):
     PyTorch peers is `python benchmarks/run.py` in a source checkout.
     """
     from .bench import quick
+    from .store.provenance import cpu_name
 
     if not repeat.isdigit() or int(repeat) < 1:
         raise SweepError(f"repeat: expected a whole number of at least 1, got {repeat!r}")
@@ -226,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(signal.SIGHUP, _terminate)  # a closed terminal: the same orderly stop
     try:
         cli.main(args=argv, prog_name="sweep", standalone_mode=False)
-    except api.Interrupted as e:
+    except Interrupted as e:
         _say(str(e))
         sys.exit(128 + e.signum)
     except Terminated as e:

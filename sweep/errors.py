@@ -20,6 +20,14 @@ def require(field: str, ok: bool, problem: str) -> None:
         raise ConfigError(field, problem)
 
 
+class Interrupted(SweepError):
+    """A run was stopped (Ctrl-C, SIGTERM or SIGHUP: ``signum``); what finished is stored."""
+
+    def __init__(self, message: str, signum: int = 2):
+        super().__init__(message)
+        self.signum = signum
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised where Ctrl-C raises KeyboardInterrupt: the same
     orderly stop; ``signum`` is the signal's number."""

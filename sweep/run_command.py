@@ -7,11 +7,9 @@ from pathlib import Path
 
 import click
 
-from . import api
 from .config.axes import AXES, BY_NAME, STORED_AS
-from .config.options import DEFAULT_BACKEND, DEFAULT_NAME
-from .runner.estimate import MAX_BYTES, MAX_TRIALS
-from .runner.pool import release_workers
+from .config.options import DEFAULT_BACKEND, DEFAULT_NAME, MAX_BYTES, MAX_TRIALS
+from .config.resolve import resolve
 
 #: Help of the run's settings that are not axes (the axes' is in sweep.config.axes).
 _SETTINGS = {
@@ -160,6 +158,12 @@ def run(
     Rerunning the same command resumes an interrupted sweep; each trial is
     stored exactly once; more seeds or values grow it.
     """
+    # Bad input is refused before numba, pyarrow's datasets and pandas load.
+    given = dict(jobs=jobs, backend=backend, store=store, chunk_size=chunk_size)
+    resolve(config, out=out, name=name, scheduler=scheduler, force=force, **given, **axes)
+    from . import api
+    from .runner.pool import release_workers
+
     if dry_run:
         click.echo(
             api.dry_run(

@@ -37,6 +37,32 @@ def test_run_prints_a_summary_and_python_m_sweep_works(tmp_path):
     assert len(sweep.load(tmp_path / "r")) == 12
 
 
+_LOADED = """
+import sys
+from sweep.cli import main
+try:
+    main(sys.argv[1:])
+except BaseException:  # --help's exit, or bad input's
+    pass
+print(sorted(m for m in ("numba", "pandas", "pyarrow.dataset", "joblib") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["run", "--help"], ["run", "--width", "x"], ["report", "--help"]]
+)
+def test_help_and_bad_input_load_no_heavy_library(args, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADED, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.stdout.splitlines()[-1] == "[]", proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
 def test_help_explains_every_option():
     proc = sweep_cmd("run", "--help")
     assert proc.returncode == 0

@@ -26,6 +26,11 @@ BACKENDS = ("threading", "loky", "sequential", "dask")
 #: Threads: the kernels release the GIL (why, and when to choose another: sweep.runner.execute).
 DEFAULT_BACKEND = "threading"
 
+#: Sweeps above these estimates are refused unless ``force=True`` (``--force``;
+#: sweep.runner.estimate estimates them).
+MAX_TRIALS = 10_000_000
+MAX_BYTES = 16 * 2**30
+
 #: Largest ``chunk_size`` a user may ask for.
 MAX_CHUNK_SIZE = 65_536
 

@@ -11,14 +11,10 @@ from kernels import tiled
 from kernels.model import curve_length
 
 from ..config.grid import Shape, blocks, recipe_of, task_of
+from ..config.options import MAX_BYTES, MAX_TRIALS
 from ..config.study import Study, SweepConfig
 from ..errors import ConfigError
 from .plan import MAX_CHUNK_VALUES, Piece, row_seconds, values_per_trial
-
-#: Sweeps above these estimates are refused unless ``force=True`` (``--force``).
-MAX_TRIALS = 10_000_000
-
-MAX_BYTES = 16 * 2**30
 
 #: Estimated bytes of one row besides its float lists (ids, parameters, stats),
 #: in memory; and on disk, where Parquet's encodings shrink those columns (the

@@ -10,19 +10,11 @@ from pathlib import Path
 
 from ..config.options import RunOptions
 from ..config.schema import part_schema
-from ..errors import SweepError, Terminated
+from ..errors import Interrupted, Terminated
 from ..store.writer import Store
 from . import calibration
 from .execute import execute, start_here
 from .plan import Block, plan
-
-
-class Interrupted(SweepError):
-    """The run was stopped (Ctrl-C, SIGTERM or SIGHUP: ``signum``); what finished is stored."""
-
-    def __init__(self, message: str, signum: int = signal.SIGINT):
-        super().__init__(message)
-        self.signum = signum
 
 
 def worker_count(jobs: int, backend: str, n_chunks: int) -> int:
