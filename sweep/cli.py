@@ -206,12 +206,11 @@ def bench(repeat, json_out):
     One thread per process; figures are medians. The full suite with JAX and
     PyTorch peers is `python benchmarks/run.py` in a source checkout.
     """
-    from .bench import quick
-    from .store.provenance import cpu_name
+    from .bench import header, quick
 
     if not repeat.isdigit() or int(repeat) < 1:
         raise SweepError(f"repeat: expected a whole number of at least 1, got {repeat!r}")
-    click.echo(f"# {cpu_name()}; XOR 2-H-1; kernel: 1,024 networks x 2,000 epochs", err=True)
+    click.echo(header(), err=True)
     table = quick(int(repeat))
     if json_out:
         json_out.write_text(table.to_json(orient="records", indent=1))

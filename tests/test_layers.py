@@ -23,7 +23,7 @@ LAYERS = [
 #: Libraries worth deferring into a function: each takes tenths of a second to
 #: import (or starts a compiler, or a cluster).
 HEAVY = ("pandas", "matplotlib", "scipy", "dask", "distributed", "numba", "llvmlite", "tqdm",
-         "joblib.externals.loky", "torch", "jax")  # fmt: skip
+         "joblib.externals.loky", "torch", "jax", "pyarrow.dataset", "pyarrow.acero")  # fmt: skip
 
 
 def _name(path: Path) -> str:
