@@ -1,5 +1,7 @@
 """Errors a user can fix. Their message is one line naming the problem."""
 
+import signal
+
 
 class SweepError(Exception):
     """A problem the user can fix; the CLI prints it as one line and exits 2."""
@@ -23,7 +25,7 @@ def require(field: str, ok: bool, problem: str) -> None:
 class Interrupted(SweepError):
     """A run was stopped (Ctrl-C, SIGTERM or SIGHUP: ``signum``); what finished is stored."""
 
-    def __init__(self, message: str, signum: int = 2):
+    def __init__(self, message: str, signum: int = signal.SIGINT):
         super().__init__(message)
         self.signum = signum
 
