@@ -88,6 +88,21 @@ def titles(monkeypatch):
     return seen
 
 
+@pytest.mark.parametrize(
+    "task, digest, said",
+    [
+        ("xor", "", "xor"),
+        ("table:0110", "0123456789abcdef", "table:0110"),  # the name is the data
+        ("sine", "f93732660dcb8910", "sine (data f9373266)"),  # a file: its data's digest
+    ],
+)
+def test_the_fixed_settings_name_a_task_by_its_data(task, digest, said):
+    from sweep.reporting.titles import fixed_settings
+
+    fixed = {"task": task, "task_digest": digest, "epochs": 300, "tol": 0.1}
+    assert fixed_settings(fixed) == f"{said} · 300 epochs · tol 0.1"
+
+
 def test_every_figure_says_what_it_shows_and_the_settings_it_fixes(real_sweep, tmp_path, titles):
     sweep.report(real_sweep, plots=tmp_path)
     assert len(titles) == 4

@@ -61,7 +61,14 @@ def test_a_regression_task_s_summary_cells_hold_its_mean_final_mse():
     assert "Cells: convergence rate, mean final MSE." in summary(alone)
     wild = Aggregate.from_frame(regression.assign(diverged=True, final_loss=np.nan))
     wild.regression = frozenset({"wave"})
-    assert summary(wild).splitlines()[-1].split() == ["0.5", "0%", "-"]  # no mean: not nan
+    # No mean over networks that all diverged: said, not nan nor a bare dash.
+    assert summary(wild).splitlines()[-1].split() == ["0.5", "0%", "diverged"]
+    nan = float("nan")
+    half = Aggregate.from_frame(
+        regression.assign(diverged=[True, True, False, False], final_loss=[nan, nan, 0.25, 0.2])
+    )
+    half.regression = frozenset({"wave"})
+    assert summary(half).splitlines()[-1].split() == ["0.5", "0%", "0.225"]
 
 
 def test_markdown_and_table_formats_show_the_interval():

@@ -171,9 +171,13 @@ def format_failures(table: pd.DataFrame, fmt: str, by: Sequence[str]) -> str:
 
 def grid_text(table: pd.DataFrame, regression: bool = False) -> str:
     """Convergence rate and median epochs, lr x width (a convergence table of them);
-    for a regression task, the rate and the mean final MSE."""
-    if regression:
-        second = ["    -" if np.isnan(v) else f"{v:>9.3g}" for v in table["mean_final_loss"]]
+    for a regression task, the rate and the mean final MSE ("diverged" where
+    every network diverged)."""
+    if regression:  # the mean is over networks that did not diverge
+        second = [
+            ("diverged" if d == 1 else "    -") if np.isnan(v) else f"{v:>9.3g}"
+            for v, d in zip(table["mean_final_loss"], table["diverged_rate"], strict=True)
+        ]
     else:
         second = ["    -" if np.isnan(m) else f"{m:>5,.0f}" for m in table["epochs_median"]]
     cells = [

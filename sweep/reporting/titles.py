@@ -45,8 +45,13 @@ def fixed_settings(fixed: dict) -> str:
         and (c in DESIGN or v != _default(c))
     }
     parts = []
+    digest = one.pop("task_digest", "")
     if "task" in one:
-        parts.append(str(one.pop("task")))
+        task = str(one.pop("task"))
+        # A truth table's name is its data; a file's or arrays' is named with its digest.
+        parts.append(
+            task if not digest or task.startswith("table:") else f"{task} (data {digest[:8]})"
+        )
     if "epochs" in one:
         parts.append(f"{one.pop('epochs'):,} epochs")
     if "tol" in one:
