@@ -171,3 +171,49 @@ def test_panels_fill_their_rows_evenly(n, shape):
     fig, axes = _grid(n, 2.0, 2.0, 1)
     assert axes.shape == shape and sum(ax.get_visible() for ax in axes.flat) == n
     plt.close(fig)
+
+
+def test_a_regression_task_s_heatmap_is_its_mean_final_mse(tmp_path, monkeypatch):
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from sweep.reporting.aggregate import Aggregate
+    from sweep.reporting.heatmaps import heatmaps_of
+    from sweep.reporting.plots import _heatmaps
+
+    cells = {}
+    save = Figure.savefig
+
+    def record(fig, file, *args, **kwargs):  # the text written on each figure's cells
+        cells[Path(file).name] = sorted(t.get_text() for ax in fig.axes for t in ax.texts)
+        return save(fig, file, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    nan, never = float("nan"), pd.array([None] * 6, dtype="Int64")
+    df = pd.DataFrame(
+        {
+            "task": "wave",
+            "lr": [0.1, 0.1, 1.0, 1.0, 0.1, 0.1],  # no trial at lr 1, width 3
+            "width": [2, 2, 2, 2, 3, 3],
+            "converged": False,
+            "epoch_converged": never,
+            "epoch_solved": never,
+            "diverged": [False, False, True, True, False, False],
+            "final_loss": [0.2, 0.4, nan, nan, 0.1, 0.1],
+        }
+    )
+    agg = Aggregate.from_frame(df)
+    assert [spec.file for spec in heatmaps_of(agg)] == ["convergence_rate.png", "median_epochs.png"]
+    agg.regression = frozenset({"wave"})
+    specs = heatmaps_of(agg)
+    assert [spec.file for spec in specs] == ["convergence_rate.png", "mean_final_mse.png"]
+    for spec in specs:
+        _heatmaps(agg, ["lr", "width"], spec, tmp_path / spec.file)
+    assert cells["mean_final_mse.png"] == ["0.1", "0.3", "diverged", "n/a"]
+    assert cells["convergence_rate.png"] == ["0%", "0%", "0%", "n/a"]
+    mixed = Aggregate.from_frame(pd.concat([df, df.assign(task="xor")]))
+    mixed.regression = frozenset({"wave"})
+    assert [spec.file for spec in heatmaps_of(mixed)][1:] == [
+        "median_epochs.png",
+        "mean_final_mse.png",
+    ]

@@ -26,7 +26,8 @@ from kernels.model import curve_epochs
 
 from .aggregate import Aggregate
 from .cells import CURVES_PER_CELL
-from .text import percent, value_text
+from .heatmaps import Heatmap, heatmaps_of
+from .text import value_text
 from .titles import title as _title
 
 DPI = 130
@@ -96,29 +97,19 @@ def _outer_labels(axes, n: int, xlabel: str, ylabel: str) -> None:
             ax.set_ylabel(ylabel, fontsize=8)
 
 
-def _heatmaps(
-    agg: Aggregate,
-    keys: Sequence[str],
-    value: str,
-    label: str,
-    what: str,
-    path: Path,
-    fmt: Callable,
-    cmap: str,
-    norm,
-    missing: str,
-) -> list[Path]:
-    """lr (rows) x width (columns) heatmaps, one panel per combination of the
-    other grouping keys."""
+def _heatmaps(agg: Aggregate, keys: Sequence[str], spec: Heatmap, path: Path) -> list[Path]:
+    """lr (rows) x width (columns) heatmaps of ``spec``, one panel per combination
+    of the other grouping keys."""
     others = [k for k in keys if k not in ("lr", "width")]
     full = agg.table([*others, "lr", "width"])
+    norm = spec.norm
     written = []
     for page, file in _pages(_panels(full, others), path):
-        grids = []
+        grids, trials = [], []
         for _, table in page:
-            grids.append(
-                table.pivot(index="lr", columns="width", values=value).sort_index(ascending=False)
-            )
+            for values, into in ((spec.column, grids), ("trials", trials)):
+                grid = table.pivot(index="lr", columns="width", values=values)
+                into.append(grid.sort_index(ascending=False))
         rows = max(g.shape[0] for g in grids)
         cols = max(g.shape[1] for g in grids)
         if isinstance(norm, LogNorm):  # one scale for every panel of the figure
@@ -128,35 +119,36 @@ def _heatmaps(
             norm = LogNorm(lo, hi if hi > lo else lo * 10)
         fig, axes = _grid(len(page), 0.6 * cols + 1.0, 0.36 * rows + 0.8, len(others))
         image = None
-        for ax, (title, _), grid in zip(axes.flat, page, grids, strict=False):
+        for ax, (title, _), grid, counts in zip(axes.flat, page, grids, trials, strict=False):
             values = grid.to_numpy(dtype=float)
-            image = ax.imshow(values, cmap=cmap, norm=norm, aspect="auto")
+            image = ax.imshow(values, cmap=spec.cmap, norm=norm, aspect="auto")
             ax.set_xticks(range(grid.shape[1]), [str(w) for w in grid.columns], fontsize=8)
             ax.set_yticks(range(grid.shape[0]), [f"{v:.3g}" for v in grid.index], fontsize=8)
             ax.set_title(title, fontsize=8)
             for (i, j), v in np.ndenumerate(values):
-                if np.isnan(v):
-                    ax.text(j, i, missing, ha="center", va="center", fontsize=7, color="0.4")
+                if np.isnan(v):  # a cell with trials but no value, or no cell at all
+                    blank = spec.blank if counts.iat[i, j] > 0 else "n/a"
+                    ax.text(j, i, blank, ha="center", va="center", fontsize=7, color="0.4")
                     continue
                 r, g, b = np.ravel(image.cmap(image.norm(v)))[:3]
                 dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # readable on any cell
                 ax.text(
                     j,
                     i,
-                    fmt(v),
+                    spec.text(v),
                     ha="center",
                     va="center",
                     fontsize=7,
                     color="white" if dark else "black",
                 )
         _outer_labels(axes, len(page), _LABELS["width"], _LABELS["lr"])
-        bar = fig.colorbar(image, ax=axes.ravel().tolist(), label=label, shrink=0.9)
+        bar = fig.colorbar(image, ax=axes.ravel().tolist(), label=spec.label, shrink=0.9)
         if isinstance(norm, LogNorm):  # plain numbers at 1, 2, 5 x 10^k, not 2x10^2
             bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-            bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+            bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: spec.text(v)))
             bar.ax.yaxis.set_minor_formatter(NullFormatter())
         pooled = agg.pooled_note([*keys, "lr", "width"])
-        written.append(_save(fig, _title(agg.trials, agg.fixed(), what, pooled), file))
+        written.append(_save(fig, _title(agg.trials, agg.fixed(), spec.what, pooled), file))
     return written
 
 
@@ -256,30 +248,8 @@ def write_plots(
     keys = list(by) if by is not None else (agg.varying() or ["lr", "width"])
     paths = []
     if heatmaps:  # lr x width grids: pointless where an axis is binned or sampled
-        paths += _heatmaps(
-            agg,
-            keys,
-            "rate",
-            "convergence rate",
-            "Convergence rate (max |y − ŷ| < tol)",
-            out / "convergence_rate.png",
-            percent,
-            "magma",
-            Normalize(0, 1),
-            "n/a",
-        )
-        paths += _heatmaps(
-            agg,
-            keys,
-            "epochs_median",
-            "median epochs to converge (log scale)",
-            "Median epochs to converge (converged trials)",
-            out / "median_epochs.png",
-            lambda v: f"{v:,.0f}",
-            "viridis_r",
-            LogNorm(),
-            "none",
-        )
+        for spec in heatmaps_of(agg):
+            paths += _heatmaps(agg, keys, spec, out / spec.file)
     title = _title(agg.trials, agg.fixed(), "{what}", agg.pooled_note(keys))
     curves = agg.curves
     log_scale = curves is not None and (curves["curve"] == "log").any()
