@@ -188,6 +188,17 @@ def test_a_comparison_says_which_settings_outside_its_groups_differ(two_tasks, t
     assert "differ in" not in sweep.compare_report(two_tasks, two_tasks).text
 
 
+def test_a_comparison_names_the_groups_it_leaves_out(two_tasks):
+    result = sweep.compare_report(
+        two_tasks, two_tasks, where_a="task == 'xor'", where_b="lr == 4", by="task,lr"
+    )
+    assert result.table[["task", "lr"]].values.tolist() == [["xor", 4.0]]
+    assert [line for line in result.header if line.startswith("not compared")] == [
+        "not compared, in A only: task xor lr 0.5",
+        "not compared, in B only: task and lr 4",
+    ]
+
+
 def test_a_paired_comparison_says_what_its_pairs_hold_not_what_b_holds(two_tasks):
     # B holds lr 0.5 and 4, A lr 4 alone: only lr 4 pairs up, so nothing is pooled.
     result = sweep.compare_report(

@@ -82,9 +82,11 @@ def compare_report(
         paired, *pooled = _paired_notes(pairs, axis, keys, [*agg_a.varying(), *agg_b.varying()])
         said.append(paired)
     else:
-        table = compare_tables(agg_a.table(keys), agg_b.table(keys), keys)
+        table_a, table_b = agg_a.table(keys), agg_b.table(keys)
+        table = compare_tables(table_a, table_b, keys)
         apart = _apart_note(agg_a, agg_b, keys) if axis is None else None
         said += [apart] if apart else []
+        said += _unmatched_notes(table_a, table_b, keys)
         pooled = [agg.pooled_note([*keys, axis]) for agg in (agg_a, agg_b)]
     if table.empty:
         raise ConfigError("by", f"the two selections share no group of {', '.join(keys)}")
@@ -121,6 +123,22 @@ def _apart_note(a: Aggregate, b: Aggregate, keys: Sequence[str]) -> str | None:
         if DERIVED_FROM.get(c) not in columns
     ]
     return f"A and B differ in {', '.join(apart)}" if apart else None
+
+
+def _unmatched_notes(a: pd.DataFrame, b: pd.DataFrame, keys: Sequence[str]) -> list[str]:
+    """``not compared: lr 100 (in A only)``: the groups of one selection the
+    other lacks, which the table leaves out."""
+    groups = [set(t[list(keys)].itertuples(index=False, name=None)) for t in (a, b)]
+    notes = []
+    for only, side in ((groups[0] - groups[1], "A"), (groups[1] - groups[0], "B")):
+        named = [
+            " ".join(f"{k} {value_text(v)}" for k, v in zip(keys, group, strict=True))
+            for group in sorted(only, key=str)
+        ]
+        more = f" and {len(named) - 4:,} more" if len(named) > 4 else ""
+        if named:
+            notes.append(f"not compared, in {side} only: {', '.join(named[:4])}{more}")
+    return notes
 
 
 def _paired_notes(
