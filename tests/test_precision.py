@@ -176,3 +176,12 @@ def test_a_precision_survives_the_sidecar_and_a_union_is_refused():
 def test_the_report_says_which_groups_reached_the_precision(study):
     notes = sweep.report(study[0]).notes
     assert any("4 of 4 groups reached it" in n and "50-" in n for n in notes), notes
+
+
+@pytest.mark.parametrize("trials, seeds", [([1000, 1000], "in 1,000"), ([100, 400], "in 100-400")])
+def test_a_precision_note_names_the_seeds_the_groups_ran(trials, seeds):
+    from sweep.reporting.reports import precision_note
+
+    table = pd.DataFrame({"trials": trials, "rate_low": [0.70, 0.80], "rate_high": [0.78, 0.99]})
+    note = precision_note(table, Precision(0.05, "converged", 100_000))
+    assert note.endswith(f"1 of 2 groups reached it, {seeds} seeds a group")

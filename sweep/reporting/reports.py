@@ -234,7 +234,8 @@ def precision_of(path: Path) -> Precision | None:
 def precision_note(table: pd.DataFrame, aim: Precision) -> str:
     """How many groups of a convergence table reached a study's precision, and the
     seeds they ran (each group's ``trials``)."""
-    seeds = f"{table['trials'].min():,}-{table['trials'].max():,} seeds a group"
+    fewest, most = table["trials"].min(), table["trials"].max()
+    seeds = f"{fewest:,}{f'-{most:,}' if most != fewest else ''} seeds a group"
     if aim.of == "median-epochs":
         return (
             f"a study to a {aim.half_width:g} relative half-width of the median epochs: "
