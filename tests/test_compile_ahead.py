@@ -17,8 +17,11 @@ from sweep.config.study import make_config
 from sweep.runner import compile_ahead
 from sweep.runner.plan import plan
 
-# Two kernels (momentum or not), neither in the caches of this new process.
-chunks = plan(make_config(seeds="0:8", lr=0.5, width=2, momentum="0,0.9", epochs=50), jobs=2)
+# Two generated kernels (momentum or not; the quickest to compile), neither in
+# the caches of this new process.
+config = make_config(seeds="0:1000", lr=0.5, width=2, momentum="0,0.9", epochs=2000)
+chunks = plan(config, jobs=2)
+assert {chunk.kernel for chunk in chunks} == {"tiled"}
 with event.install_recorder("numba:compile") as compiles:
     before = len(compile_ahead.missing(chunks))
     announced = []
