@@ -163,6 +163,10 @@ def test_one_trial_is_drawn(varied, tmp_path):
     trial = df[df.converged].trial_id.iloc[0]
     fig = sweep.plot_trial(out, trial, out=tmp_path / "t.png")
     assert len(fig.axes) == 2 and (tmp_path / "t.png").stat().st_size > 10_000
+    when = df[df.trial_id == trial].epoch_converged.iloc[0]
+    assert f"seed {df[df.trial_id == trial].seed.iloc[0]}, converged at epoch {when:,}\n" in (
+        fig.get_suptitle()
+    )
     assert math.isclose(
         fig.axes[0].lines[0].get_ydata()[-1], df[df.trial_id == trial].loss_curve.iloc[0][-1]
     )

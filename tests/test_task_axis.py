@@ -123,14 +123,24 @@ def test_regression_has_no_solved_and_converges_when_every_error_is_within_tol(t
         output_activation="linear",
         tol=0.05,
         out=tmp_path / "r",
-        **(TINY | dict(lr="0.02,0.2", epochs=2000)),
+        **(TINY | dict(lr="0.02,0.2,50", epochs=2000)),
     )
     assert df["epoch_solved"].isna().all() and df["converged"].any()
-    outputs = np.stack(df["outputs"]).reshape(len(df), 3)
+    kept = df[~df["diverged"]]  # lr 50 diverges
+    outputs = np.stack(kept["outputs"]).reshape(len(kept), 3)
     err = np.abs(outputs - task.Y[:, 0]).max(axis=1)
-    assert ((err < 0.05) == df["converged"]).all()
+    assert ((err < 0.05) == kept["converged"]).all()
     table = sweep.report(tmp_path / "r").table
-    assert table["solved_rate"].isna().all() and table["trials"].tolist() == [4, 4]
+    assert table["solved_rate"].isna().all() and table["trials"].tolist() == [4, 4, 4]
+    assert table["diverged_rate"].tolist() == [0, 0, 1]
+    # A diverged trial is drawn as one: its epoch, its loss on a log axis, no outputs.
+    row = df[df["diverged"]].iloc[0]
+    fig = sweep.plot_trial(tmp_path / "r", row["trial_id"])
+    assert f"diverged at epoch {row['epoch_diverged']:,}" in fig.get_suptitle()
+    loss, outputs = fig.axes
+    assert loss.get_yscale() == "log" and 1e10 < loss.get_ylim()[1] <= 1e100
+    assert [t.get_text() for t in outputs.texts] == ["no outputs: a parameter is not finite"]
+    fig.canvas.draw()  # an axis up to 1e100 draws
 
 
 def test_a_changed_file_is_another_sweep(tmp_path, monkeypatch):

@@ -42,14 +42,26 @@ def plot_trial(path: str | Path, trial_id: str, out: str | Path | None = None):
         left.plot(epochs, curve, lw=1.5)
         if scale == "log":
             left.set_xscale("symlog", linthresh=10)
+        finite = np.asarray(curve, dtype=float)
+        finite = finite[np.isfinite(finite) & (finite > 0)]
+        if finite.size and finite.max() > 1e3 * finite.min():  # e.g. a diverging network
+            # Limits first: matplotlib's log axis overflows near the float limit
+            # (beyond 1e100 the curve leaves the axes).
+            left.set_ylim(finite.min() / 2, min(finite.max() * 2, 1e100))
+            left.set_yscale("log")
     else:
         left.text(0.5, 0.5, "no loss curve stored", ha="center", transform=left.transAxes)
     left.set(xlabel="epoch", ylabel="mean squared error", title="loss curve")
     left.grid(alpha=0.3)
     outputs = row["outputs"]
-    if outputs is not None and len(outputs) and row.get("task_digest"):  # data not at hand
+    right.set(xlabel="input pattern", ylabel="output", title="final outputs")
+    if row["diverged"]:  # its outputs are those of non-finite parameters
+        note = "no outputs: a parameter is not finite"
+        right.text(0.5, 0.5, note, ha="center", transform=right.transAxes)
+        right.set(xticks=[], yticks=[])
+    elif outputs is not None and len(outputs) and row.get("task_digest"):  # data not at hand
         right.plot(np.asarray(outputs, dtype=float), ".", color="tab:blue")
-        right.set(xlabel="sample x output (row-major)", ylabel="output")
+        right.set(xlabel="sample x output (row-major)")
     elif outputs is not None and len(outputs):
         X, Y = get_task(row["task"])
         _, coded = recipe_of_row(row).code(X, Y)
@@ -62,13 +74,21 @@ def plot_trial(path: str | Path, trial_id: str, out: str | Path | None = None):
         right.legend(fontsize=8)
     else:
         right.text(0.5, 0.5, "no outputs stored", ha="center", transform=right.transAxes)
-    right.set(xlabel="input pattern", ylabel="output", title="final outputs")
-    verdict = "converged" if row["converged"] else "did not converge"
+    verdict = _verdict(row)
     settings = fixed_settings({k: row[k] for k in rows.columns if k in _SETTINGS})
     fig.suptitle(f"trial {trial_id}: seed {row['seed']}, {verdict}\n{settings}", fontsize=9)
     if out is not None:
         fig.savefig(out, dpi=130)
     return fig
+
+
+def _verdict(row) -> str:
+    """What became of the trial: converged (when), diverged (when) or neither."""
+    if row["converged"]:
+        return f"converged at epoch {int(row['epoch_converged']):,}"
+    if row["diverged"]:
+        return f"diverged at epoch {int(row['epoch_diverged']):,}"
+    return f"did not converge in {int(row['epochs']):,} epochs"
 
 
 #: The parameters a trial's title may name (its settings, not its outcomes).
