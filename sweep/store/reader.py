@@ -267,7 +267,7 @@ def verify(path: str | Path) -> tuple[list[str], bool]:
     of = f" of the sweep's {expected:,}" if expected is not None else ""
     verdict = "ok" if sound else "damaged"
     lines.append(
-        f"{verdict}: {len(found.good):,} intact parts holding {found.rows:,}{of} trials"
-        + ("" if sound else "; run the sweep again to repair it")
+        f"{verdict}: {len(found.good):,} intact part{'s' * (len(found.good) != 1)} holding "
+        f"{found.rows:,}{of} trials" + ("" if sound else "; run the sweep again to repair it")
     )
     return lines, sound
