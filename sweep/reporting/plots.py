@@ -87,6 +87,14 @@ def _save(fig, title: str, file: Path) -> Path:
     return file
 
 
+def _colour_bar(fig, mappable, axes, label: str):
+    """A colour bar beside ``axes``, lettered at the size of the panels' labels."""
+    bar = fig.colorbar(mappable, ax=axes.ravel().tolist(), shrink=0.9)
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    return bar
+
+
 def _outer_labels(axes, n: int, xlabel: str, ylabel: str) -> None:
     """Axis labels on the bottom panel of each column and the first of each row."""
     ncols = axes.shape[1]
@@ -142,7 +150,7 @@ def _heatmaps(agg: Aggregate, keys: Sequence[str], spec: Heatmap, path: Path) ->
                     color="white" if dark else "black",
                 )
         _outer_labels(axes, len(page), _LABELS["width"], _LABELS["lr"])
-        bar = fig.colorbar(image, ax=axes.ravel().tolist(), label=spec.label, shrink=0.9)
+        bar = _colour_bar(fig, image, axes, spec.label)
         if isinstance(norm, LogNorm):  # plain numbers at 1, 2, 5 x 10^k, not 2x10^2
             bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: spec.text(v)))
@@ -206,12 +214,7 @@ def _lines(
             ax.grid(alpha=0.3)
         _outer_labels(axes, len(page), xlabel, ylabel)
         if mappable is not None:
-            fig.colorbar(
-                mappable,
-                ax=axes.ravel().tolist(),
-                label=_LABELS.get(line_key, line_key),
-                shrink=0.9,
-            )
+            _colour_bar(fig, mappable, axes, _LABELS.get(line_key, line_key))
         else:
             fig.legend(
                 list(labels.values()),

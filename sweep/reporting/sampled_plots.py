@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.colors import Normalize
 
 from .aggregate import Aggregate
-from .plots import _grid, _outer_labels, _pages, _panels, _save, write_plots
+from .plots import _colour_bar, _grid, _outer_labels, _pages, _panels, _save, write_plots
 from .sampled import binned, edges, listed_keys
 from .titles import title as _title
 
@@ -94,7 +94,7 @@ def rate_by_pair(agg: Aggregate, path: Path) -> list[Path]:
             ax.set_xlabel(x, fontsize=8)
             ax.set_ylabel(y, fontsize=8)
             ax.set_title(label, fontsize=8)
-        fig.colorbar(image, ax=axes.ravel().tolist(), label="convergence rate", shrink=0.9)
+        _colour_bar(fig, image, axes, "convergence rate")
         what = "Convergence rate of each sampled point"
         written.append(_save(fig, _title(agg.trials, agg.fixed(), what), file))
     return written
