@@ -1,4 +1,4 @@
-"""Numba kernels that train many tiny sigmoid networks at once.
+"""Numba kernels that train many tiny neural networks at once.
 
 Pure numerics: arrays in, arrays out. See :mod:`kernels.model` for the model
 and the definitions of every statistic, :mod:`kernels.train` for the fused

@@ -1,4 +1,4 @@
-"""sweep: train grids of tiny sigmoid networks and analyse how they converge.
+"""sweep: train grids of tiny neural networks and analyse how they converge.
 
     import sweep
     df = sweep.run(seeds="0:100", lr="log:0.01:10:7", width="1:5", out="results/demo")

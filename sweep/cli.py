@@ -36,7 +36,8 @@ QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tinynet-sweep")
 def cli() -> None:
-    """Train grids of tiny sigmoid networks and report how often and how fast they converge."""
+    """Train grids of tiny neural networks (XOR and friends, or your own data) and
+    report how often and how fast they converge."""
 
 
 cli.add_command(run)
