@@ -12,6 +12,7 @@ from kernels.recipe import Recipe
 
 sys.path.append(str(Path(__file__).resolve().parent.parent / "benchmarks"))  # last: shadows nothing
 update_floor = importlib.import_module("update_floor")
+same_code = importlib.import_module("same_code")
 
 
 def test_the_update_floor_times_an_optimizers_update():
@@ -35,3 +36,11 @@ def test_the_update_floor_times_the_kernels_own_update_lines(optimizer):
     alone = updates(update_floor.update_source(recipe, width)[1])
     assert sum(alone.values()) == 4 * 2 + 4 + 1  # a tile of 2 units, one of 1, the bias
     assert alone == updates(kernel)
+
+
+def test_machine_code_digests_agree_across_processes_and_tell_kernels_apart():
+    # Each process compiles afresh: were a kernel's digest not the same in
+    # every process, no two trees could ever be found to share their code.
+    first = same_code.machine_code(same_code.ROOT, (2, 3))
+    again = same_code.machine_code(same_code.ROOT, (2,))
+    assert first[2] != first[3] and same_code.same_code(again, first) == {2}
