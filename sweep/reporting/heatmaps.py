@@ -21,7 +21,7 @@ class Heatmap(NamedTuple):
     file: str
     text: Callable[[float], str]  # a cell's number
     cmap: str
-    norm: Normalize
+    norm: Callable[[], Normalize]  # a new one for each figure
     blank: str  # a cell whose trials give no value
 
 
@@ -32,7 +32,7 @@ _RATE = Heatmap(
     "convergence_rate.png",
     percent,
     "magma",
-    Normalize(0, 1),
+    lambda: Normalize(0, 1),
     "n/a",
 )
 _EPOCHS = Heatmap(
@@ -42,7 +42,7 @@ _EPOCHS = Heatmap(
     "median_epochs.png",
     lambda v: f"{v:,.0f}",
     "viridis_r",
-    LogNorm(),
+    LogNorm,
     "none",
 )
 _MSE = Heatmap(
@@ -52,7 +52,7 @@ _MSE = Heatmap(
     "mean_final_mse.png",
     lambda v: f"{v:.3g}",
     "viridis_r",
-    LogNorm(),
+    LogNorm,
     "diverged",
 )
 

@@ -110,7 +110,7 @@ def _heatmaps(agg: Aggregate, keys: Sequence[str], spec: Heatmap, path: Path) ->
     of the other grouping keys."""
     others = [k for k in keys if k not in ("lr", "width")]
     full = agg.table([*others, "lr", "width"])
-    norm = spec.norm
+    norm = spec.norm()
     written = []
     for page, file in _pages(_panels(full, others), path):
         grids, trials = [], []
