@@ -1,5 +1,5 @@
-"""95% intervals: a binomial rate's (Wilson), a mean's (normal) and a median's
-(order statistics).
+"""95% intervals: a binomial rate's (Wilson), a mean's and a difference of two
+means' (normal) and a median's (order statistics).
 
 Plain numpy, so that both the reports and a study run to a precision
 (:mod:`sweep.runner.precision`) compute the same intervals.
@@ -43,12 +43,29 @@ def mean_interval(
     with its 95% normal interval (mean +- z s / sqrt(n), s the sample standard
     deviation), clipped to the values' range [``low``, ``high``]. NaN where
     ``n == 0``; NaN bounds where ``n == 1``."""
+    mean, spread = _mean_spread(total, squares, n)
+    half = Z95 * np.sqrt(spread)
+    return mean, np.clip(mean - half, low, high), np.clip(mean + half, low, high)
+
+
+def mean_difference(a: tuple, b: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(difference, low, high): the mean of values B minus that of values A, each
+    given as (sum, sum of squares, n), with its 95% normal interval (the two
+    means' variances added, as Welch's). NaN where a side has no value; NaN
+    bounds where one has a single value."""
+    (mean_a, spread_a), (mean_b, spread_b) = _mean_spread(*a), _mean_spread(*b)
+    difference, half = mean_b - mean_a, Z95 * np.sqrt(spread_a + spread_b)
+    return difference, difference - half, difference + half
+
+
+def _mean_spread(total, squares, n) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of ``n`` values from their sum and sum of squares, and its
+    variance (s^2 / n; NaN for one value)."""
     total, squares, n = (np.asarray(a, dtype=float) for a in (total, squares, n))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / n
         var = np.maximum(squares - n * mean**2, 0.0) / (n - 1)
-        half = np.where(n > 1, Z95 * np.sqrt(var / n), np.nan)
-    return mean, np.clip(mean - half, low, high), np.clip(mean + half, low, high)
+        return mean, np.where(n > 1, var / n, np.nan)
 
 
 def median_ranks(n: int, z: float = Z95) -> tuple[int, int] | None:

@@ -116,31 +116,58 @@ def test_data_the_recipe_cannot_train_on_is_refused(settings, field, fault):
     assert __import__("re").search(fault, info.value.problem), info.value.problem
 
 
-def test_regression_has_no_solved_and_converges_when_every_error_is_within_tol(tmp_path):
+@pytest.fixture(scope="module")
+def line(tmp_path_factory):
+    """A regression sweep (a linear output on a line): its folder, rows and task."""
     task = sweep.Task("line", [[0.0], [0.5], [1.0]], [[-0.3], [0.1], [0.5]])
-    df = sweep.run(
-        task=task,
-        output_activation="linear",
-        tol=0.05,
-        out=tmp_path / "r",
-        **(TINY | dict(lr="0.02,0.2,50", epochs=2000)),
-    )
+    out = tmp_path_factory.mktemp("line") / "r"
+    settings = TINY | dict(lr="0.02,0.2,50", epochs=2000)  # lr 50 diverges
+    df = sweep.run(task=task, output_activation="linear", tol=0.05, out=out, **settings)
+    return out, df, task
+
+
+def test_regression_has_no_solved_and_converges_when_every_error_is_within_tol(line):
+    folder, df, task = line
     assert df["epoch_solved"].isna().all() and df["converged"].any()
     kept = df[~df["diverged"]]  # lr 50 diverges
     outputs = np.stack(kept["outputs"]).reshape(len(kept), 3)
     err = np.abs(outputs - task.Y[:, 0]).max(axis=1)
     assert ((err < 0.05) == kept["converged"]).all()
-    table = sweep.report(tmp_path / "r").table
+    table = sweep.report(folder).table
     assert table["solved_rate"].isna().all() and table["trials"].tolist() == [4, 4, 4]
     assert table["diverged_rate"].tolist() == [0, 0, 1]
     # A diverged trial is drawn as one: its epoch, its loss on a log axis, no outputs.
     row = df[df["diverged"]].iloc[0]
-    fig = sweep.plot_trial(tmp_path / "r", row["trial_id"])
+    fig = sweep.plot_trial(folder, row["trial_id"])
     assert f"diverged at epoch {row['epoch_diverged']:,}" in fig.get_suptitle()
     loss, outputs = fig.axes
     assert loss.get_yscale() == "log" and 1e10 < loss.get_ylim()[1] <= 1e100
     assert [t.get_text() for t in outputs.texts] == ["no outputs: a parameter is not finite"]
     fig.canvas.draw()  # an axis up to 1e100 draws
+
+
+def test_a_comparison_of_regression_runs_gives_the_difference_of_their_final_mses(line):
+    folder, df, _ = line
+    loss = {lr: df[df.lr == lr].sort_values("seed").final_loss.to_numpy() for lr in (0.02, 0.2)}
+    # Same seeds, lr alone apart: the mean of the pairs' differences.
+    paired = sweep.compare_report(folder, where_a="lr == 0.02", where_b="lr == 0.2").table
+    d = loss[0.2] - loss[0.02]
+    assert paired.loss_difference.iloc[0] == pytest.approx(d.mean(), rel=1e-12)
+    half = 1.959963984540054 * d.std(ddof=1) / np.sqrt(d.size)
+    assert paired.loss_difference_high.iloc[0] == pytest.approx(d.mean() + half, rel=1e-12)
+    # Grouped by width alone, two folders: the two means' difference (Welch's
+    # standard error); B's networks all diverged at lr 50, so B has no mean.
+    apart = sweep.compare_report(
+        folder, folder, where_a="lr == 0.02", where_b="lr == 0.2", by="width"
+    )
+    error = np.sqrt(loss[0.02].var(ddof=1) / 4 + loss[0.2].var(ddof=1) / 4)
+    assert apart.table.loss_difference_low.iloc[0] == pytest.approx(
+        d.mean() - 1.96 * error, rel=1e-3
+    )
+    wild = sweep.compare_report(
+        folder, folder, where_a="lr == 0.02", where_b="lr == 50", by="width"
+    )
+    assert np.isnan(wild.table.loss_b.iloc[0]) and wild.text.splitlines()[-1].split()[-1] == "-"
 
 
 def test_a_changed_file_is_another_sweep(tmp_path, monkeypatch):

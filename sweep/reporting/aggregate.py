@@ -92,6 +92,11 @@ class Aggregate:
     def values(self, column: str) -> int:
         return int(self.cells[column].nunique(dropna=False))
 
+    def mean_sums(self, keys: Sequence[str], name: str = "final_loss") -> pd.DataFrame:
+        """Each group's sum, sum of squares and count of the finite values of
+        ``name`` (one of :data:`~sweep.reporting.analysis.MEANS`), by ``keys``."""
+        return self._groups(list(keys))[[f"{name}_{k}" for k in ("sum", "sq", "n")]].sum()
+
     def pooled_note(self, keys: Sequence[str]) -> str | None:
         """``pooled over: task (3 values), init_low (2)``, or None if nothing is."""
         return pooled_text([(c, self.values(c)) for c in self.varying() if c not in keys])

@@ -6,21 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
 
 from ..config.axes import DERIVED_FROM, PARAM_COLUMNS
 from ..errors import ConfigError
+from ..intervals import mean_difference
 from ..store.reader import read
 from .aggregate import Aggregate, aggregates
 from .analysis import compare_tables, pooled_note
 from .cells import CELL
-from .paired import compare_paired
+from .paired import compare_paired, paired_losses
 from .reports import Report, check_by, headed
 from .text import FORMATS, _as_text, readable_difference, value_text
 from .titles import fixed_settings
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 def compare_report(
@@ -31,7 +31,8 @@ def compare_report(
     where_b: str | None = None,
     format: str = "table",
 ) -> Report:
-    """Differences in convergence rate, ``b`` minus ``a``, with 95% intervals.
+    """Differences in convergence rate, ``b`` minus ``a``, with 95% intervals (and,
+    for a regression task, in mean final MSE).
 
     ``a`` and ``b`` are results folders (``b`` None: ``a`` again), each
     filtered by its ``where``; within one folder, a selection given alone is
@@ -77,13 +78,19 @@ def compare_report(
         )
     table = None
     pairs = _pairs(Path(a), where_a, where_b, axis) if axis is not None else None
+    tasks = {*agg_a.cells["task"], *agg_b.cells["task"]}
+    regression = tasks & (agg_a.regression | agg_b.regression)  # then the final MSEs too
     if pairs is not None and len(pairs):
         table = compare_paired(pairs, keys)
+        if regression:
+            table = table.merge(paired_losses(pairs, keys), on=keys, how="left")
         paired, *pooled = _paired_notes(pairs, axis, keys, [*agg_a.varying(), *agg_b.varying()])
         said.append(paired)
     else:
         table_a, table_b = agg_a.table(keys), agg_b.table(keys)
         table = compare_tables(table_a, table_b, keys)
+        if regression:
+            table = table.merge(_loss_difference(agg_a, agg_b, keys), on=keys, how="left")
         apart = _apart_note(agg_a, agg_b, keys) if axis is None else None
         said += [apart] if apart else []
         said += _unmatched_notes(table_a, table_b, keys)
@@ -123,6 +130,21 @@ def _apart_note(a: Aggregate, b: Aggregate, keys: Sequence[str]) -> str | None:
         if DERIVED_FROM.get(c) not in columns
     ]
     return f"A and B differ in {', '.join(apart)}" if apart else None
+
+
+def _loss_difference(a: Aggregate, b: Aggregate, keys: Sequence[str]) -> pd.DataFrame:
+    """Per group: A's and B's mean final MSE (networks that did not diverge) and
+    B's minus A's, with its 95% interval."""
+    sums = a.mean_sums(keys).merge(
+        b.mean_sums(keys), left_index=True, right_index=True, suffixes=("_a", "_b")
+    )
+    a_side, b_side = (tuple(sums[f"final_loss_{k}_{s}"] for k in ("sum", "sq", "n")) for s in "ab")
+    difference, low, high = mean_difference(a_side, b_side)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = {f"loss_{s}": side[0] / side[2] for s, side in (("a", a_side), ("b", b_side))}
+    columns = {"loss_difference": difference, "loss_difference_low": low}
+    columns["loss_difference_high"] = high
+    return pd.DataFrame({**means, **columns}, index=sums.index).reset_index()
 
 
 def _unmatched_notes(a: pd.DataFrame, b: pd.DataFrame, keys: Sequence[str]) -> list[str]:
@@ -170,15 +192,13 @@ def _compared_axis(a: Aggregate, b: Aggregate) -> str | None:
 
 def _pairs(path: Path, where_a: str, where_b: str, axis: str) -> pd.DataFrame:
     """A's and B's trials matched on seed and every parameter but ``axis``."""
-    columns = ["converged", "epoch_converged"]
+    columns = ["converged", "epoch_converged", "final_loss"]
     key = [c for c in PARAM_COLUMNS if c != axis]
     frames = []
     for where in (where_a, where_b):
         table = read(path, columns, where=where).table
         frame = table.select([*key, *columns]).to_pandas(use_threads=False)
         frame["epoch_converged"] = frame["epoch_converged"].astype("Float64").astype(float)
-        frames.append(frame.rename(columns={"converged": "c", "epoch_converged": "e"}))
-    pairs = frames[0].merge(frames[1], on=key, suffixes=("_a", "_b"))
-    return pairs.rename(
-        columns={"c_a": "converged_a", "c_b": "converged_b", "e_a": "epochs_a", "e_b": "epochs_b"}
-    )
+        short = {"converged": "converged", "epoch_converged": "epochs", "final_loss": "loss"}
+        frames.append(frame.rename(columns={c: f"{name}_" for c, name in short.items()}))
+    return frames[0].merge(frames[1], on=key, suffixes=("a", "b"))

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-from ..intervals import Z95, median_interval, wilson_interval
+from ..intervals import Z95, mean_interval, median_interval, wilson_interval
 
 
 def mcnemar_p(only_a: int, only_b: int) -> float:
@@ -100,3 +100,23 @@ def compare_paired(pairs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
         "epochs_difference_high",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def paired_losses(pairs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Per group of ``pairs`` (with ``loss_a`` and ``loss_b``, the final MSEs): the
+    mean of B's minus A's over the pairs where neither diverged, with its 95%
+    interval (``loss_difference``, ``_low``, ``_high``), and each side's mean
+    over those pairs."""
+    kept = pairs[np.isfinite(pairs["loss_a"]) & np.isfinite(pairs["loss_b"])]
+    kept = kept.assign(d=kept["loss_b"] - kept["loss_a"], d2=(kept["loss_b"] - kept["loss_a"]) ** 2)
+    sums = kept.groupby(list(keys), sort=True, dropna=False).agg(
+        loss_a=("loss_a", "mean"),
+        loss_b=("loss_b", "mean"),
+        total=("d", "sum"),
+        squares=("d2", "sum"),
+        n=("d", "size"),
+    )
+    difference, low, high = mean_interval(sums["total"], sums["squares"], sums["n"])
+    sums = sums.assign(loss_difference=difference, loss_difference_low=low)
+    sums["loss_difference_high"] = high
+    return sums.drop(columns=["total", "squares", "n"]).reset_index()

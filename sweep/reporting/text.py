@@ -237,4 +237,17 @@ def readable_difference(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFram
             )
         ]
         drop += ["epochs_difference_low", "epochs_difference_high"]
+    if "loss_difference" in table:  # a regression task's final MSEs
+        for col in ("loss_a", "loss_b"):
+            readable[col] = table[col].map(lambda v: "-" if np.isnan(v) else f"{v:.3g}")
+        readable["loss_difference"] = [
+            "-" if np.isnan(d) else f"{d:+.3g} [{lo:+.3g}, {hi:+.3g}]"
+            for d, lo, hi in zip(
+                table["loss_difference"],
+                table["loss_difference_low"],
+                table["loss_difference_high"],
+                strict=True,
+            )
+        ]
+        drop += ["loss_difference_low", "loss_difference_high"]
     return readable.drop(columns=drop)
