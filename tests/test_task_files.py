@@ -20,6 +20,19 @@ def test_a_csv_s_y_columns_are_targets_the_others_inputs(tmp_path):
     np.testing.assert_array_equal(task.Y, [[1, 0], [0, 1]])
 
 
+def test_a_csv_s_text_is_parsed_once_and_each_reader_gets_arrays_of_its_own(tmp_path):
+    from sweep.config import task_files
+
+    path = write(tmp_path, "twice.csv", "a,y\n0,1\n1,0\n")
+    task_files._parse_csv.cache_clear()
+    first = read_task(path, "twice.csv")
+    first.X[0, 0] = 7.0  # a reader's change stays its own
+    again = read_task(path, "twice.csv")
+    assert task_files._parse_csv.cache_info().hits == 1 and again.X[0, 0] == 0
+    write(tmp_path, "twice.csv", "a,y\n0,1\n1,1\n")  # the same size, other data
+    np.testing.assert_array_equal(read_task(path, "twice.csv").Y, [[1], [1]])
+
+
 def test_an_npz_holds_x_y_and_a_test_set(tmp_path):
     path = tmp_path / "d.npz"
     X, Y = np.arange(6.0).reshape(3, 2), np.array([0, 1, 1])

@@ -8,6 +8,7 @@ the file, and the row and column where there is one. Files are data: an
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import zipfile
 from pathlib import Path
@@ -56,6 +57,13 @@ def _read_csv(path: Path, shown: str) -> dict[str, np.ndarray]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError(f"{shown}: not a text file (UTF-8)") from None
+    return {name: array.copy() for name, array in _parse_csv(text, shown).items()}
+
+
+# A run checks its input in the CLI, then again in the API: one parse of a
+# file's text serves both (a copy each).
+@functools.lru_cache(maxsize=2)
+def _parse_csv(text: str, shown: str) -> dict[str, np.ndarray]:
     reader = csv.reader(text.splitlines())
     header = [name.strip() for name in next(reader, [])]
     if not header or not any(header):
