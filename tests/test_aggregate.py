@@ -30,7 +30,7 @@ def varied(tmp_path_factory):
         seeds="0:60",
         lr="0.3,2",
         width="1,2,3",
-        momentum="0,0.9",
+        tol="0.1,0.2",  # a third axis that compiles no other kernel
         epochs=600,
         chunk_size=37,
         backend="sequential",
@@ -39,7 +39,7 @@ def varied(tmp_path_factory):
     return out, df
 
 
-@pytest.mark.parametrize("keys", [["lr", "width", "momentum"], ["width"], ["momentum", "lr"]])
+@pytest.mark.parametrize("keys", [["lr", "width", "tol"], ["width"], ["tol", "lr"]])
 def test_the_streamed_statistics_are_the_in_memory_ones(varied, keys):
     out, df = varied
     agg = aggregate(out, failures=True)
@@ -100,21 +100,19 @@ def test_trials_of_a_run_of_no_epochs_are_untrained_not_slow(tmp_path):
 
 def test_a_selection_is_compared_with_the_rest_and_overlaps_are_refused(varied):
     out, df = varied
-    alone = sweep.compare_report(out, where_a="momentum == 0", by="lr")
+    alone = sweep.compare_report(out, where_a="tol == 0.1", by="lr")
     assert any("B: the rest of the folder" in line for line in alone.text.splitlines()[:3])
     with pytest.raises(ConfigError, match="share 120 trials"):
-        sweep.compare_report(out, where_a="momentum == 0", where_b="width == 2")
+        sweep.compare_report(out, where_a="tol == 0.1", where_b="width == 2")
 
 
 def test_a_paired_comparison_is_narrower_than_an_unpaired_one(tmp_path):
     out = tmp_path / "m"
-    df = sweep.run(
-        out=out, seeds="0:1000", lr=0.5, width=2, momentum="0,0.9", epochs=2000, progress=False
-    )
-    paired = sweep.compare_report(out, where_a="momentum == 0", where_b="momentum == 0.9")
+    df = sweep.run(out=out, seeds="0:1000", lr="0.5,1", width=2, epochs=2000, progress=False)
+    paired = sweep.compare_report(out, where_a="lr == 0.5", where_b="lr == 1")
     assert "paired by seed" in paired.text and paired.table["pairs"].tolist() == [1000]
-    a, b = df[df.momentum == 0], df[df.momentum == 0.9]
-    unpaired = analysis.compare(a, b, by=["lr"])
+    a, b = df[df.lr == 0.5], df[df.lr == 1]
+    unpaired = analysis.compare(a, b, by=["width"])
     width_paired = (paired.table["difference_high"] - paired.table["difference_low"]).item()
     width_unpaired = (unpaired["difference_high"] - unpaired["difference_low"]).item()
     assert width_paired < width_unpaired
@@ -185,7 +183,7 @@ def test_a_notebook_gets_a_bar_and_a_report_renders_as_html(varied, monkeypatch)
     assert progress_wanted()
     html = sweep.report(varied[0], by="lr")._repr_html_()
     assert html.count("<tr") == 3 and "converged" in html
-    assert "<p>pooled over: width (3 values), momentum (2)</p><table" in html  # above it
+    assert "<p>pooled over: width (3 values), tol (2)</p><table" in html  # above it
 
 
 def test_a_dry_run_says_when_the_run_would_be_refused(varied):
