@@ -257,14 +257,15 @@ def test_report_formats(tmp_path, capsys):
 
 def test_the_summary_and_the_report_show_every_axis_that_varies(tmp_path, capsys):
     out = tmp_path / "r"
-    main(["run", *TINY, "--momentum", "0,0.9", "--update", "batch,online", "--out", str(out)])
+    # Two axes beside lr and width that compile no other kernel.
+    main(["run", *TINY, "--tol", "0.1,0.3", "--init-radius", "0.5,1", "--out", str(out)])
     text = capsys.readouterr().out
-    assert text.startswith("48 trials")  # 6 seeds x 2 lr x 2 momenta x 2 updates
-    for momentum, update in [("0", "batch"), ("0", "online"), ("0.9", "batch"), ("0.9", "online")]:
-        assert f"momentum = {momentum}, update = {update}\n" in text
+    assert text.startswith("48 trials")  # 6 seeds x 2 lr x 2 tols x 2 radii
+    for tol, low, high in [("0.1", "-0.5", "0.5"), ("0.1", "-1", "1"), ("0.3", "-1", "1")]:
+        assert f"tol = {tol}, init_low = {low}, init_high = {high}\n" in text
     main(["report", str(out), "--format", "csv"])
     header = capsys.readouterr().out.splitlines()[0]
-    assert header.startswith("lr,momentum,update,trials")
+    assert header.startswith("lr,tol,init_low,init_high,trials")
 
 
 KILL = [
