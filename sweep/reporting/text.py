@@ -7,7 +7,7 @@ The CLI imports this module at start-up: pandas (through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -216,38 +216,32 @@ def readable_difference(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFram
         readable[k] = readable[k].map(value_text)
     for col in ("rate_a", "rate_b"):
         readable[col] = table[col].map(percent)
-    readable["difference"] = [
-        f"{100 * d:+.2f} pp [{100 * lo:+.2f}, {100 * hi:+.2f}]"
-        for d, lo, hi in zip(
-            table["difference"], table["difference_low"], table["difference_high"], strict=True
-        )
-    ]
+    readable["difference"] = _with_interval(
+        table,
+        "difference",
+        lambda d, lo, hi: f"{100 * d:+.2f} pp [{100 * lo:+.2f}, {100 * hi:+.2f}]",
+    )
     drop = ["difference_low", "difference_high"]
     if "epochs_difference" in table:
         readable["mcnemar_p"] = table["mcnemar_p"].map(lambda v: f"{v:.3g}")
         for col in ("epochs_a", "epochs_b"):
             readable[col] = table[col].map(lambda v: "-" if np.isnan(v) else f"{v:,.0f}")
-        readable["epochs_difference"] = [
-            _median_text(d, lo, hi)
-            for d, lo, hi in zip(
-                table["epochs_difference"],
-                table["epochs_difference_low"],
-                table["epochs_difference_high"],
-                strict=True,
-            )
-        ]
+        readable["epochs_difference"] = _with_interval(table, "epochs_difference", _median_text)
         drop += ["epochs_difference_low", "epochs_difference_high"]
     if "loss_difference" in table:  # a regression task's final MSEs
         for col in ("loss_a", "loss_b"):
             readable[col] = table[col].map(lambda v: "-" if np.isnan(v) else f"{v:.3g}")
-        readable["loss_difference"] = [
-            "-" if np.isnan(d) else f"{d:+.3g} [{lo:+.3g}, {hi:+.3g}]"
-            for d, lo, hi in zip(
-                table["loss_difference"],
-                table["loss_difference_low"],
-                table["loss_difference_high"],
-                strict=True,
-            )
-        ]
+        readable["loss_difference"] = _with_interval(
+            table,
+            "loss_difference",
+            lambda d, lo, hi: "-" if np.isnan(d) else f"{d:+.3g} [{lo:+.3g}, {hi:+.3g}]",
+        )
         drop += ["loss_difference_low", "loss_difference_high"]
     return readable.drop(columns=drop)
+
+
+def _with_interval(table: pd.DataFrame, name: str, text: Callable) -> list[str]:
+    """Each row's ``name`` with its interval (``name_low``, ``name_high``), as ``text``
+    writes the three."""
+    bounds = (table[name], table[f"{name}_low"], table[f"{name}_high"])
+    return [text(*row) for row in zip(*bounds, strict=True)]
