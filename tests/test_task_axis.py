@@ -119,7 +119,8 @@ def test_data_the_recipe_cannot_train_on_is_refused(settings, field, fault):
 @pytest.fixture(scope="module")
 def line(tmp_path_factory):
     """A regression sweep (a linear output on a line): its folder, rows and task."""
-    task = sweep.Task("line", [[0.0], [0.5], [1.0]], [[-0.3], [0.1], [0.5]])
+    X, Y = [[0.0], [0.5], [1.0]], [[-0.3], [0.1], [0.5]]
+    task = sweep.Task("line", X, Y, X_test=[[0.25], [0.75]], Y_test=[[-0.1], [0.3]])
     out = tmp_path_factory.mktemp("line") / "r"
     settings = TINY | dict(lr="0.02,0.2,50", epochs=2000)  # lr 50 diverges
     df = sweep.run(task=task, output_activation="linear", tol=0.05, out=out, **settings)
@@ -155,6 +156,8 @@ def test_a_comparison_of_regression_runs_gives_the_difference_of_their_final_mse
     assert paired.loss_difference.iloc[0] == pytest.approx(d.mean(), rel=1e-12)
     half = 1.959963984540054 * d.std(ddof=1) / np.sqrt(d.size)
     assert paired.loss_difference_high.iloc[0] == pytest.approx(d.mean() + half, rel=1e-12)
+    test = {lr: df[df.lr == lr].sort_values("seed").test_loss.to_numpy() for lr in (0.02, 0.2)}
+    assert paired.test_loss_difference.iloc[0] == pytest.approx((test[0.2] - test[0.02]).mean())
     # Grouped by width alone, two folders: the two means' difference (Welch's
     # standard error); B's networks all diverged at lr 50, so B has no mean.
     apart = sweep.compare_report(
@@ -164,6 +167,7 @@ def test_a_comparison_of_regression_runs_gives_the_difference_of_their_final_mse
     assert apart.table.loss_difference_low.iloc[0] == pytest.approx(
         d.mean() - 1.96 * error, rel=1e-3
     )
+    assert apart.table.test_loss_b.iloc[0] == pytest.approx(test[0.2].mean())  # the test set's
     wild = sweep.compare_report(
         folder, folder, where_a="lr == 0.02", where_b="lr == 50", by="width"
     )

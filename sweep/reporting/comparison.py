@@ -82,15 +82,18 @@ def compare_report(
     regression = tasks & (agg_a.regression | agg_b.regression)  # then the final MSEs too
     if pairs is not None and len(pairs):
         table = compare_paired(pairs, keys)
-        if regression:
-            table = table.merge(paired_losses(pairs, keys), on=keys, how="left")
+        for prefix in LOSSES.values() if regression else ():
+            if np.isfinite(pairs[f"{prefix}_a"]).any():  # a test loss where a test set is
+                table = table.merge(paired_losses(pairs, keys, prefix), on=keys, how="left")
         paired, *pooled = _paired_notes(pairs, axis, keys, [*agg_a.varying(), *agg_b.varying()])
         said.append(paired)
     else:
         table_a, table_b = agg_a.table(keys), agg_b.table(keys)
         table = compare_tables(table_a, table_b, keys)
-        if regression:
-            table = table.merge(_loss_difference(agg_a, agg_b, keys), on=keys, how="left")
+        for name, prefix in LOSSES.items() if regression else ():
+            if agg_a.mean_sums(keys, name)[f"{name}_n"].any():
+                losses = _loss_difference(agg_a, agg_b, keys, name, prefix)
+                table = table.merge(losses, on=keys, how="left")
         apart = _apart_note(agg_a, agg_b, keys) if axis is None else None
         said += [apart] if apart else []
         said += _unmatched_notes(table_a, table_b, keys)
@@ -132,18 +135,25 @@ def _apart_note(a: Aggregate, b: Aggregate, keys: Sequence[str]) -> str | None:
     return f"A and B differ in {', '.join(apart)}" if apart else None
 
 
-def _loss_difference(a: Aggregate, b: Aggregate, keys: Sequence[str]) -> pd.DataFrame:
-    """Per group: A's and B's mean final MSE (networks that did not diverge) and
-    B's minus A's, with its 95% interval."""
-    sums = a.mean_sums(keys).merge(
-        b.mean_sums(keys), left_index=True, right_index=True, suffixes=("_a", "_b")
+#: The MSEs a comparison of regression tasks gives (a result column: its prefix
+#: in the comparison's columns): the final training MSE, and the test set's.
+LOSSES = {"final_loss": "loss", "test_loss": "test_loss"}
+
+
+def _loss_difference(
+    a: Aggregate, b: Aggregate, keys: Sequence[str], name: str, prefix: str
+) -> pd.DataFrame:
+    """Per group: A's and B's mean of ``name`` (networks that did not diverge) and
+    B's minus A's, with its 95% interval, in columns named from ``prefix``."""
+    sums = a.mean_sums(keys, name).merge(
+        b.mean_sums(keys, name), left_index=True, right_index=True, suffixes=("_a", "_b")
     )
-    a_side, b_side = (tuple(sums[f"final_loss_{k}_{s}"] for k in ("sum", "sq", "n")) for s in "ab")
+    a_side, b_side = (tuple(sums[f"{name}_{k}_{s}"] for k in ("sum", "sq", "n")) for s in "ab")
     difference, low, high = mean_difference(a_side, b_side)
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = {f"loss_{s}": side[0] / side[2] for s, side in (("a", a_side), ("b", b_side))}
-    columns = {"loss_difference": difference, "loss_difference_low": low}
-    columns["loss_difference_high"] = high
+        means = {f"{prefix}_{s}": side[0] / side[2] for s, side in (("a", a_side), ("b", b_side))}
+    columns = {f"{prefix}_difference": difference, f"{prefix}_difference_low": low}
+    columns[f"{prefix}_difference_high"] = high
     return pd.DataFrame({**means, **columns}, index=sums.index).reset_index()
 
 
@@ -192,13 +202,13 @@ def _compared_axis(a: Aggregate, b: Aggregate) -> str | None:
 
 def _pairs(path: Path, where_a: str, where_b: str, axis: str) -> pd.DataFrame:
     """A's and B's trials matched on seed and every parameter but ``axis``."""
-    columns = ["converged", "epoch_converged", "final_loss"]
+    columns = ["converged", "epoch_converged", *LOSSES]
     key = [c for c in PARAM_COLUMNS if c != axis]
     frames = []
     for where in (where_a, where_b):
         table = read(path, columns, where=where).table
         frame = table.select([*key, *columns]).to_pandas(use_threads=False)
         frame["epoch_converged"] = frame["epoch_converged"].astype("Float64").astype(float)
-        short = {"converged": "converged", "epoch_converged": "epochs", "final_loss": "loss"}
+        short = {"converged": "converged", "epoch_converged": "epochs", **LOSSES}
         frames.append(frame.rename(columns={c: f"{name}_" for c, name in short.items()}))
     return frames[0].merge(frames[1], on=key, suffixes=("a", "b"))

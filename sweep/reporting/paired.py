@@ -102,21 +102,23 @@ def compare_paired(pairs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def paired_losses(pairs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Per group of ``pairs`` (with ``loss_a`` and ``loss_b``, the final MSEs): the
-    mean of B's minus A's over the pairs where neither diverged, with its 95%
-    interval (``loss_difference``, ``_low``, ``_high``), and each side's mean
-    over those pairs."""
-    kept = pairs[np.isfinite(pairs["loss_a"]) & np.isfinite(pairs["loss_b"])]
-    kept = kept.assign(d=kept["loss_b"] - kept["loss_a"], d2=(kept["loss_b"] - kept["loss_a"]) ** 2)
+def paired_losses(pairs: pd.DataFrame, keys: Sequence[str], prefix: str = "loss") -> pd.DataFrame:
+    """Per group of ``pairs`` (with ``<prefix>_a`` and ``<prefix>_b``, an MSE of each
+    side): the mean of B's minus A's over the pairs where neither diverged, with
+    its 95% interval (``<prefix>_difference``, ``_low``, ``_high``), and each
+    side's mean over those pairs."""
+    a, b = pairs[f"{prefix}_a"], pairs[f"{prefix}_b"]
+    kept = pairs.assign(d=b - a, d2=(b - a) ** 2)[np.isfinite(a) & np.isfinite(b)]
     sums = kept.groupby(list(keys), sort=True, dropna=False).agg(
-        loss_a=("loss_a", "mean"),
-        loss_b=("loss_b", "mean"),
+        a=(f"{prefix}_a", "mean"),
+        b=(f"{prefix}_b", "mean"),
         total=("d", "sum"),
         squares=("d2", "sum"),
         n=("d", "size"),
     )
     difference, low, high = mean_interval(sums["total"], sums["squares"], sums["n"])
-    sums = sums.assign(loss_difference=difference, loss_difference_low=low)
-    sums["loss_difference_high"] = high
-    return sums.drop(columns=["total", "squares", "n"]).reset_index()
+    out = pd.DataFrame({f"{prefix}_a": sums["a"], f"{prefix}_b": sums["b"]}, index=sums.index)
+    out[f"{prefix}_difference"] = difference
+    out[f"{prefix}_difference_low"] = low
+    out[f"{prefix}_difference_high"] = high
+    return out.reset_index()

@@ -228,15 +228,17 @@ def readable_difference(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFram
             readable[col] = table[col].map(lambda v: "-" if np.isnan(v) else f"{v:,.0f}")
         readable["epochs_difference"] = _with_interval(table, "epochs_difference", _median_text)
         drop += ["epochs_difference_low", "epochs_difference_high"]
-    if "loss_difference" in table:  # a regression task's final MSEs
-        for col in ("loss_a", "loss_b"):
+    for prefix in ("loss", "test_loss"):  # a regression task's MSEs
+        if f"{prefix}_difference" not in table:
+            continue
+        for col in (f"{prefix}_a", f"{prefix}_b"):
             readable[col] = table[col].map(lambda v: "-" if np.isnan(v) else f"{v:.3g}")
-        readable["loss_difference"] = _with_interval(
+        readable[f"{prefix}_difference"] = _with_interval(
             table,
-            "loss_difference",
+            f"{prefix}_difference",
             lambda d, lo, hi: "-" if np.isnan(d) else f"{d:+.3g} [{lo:+.3g}, {hi:+.3g}]",
         )
-        drop += ["loss_difference_low", "loss_difference_high"]
+        drop += [f"{prefix}_difference_low", f"{prefix}_difference_high"]
     return readable.drop(columns=drop)
 
 
