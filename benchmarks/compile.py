@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from same_code import add_worktree, remove_worktree
+
 from sweep.store.provenance import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,13 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     trees = {"this tree": ROOT}
     if args.previous:
-        trees[args.previous] = Path(tempfile.mkdtemp(prefix="sweep-compile-"))
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(trees[args.previous]), args.previous],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
+        trees[args.previous] = add_worktree(args.previous)
     try:
         rounds: dict[str, list[list[float]]] = {name: [] for name in trees}
         for _ in range(args.repeat):
@@ -95,9 +91,7 @@ def main() -> None:
                 rounds[name].append(cold_seconds(folder))
     finally:
         if args.previous:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(trees[args.previous])], cwd=ROOT
-            )
+            remove_worktree(trees[args.previous])
     medians = {
         name: [statistics.median(c) for c in zip(*r, strict=True)] for name, r in rounds.items()
     }

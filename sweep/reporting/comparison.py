@@ -83,7 +83,7 @@ def compare_report(
     if pairs is not None and len(pairs):
         table = compare_paired(pairs, keys)
         for prefix in LOSSES.values() if regression else ():
-            if np.isfinite(pairs[f"{prefix}_a"]).any():  # a test loss where a test set is
+            if np.isfinite(pairs[[f"{prefix}_a", f"{prefix}_b"]]).any(axis=None):  # test sets
                 table = table.merge(paired_losses(pairs, keys, prefix), on=keys, how="left")
         paired, *pooled = _paired_notes(pairs, axis, keys, [*agg_a.varying(), *agg_b.varying()])
         said.append(paired)
@@ -91,7 +91,7 @@ def compare_report(
         table_a, table_b = agg_a.table(keys), agg_b.table(keys)
         table = compare_tables(table_a, table_b, keys)
         for name, prefix in LOSSES.items() if regression else ():
-            if agg_a.mean_sums(keys, name)[f"{name}_n"].any():
+            if any(agg.cells[f"{name}_n"].any() for agg in (agg_a, agg_b)):  # test sets
                 losses = _loss_difference(agg_a, agg_b, keys, name, prefix)
                 table = table.merge(losses, on=keys, how="left")
         apart = _apart_note(agg_a, agg_b, keys) if axis is None else None
