@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from kernels import cache, codegen, get_task, memory, tile_epoch, tiled
+from kernels import blocks, cache, codegen, get_task, memory, tile_epoch, tiled
 from kernels.codegen import LIVE, N_EVENTS, SIGNATURE, Arithmetic, Writer
 from kernels.recipe import ADAM, Recipe
 from kernels.tile_layout import NB, Layout
@@ -120,12 +120,12 @@ def update_timer(
     lr = np.full(n, 0.1)
     state = TrainState.initial(recipe, lay.n_params, lr, None)
     own = [state.velocity, state.powers] if recipe.optimizer == "adam" else [state.velocity]
-    start = codegen.blocked(np.concatenate([theta, *own]), n_blocks, NB)
-    events = codegen.blocked(np.ones((N_EVENTS, n), dtype=np.int64), n_blocks, NB)
+    start = blocks.blocked([theta, *own], n_blocks, NB)
+    events = blocks.blocked(np.ones((N_EVENTS, n), dtype=np.int64), n_blocks, NB)
     work = memory.line_aligned(lay.work_rows * NB, np.float64, 0.0)
     unused = np.zeros(n_blocks * 2 * NB)
     points, stop = np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.bool_)
-    lr_blocks = codegen.blocked(lr[None, :], n_blocks, NB)
+    lr_blocks = blocks.blocked(lr[None, :], n_blocks, NB)
     flat = memory.aligned_copy(start)  # on a cache line, as the kernels' arrays
 
     def once(k: int) -> float:

@@ -25,11 +25,9 @@ on beyond a handful of arrays.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import ModuleType
 
 import numpy as np
 
-from . import memory
 from .cache import source_stamp
 from .model import param_offsets
 from .recipe import Constants, Variant
@@ -222,86 +220,6 @@ def module_source(
     for lines in variants:
         body += (["", ""] if body else []) + lines
     return "\n".join(head + body) + "\n"
-
-
-def blocked(rows: np.ndarray, n_blocks: int, nb: int) -> np.ndarray:
-    """(r, n) network-last rows as a flat block-major array (b, r, nb),
-    zero-padded, starting on a cache line (:mod:`kernels.memory`)."""
-    r, n = rows.shape
-    padded = np.zeros((r, n_blocks * nb), dtype=rows.dtype)
-    padded[:, :n] = rows
-    out = memory.line_aligned(r * n_blocks * nb, rows.dtype)
-    out.reshape(n_blocks, r, nb)[...] = padded.reshape(r, n_blocks, nb).transpose(1, 0, 2)
-    return out
-
-
-def unblocked(flat: np.ndarray, n_rows: int, n: int, nb: int) -> np.ndarray:
-    """Inverse of :func:`blocked`: (r, n) rows from a flat block-major array."""
-    blocks = flat.reshape(-1, n_rows, nb).transpose(1, 0, 2)
-    return np.ascontiguousarray(blocks.reshape(n_rows, -1)[:, :n])
-
-
-def run(
-    module: ModuleType,
-    nb: int,
-    work_rows: int,
-    X: np.ndarray,
-    Y: np.ndarray,
-    theta: np.ndarray,
-    state: np.ndarray,
-    lr: np.ndarray,
-    fast: bool,
-    *,
-    epochs: int,
-    tol: float,
-    margin: float,
-    mse_target: float,
-    constants: tuple,
-    points: np.ndarray,
-    early_stop: bool,
-    stop: np.ndarray,
-    data: tuple = (),
-):
-    """Train with a generated kernel (blocks of ``nb`` networks, ``work_rows`` rows
-    of scratch per block); ``theta`` is the (rows, n) flat parameters,
-    ``state`` the optimiser's rows after them (updated in place; (0, n)
-    without), ``constants`` the recipe's numbers
-    (:class:`kernels.recipe.Constants`), ``data`` the task's arrays for a
-    kernel that takes them as arguments.
-
-    Returns ``(theta, events, final_loss, outputs, curve)``, network-last.
-    """
-    n_params, n = theta.shape
-    n_samples, n_out = Y.shape
-    dtype = theta.dtype
-    # The optimiser's state follows the parameters of each block.
-    rows = np.concatenate([theta, state]) if state.size else theta
-    n_blocks = -(-n // nb)
-    flat = blocked(rows, n_blocks, nb)
-    lr_b = blocked(lr[None, :], n_blocks, nb)
-    # Event epochs as wide as the floats: int64 lanes would halve float32's width.
-    int_type = np.int32 if dtype == np.float32 and epochs < 2**31 - 1 else np.int64
-    events = np.full((N_EVENTS, n_blocks * nb), -1, dtype=int_type)  # every event: "never"
-    events[LIVE] = 0  # padding networks are never live
-    events[LIVE, :n] = 1
-    events = blocked(events, n_blocks, nb)
-    n_points = points.size
-    curve = memory.line_aligned(n_blocks * (n_points + 1) * nb, dtype, 0.0)
-    outputs = memory.line_aligned(n_blocks * n_samples * n_out * nb, dtype)
-    final_loss = memory.line_aligned(n_blocks * nb, dtype)
-    work = memory.line_aligned(work_rows * nb, dtype, 0.0)
-    kernel = module.train_fast if fast else module.train_exact
-    arrays = (flat, lr_b, events, curve, outputs, final_loss, work)
-    kernel(*arrays, epochs, tol, margin, mse_target, *constants, points, early_stop, stop, *data)
-    trained = unblocked(flat, rows.shape[0], n, nb)
-    theta, state[...] = trained[:n_params], trained[n_params:]
-    return (
-        theta,
-        unblocked(events, N_EVENTS, n, nb).astype(np.int64),
-        final_loss[:n],
-        unblocked(outputs, n_samples * n_out, n, nb).reshape(n_samples, n_out, n),
-        unblocked(curve, n_points + 1, n, nb)[:n_points],
-    )
 
 
 def n_params(n_in: int, width: int, n_out: int) -> int:

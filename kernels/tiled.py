@@ -44,11 +44,11 @@ source is emitted by :mod:`kernels.tile_passes` (a tile's passes) and
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import cache, codegen, tile_layout, tile_loop
+from . import blocks, cache, codegen, tile_layout, tile_loop
 from .codegen import CONVERGED, DIVERGED, HIT, SOLVED
 from .model import BatchResult, unflatten
 from .recipe import BATCH, DEFAULT, ONLINE, Recipe, Variant
@@ -208,14 +208,15 @@ def train(
     Y: np.ndarray,
     recipe: Recipe,
     theta: np.ndarray,
-    state: np.ndarray,
+    state: Sequence[np.ndarray],
     lr: np.ndarray,
     fast: bool,
     **run,
 ) -> BatchResult:
     """Train with the generated kernel; arguments as prepared by :func:`kernels.train_batch`
     (``X``, ``Y``: the task's 0/1 patterns; ``theta``: the flat parameters;
-    ``state``: the optimiser's rows, then Adam's powers, updated in place)."""
+    ``state``: the optimiser's row arrays, e.g. its state then Adam's powers,
+    updated in place)."""
     n_in, n_out = X.shape[1], Y.shape[1]
     width = (theta.shape[0] - n_out) // (n_in + 1 + n_out)
     _, text, lay = _fitting_plan(X, Y, width, recipe)
@@ -223,9 +224,9 @@ def train(
     Xc, Yc = recipe.code(X, Y)
     if isinstance(lay, tile_layout.LoopLayout):  # the samples are arguments
         run["data"] = tile_loop.sample_data(Xc, Yc, recipe.signs(Y), theta.dtype)
-    blocks = (module, lay.nb, lay.work_rows)
-    theta, events, final_loss, outputs, curve = codegen.run(
-        *blocks, Xc, Yc, theta, state, lr, fast, constants=recipe.constants, **run
+    kernel = (module, lay.nb, lay.work_rows)
+    theta, events, final_loss, outputs, curve = blocks.run(
+        *kernel, Xc, Yc, theta, state, lr, fast, constants=recipe.constants, **run
     )
     return BatchResult(
         **unflatten(theta, n_in, width, n_out),

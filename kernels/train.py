@@ -172,13 +172,11 @@ def train_batch(
     )
     if kernel == "tiled":
         adam = recipe.optimizer == "adam"  # its powers follow the other state rows
-        rows = np.concatenate([state.velocity, state.powers]) if adam else state.velocity
+        rows = (state.velocity, state.powers) if adam else (state.velocity,)
         with arithmetic(recipe.subnormals):
             result = tiled.train(X, Y, recipe, theta, rows, lr_arr, exp == "fast", **run)
         if stop[0]:
             raise Stopped("training was stopped")
-        if adam:
-            state.velocity[...], state.powers[...] = rows[:-2], rows[-2:]
         result.state = state
         return result
     sgn = recipe.signs(Y)

@@ -10,7 +10,7 @@ import pytest
 from conftest import libm_exp, one_worker
 from test_train import FLOATS, INTS, assert_same
 
-from kernels import codegen, get_task, init_batch, memory, reference, tiled, train_batch
+from kernels import codegen, get_task, init_batch, reference, tiled, train_batch
 from kernels.recipe import Recipe
 
 #: A few shapes, each compiled once per variant (1-4 s): tasks with 1 to 4
@@ -180,15 +180,6 @@ def test_auto_generates_a_kernel_for_large_batches(monkeypatch):
     big = init_batch(np.arange(32), 16, 2, 16)
     train_batch(*get_task("encoder16"), big, 0.5, epochs)  # does not fit: general
     assert len(calls) == 1
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
-def test_blocks_of_rows_start_on_a_cache_line_and_come_back_whole(dtype):
-    rows = np.arange(5 * 7).reshape(5, 7).astype(dtype)
-    flat = codegen.blocked(rows, 2, 4)
-    assert flat.ctypes.data % memory.CACHE_LINE == 0 and flat.dtype == dtype
-    assert flat.reshape(2, 5, 4)[1, :, 3].tolist() == [0] * 5  # the padding network
-    assert np.array_equal(codegen.unblocked(flat, 5, 7, 4), rows)
 
 
 def test_bad_kernel_name():
