@@ -20,14 +20,18 @@ from . import memory
 from .codegen import LIVE, N_EVENTS
 
 
-def blocked(parts: np.ndarray | Sequence[np.ndarray], n_blocks: int, nb: int) -> np.ndarray:
+def blocked(
+    parts: np.ndarray | Sequence[np.ndarray], n_blocks: int, nb: int, kept: bool = False
+) -> np.ndarray:
     """(r, n) network-last rows (or several such arrays, their rows one after
     another) as a flat block-major array (b, r, nb), zero-padded, starting on
-    a cache line (:mod:`kernels.memory`)."""
+    a cache line (:mod:`kernels.memory`; ``kept``: in the thread's kept buffer,
+    :func:`kernels.memory.kept`)."""
     parts = [parts] if isinstance(parts, np.ndarray) else list(parts)
     n = parts[0].shape[1]
     rows = sum(part.shape[0] for part in parts)
-    out = memory.line_aligned(rows * n_blocks * nb, parts[0].dtype)
+    allocate = memory.kept if kept else memory.line_aligned
+    out = allocate(rows * n_blocks * nb, parts[0].dtype)
     blocks = out.reshape(n_blocks, rows, nb)
     full = n // nb
     blocks[full:] = 0
@@ -103,7 +107,7 @@ def run(
     n_samples, n_out = Y.shape
     dtype = theta.dtype
     n_blocks = -(-n // nb)
-    flat = blocked([theta, *state], n_blocks, nb)
+    flat = blocked([theta, *state], n_blocks, nb, kept=True)  # copied out below
     lr_b = blocked(lr[None, :], n_blocks, nb)
     # Event epochs as wide as the floats: int64 lanes would halve float32's width.
     int_type = np.int32 if dtype == np.float32 and epochs < 2**31 - 1 else np.int64

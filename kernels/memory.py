@@ -8,10 +8,16 @@ into a line (benchmarks/alignment.py times both placements).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 #: Bytes of a cache line.
 CACHE_LINE = 64
+#: Bytes of the largest buffer a thread keeps for :func:`kept` between calls.
+MAX_KEPT = 64 << 20
+
+_kept = threading.local()
 
 
 def line_aligned(size: int, dtype: np.dtype, fill: float | None = None) -> np.ndarray:
@@ -31,3 +37,20 @@ def aligned_copy(a: np.ndarray) -> np.ndarray:
     out = line_aligned(a.size, a.dtype).reshape(a.shape)
     out[...] = a
     return out
+
+
+def kept(size: int, dtype: np.dtype) -> np.ndarray:
+    """As :func:`line_aligned`, uninitialised, in a buffer this thread keeps
+    between calls (up to :data:`MAX_KEPT` bytes), for the one array of a call
+    that never leaves it: a fresh one is memory the system hands over page by
+    page, which costs a run of few epochs more than its epochs do. The next
+    call in the thread overwrites it."""
+    dtype = np.dtype(dtype)
+    need = size * dtype.itemsize + CACHE_LINE
+    if need > MAX_KEPT:
+        return line_aligned(size, dtype)
+    buffer = getattr(_kept, "buffer", None)
+    if buffer is None or buffer.size < need:
+        buffer = _kept.buffer = np.empty(need, dtype=np.uint8)
+    start = -buffer.ctypes.data % CACHE_LINE
+    return buffer[start : start + size * dtype.itemsize].view(dtype)

@@ -1,5 +1,7 @@
 """Arrays for the kernels start on a cache line."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -23,3 +25,21 @@ def test_a_copy_starts_on_a_cache_line_with_the_same_values():
     assert np.array_equal(copy, part)
     copy[0, 0] = -1.0
     assert rows[0, 2] == 2.0  # a copy, not a view
+
+
+def test_a_kept_array_reuses_its_threads_buffer_grows_and_stays_in_its_thread(monkeypatch):
+    first = memory.kept(1000, np.float64)
+    again = memory.kept(500, np.float32)
+    assert first.ctypes.data % memory.CACHE_LINE == 0 and again.shape == (500,)
+    assert np.shares_memory(first, again)  # no fresh memory for the next call
+    bigger = memory.kept(100_000, np.float64)
+    assert bigger.shape == (100_000,) and bigger.ctypes.data % memory.CACHE_LINE == 0
+    assert np.shares_memory(bigger, memory.kept(10, np.int64))  # the grown buffer is kept
+    other = []
+    thread = threading.Thread(target=lambda: other.append(memory.kept(1000, np.float64)))
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(other[0], bigger)
+    monkeypatch.setattr(memory, "MAX_KEPT", 1024)
+    large = memory.kept(1000, np.float64)  # more than the most kept: a fresh array
+    assert not np.shares_memory(large, bigger) and large.ctypes.data % memory.CACHE_LINE == 0
