@@ -1,6 +1,7 @@
 """Optimisers: ns per network-epoch against plain gradient descent, measured in one run.
 
     python benchmarks/optimizers.py [--batch 4096] [--epochs 500] [--repeat 5]
+    python benchmarks/optimizers.py --no-jax --processes 7   # pooled over 7 processes
 
 XOR 2-H-1 at H = 2 and 8, fast exp, float64, one thread, each optimiser on
 the kernel a sweep of long trials picks for it (the generated one), and gd
@@ -24,17 +25,24 @@ arithmetic costs.
 in L1): the ratio an optimiser reaches when the rest of its epoch is GD's.
 ``over`` is how far its flushed time (the estimate has no subnormals) is
 above that estimate (goal, issue "one entry per part": within 10% at H = 8).
+
+Both the update's time and the epoch's move with where a process's code and
+data land, and by more than repeats within it spread (benchmarks/processes.py).
+``--processes N`` measures in N fresh processes, one after another, and gives
+the median of their medians, with each process's ``over`` beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import statistics
 import time
 
 import kernel  # noqa: F401  (pins one thread for BLAS and XLA before numpy loads)
 from peers import jax_optimizer
+from processes import in_processes, median_of
 from update_floor import floor, update_timer
 
 from kernels import get_task, init_batch, train_batch
@@ -56,13 +64,13 @@ OPTIMIZERS = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=4096)
-    parser.add_argument("--epochs", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--no-jax", action="store_true", help="leave JAX out")
-    args = parser.parse_args()
+def _label(name: str, h: int) -> str:
+    return f"{name}|{h}"
+
+
+def measure(args: argparse.Namespace) -> dict:
+    """This process's medians, in ns per network-epoch (``update``: per network
+    and update), by :func:`_label` of optimiser and width."""
     X, Y = get_task("xor")
     cases = {(name, h): recipe for h in (2, 8) for name, recipe in OPTIMIZERS.items()}
     params = {h: init_batch(range(args.batch), 2, h, 1, -1.0, 1.0) for h in (2, 8)}
@@ -102,9 +110,9 @@ def main() -> None:
         for key, recipe in cases.items()
         if key[0] != "gd (general)"
     }
-    update_times: dict[tuple[str, int], list[float]] = {key: [] for key in update_timers}
+    updates: dict[tuple[str, int], list[float]] = {key: [] for key in update_timers}
     times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
-    flushed_times: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
+    flushed: dict[tuple[str, int], list[float]] = {key: [] for key in cases}
     jax_times: dict[tuple[str, int], list[float]] = {key: [] for key in jax}
     for _ in range(args.repeat):
         for key in cases:
@@ -113,49 +121,102 @@ def main() -> None:
             times[key].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             run(*key, args.epochs, "flush")
-            flushed_times[key].append(time.perf_counter() - t0)
+            flushed[key].append(time.perf_counter() - t0)
             if key in jax:
                 t0 = time.perf_counter()
                 jax[key]()
                 jax_times[key].append(time.perf_counter() - t0)
             if key in update_timers:
-                update_times[key].append(update_timers[key]())
-    print(
-        f"# {cpu_name()}, 1 thread, XOR 2-H-1, float64, fast exp, B = {args.batch}, "
-        f"E = {args.epochs}, medians of {args.repeat}"
+                updates[key].append(update_timers[key]())
+    per_net_epoch = 1e9 / (args.batch * args.epochs)
+
+    def medians(measured: dict, scale: float = per_net_epoch) -> dict[str, float]:
+        return {_label(*key): statistics.median(v) * scale for key, v in measured.items()}
+
+    return {
+        "cpu": cpu_name(),
+        "kernels": {_label(*key): chosen for key, chosen in kernels.items()},
+        "times": medians(times),
+        "flushed": medians(flushed),
+        "jax": medians(jax_times),
+        "update": medians(updates, 1.0),
+    }
+
+
+def over(result: dict, name: str, h: int) -> float | None:
+    """How far the optimiser's flushed epoch is above its update-floor estimate
+    (None where it has none)."""
+    updates, flushed = result["update"], result["flushed"]
+    if _label(name, h) not in updates:
+        return None
+    estimate = floor(
+        result["times"][_label("gd", h)], updates[_label("gd", h)], updates[_label(name, h)]
     )
+    return flushed[_label(name, h)] / flushed[_label("gd", h)] / estimate - 1
+
+
+def show(args: argparse.Namespace, results: list[dict]) -> None:
+    """The table: each figure the median over ``results`` (one per process),
+    ``over`` with its range over the processes when there are several."""
+    pooled = {
+        "kernels": results[0]["kernels"],
+        **{field: median_of(results, field) for field in ("times", "flushed", "jax", "update")},
+    }
+    processes = f", medians of {len(results)} processes' medians" if len(results) > 1 else ""
+    print(
+        f"# {results[0]['cpu']}, 1 thread, XOR 2-H-1, float64, fast exp, B = {args.batch}, "
+        f"E = {args.epochs}, medians of {args.repeat}{processes}"
+    )
+    spread = f" {'over in each process':>24}" if len(results) > 1 else ""
     print(
         f"{'optimizer':>18} {'H':>2} {'kernel':>8} {'ns/net-epoch':>13} {'x gd':>6} "
         f"{'x gd general':>13} {'jax ns':>8} {'x jax':>6} "
-        f"{'flushed ns':>11} {'x gd':>6} {'update ns':>10} {'est x gd':>9} {'over':>6}"
+        f"{'flushed ns':>11} {'x gd':>6} {'update ns':>10} {'est x gd':>9} {'over':>6}{spread}"
     )
-
-    def ns(key: tuple[str, int], measured=times) -> float:
-        return statistics.median(measured[key]) / (args.batch * args.epochs) * 1e9
-
-    updates = {key: statistics.median(values) for key, values in update_times.items()}
-
-    def alone(name: str, h: int, flushed_ratio: float) -> str:
-        if (name, h) not in updates:
-            return f"{'-':>10} {'-':>9} {'-':>6}"
-        estimate = floor(ns(("gd", h)), updates[("gd", h)], updates[(name, h)])
-        over = f"{flushed_ratio / estimate - 1:+.0%}"
-        return f"{updates[(name, h)]:>10.1f} {estimate:>9.2f} {over:>6}"
-
-    for name, h in sorted(times, key=lambda key: key[1]):
-        mine, flushed_mine = ns((name, h)), ns((name, h), flushed_times)
-        theirs = (
-            f"{ns((name, h), jax_times):>8.1f} {ns((name, h), jax_times) / mine:>6.2f}"
-            if (name, h) in jax
-            else f"{'-':>8} {'-':>6}"
-        )
-        flushed_ratio = flushed_mine / ns(("gd", h), flushed_times)
+    times, flushed, jax, updates = (pooled[f] for f in ("times", "flushed", "jax", "update"))
+    for key in sorted(times, key=lambda label: int(label.split("|")[1])):
+        name, h = key.split("|")[0], int(key.split("|")[1])
+        mine, flushed_mine = times[key], flushed[key]
+        theirs = f"{jax[key]:>8.1f} {jax[key] / mine:>6.2f}" if key in jax else f"{'-':>8} {'-':>6}"
+        flushed_ratio = flushed_mine / flushed[_label("gd", h)]
+        floor_columns = f"{'-':>10} {'-':>9} {'-':>6}"
+        each = ""
+        if key in updates:
+            estimate = floor(times[_label("gd", h)], updates[_label("gd", h)], updates[key])
+            floor_columns = f"{updates[key]:>10.1f} {estimate:>9.2f} {over(pooled, name, h):>+6.0%}"
+            if len(results) > 1:
+                each = " " + " ".join(f"{over(r, name, h):+.0%}" for r in results)
         print(
-            f"{name:>18} {h:>2} {kernels[(name, h)]:>8} {mine:>13.1f} "
-            f"{mine / ns(('gd', h)):>6.2f} {mine / ns(('gd (general)', h)):>13.2f} "
-            f"{theirs} {flushed_mine:>11.1f} "
-            f"{flushed_ratio:>6.2f} {alone(name, h, flushed_ratio)}"
+            f"{name:>18} {h:>2} {pooled['kernels'][key]:>8} {mine:>13.1f} "
+            f"{mine / times[_label('gd', h)]:>6.2f} "
+            f"{mine / times[_label('gd (general)', h)]:>13.2f} "
+            f"{theirs} {flushed_mine:>11.1f} {flushed_ratio:>6.2f} {floor_columns}{each}"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=4096, help="networks per run")
+    parser.add_argument("--epochs", type=int, default=500, help="epochs per timed run")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds per process")
+    parser.add_argument("--no-jax", action="store_true", help="leave JAX out")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="measure in this many fresh processes and pool their medians",
+    )
+    parser.add_argument("--json", action="store_true", help="print this process's medians")
+    args = parser.parse_args()
+    if args.json or args.processes == 1:
+        result = measure(args)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            show(args, [result])
+        return
+    argv = [f"--batch={args.batch}", f"--epochs={args.epochs}", f"--repeat={args.repeat}"]
+    show(args, in_processes(__file__, argv + ["--no-jax"] * args.no_jax, args.processes))
 
 
 if __name__ == "__main__":

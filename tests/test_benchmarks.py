@@ -13,6 +13,7 @@ from kernels.recipe import Recipe
 sys.path.append(str(Path(__file__).resolve().parent.parent / "benchmarks"))  # last: shadows nothing
 update_floor = importlib.import_module("update_floor")
 same_code = importlib.import_module("same_code")
+processes = importlib.import_module("processes")
 
 
 def test_the_update_floor_times_an_optimizers_update():
@@ -44,3 +45,18 @@ def test_machine_code_digests_agree_across_processes_and_tell_kernels_apart():
     first = same_code.machine_code(same_code.ROOT, (2, 3))
     again = same_code.machine_code(same_code.ROOT, (2,))
     assert first[2] != first[3] and same_code.same_code(again, first) == {2}
+
+
+def test_a_benchmark_in_several_processes_moves_their_stacks_and_pools_medians(tmp_path):
+    script = tmp_path / "probe.py"
+    script.write_text(
+        "import json, os, sys\n"
+        "assert sys.argv[1:] == ['--n=2', '--json']\n"
+        "pad = len(os.environ['SWEEP_BENCH_PAD'])\n"
+        "print(json.dumps({'ns': {'a': pad, 'b': 1.0}, 'pid': os.getpid()}))\n"
+    )
+    results = processes.in_processes(script, ["--n=2"], 3)
+    pads = [result["ns"]["a"] for result in results]
+    assert pads == [0, processes.PAD_STEP, 2 * processes.PAD_STEP]  # another environment size each
+    assert len({result["pid"] for result in results}) == 3
+    assert processes.median_of(results, "ns") == {"a": processes.PAD_STEP, "b": 1.0}
