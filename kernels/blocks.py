@@ -5,8 +5,8 @@ A generated kernel (:mod:`kernels.codegen`) reads every per-network row
 array of blocks of ``nb`` networks: (block, row, network in the block). The
 caller's arrays are network-last, (row, network). Going between the two is
 one strided copy each way, straight from and into the caller's arrays: a
-run's every temporary is fresh memory the system must hand over page by
-page, which costs a stateful optimiser's short runs more than its epochs.
+full-size temporary is memory the system may hand over afresh, page by page,
+and in a run of few epochs that costs more than the epochs.
 """
 
 from __future__ import annotations
@@ -111,8 +111,9 @@ def run(
     lr_b = blocked(lr[None, :], n_blocks, nb)
     # Event epochs as wide as the floats: int64 lanes would halve float32's width.
     int_type = np.int32 if dtype == np.float32 and epochs < 2**31 - 1 else np.int64
-    events = np.full((N_EVENTS, n), -1, dtype=int_type)  # every event: "never"
-    events[LIVE] = 1  # padding networks (blocked's zeros) are never live
+    events = np.full((N_EVENTS, n_blocks * nb), -1, dtype=int_type)  # every event: "never"
+    events[LIVE] = 0  # padding networks are never live
+    events[LIVE, :n] = 1
     events = blocked(events, n_blocks, nb)
     n_points = points.size
     curve = memory.line_aligned(n_blocks * (n_points + 1) * nb, dtype, 0.0)
