@@ -33,6 +33,7 @@ from numba.core.caching import (
 #: Every source a kernel compiles in; a change to any gives new cache keys.
 SOURCES = (
     "numerics.py",
+    "trig.py",
     "primitives.py",
     "draws.py",
     "initialisers.py",

@@ -10,7 +10,8 @@ before LLVM vectorises):
 - fast (``fast=True``): a branch-free exp (Cody-Waite range reduction,
   degree-11 polynomial, exponent assembled through an integer view) that
   vectorises, within 1 ulp of libm; tanh from the same exp, within 2 ulp of
-  1 absolute; sums of products fused (:func:`madd`).
+  1 absolute; sums of products fused (:func:`madd`); arctan and cos in
+  :mod:`kernels.trig`.
 
 No fast-math flags: every FMA is written out, so the compiled arithmetic is
 exactly the source's and every kernel variant performs the same operations.

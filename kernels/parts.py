@@ -22,6 +22,7 @@ from numba.extending import overload
 from . import primitives
 from .cache import StampedCache
 from .numerics import JIT, logistic, madd, tanh
+from .trig import arctan, cos
 
 #: Options of the compiled pieces. Cached on disk with a stamp of every
 #: kernel source (kernels.cache.StampedCache), not of their own file alone: a
@@ -73,6 +74,16 @@ def _logistic(a, fast):
 @overload(primitives.tanh, jit_options=JIT)
 def _tanh(a, fast):
     return lambda a, fast: tanh(a, fast)
+
+
+@overload(primitives.arctan, jit_options=JIT)
+def _arctan(a, fast):
+    return lambda a, fast: arctan(a, fast)
+
+
+@overload(primitives.cos, jit_options=JIT)
+def _cos(a, fast):
+    return lambda a, fast: cos(a, fast)
 
 
 def by_code(name: str, pieces: Sequence[Callable], arguments: str) -> Callable:

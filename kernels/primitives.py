@@ -31,3 +31,13 @@ def logistic(a, fast):
 def tanh(a, fast):
     """tanh(a), libm's or (``fast``, compiled) the kernels' own."""
     return np.tanh(a)
+
+
+def arctan(a, fast):
+    """arctan(a), libm's or (``fast``, compiled) the kernels' own."""
+    return np.arctan(a)
+
+
+def cos(a, fast):
+    """cos(a), libm's or (``fast``, compiled, for |a| <= pi/2) the kernels' own."""
+    return np.cos(a)
