@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from numba import config, types
 from numba.core.registry import CPUDispatcher
 from numba.extending import overload
@@ -22,7 +23,7 @@ from numba.extending import overload
 from . import primitives
 from .cache import StampedCache
 from .numerics import JIT, logistic, madd, tanh
-from .trig import arctan, cos
+from .trig import fast_arctan, fast_cos
 
 #: Options of the compiled pieces. Cached on disk with a stamp of every
 #: kernel source (kernels.cache.StampedCache), not of their own file alone: a
@@ -59,31 +60,19 @@ def piece(func: Callable) -> Callable:
     return compiled
 
 
+def _compiled_as(primitive: Callable, implementation: Callable) -> None:
+    """Compiled code that calls ``primitive`` runs ``implementation`` (same arguments)."""
+    overload(primitive, jit_options=JIT, strict=False)(lambda *args: implementation)
+
+
 # The primitives pieces are written in (kernels.primitives), compiled: the
 # kernels' own arithmetic (kernels.numerics; ``like`` is overloaded there).
-@overload(primitives.madd, jit_options=JIT)
-def _madd(a, b, c, fast):
-    return lambda a, b, c, fast: madd(a, b, c, fast)
-
-
-@overload(primitives.logistic, jit_options=JIT)
-def _logistic(a, fast):
-    return lambda a, fast: logistic(a, fast)
-
-
-@overload(primitives.tanh, jit_options=JIT)
-def _tanh(a, fast):
-    return lambda a, fast: tanh(a, fast)
-
-
-@overload(primitives.arctan, jit_options=JIT)
-def _arctan(a, fast):
-    return lambda a, fast: arctan(a, fast)
-
-
-@overload(primitives.cos, jit_options=JIT)
-def _cos(a, fast):
-    return lambda a, fast: cos(a, fast)
+# ``fast`` is a literal in every kernel: the branch on it is gone before LLVM.
+_compiled_as(primitives.madd, lambda a, b, c, fast: madd(a, b, c, fast))
+_compiled_as(primitives.logistic, lambda a, fast: logistic(a, fast))
+_compiled_as(primitives.tanh, lambda a, fast: tanh(a, fast))
+_compiled_as(primitives.arctan, lambda a, fast: fast_arctan(a) if fast else np.arctan(a))
+_compiled_as(primitives.cos, lambda a, fast: fast_cos(a) if fast else np.cos(a))
 
 
 def by_code(name: str, pieces: Sequence[Callable], arguments: str) -> Callable:

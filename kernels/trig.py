@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from numba import njit, types
-from numba.extending import overload
+from numba import njit
 
 from .numerics import _JIT, _fmuladd
 from .primitives import like
@@ -69,56 +67,24 @@ def _cos_series(w):
     return p
 
 
+@njit(**_JIT)
 def fast_arctan(a):
     """arctan(a) for a float32/float64 scalar, branch-free and vectorisable."""
-    return np.arctan(a)  # the Python fallback; compiled code uses the overload
+    x = abs(a)
+    big = x > like(a, _TAN_3PI_8)
+    mid = x > like(a, _TAN_PI_8)
+    one = like(a, 1.0)
+    num = -one if big else (x - one if mid else x)
+    den = x if big else (x + one if mid else one)
+    t = num / den
+    hi = like(a, _PI_2) if big else (like(a, _PI_4) if mid else like(a, 0.0))
+    lo = like(a, _PI_2_LO) if big else (like(a, _PI_4_LO) if mid else like(a, 0.0))
+    z = t * t
+    y = hi + (_fmuladd(t * z, _atan_series(z), t) + lo)
+    return math.copysign(y, a)
 
 
-@overload(fast_arctan, jit_options=_JIT)
-def _fast_arctan_overload(a):
-    if isinstance(a, types.Float):
-
-        def impl(a):
-            x = abs(a)
-            big = x > like(a, _TAN_3PI_8)
-            mid = x > like(a, _TAN_PI_8)
-            one = like(a, 1.0)
-            num = -one if big else (x - one if mid else x)
-            den = x if big else (x + one if mid else one)
-            t = num / den
-            hi = like(a, _PI_2) if big else (like(a, _PI_4) if mid else like(a, 0.0))
-            lo = like(a, _PI_2_LO) if big else (like(a, _PI_4_LO) if mid else like(a, 0.0))
-            z = t * t
-            y = hi + (_fmuladd(t * z, _atan_series(z), t) + lo)
-            return math.copysign(y, a)
-
-        return impl
-    return None
-
-
+@njit(**_JIT)
 def fast_cos(y):
     """cos(y) for a float32/float64 scalar with |y| <= pi/2, vectorisable."""
-    return np.cos(y)  # the Python fallback; compiled code uses the overload
-
-
-@overload(fast_cos, jit_options=_JIT)
-def _fast_cos_overload(y):
-    if isinstance(y, types.Float):
-        return lambda y: _cos_series(y * y)
-    return None
-
-
-@njit(**_JIT)
-def arctan(a, fast):
-    """arctan(a): libm's (exact) or :func:`fast_arctan`."""
-    if fast:
-        return fast_arctan(a)
-    return np.arctan(a)
-
-
-@njit(**_JIT)
-def cos(y, fast):
-    """cos(y): libm's (exact) or :func:`fast_cos` (|y| <= pi/2)."""
-    if fast:
-        return fast_cos(y)
-    return np.cos(y)
+    return _cos_series(y * y)
