@@ -1,9 +1,10 @@
-"""arctan and cos for the arctan units: libm's (exact) or branch-free polynomials (fast).
+"""arctan and cos for the arctan units in the fast arithmetic: branch-free polynomials.
 
-libm's ``atan`` and ``cos`` are calls that LLVM cannot vectorise, so a kernel
-with arctan units runs them one at a time, once per unit and sample each.
-The fast arithmetic computes both with selects and fused multiply-adds that
-vectorise like the rest of a unit's work:
+libm's ``atan`` and ``cos`` (the exact arithmetic's, :mod:`kernels.parts`) are
+calls that LLVM cannot vectorise, so a kernel with arctan units would run them
+one at a time, once per unit and sample each. These compute both with
+selects and fused multiply-adds that vectorise like the rest of a unit's
+work:
 
 - arctan: |a| is reduced to |t| <= tan(pi/8) by arctan(a) = pi/4 +
   arctan((a - 1) / (a + 1)) above tan(pi/8) and pi/2 + arctan(-1/a) above
@@ -24,7 +25,7 @@ import math
 
 from numba import njit
 
-from .numerics import _JIT, _fmuladd
+from .numerics import JIT, _fmuladd
 from .primitives import like
 
 # The reduction's bounds, and pi/4 and pi/2 as a double plus what it leaves out.
@@ -34,7 +35,7 @@ _PI_4, _PI_4_LO = math.pi / 4, 3.061616997868383e-17
 _PI_2, _PI_2_LO = math.pi / 2, 6.123233995736766e-17
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _atan_series(z):
     """P(z) of arctan(t) = t + t z P(z), z = t^2, |t| <= tan(pi/8)."""
     p = like(z, -0.01920252926841228)
@@ -51,7 +52,7 @@ def _atan_series(z):
     return p
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _cos_series(w):
     """cos(y) as a polynomial in w = y^2, |y| <= pi/2."""
     p = like(w, -1.5119860790546356e-16)
@@ -67,7 +68,7 @@ def _cos_series(w):
     return p
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def fast_arctan(a):
     """arctan(a) for a float32/float64 scalar, branch-free and vectorisable."""
     x = abs(a)
@@ -84,7 +85,7 @@ def fast_arctan(a):
     return math.copysign(y, a)
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def fast_cos(y):
     """cos(y) for a float32/float64 scalar with |y| <= pi/2, vectorisable."""
     return _cos_series(y * y)
