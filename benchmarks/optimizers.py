@@ -143,16 +143,21 @@ def measure(args: argparse.Namespace) -> dict:
     }
 
 
+def estimate(result: dict, name: str, h: int) -> float | None:
+    """The optimiser's update-floor estimate, x GD (None where it has none)."""
+    updates, gd = result["update"], _label("gd", h)
+    if _label(name, h) not in updates:
+        return None
+    return floor(result["times"][gd], updates[gd], updates[_label(name, h)])
+
+
 def over(result: dict, name: str, h: int) -> float | None:
     """How far the optimiser's flushed epoch is above its update-floor estimate
     (None where it has none)."""
-    updates, flushed = result["update"], result["flushed"]
-    if _label(name, h) not in updates:
+    floor_ratio, flushed = estimate(result, name, h), result["flushed"]
+    if floor_ratio is None:
         return None
-    estimate = floor(
-        result["times"][_label("gd", h)], updates[_label("gd", h)], updates[_label(name, h)]
-    )
-    return flushed[_label(name, h)] / flushed[_label("gd", h)] / estimate - 1
+    return flushed[_label(name, h)] / flushed[_label("gd", h)] / floor_ratio - 1
 
 
 def show(args: argparse.Namespace, results: list[dict]) -> None:
@@ -182,8 +187,10 @@ def show(args: argparse.Namespace, results: list[dict]) -> None:
         floor_columns = f"{'-':>10} {'-':>9} {'-':>6}"
         each = ""
         if key in updates:
-            estimate = floor(times[_label("gd", h)], updates[_label("gd", h)], updates[key])
-            floor_columns = f"{updates[key]:>10.1f} {estimate:>9.2f} {over(pooled, name, h):>+6.0%}"
+            floor_ratio = estimate(pooled, name, h)
+            floor_columns = (
+                f"{updates[key]:>10.1f} {floor_ratio:>9.2f} {over(pooled, name, h):>+6.0%}"
+            )
             if len(results) > 1:
                 each = " " + " ".join(f"{over(r, name, h):+.0%}" for r in results)
         print(
