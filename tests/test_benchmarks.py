@@ -14,6 +14,7 @@ sys.path.append(str(Path(__file__).resolve().parent.parent / "benchmarks"))  # l
 update_floor = importlib.import_module("update_floor")
 same_code = importlib.import_module("same_code")
 processes = importlib.import_module("processes")
+suite = importlib.import_module("suite")
 
 
 def test_the_update_floor_times_an_optimizers_update():
@@ -60,3 +61,32 @@ def test_a_benchmark_in_several_processes_moves_their_stacks_and_pools_medians(t
     assert pads == [0, processes.PAD_STEP, 2 * processes.PAD_STEP]  # another environment size each
     assert len({result["pid"] for result in results}) == 3
     assert processes.median_of(results, "ns") == {"a": processes.PAD_STEP, "b": 1.0}
+
+
+def test_the_suite_summary_counts_what_each_cpu_second_was_spent_on():
+    def compiled(name: str, key: str, cpu: float, test: str, pid: int) -> dict:
+        return {"kind": "compile", "name": name, "key": key, "cpu": cpu, "test": test, "pid": pid}
+
+    general = "kernels.general.block_kernel.<locals>.train_block"
+    step, train = "tests/test_step.py::a", "tests/test_train.py::b"
+    records = [
+        compiled(general, "g", 3.0, step, 1),
+        compiled(general, "g", 2.0, train, 2),  # the same kernel in the other worker: paid twice
+        compiled("tinynet_tiled_ab.train_fast", "t", 4.0, step, 1),
+        compiled("kernels.trig.fast_cos", "c", 1.0, "(collection)", 2),
+        {"kind": "test", "test": step, "own": 8.0, "children": 0.5, "wall": 9.0, "pid": 1},
+        {"kind": "test", "test": train, "own": 2.5, "children": 0.0, "wall": 2.5, "pid": 2},
+        {"kind": "collected", "cpu": 3.0, "pid": 1},
+        {"kind": "collected", "cpu": 4.0, "pid": 2},
+    ]
+    assert suite.workers_of(records) == 2
+    summary = suite.summarise(records, 2)
+    assert summary["distinct"] == 3 and summary["compiled again"] == [1, 2.0]
+    assert summary["repeats"] == [[f"{general} in {step}", f"{general} in {train}"]]
+    assert summary["by kind"]["general kernels"] == [2, 5.0]
+    assert summary["by kind"]["generated kernels"] == [1, 4.0]
+    assert summary["compile"] == 10.0
+    assert summary["tests' other own"] == pytest.approx(10.5 - 9.0)
+    assert summary["start and collection"] == pytest.approx(7.0 - 1.0)
+    assert summary["floor"] == pytest.approx((10.0 + 1.5 + 0.5 + 6.0) / 2)
+    assert summary["per file"]["tests/test_step.py"]["compile"] == 7.0
