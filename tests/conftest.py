@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import math
 import os
 import shutil
@@ -45,8 +46,16 @@ FAST_RTOL = 1e-10
 FAST_ATOL = 1e-11
 
 
-# float32 first: a ufunc takes the first loop its input casts to safely.
-@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+def lazy_ufunc(func: Callable, cache: bool = True) -> Callable:
+    """``func`` as a ufunc of float32 and float64 (float32 first: a ufunc takes
+    the first loop its input casts to safely), compiled on its first call, not
+    at import in every process the suite starts."""
+    sigs = ["float32(float32)", "float64(float64)"]
+    compiled = functools.cache(lambda: numba.vectorize(sigs, cache=cache)(func))
+    return functools.wraps(func)(lambda x: compiled()(x))
+
+
+@lazy_ufunc
 def _libm_exp_ufunc(x):
     return math.exp(x)
 
@@ -57,7 +66,7 @@ def libm_exp(x: np.ndarray) -> np.ndarray:
         return _libm_exp_ufunc(x)
 
 
-@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+@lazy_ufunc
 def _libm_tanh_ufunc(x):
     return math.tanh(x)
 
@@ -67,19 +76,19 @@ def libm_tanh(x: np.ndarray) -> np.ndarray:
     return _libm_tanh_ufunc(x)
 
 
-@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+@lazy_ufunc
 def libm_arctan(x):
     """libm's atan, the one the exact kernel calls."""
     return math.atan(x)
 
 
-@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+@lazy_ufunc
 def libm_cos(x):
     """libm's cos, the one the exact kernel calls."""
     return math.cos(x)
 
 
-@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+@lazy_ufunc
 def _libm_log_ufunc(x):
     return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
 

@@ -2,18 +2,18 @@
 
 import numpy as np
 import pytest
-from conftest import libm_arctan, libm_cos
-from numba import vectorize
+from conftest import lazy_ufunc, libm_arctan, libm_cos
 
 from kernels import parts, primitives, trig
 
-SIGS = ["float32(float32)", "float64(float64)"]
-fast_arctan = vectorize(SIGS)(lambda x: trig.fast_arctan(x))
-fast_cos = vectorize(SIGS)(lambda x: trig.fast_cos(x))
+fast_arctan = lazy_ufunc(lambda x: trig.fast_arctan(x), cache=False)
+fast_cos = lazy_ufunc(lambda x: trig.fast_cos(x), cache=False)
 assert parts  # registers the primitives' compiled forms
-exact_arctan = vectorize(SIGS)(lambda x: primitives.arctan(x, False))
-exact_cos = vectorize(SIGS)(lambda x: primitives.cos(x, False))
-fast_primitives = vectorize(SIGS)(lambda x: primitives.cos(primitives.arctan(x, True), True))
+exact_arctan = lazy_ufunc(lambda x: primitives.arctan(x, False), cache=False)
+exact_cos = lazy_ufunc(lambda x: primitives.cos(x, False), cache=False)
+fast_primitives = lazy_ufunc(
+    lambda x: primitives.cos(primitives.arctan(x, True), True), cache=False
+)
 
 #: Most ulp from libm, by dtype.
 ATAN_ULP = {np.float64: 2, np.float32: 3}
