@@ -43,7 +43,8 @@ def kind(name: str) -> str:
 
 def summarise(records: list[dict], workers: int) -> dict:
     """The run's CPU by what it was spent on, from the plugin's records."""
-    compiles = [r for r in records if r["kind"] == "compile"]
+    stopped = [r for r in records if r["kind"] == "compile" and r.get("failed")]
+    compiles = [r for r in records if r["kind"] == "compile" and not r.get("failed")]
     tests = [r for r in records if r["kind"] == "test"]
     seen: dict[str, int] = defaultdict(int)
     by_kind: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
@@ -58,13 +59,14 @@ def summarise(records: list[dict], workers: int) -> dict:
             again[1] += r["cpu"]
         by_kind[kind(r["name"])][0] += 1
         by_kind[kind(r["name"])][1] += r["cpu"]
+    for r in compiles + stopped:
         per_file[r["test"].split("::")[0]]["compile"] += r["cpu"]
     for r in tests:
         row = per_file[r["test"].split("::")[0]]
         row["children"] += r["children"]
         row["wall"] += r["wall"]
         row["own"] += r["own"]
-    compile_cpu = sum(r["cpu"] for r in compiles)
+    compile_cpu = sum(r["cpu"] for r in compiles + stopped)
     own = sum(r["own"] for r in tests)
     children = sum(r["children"] for r in tests)
     at_collection = sum(r["cpu"] for r in compiles if r["test"] == "(collection)")
@@ -73,6 +75,7 @@ def summarise(records: list[dict], workers: int) -> dict:
     return {
         "distinct": len(seen),
         "compiled again": again,
+        "stopped": [len(stopped), sum(r["cpu"] for r in stopped)],
         "repeats": [found for found in where.values() if len(found) > 1],
         "by kind": dict(by_kind),
         "compile": compile_cpu,
@@ -123,6 +126,8 @@ def show(summary: dict, wall: float, cpu: float, workers: int) -> None:
     print(f"  compiled more than once: {again[0]} ({again[1]:.0f} CPU-s)")
     for found in summary["repeats"]:
         print("    " + "\n      ".join(found))
+    count, seconds = summary["stopped"]
+    print(f"  stopped by an exception (probes, literal retries): {count} ({seconds:.0f} CPU-s)")
     other, start = summary["tests' other own"], summary["start and collection"]
     print(f"tests' own CPU besides compiling: {other:.0f} s")
     print(f"their subprocesses (compiles included): {summary['subprocesses']:.0f} CPU-s")

@@ -6,8 +6,8 @@ each xdist worker) appends JSON lines to a file of its own there:
 
 - ``compile``: one function compiled by Numba on a thread with no compile
   under way (nested compiles, the pieces a kernel calls, are counted in it),
-  its CPU seconds, a key that tells variants apart, and the test that
-  triggered it;
+  its CPU seconds, a key that tells variants apart, whether it stopped with
+  an exception, and the test that triggered it;
 - ``test``: a test's own CPU, its reaped children's CPU and its wall time;
 - ``collected``: the process's CPU from its start to the end of collection.
 """
@@ -54,7 +54,12 @@ def _end_compile(event) -> None:
     data = event.data or {}
     name, key = _key(data.get("dispatcher"), data.get("args"))
     cpu = time.thread_time() - start
-    _write({"kind": "compile", "name": name, "key": key, "cpu": cpu, "test": _state["test"]})
+    # A compile that raised: a probe that refuses to compile (kernels.cache.
+    # runs_cached), or a retry with literal arguments. (Numba's Event.is_failed
+    # reads the other way round: True when nothing was raised.)
+    failed = getattr(event, "_exc_details", None) is not None
+    record = {"kind": "compile", "name": name, "key": key, "cpu": cpu, "failed": failed}
+    _write({**record, "test": _state["test"]})
 
 
 def pytest_configure(config) -> None:

@@ -74,6 +74,7 @@ def test_the_suite_summary_counts_what_each_cpu_second_was_spent_on():
         compiled(general, "g", 2.0, train, 2),  # the same kernel in the other worker: paid twice
         compiled("tinynet_tiled_ab.train_fast", "t", 4.0, step, 1),
         compiled("kernels.trig.fast_cos", "c", 1.0, "(collection)", 2),
+        {**compiled(general, "g", 0.25, train, 2), "failed": True},  # a refused probe
         {"kind": "test", "test": step, "own": 8.0, "children": 0.5, "wall": 9.0, "pid": 1},
         {"kind": "test", "test": train, "own": 2.5, "children": 0.0, "wall": 2.5, "pid": 2},
         {"kind": "collected", "cpu": 3.0, "pid": 1},
@@ -85,8 +86,9 @@ def test_the_suite_summary_counts_what_each_cpu_second_was_spent_on():
     assert summary["repeats"] == [[f"{general} in {step}", f"{general} in {train}"]]
     assert summary["by kind"]["general kernels"] == [2, 5.0]
     assert summary["by kind"]["generated kernels"] == [1, 4.0]
-    assert summary["compile"] == 10.0
-    assert summary["tests' other own"] == pytest.approx(10.5 - 9.0)
+    assert summary["stopped"] == [1, 0.25]
+    assert summary["compile"] == 10.25
+    assert summary["tests' other own"] == pytest.approx(10.5 - 9.25)
     assert summary["start and collection"] == pytest.approx(7.0 - 1.0)
-    assert summary["floor"] == pytest.approx((10.0 + 1.5 + 0.5 + 6.0) / 2)
+    assert summary["floor"] == pytest.approx((10.25 + 1.25 + 0.5 + 6.0) / 2)
     assert summary["per file"]["tests/test_step.py"]["compile"] == 7.0
