@@ -103,7 +103,8 @@ def run(pytest_args: list[str]) -> tuple[list[dict], float, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "suite_log", *pytest_args]
-        subprocess.run(cmd, cwd=ROOT, env=env, check=False)
+        if subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode:
+            print("# pytest failed: the figures below count the run as it went")
         wall = time.monotonic() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = sum(getattr(after, f) - getattr(before, f) for f in ("ru_utime", "ru_stime"))
@@ -129,7 +130,7 @@ def show(summary: dict, wall: float, cpu: float, workers: int) -> None:
     count, seconds = summary["stopped"]
     print(f"  stopped by an exception (probes, literal retries): {count} ({seconds:.0f} CPU-s)")
     other, start = summary["tests' other own"], summary["start and collection"]
-    print(f"tests' own CPU besides compiling: {other:.0f} s")
+    print(f"tests' own CPU besides compiling: {other:.0f} CPU-s")
     print(f"their subprocesses (compiles included): {summary['subprocesses']:.0f} CPU-s")
     print(f"the processes' start and collection: {start:.0f} CPU-s")
     rest = cpu - summary["compile"] - other - summary["subprocesses"] - start
