@@ -46,15 +46,13 @@ def summarise(records: list[dict], workers: int) -> dict:
     stopped = [r for r in records if r["kind"] == "compile" and r.get("failed")]
     compiles = [r for r in records if r["kind"] == "compile" and not r.get("failed")]
     tests = [r for r in records if r["kind"] == "test"]
-    seen: dict[str, int] = defaultdict(int)
     by_kind: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     per_file: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     again = [0, 0.0]
     where: dict[str, list[str]] = defaultdict(list)
     for r in compiles:
-        seen[r["key"]] += 1
         where[r["key"]].append(f"{r['name']} in {r['test']}")
-        if seen[r["key"]] > 1:
+        if len(where[r["key"]]) > 1:
             again[0] += 1
             again[1] += r["cpu"]
         by_kind[kind(r["name"])][0] += 1
@@ -73,7 +71,7 @@ def summarise(records: list[dict], workers: int) -> dict:
     start = sum(r["cpu"] for r in records if r["kind"] == "collected") - at_collection
     other = own - (compile_cpu - at_collection)
     return {
-        "distinct": len(seen),
+        "distinct": len(where),
         "compiled again": again,
         "stopped": [len(stopped), sum(r["cpu"] for r in stopped)],
         "repeats": [found for found in where.values() if len(found) > 1],

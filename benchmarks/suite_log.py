@@ -22,6 +22,7 @@ import threading
 import time
 
 import pytest
+from numba.core import event
 
 _state = {"out": None, "test": "(collection)"}
 _local = threading.local()
@@ -42,42 +43,32 @@ def _key(dispatcher, args) -> tuple[str, str]:
     return name, hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _start_compile(event) -> None:
-    stack = _local.__dict__.setdefault("stack", [])
-    stack.append(time.thread_time())
+class _Compiles(event.Listener):
+    """Logs each compile that starts on a thread with no compile under way."""
 
+    def on_start(self, ev) -> None:
+        _local.__dict__.setdefault("stack", []).append(time.thread_time())
 
-def _end_compile(event) -> None:
-    start = _local.stack.pop()
-    if _local.stack:
-        return
-    data = event.data or {}
-    name, key = _key(data.get("dispatcher"), data.get("args"))
-    cpu = time.thread_time() - start
-    # A compile that raised: a probe that refuses to compile (kernels.cache.
-    # runs_cached), or a retry with literal arguments. (Numba's Event.is_failed
-    # reads the other way round: True when nothing was raised.)
-    failed = getattr(event, "_exc_details", None) is not None
-    record = {"kind": "compile", "name": name, "key": key, "cpu": cpu, "failed": failed}
-    _write({**record, "test": _state["test"]})
+    def on_end(self, ev) -> None:
+        start = _local.stack.pop()
+        if _local.stack:
+            return
+        data = ev.data or {}
+        name, key = _key(data.get("dispatcher"), data.get("args"))
+        cpu = time.thread_time() - start
+        # A compile that raised: a probe that refuses to compile (kernels.cache.
+        # runs_cached), or a retry with literal arguments. (Numba's Event.is_failed
+        # reads the other way round: True when nothing was raised.)
+        failed = getattr(ev, "_exc_details", None) is not None
+        record = {"kind": "compile", "name": name, "key": key, "cpu": cpu, "failed": failed}
+        _write({**record, "test": _state["test"]})
 
 
 def pytest_configure(config) -> None:
     folder = os.environ.get("SUITE_LOG")
-    if not folder:
-        return
-    from numba.core import event
-
-    _state["out"] = open(os.path.join(folder, f"{os.getpid()}.jsonl"), "a")  # noqa: SIM115
-
-    class Listener(event.Listener):
-        def on_start(self, ev) -> None:
-            _start_compile(ev)
-
-        def on_end(self, ev) -> None:
-            _end_compile(ev)
-
-    event.register("numba:compile", Listener())
+    if folder:
+        _state["out"] = open(os.path.join(folder, f"{os.getpid()}.jsonl"), "a")  # noqa: SIM115
+        event.register("numba:compile", _Compiles())
 
 
 def _cpu() -> tuple[float, float]:
